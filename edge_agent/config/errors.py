@@ -1,0 +1,81 @@
+"""Config problems as a technician reads them: file, key path, value given, what is allowed."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the config."""
+
+    source: str
+    path: str
+    message: str
+    given: object = None
+    has_given: bool = False
+
+    def __str__(self) -> str:
+        where = f"{self.source}: {self.path}" if self.path else self.source
+        given = f" (given: {_show(self.given)})" if self.has_given else ""
+        return f"{where}: {self.message}{given}"
+
+
+class ConfigError(Exception):
+    """The config cannot be used; ``problems`` lists every reason found."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{len(self.problems)} problem(s) in the config:\n{lines}")
+
+
+def format_loc(loc: Iterable[str | int]) -> str:
+    """``("devices", "modbus", 0, "port")`` -> ``devices.modbus[0].port``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def model_at(root: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
+    """The model class that validates the table at ``loc``, if any."""
+    model: Any = root
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        model = _item_model(field.annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _item_model(annotation: Any) -> Any:
+    # Look through list[...], dict[..., X] and X | None to the model inside.
+    while get_origin(annotation) is not None:
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if not args:
+            return annotation
+        annotation = args[-1]
+    return annotation
+
+
+def suggest(name: str, choices: Iterable[str]) -> str:
+    """A did-you-mean hint, or an empty string."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,173 @@
+"""The agent's config model: every section and key a technician may write, with defaults."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from drivers.modbus.config import NAME, ModbusDevice
+from edge_agent.units import ByteSize, Duration
+
+
+class AgentSection(BaseModel):
+    """``[agent]``: who this gateway is and how often it polls by default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    school: str = Field(pattern=NAME, description="school code from the city data standard")
+    campus: str = Field(default="main", pattern=NAME)
+    interval: Duration = 10.0
+    state_dir: Path = Path("/var/lib/edge-agent")
+    profiles_dir: Path | None = None
+
+
+class BufferSection(BaseModel):
+    """``[buffer]``: the on-disk store-and-forward buffer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_disk: ByteSize = 2 * 2**30
+    sync: Literal["normal", "full"] = "normal"
+    flush_interval: Duration = 1.0
+    batch_points: int = Field(default=5000, ge=1, le=1_000_000)
+    shutdown_grace: Duration = 5.0
+
+
+class InfluxDBSink(BaseModel):
+    """``[[sinks.influxdb]]``: a store that speaks the InfluxDB v2 write API."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, pattern=NAME)
+    url: str
+    org: str = ""
+    bucket: str = Field(min_length=1)
+    token: SecretStr | None = None
+    token_file: Path | None = None
+    timeout: Duration = 10.0
+    retry_max: Duration = 30.0
+    batch_points: int = Field(default=5000, ge=1, le=1_000_000)
+    gzip: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL such as \"http://127.0.0.1:8086\"")
+        return url.rstrip("/")
+
+    @field_validator("token_file")
+    @classmethod
+    def _readable(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            check_secret_file(path)
+        return path
+
+    @model_validator(mode="after")
+    def _one_token(self) -> InfluxDBSink:
+        if self.token is not None and self.token_file is not None:
+            raise ValueError("set token or token_file, not both")
+        if self.name is None:
+            host = urlsplit(self.url).hostname or "store"
+            self.name = f"influxdb-{host}-{self.bucket}"
+        return self
+
+    def resolve_token(self) -> str | None:
+        """The token, read from ``token_file`` at the moment it is needed."""
+        if self.token_file is not None:
+            return self.token_file.read_text(encoding="utf-8").strip()
+        return self.token.get_secret_value() if self.token else None
+
+
+class SinksSection(BaseModel):
+    """``[sinks]``: where buffered readings go; none keeps them in the local buffer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    influxdb: list[InfluxDBSink] = Field(default_factory=list)
+
+
+class DevicesSection(BaseModel):
+    """``[devices]``: the devices to poll, by protocol."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    modbus: list[ModbusDevice] = Field(default_factory=list)
+
+
+class LogSection(BaseModel):
+    """``[log]``: how the agent logs; "auto" is readable on a terminal and JSON for journald."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "console", "json"] = "auto"
+
+
+class AgentConfig(BaseSettings):
+    """The whole config: agent.toml, its conf.d drop-ins, then ``EDGE_AGENT_*`` variables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="EDGE_AGENT_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        nested_model_default_partial_update=True,
+    )
+
+    agent: AgentSection
+    buffer: BufferSection = Field(default_factory=BufferSection)
+    sinks: SinksSection = Field(default_factory=SinksSection)
+    devices: DevicesSection = Field(default_factory=DevicesSection)
+    log: LogSection = Field(default_factory=LogSection)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment first: a variable overrides what the files say.
+        return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> AgentConfig:
+        seen: set[str] = set()
+        for device in self.devices.modbus:
+            if device.name in seen:
+                raise ValueError(f"device name {device.name!r} is used twice; names must be unique")
+            seen.add(device.name)
+        sink_names: set[str] = set()
+        for sink in self.sinks.influxdb:
+            assert sink.name is not None
+            if sink.name in sink_names:
+                raise ValueError(f"sink name {sink.name!r} is used twice; set name = \"...\" on one")
+            sink_names.add(sink.name)
+        return self
+
+    def interval_of(self, device: ModbusDevice) -> float:
+        """A device's poll interval: its own, or the agent's."""
+        return device.interval or self.agent.interval
+
+
+def check_secret_file(path: Path) -> None:
+    """Raise ValueError unless ``path`` is a readable regular file."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise ValueError(f"file {str(path)!r} does not exist; create it or fix the path") from None
+    except PermissionError:
+        raise ValueError(f"file {str(path)!r} cannot be read by this user") from None
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"{str(path)!r} is not a regular file")
+    if not os.access(path, os.R_OK):
+        raise ValueError(f"file {str(path)!r} cannot be read by this user")

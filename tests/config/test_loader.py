@@ -1,0 +1,195 @@
+"""Loading agent.toml with drop-ins, profiles and environment overrides, and the errors it gives."""
+
+from pathlib import Path
+
+import pytest
+
+from edge_agent.cli import main
+from edge_agent.config import ConfigError, load
+
+BASE = """
+[agent]
+school = "sh-031"
+campus = "main"
+interval = "10s"
+state_dir = "state"
+
+[[devices.modbus]]
+name = "lab-meter"
+host = "127.0.0.1"
+port = 5020
+measurement = "power_meter"
+tags = { building = "B", room = "lab2" }
+
+  [[devices.modbus.registers]]
+  field = "voltage_v"
+  table = "input"
+  address = 0
+  type = "float32"
+"""
+
+PROFILE = """
+measurement = "energy_meter"
+tags = { kind = "energy-meter-3ph", building = "profile-default" }
+
+[[registers]]
+field = "voltage_l1_v"
+table = "input"
+address = 0
+type = "float32"
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def problems_of(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_a_valid_config_loads_with_defaults(tmp_path: Path) -> None:
+    config = load(write(tmp_path / "agent.toml", BASE)).config
+    device = config.devices.modbus[0]
+    assert config.interval_of(device) == 10.0
+    assert device.registers[0].order == "ABCD"
+    assert config.agent.state_dir == tmp_path / "state"  # relative to the file
+    assert config.buffer.max_disk == 2 * 2**30
+    assert config.sinks.influxdb == []
+
+
+def test_drop_ins_add_devices_and_override_scalars(tmp_path: Path) -> None:
+    path = write(tmp_path / "agent.toml", BASE)
+    write(tmp_path / "conf.d" / "10-more.toml", """
+[agent]
+interval = "5s"
+[[devices.modbus]]
+name = "second"
+host = "127.0.0.1"
+measurement = "m"
+  [[devices.modbus.registers]]
+  field = "a"
+  address = 1
+""")
+    loaded = load(path)
+    assert [d.name for d in loaded.config.devices.modbus] == ["lab-meter", "second"]
+    assert loaded.config.agent.interval == 5.0
+    assert len(loaded.files) == 2
+    assert all(len(sha) == 64 for sha in loaded.files.values())
+
+
+def test_environment_overrides_the_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EDGE_AGENT_AGENT__INTERVAL", "2s")
+    monkeypatch.setenv("EDGE_AGENT_BUFFER__MAX_DISK", "64MiB")
+    config = load(write(tmp_path / "agent.toml", BASE)).config
+    assert config.agent.interval == 2.0
+    assert config.buffer.max_disk == 64 * 2**20
+
+
+def test_a_bad_environment_value_names_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EDGE_AGENT_AGENT__INTERVAL", "soon")
+    [problem] = problems_of(write(tmp_path / "agent.toml", BASE))
+    assert problem.startswith("environment variable EDGE_AGENT_AGENT__INTERVAL: agent.interval:")
+
+
+def test_a_profile_fills_the_device_and_the_device_wins(tmp_path: Path) -> None:
+    write(tmp_path / "profiles" / "meter.toml", PROFILE)
+    path = write(tmp_path / "agent.toml", """
+[agent]
+school = "sh-031"
+[[devices.modbus]]
+name = "m1"
+host = "127.0.0.1"
+profile = "meter"
+tags = { building = "A" }
+""")
+    device = load(path).config.devices.modbus[0]
+    assert device.measurement == "energy_meter"
+    assert device.tags == {"kind": "energy-meter-3ph", "building": "A"}
+    assert device.registers[0].field == "voltage_l1_v"
+
+
+def test_an_error_inside_a_profile_names_the_profile_file(tmp_path: Path) -> None:
+    profile = write(tmp_path / "profiles" / "meter.toml", PROFILE.replace('"float32"', '"float33"'))
+    path = write(tmp_path / "agent.toml", '[agent]\nschool = "x"\n[[devices.modbus]]\n'
+                                          'name = "m1"\nhost = "h"\nprofile = "meter"\n')
+    [problem] = problems_of(path)
+    assert problem.startswith(f"{profile}: devices.modbus[0].registers[0].type:")
+    assert "'float33'" in problem
+
+
+def test_an_unknown_profile_suggests_a_near_name(tmp_path: Path) -> None:
+    write(tmp_path / "profiles" / "energy-meter-3ph.toml", PROFILE)
+    path = write(tmp_path / "agent.toml", '[agent]\nschool = "x"\n[[devices.modbus]]\n'
+                                          'name = "m1"\nhost = "h"\nprofile = "energy-meter"\n')
+    [problem] = problems_of(path)
+    assert "no profile 'energy-meter'" in problem
+    assert "did you mean 'energy-meter-3ph'?" in problem
+
+
+def test_typo_wrong_type_and_missing_file_are_all_reported(tmp_path: Path) -> None:
+    path = write(tmp_path / "agent.toml", BASE.replace('interval = "10s"', 'intervall = "10s"')
+                 .replace("port = 5020", 'port = "five"') + """
+[[sinks.influxdb]]
+url = "http://127.0.0.1:8428"
+bucket = "campus"
+token_file = "secrets/missing.token"
+""")
+    problems = problems_of(path)
+    assert len(problems) == 3
+    text = "\n".join(problems)
+    assert f"{path}: agent.intervall: unknown key 'intervall'; did you mean 'interval'?" in text
+    assert f"{path}: devices.modbus[0].port: Input should be a valid integer" in text
+    assert "(given: 'five')" in text
+    missing = f"{tmp_path}/secrets/missing.token"
+    assert f"{path}: sinks.influxdb[0].token_file: file '{missing}' does not exist" in text
+
+
+def test_check_prints_every_problem_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path / "agent.toml", BASE.replace('table = "input"', 'table = "inputs"')
+                 .replace('school = "sh-031"', 'school = "sh-031"\nschol = "x"'))
+    assert main(["check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "2 problem(s)" in err
+    assert ("devices.modbus[0].registers[0].table: "
+            "Input should be 'holding', 'input', 'coil' or 'discrete'") in err
+    assert "agent.schol: unknown key 'schol'; did you mean 'school'?" in err
+
+
+def test_check_summarises_a_good_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(write(tmp_path / "agent.toml", BASE))]) == 0
+    out = capsys.readouterr().out
+    assert "config OK" in out
+    assert "lab-meter" in out
+    assert "1 fields in 1 request(s)" in out
+    assert "none (readings stay in the local buffer)" in out
+
+
+def test_bad_toml_names_the_line(tmp_path: Path) -> None:
+    [problem] = problems_of(write(tmp_path / "agent.toml", "[agent\nschool = 1\n"))
+    assert "not valid TOML" in problem
+    assert "line 1" in problem
+
+
+def test_names_must_be_unique(tmp_path: Path) -> None:
+    path = write(tmp_path / "agent.toml", BASE + BASE[BASE.index("[[devices.modbus]]"):])
+    [problem] = problems_of(path)
+    assert "device name 'lab-meter' is used twice" in problem
+
+
+def test_inline_token_and_token_file_exclude_each_other(tmp_path: Path) -> None:
+    secret = write(tmp_path / "token", "abc\n")
+    path = write(tmp_path / "agent.toml", BASE + f"""
+[[sinks.influxdb]]
+url = "http://127.0.0.1:8428"
+bucket = "campus"
+token = "inline"
+token_file = "{secret}"
+""")
+    [problem] = problems_of(path)
+    assert "set token or token_file, not both" in problem
+    assert "inline" not in problem.split("given:")[-1] or "given" not in problem
