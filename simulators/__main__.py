@@ -1,0 +1,141 @@
+"""Command line: ``python -m simulators campus|profiles ...``.
+
+``campus`` serves a simulated campus until SIGTERM/SIGINT, printing one line
+per device and then ``ready``; ``campus --print-config`` prints the agent's
+device entries instead.  ``profiles DIR`` writes one profile TOML per kind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import logging
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .campus import Campus, build_devices, render_devices_config
+from .profiles import KINDS, render_profile
+from .server import Clock
+
+
+def _parse_sim_start(text: str) -> float:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date/time: {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # why: same values on every host
+    return moment.timestamp()
+
+
+def _shifted_time(offset: float) -> float:
+    return time.time() + offset
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="python -m simulators",
+        description="Simulated Modbus devices for campus-edge-agent tests and demos.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    campus = sub.add_parser("campus", help="serve a simulated campus over Modbus TCP on loopback")
+    campus.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    campus.add_argument("--classrooms", type=int, default=3, help="classroom air-quality sensors (default 3)")
+    campus.add_argument("--meters", type=int, default=2, help="three-phase energy meters (default 2)")
+    campus.add_argument("--machines", type=int, default=2, help="training-room machines (default 2)")
+    campus.add_argument(
+        "--base-port", type=int, default=15020, help="port of the first device, then +1 each (default 15020)"
+    )
+    campus.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
+    campus.add_argument("--journal", type=Path, help="append a JSON line per served read to this file")
+    campus.add_argument(
+        "--utc-offset",
+        type=float,
+        default=0.0,
+        metavar="HOURS",
+        help="school time zone offset from UTC, for the lesson timetable (default 0)",
+    )
+    campus.add_argument(
+        "--sim-start",
+        type=_parse_sim_start,
+        metavar="ISO8601",
+        help="simulated time at start-up, then advancing with the wall clock (default: now; naive = UTC)",
+    )
+    campus.add_argument(
+        "--print-config", action="store_true", help="print the agent's [[devices.modbus]] TOML and exit"
+    )
+
+    profiles = sub.add_parser("profiles", help="write the agent profile TOML of every device kind")
+    profiles.add_argument("directory", type=Path, help="output directory (created if missing)")
+    return parser
+
+
+async def serve(campus: Campus) -> int:
+    """Run ``campus`` until SIGTERM/SIGINT; return the exit status."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    # before start(): a signal during start-up must still end in a clean stop.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        try:
+            await campus.start()
+        except OSError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        for device in campus.devices:
+            print(f"{device.name} {device.kind} {device.endpoint} unit={device.unit}")
+        print("ready", flush=True)
+        await stop.wait()
+    finally:
+        await campus.stop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    args = build_parser().parse_args(argv)
+    if args.command == "profiles":
+        args.directory.mkdir(parents=True, exist_ok=True)
+        for kind in KINDS:
+            (args.directory / f"{kind}.toml").write_text(render_profile(kind), encoding="utf-8")
+            print(args.directory / f"{kind}.toml")
+        return 0
+
+    counts = (args.classrooms, args.meters, args.machines)
+    try:
+        devices = build_devices(*counts, base_port=args.base_port, host=args.host)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.print_config:
+        sys.stdout.write(render_devices_config(devices))
+        return 0
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    clock: Clock | None = None
+    if args.sim_start is not None:
+        clock = functools.partial(_shifted_time, args.sim_start - time.time())
+    campus = Campus(
+        args.seed,
+        *counts,
+        base_port=args.base_port,
+        host=args.host,
+        journal=args.journal,
+        clock=clock,
+        utc_offset_h=args.utc_offset,
+    )
+    return asyncio.run(serve(campus))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
