@@ -1,0 +1,323 @@
+"""The durable buffer: batches of line protocol in SQLite (WAL), one cursor per sink.
+
+A batch is written once, gzip-compressed, in one transaction, and is the unit every sink
+sends: the bytes on disk are the bytes on the wire. A batch leaves the buffer when every
+configured sink has acknowledged it, or when the disk cap forces the oldest out; each
+reading dropped that way is counted per sink.
+
+:class:`DiskBuffer` is synchronous and belongs to one thread; the agent uses it through
+:class:`AsyncBuffer`, which runs every call on a single worker thread off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, TypeVar
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS batches (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, so cursors stay valid
+    created_ms INTEGER NOT NULL,
+    points INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    data BLOB NOT NULL                     -- gzip of newline-terminated line protocol
+);
+CREATE TABLE IF NOT EXISTS cursors (sink TEXT PRIMARY KEY, acked INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sink TEXT NOT NULL,
+    batch_id INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL,
+    points INTEGER NOT NULL,
+    status INTEGER NOT NULL,
+    message TEXT NOT NULL,
+    data BLOB NOT NULL
+);
+"""
+#: With no sink configured, drops are counted against this name.
+LOCAL = "local"
+#: The rows of SQLite's own bookkeeping are small against batches; this is their share.
+ROW_OVERHEAD = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One stored batch: its id, how many points it holds, and its gzip bytes."""
+
+    id: int
+    created_ms: int
+    points: int
+    data: bytes
+
+    def lines(self) -> list[str]:
+        """The batch's lines, decoded (for display and for splitting)."""
+        return zlib.decompress(self.data, wbits=47).decode("utf-8").splitlines()
+
+
+@dataclass(frozen=True, slots=True)
+class SinkBacklog:
+    """What one sink has still to send."""
+
+    sink: str
+    batches: int
+    points: int
+    bytes: int
+    oldest_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class BufferStats:
+    """A snapshot of the buffer for status displays and metrics."""
+
+    batches: int
+    points: int
+    bytes: int
+    backlog: list[SinkBacklog]
+    counters: dict[str, int] = field(default_factory=dict)
+
+
+def encode_batch(lines: Sequence[str]) -> bytes:
+    """gzip (level 1: fast, and stores get it as it is) of the lines, newline-terminated."""
+    payload = ("\n".join(lines) + "\n").encode("utf-8")
+    return zlib.compress(payload, 1, wbits=31)
+
+
+class DiskBuffer:
+    """The SQLite buffer; every method must be called from the same thread."""
+
+    def __init__(
+        self,
+        path: Path,
+        sinks: Sequence[str],
+        max_disk: int,
+        sync: Literal["normal", "full"] = "normal",
+        readonly: bool = False,
+    ) -> None:
+        self.path = path
+        self.sinks = list(sinks)
+        self.max_disk = max_disk
+        self.removed_sinks: list[str] = []
+        self._bytes = 0
+        if readonly:
+            if not path.exists():
+                raise FileNotFoundError(f"no buffer at {path}")
+            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+            self._bytes = self._scalar("SELECT COALESCE(SUM(bytes), 0) FROM batches")
+            return
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives a process crash; FULL also survives a power cut.
+        self._db.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
+        self._db.executescript(SCHEMA)
+        with self._transaction():
+            known = {row[0] for row in self._db.execute("SELECT sink FROM cursors")}
+            for sink in self.sinks:
+                if sink not in known:
+                    # A new sink gets everything still in the buffer.
+                    self._db.execute("INSERT INTO cursors VALUES (?, 0)", (sink,))
+            self.removed_sinks = sorted(known - set(self.sinks))
+            for sink in self.removed_sinks:
+                self._db.execute("DELETE FROM cursors WHERE sink = ?", (sink,))
+            self._purge_acked()
+        self._bytes = self._scalar("SELECT COALESCE(SUM(bytes), 0) FROM batches")
+        os.chmod(path, 0o600)
+
+    def close(self) -> None:
+        """Close the database; committed batches are on disk."""
+        self._db.close()
+
+    def append(self, lines: Sequence[str]) -> tuple[int, dict[str, int]]:
+        """Store ``lines`` as one batch; return its id and the points dropped per sink to make room."""
+        data = encode_batch(lines)
+        size = len(data) + ROW_OVERHEAD
+        with self._transaction():
+            cursor = self._db.execute(
+                "INSERT INTO batches (created_ms, points, bytes, data) VALUES (?, ?, ?, ?)",
+                (time.time_ns() // 1_000_000, len(lines), size, data),
+            )
+            self._bump("accepted", len(lines))
+            self._bytes += size
+            dropped = self._enforce_cap(cursor.lastrowid or 0)
+        return cursor.lastrowid or 0, dropped
+
+    def read(self, sink: str, max_points: int) -> list[Batch]:
+        """The oldest batches ``sink`` has not acknowledged, up to about ``max_points`` points."""
+        acked = self._scalar("SELECT acked FROM cursors WHERE sink = ?", (sink,))
+        batches: list[Batch] = []
+        points = 0
+        rows = self._db.execute(
+            "SELECT id, created_ms, points, data FROM batches WHERE id > ? ORDER BY id LIMIT 1000",
+            (acked,),
+        )
+        for row in rows:
+            if batches and points + row[2] > max_points:
+                break
+            batches.append(Batch(*row))
+            points += row[2]
+        return batches
+
+    def ack(self, sink: str, batches: Sequence[Batch]) -> None:
+        """``sink`` has stored ``batches``: move its cursor past them and free what all sinks have."""
+        if not batches:
+            return
+        with self._transaction():
+            self._db.execute("UPDATE cursors SET acked = ? WHERE sink = ?", (batches[-1].id, sink))
+            self._bump(f"delivered:{sink}", sum(b.points for b in batches))
+            self._purge_acked()
+
+    def dead_letter(self, sink: str, batch: Batch, status: int, message: str) -> None:
+        """The store refused ``batch`` as malformed: keep it aside with the reason, and go on."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO dead_letters (sink, batch_id, created_ms, points, status, message, data)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (sink, batch.id, batch.created_ms, batch.points, status, message, batch.data),
+            )
+            self._db.execute("UPDATE cursors SET acked = ? WHERE sink = ?", (batch.id, sink))
+            self._bump(f"dead:{sink}", batch.points)
+            self._purge_acked()
+
+    def stats(self) -> BufferStats:
+        """Totals, per-sink backlog and counters."""
+        batches, points = self._db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(points), 0) FROM batches"
+        ).fetchone()
+        backlog = []
+        for sink, acked in self._db.execute("SELECT sink, acked FROM cursors ORDER BY sink").fetchall():
+            n, pts, size, oldest = self._db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(points), 0), COALESCE(SUM(bytes), 0), MIN(created_ms)"
+                " FROM batches WHERE id > ?",
+                (acked,),
+            ).fetchone()
+            backlog.append(SinkBacklog(sink, n, pts, size, oldest))
+        counters = dict(self._db.execute("SELECT name, value FROM counters").fetchall())
+        return BufferStats(batches, points, self._bytes, backlog, counters)
+
+    def tail(self, count: int) -> list[str]:
+        """The newest ``count`` lines, oldest first."""
+        lines: list[str] = []
+        for row in self._db.execute("SELECT id, created_ms, points, data FROM batches ORDER BY id DESC"):
+            lines[:0] = Batch(*row).lines()
+            if len(lines) >= count:
+                break
+        return lines[-count:] if count else []
+
+    def _enforce_cap(self, newest: int) -> dict[str, int]:
+        dropped: dict[str, int] = {}
+        while self._bytes > self.max_disk:
+            row = self._db.execute(
+                "SELECT id, points, bytes FROM batches WHERE id < ? ORDER BY id LIMIT 1", (newest,)
+            ).fetchone()
+            if row is None:
+                break
+            batch_id, points, size = row
+            self._db.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
+            self._bytes -= size
+            cursors = self._db.execute("SELECT sink, acked FROM cursors").fetchall()
+            losers = [sink for sink, acked in cursors if acked < batch_id]
+            for sink in losers or ([] if self.sinks else [LOCAL]):
+                dropped[sink] = dropped.get(sink, 0) + points
+                self._bump(f"dropped:{sink}", points)
+        return dropped
+
+    def _purge_acked(self) -> None:
+        if not self.sinks:
+            return
+        floor = self._scalar("SELECT MIN(acked) FROM cursors")
+        if floor:
+            freed = self._scalar("SELECT COALESCE(SUM(bytes), 0) FROM batches WHERE id <= ?", (floor,))
+            self._db.execute("DELETE FROM batches WHERE id <= ?", (floor,))
+            self._bytes -= freed
+
+    def _bump(self, name: str, by: int) -> None:
+        self._db.execute(
+            "INSERT INTO counters VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + ?",
+            (name, by, by),
+        )
+
+    def _scalar(self, sql: str, args: tuple[object, ...] = ()) -> int:
+        row = self._db.execute(sql, args).fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+class AsyncBuffer:
+    """:class:`DiskBuffer` for the event loop: each call runs on one worker thread.
+
+    A call whose awaiting task is cancelled still runs to its end on the worker, so a
+    transaction is never left half-written.
+    """
+
+    def __init__(self, buffer_factory: Callable[[], DiskBuffer]) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="buffer")
+        self._factory = buffer_factory
+        self._buffer: DiskBuffer | None = None
+
+    async def open(self) -> DiskBuffer:
+        """Open (and create or migrate) the database on the worker thread."""
+        self._buffer = await self._run(self._factory)
+        return self._buffer
+
+    async def close(self) -> None:
+        """Close the database and stop the worker."""
+        if self._buffer is not None:
+            await self._run(self._buffer.close)
+        self._executor.shutdown(wait=True)
+
+    async def append(self, lines: Sequence[str]) -> tuple[int, dict[str, int]]:
+        """See :meth:`DiskBuffer.append`."""
+        return await self._run(self._db.append, lines)
+
+    async def read(self, sink: str, max_points: int) -> list[Batch]:
+        """See :meth:`DiskBuffer.read`."""
+        return await self._run(self._db.read, sink, max_points)
+
+    async def ack(self, sink: str, batches: Sequence[Batch]) -> None:
+        """See :meth:`DiskBuffer.ack`."""
+        await self._run(self._db.ack, sink, batches)
+
+    async def dead_letter(self, sink: str, batch: Batch, status: int, message: str) -> None:
+        """See :meth:`DiskBuffer.dead_letter`."""
+        await self._run(self._db.dead_letter, sink, batch, status, message)
+
+    async def stats(self) -> BufferStats:
+        """See :meth:`DiskBuffer.stats`."""
+        return await self._run(self._db.stats)
+
+    @property
+    def _db(self) -> DiskBuffer:
+        if self._buffer is None:
+            raise RuntimeError("buffer is not open")
+        return self._buffer
+
+    async def _run(self, fn: Callable[..., T], *args: object) -> T:
+        future = asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        # shield: cancelling the caller must not abandon a commit mid-way on the worker.
+        return await asyncio.shield(future)

@@ -1,0 +1,201 @@
+"""The ``edge-agent`` command: run | check | test | buffer | demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import structlog
+
+from drivers import DeviceError, Driver
+from drivers.modbus.planner import plan
+
+from . import __version__, logs
+from .agent import Agent, buffer_path, build_drivers, build_encoders
+from .buffer import DiskBuffer
+from .config import ConfigError, LoadedConfig, load
+from .units import format_duration, format_size
+
+DEFAULT_CONFIG = Path("/etc/edge-agent/agent.toml")
+
+log = structlog.get_logger("edge_agent.cli")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="edge-agent",
+        description="Per-school edge agent: polls campus devices, buffers on disk, "
+        "forwards to the city store.",
+    )
+    parser.add_argument("--version", action="version", version=f"edge-agent {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help_text: str, handler: object) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    def config_arg(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "config", nargs="?", type=Path, default=DEFAULT_CONFIG,
+            help=f"agent.toml (default {DEFAULT_CONFIG}); conf.d/*.toml beside it is read too",
+        )
+
+    config_arg(command("run", "run the agent until SIGTERM or Ctrl-C", _run))
+    config_arg(command("check", "validate the config and summarise it; exit 1 on any error", _check))
+    test = command("test", "poll every device once and print the points as line protocol; send nothing",
+                   _test)
+    config_arg(test)
+    buffer = command("buffer", "inspect the on-disk buffer", _buffer)
+    buffer.add_argument("action", choices=["stats", "tail"],
+                        help="stats: depth per sink; tail: newest points")
+    config_arg(buffer)
+    buffer.add_argument("-n", "--lines", type=int, default=20, help="points to show with tail (default 20)")
+    demo = command("demo", "start a simulated campus, a local store and the agent, and show what flows",
+                   _demo)
+    demo.add_argument("--state-dir", type=Path, default=Path("state/demo"),
+                      help="where the demo keeps its buffer and store data (default ./state/demo)")
+    demo.add_argument("--no-store", action="store_true",
+                      help="do not start VictoriaMetrics; readings stay in the local buffer")
+    demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    return parser
+
+
+def _load(path: Path) -> LoadedConfig | None:
+    try:
+        return load(path)
+    except ConfigError as exc:
+        print(f"edge-agent: {exc}", file=sys.stderr)
+        return None
+
+
+def _run(args: argparse.Namespace) -> int:
+    loaded = _load(args.config)
+    if loaded is None:
+        return 1
+    logs.configure(loaded.config.log.level, loaded.config.log.format)
+    agent = Agent(loaded)
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, agent.stop)
+        await agent.run()
+
+    asyncio.run(serve())
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    loaded = _load(args.config)
+    if loaded is None:
+        return 1
+    config = loaded.config
+    files = list(loaded.files)
+    print(f"config OK: {args.config}" + (f" (+ {len(files) - 1} more files)" if len(files) > 1 else ""))
+    print(f"school {config.agent.school}, campus {config.agent.campus}, "
+          f"default interval {format_duration(config.agent.interval)}")
+    print(f"devices: {len(config.devices.modbus)}")
+    for device in config.devices.modbus:
+        requests = len(plan(device.registers, device.max_gap))
+        print(f"  {device.name:<20} modbus {device.host}:{device.port} unit {device.unit}  "
+              f"every {format_duration(config.interval_of(device))}  "
+              f"{len(device.registers)} fields in {requests} request(s) -> {device.measurement}")
+    print(f"sinks: {len(config.sinks.influxdb) or 'none (readings stay in the local buffer)'}")
+    for sink in config.sinks.influxdb:
+        token = "token from file" if sink.token_file else ("inline token" if sink.token else "no token")
+        print(f"  {sink.name:<20} influxdb {sink.url} org {sink.org or '-'} bucket {sink.bucket} ({token})")
+    print(f"buffer: {buffer_path(config)} (max {format_size(config.buffer.max_disk)}, "
+          f"sync {config.buffer.sync})")
+    return 0
+
+
+def _test(args: argparse.Namespace) -> int:
+    loaded = _load(args.config)
+    if loaded is None:
+        return 1
+    logs.configure("error", "console")
+    config = loaded.config
+    encoders = build_encoders(config)
+
+    async def poll_all() -> int:
+        async def one(driver: Driver) -> tuple[str, list[str] | str]:
+            started = time.perf_counter()
+            try:
+                async with driver:
+                    readings = await driver.poll()
+            except DeviceError as exc:
+                return driver.name, exc.reason
+            lines = [line for r in readings if (line := encoders[r.device].encode(r)) is not None]
+            print(f"# {driver.name}: {len(lines)} point(s) in {time.perf_counter() - started:.3f}s",
+                  file=sys.stderr)
+            return driver.name, lines
+
+        results = await asyncio.gather(*(one(d) for d, _ in build_drivers(config)))
+        failed = 0
+        for name, outcome in results:
+            if isinstance(outcome, str):
+                failed += 1
+                print(f"edge-agent test: {name}: FAILED: {outcome}", file=sys.stderr)
+            else:
+                for line in outcome:
+                    print(line)
+        print(f"# {len(results) - failed} of {len(results)} device(s) answered", file=sys.stderr)
+        return 1 if failed else 0
+
+    return asyncio.run(poll_all())
+
+
+def _buffer(args: argparse.Namespace) -> int:
+    loaded = _load(args.config)
+    if loaded is None:
+        return 1
+    path = buffer_path(loaded.config)
+    try:
+        disk = DiskBuffer(path, [], loaded.config.buffer.max_disk, readonly=True)
+    except FileNotFoundError:
+        print(f"edge-agent: no buffer at {path} yet (the agent creates it when it first runs)",
+              file=sys.stderr)
+        return 1
+    try:
+        if args.action == "tail":
+            for line in disk.tail(args.lines):
+                print(line)
+            return 0
+        stats = disk.stats()
+        print(f"buffer {path}: {stats.points} points in {stats.batches} batches, "
+              f"{format_size(stats.bytes)} of {format_size(loaded.config.buffer.max_disk)}")
+        now = time.time_ns() // 1_000_000
+        for backlog in stats.backlog:
+            age = f", oldest {format_duration(max(0.001, (now - backlog.oldest_ms) / 1000))} old" \
+                if backlog.oldest_ms else ""
+            print(f"  sink {backlog.sink}: {backlog.points} points to send in {backlog.batches} batches{age}")
+        for name, value in sorted(stats.counters.items()):
+            print(f"  {name}: {value}")
+        return 0
+    finally:
+        disk.close()
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(args.state_dir, store=not args.no_store, duration=args.duration)

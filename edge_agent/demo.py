@@ -1,0 +1,177 @@
+"""``edge-agent demo``: a simulated campus, a local store and the agent, with a live view.
+
+It runs ``configs/demo/agent.toml`` as it is: the simulators on their default ports, a
+VictoriaMetrics on 127.0.0.1:8428 as the city store, the agent in this process, and a
+terminal view of what flows until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+from . import logs
+from .agent import Agent
+from .config import ConfigError, load
+from .status import AgentStatus
+
+DEMO_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "demo" / "agent.toml"
+STORE_PORT = 8428
+SIM_PORTS = range(15020, 15027)
+
+
+def run_demo(state_dir: Path, store: bool = True, duration: float | None = None) -> int:
+    """Run the demo; returns the exit code."""
+    state_dir = state_dir.resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return asyncio.run(_demo(state_dir, store, duration))
+    except DemoError as exc:
+        print(f"edge-agent demo: {exc}", file=sys.stderr)
+        return 1
+
+
+class DemoError(Exception):
+    """The demo cannot start; the message says what to do."""
+
+
+async def _demo(state_dir: Path, store: bool, duration: float | None) -> int:
+    busy = [p for p in ([STORE_PORT] if store else []) + list(SIM_PORTS) if _port_busy(p)]
+    if busy:
+        raise DemoError(f"port(s) {', '.join(map(str, busy))} on 127.0.0.1 are in use: "
+                        "stop what uses them (an earlier demo?) and try again")
+    try:
+        loaded = load(DEMO_CONFIG)
+    except ConfigError as exc:
+        raise DemoError(str(exc)) from None
+    if not store:
+        loaded.config.sinks.influxdb.clear()
+    # The view owns the terminal; the agent's log goes to a file beside the state.
+    log_path = state_dir / "agent.log"
+    log_file = open(log_path, "a", encoding="utf-8")  # noqa: ASYNC230, SIM115 - closed in finally
+    sys.stderr = log_file
+    logs.configure("info", "json")
+
+    processes: list[asyncio.subprocess.Process] = []
+    agent = Agent(loaded)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, agent.stop)
+    try:
+        processes.append(await _start_simulators(state_dir))
+        if store:
+            processes.append(await _start_store(state_dir))
+        running = asyncio.create_task(agent.run(), name="agent")
+        view = asyncio.create_task(_view(agent.status, store, log_path), name="view")
+        if duration is not None:
+            loop.call_later(duration, agent.stop)
+        await running
+        view.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await view
+    finally:
+        for process in processes:
+            if process.returncode is None:
+                process.terminate()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(process.wait(), 10)
+        sys.stderr = sys.__stderr__
+        log_file.close()
+    print(f"demo stopped; the agent's log is in {log_path}")
+    return 0
+
+
+async def _start_simulators(state_dir: Path) -> asyncio.subprocess.Process:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "simulators", "campus", "--base-port", str(SIM_PORTS[0]),
+        "--classrooms", "3", "--meters", "2", "--machines", "2",
+        stdout=asyncio.subprocess.PIPE, stderr=(state_dir / "simulators.log").open("ab"),
+    )
+    assert process.stdout is not None
+    try:
+        async with asyncio.timeout(20):
+            while (line := await process.stdout.readline()) and line.strip() != b"ready":
+                pass
+    except TimeoutError:
+        raise DemoError(f"simulators did not start; see {state_dir / 'simulators.log'}") from None
+    if process.returncode is not None:
+        raise DemoError(f"simulators exited; see {state_dir / 'simulators.log'}")
+    return process
+
+
+async def _start_store(state_dir: Path) -> asyncio.subprocess.Process:
+    binary = shutil.which("victoria-metrics")
+    if binary is None:
+        raise DemoError("victoria-metrics is not installed: run `make demo` (it installs it), "
+                        "or `edge-agent demo --no-store` to keep readings in the local buffer")
+    process = await asyncio.create_subprocess_exec(
+        binary, f"-httpListenAddr=127.0.0.1:{STORE_PORT}", f"-storageDataPath={state_dir / 'store'}",
+        "-search.latencyOffset=0s", "-loggerLevel=WARN",
+        stdout=asyncio.subprocess.DEVNULL, stderr=(state_dir / "store.log").open("ab"),
+    )
+    for _ in range(200):
+        if process.returncode is not None:
+            raise DemoError(f"victoria-metrics exited; see {state_dir / 'store.log'}")
+        if _port_busy(STORE_PORT):
+            return process
+        await asyncio.sleep(0.05)
+    raise DemoError(f"victoria-metrics did not start; see {state_dir / 'store.log'}")
+
+
+async def _view(status: AgentStatus, store: bool, log_path: Path) -> None:
+    while True:
+        width = shutil.get_terminal_size((120, 30)).columns
+        sys.stdout.write("\x1b[H\x1b[2J" + render(status, store, log_path, width))
+        sys.stdout.flush()
+        await asyncio.sleep(1)
+
+
+def render(status: AgentStatus, store: bool, log_path: Path, width: int = 120) -> str:
+    """The live view as text: devices with their last values, then the flow counters."""
+    now_ms = time.time_ns() // 1_000_000
+    lines = [
+        f"campus-edge-agent demo  {time.strftime('%H:%M:%S')}   (Ctrl-C to stop)",
+        f"config {os.path.relpath(DEMO_CONFIG)}   log {os.path.relpath(log_path)}",
+        "",
+        f"{'DEVICE':<12} {'STATE':<6} {'POLLS':>6} {'AGE':>6}  LAST VALUES",
+    ]
+    for device in status.devices.values():
+        state = "up" if device.up else ("down" if device.failures else "...")
+        age = f"{(now_ms - device.last_ok_ms) / 1000:.1f}s" if device.last_ok_ms else "-"
+        values = " ".join(f"{k}={_short(v)}" for k, v in device.last_fields)
+        if device.last_error and not device.up:
+            values = device.last_error
+        line = f"{device.name:<12} {state:<6} {device.polls:>6} {age:>6}  {values}"
+        lines.append(line[: width - 1])
+    lines += ["", f"readings  accepted {status.points_accepted}   buffered on disk {status.points_buffered}"
+              f"   dropped {status.points_dropped}"]
+    for sink in status.sinks.values():
+        backlog = status.points_buffered - sink.sent_points
+        state = f"failing: {sink.last_error}" if sink.consecutive_failures else "ok"
+        lines.append(f"sink {sink.name} ({sink.url})  sent {sink.sent_points}  "
+                     f"waiting {max(0, backlog)}  {state}"[: width - 1])
+    if not store:
+        lines.append("no store: readings stay in the local buffer (edge-agent buffer tail ...)")
+    else:
+        lines += ["", "query the store:  curl -s 'http://127.0.0.1:8428/api/v1/export?match[]="
+                      "{school=\"demo-school\"}' | head"]
+    return "\n".join(lines) + "\n"
+
+
+def _short(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.1f}" if abs(value) < 1e5 else f"{value:.0f}"
+    return str(value)
+
+
+def _port_busy(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0

@@ -1,0 +1,47 @@
+"""Normalisation: a driver's reading becomes one line of the city-wide schema.
+
+Each device gets one :class:`PointEncoder`, built at config load: the series prefix
+(measurement and identity tags) is escaped once, so a poll only formats its values.
+"""
+
+from __future__ import annotations
+
+from drivers import Reading
+
+from .lineprotocol import escape_key, format_value, series_prefix
+
+
+class PointEncoder:
+    """Encodes the readings of one device as line protocol with millisecond timestamps."""
+
+    def __init__(self, measurement: str, tags: dict[str, str]) -> None:
+        self.measurement = measurement
+        self.tags = dict(tags)
+        self._prefix = series_prefix(measurement, self.tags) + " "
+        self._field_keys: dict[str, str] = {}
+        self.skipped_values = 0
+
+    def encode(self, reading: Reading) -> str | None:
+        """One line for ``reading``, or None when no field has a value line protocol can carry."""
+        keys = self._field_keys
+        parts = []
+        for name, value in reading.fields:
+            text = format_value(value)
+            if text is None:
+                self.skipped_values += 1
+                continue
+            key = keys.get(name)
+            if key is None:
+                key = keys[name] = escape_key(name)
+            parts.append(f"{key}={text}")
+        if not parts:
+            return None
+        prefix = self._prefix
+        if reading.tags:
+            prefix = series_prefix(self.measurement, {**self.tags, **dict(reading.tags)}) + " "
+        return f"{prefix}{','.join(parts)} {reading.time_ms}"
+
+
+def identity_tags(school: str, campus: str, device: str, tags: dict[str, str]) -> dict[str, str]:
+    """The tags every point of a device carries; the schema's identity tags win over custom ones."""
+    return {**tags, "school": school, "campus": campus, "device": device}

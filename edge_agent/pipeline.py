@@ -1,0 +1,100 @@
+"""The pipeline's intake: readings are encoded once and committed to the buffer in batches.
+
+Polls hand their readings to :meth:`Pipeline.accept`, which only encodes and appends to
+a list; :meth:`Pipeline.run` commits that list as one buffer batch every
+``flush_interval`` or as soon as ``batch_points`` lines are waiting, off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+
+import structlog
+
+from drivers import Reading
+
+from .buffer import AsyncBuffer
+from .normalise import PointEncoder
+from .status import AgentStatus
+
+log = structlog.get_logger("edge_agent.pipeline")
+
+#: Lines held in memory while the disk refuses them, in batches; beyond it the oldest go.
+MAX_PENDING_BATCHES = 100
+
+
+class Pipeline:
+    """Encodes readings and commits them to the buffer."""
+
+    def __init__(
+        self,
+        buffer: AsyncBuffer,
+        encoders: dict[str, PointEncoder],
+        status: AgentStatus,
+        flush_interval: float,
+        batch_points: int,
+        on_commit: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._buffer = buffer
+        self._encoders = encoders
+        self._status = status
+        self._flush_interval = flush_interval
+        self._batch_points = batch_points
+        self._on_commit = on_commit
+        self._pending: list[str] = []
+        self._full = asyncio.Event()
+
+    def accept(self, readings: Iterable[Reading]) -> None:
+        """Encode readings into the pending batch; never blocks."""
+        pending = self._pending
+        encoders = self._encoders
+        for reading in readings:
+            line = encoders[reading.device].encode(reading)
+            if line is not None:
+                pending.append(line)
+                self._status.points_accepted += 1
+        if len(pending) >= self._batch_points:
+            self._full.set()
+
+    async def run(self) -> None:
+        """Commit pending lines until cancelled; a final :meth:`flush` belongs to the caller."""
+        while True:
+            try:
+                async with asyncio.timeout(self._flush_interval):
+                    await self._full.wait()
+            except TimeoutError:
+                pass
+            self._full.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Commit everything pending now, in batches of at most ``batch_points`` lines."""
+        while self._pending:
+            lines = self._pending[: self._batch_points]
+            del self._pending[: self._batch_points]
+            try:
+                _, dropped = await self._buffer.append(lines)
+            except Exception as exc:
+                self._pending[:0] = lines
+                self._status.buffer_errors += 1
+                self._shed_excess()
+                log.error("buffer write failed; keeping readings in memory and retrying",
+                          error=str(exc), pending=len(self._pending))
+                return
+            self._status.points_buffered += len(lines)
+            if dropped:
+                total = sum(dropped.values())
+                self._status.points_dropped += total
+                log.warning("buffer full (max_disk reached): oldest readings dropped",
+                            dropped_by_sink=dropped)
+            self._on_commit()
+
+    def _shed_excess(self) -> None:
+        limit = MAX_PENDING_BATCHES * self._batch_points
+        excess = len(self._pending) - limit
+        if excess > 0:
+            del self._pending[:excess]
+            self._status.points_dropped += excess
+            log.error("readings dropped: the buffer has refused writes for too long",
+                      dropped=excess, kept=limit)

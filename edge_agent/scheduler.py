@@ -1,0 +1,93 @@
+"""The scheduler: one poll loop per device, at the device's interval, never overlapping.
+
+Each device is its own task, so a device that times out costs only its own time. Start
+times are spread a little so that a campus of devices does not poll in one burst.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import time
+from collections.abc import Callable
+
+import structlog
+
+from drivers import DeviceError, Driver, Reading
+
+from .status import DeviceStatus
+
+log = structlog.get_logger("edge_agent.scheduler")
+
+#: A device that keeps failing is retried at most this far apart.
+MAX_BACKOFF = 60.0
+#: Start times are spread over this share of the interval.
+JITTER = 0.1
+
+
+class DevicePoller:
+    """Polls one device forever; hands readings on; backs off while the device fails."""
+
+    def __init__(
+        self,
+        driver: Driver,
+        interval: float,
+        status: DeviceStatus,
+        on_readings: Callable[[list[Reading]], None],
+    ) -> None:
+        self._driver = driver
+        self._interval = interval
+        self._status = status
+        self._on_readings = on_readings
+
+    async def run(self) -> None:
+        """Poll until cancelled."""
+        loop = asyncio.get_running_loop()
+        next_at = loop.time() + random.uniform(0, self._interval * JITTER)
+        async with self._driver:
+            while True:
+                await asyncio.sleep(max(0.0, next_at - loop.time()))
+                ok = await self.poll_once()
+                now = loop.time()
+                if not ok:
+                    next_at = now + self._backoff()
+                    continue
+                next_at += self._interval
+                if next_at < now:
+                    missed = math.ceil((now - next_at) / self._interval)
+                    self._status.overruns += missed
+                    next_at += missed * self._interval
+                    log.debug("poll overran its interval", device=self._driver.name, missed=missed)
+
+    async def poll_once(self) -> bool:
+        """One poll; True when the device answered."""
+        status = self._status
+        started = time.perf_counter()
+        status.polls += 1
+        try:
+            readings = await self._driver.poll()
+        except DeviceError as exc:
+            status.failures += 1
+            status.consecutive_failures += 1
+            status.last_error = exc.reason
+            level = log.warning if status.consecutive_failures == 1 else log.info
+            level("device not answering", device=exc.device, reason=exc.reason,
+                  failures=status.consecutive_failures, retry_in=round(self._backoff(), 1))
+            return False
+        status.last_latency_s = time.perf_counter() - started
+        if status.consecutive_failures:
+            log.info("device answering again", device=self._driver.name,
+                     after_failures=status.consecutive_failures)
+        status.consecutive_failures = 0
+        status.last_error = None
+        if readings:
+            status.last_ok_ms = readings[-1].time_ms
+            status.last_fields = readings[-1].fields
+            self._on_readings(readings)
+        return True
+
+    def _backoff(self) -> float:
+        failures = max(1, self._status.consecutive_failures)
+        cap = max(self._interval, MAX_BACKOFF)
+        return min(cap, self._interval * 2.0 ** (failures - 1))

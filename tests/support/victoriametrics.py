@@ -1,0 +1,84 @@
+"""A real VictoriaMetrics server for tests: it speaks the InfluxDB v2 write API."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from .ports import LOOPBACK, free_port
+
+BINARY = "victoria-metrics"
+
+
+class VictoriaMetrics:
+    """Starts, stops and queries one VictoriaMetrics process on a free loopback port."""
+
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.url = f"http://{LOOPBACK}:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log = data_dir.parent / f"victoria-metrics-{self.port}.log"
+
+    def start(self, timeout: float = 15.0) -> None:
+        """Start the server and wait until *this* process answers /health."""
+        binary = shutil.which(BINARY) or f"/usr/bin/{BINARY}"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with self._log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [binary, f"-httpListenAddr={LOOPBACK}:{self.port}", f"-storageDataPath={self.data_dir}",
+                 "-search.latencyOffset=0s", "-loggerLevel=WARN"],
+                stdout=log, stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"victoria-metrics exited with {self.process.returncode}; see {self._log}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=1) as response:
+                    if response.read().strip() == b"OK":
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"victoria-metrics did not become healthy in {timeout}s; see {self._log}")
+
+    def stop(self) -> None:
+        """Stop the server and wait for it to exit (its data stays on disk)."""
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+
+    def export(self, match: str) -> list[dict[str, Any]]:
+        """Every series matching the selector, with values and millisecond timestamps."""
+        self._get("/internal/force_flush")
+        query = urllib.parse.urlencode({"match[]": match})
+        body = self._get(f"/api/v1/export?{query}")
+        return [json.loads(line) for line in body.splitlines() if line.strip()]
+
+    def points(self, match: str) -> dict[tuple[str, frozenset[tuple[str, str]]], dict[int, float]]:
+        """``{(metric name, labels): {timestamp_ms: value}}`` for every series matching."""
+        out: dict[tuple[str, frozenset[tuple[str, str]]], dict[int, float]] = {}
+        for series in self.export(match):
+            labels = dict(series["metric"])
+            name = labels.pop("__name__")
+            values = out.setdefault((name, frozenset(labels.items())), {})
+            values.update(zip(series["timestamps"], series["values"], strict=True))
+        return out
+
+    def _get(self, path: str) -> str:
+        with urllib.request.urlopen(f"{self.url}{path}", timeout=10) as response:
+            return str(response.read().decode("utf-8"))
