@@ -1,0 +1,55 @@
+# The two commands: `make demo` and `make test`. Both install what they need themselves.
+
+VENV   ?= .venv
+PYTHON ?= python3
+BIN    := $(VENV)/bin
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Debian packages: the store the demo and tests write to, and the servers later drivers test against.
+DEMO_PACKAGES := victoria-metrics
+TEST_PACKAGES := victoria-metrics mosquitto mosquitto-clients snmpd snmp
+
+.PHONY: demo test lint typecheck pytest faults venv clean
+
+demo: venv
+	@$(MAKE) --no-print-directory debs PACKAGES="$(DEMO_PACKAGES)"
+	$(BIN)/edge-agent demo
+
+test: venv
+	@$(MAKE) --no-print-directory debs PACKAGES="$(TEST_PACKAGES)"
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest -q -ra
+
+# The long fault-injection runs alone.
+faults: venv
+	@$(MAKE) --no-print-directory debs PACKAGES="$(TEST_PACKAGES)"
+	$(BIN)/pytest -q -ra -m faults
+
+lint: venv
+	$(BIN)/ruff check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
+		$(SUDO) apt-get update && $(SUDO) apt-get install -y python3-venv; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# Installs only what is missing, after an apt-get update.
+.PHONY: debs
+debs:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+clean:
+	rm -rf $(VENV) state build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache
