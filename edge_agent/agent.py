@@ -113,12 +113,7 @@ class Agent:
                  buffer=str(buffer_path(config)))
         stopping = asyncio.create_task(self._stop.wait(), name="stop")
         try:
-            # A background task that dies unexpectedly stops the agent rather than hiding.
-            done, _ = await asyncio.wait([stopping, forwarding, committing],
-                                         return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                if task is not stopping and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
+            await _until_stopped(stopping, forwarding, committing)
         finally:
             await _cancel(*polling, stopping)
             await _cancel(committing)
@@ -127,6 +122,19 @@ class Agent:
             if sinks and not forwarding.done() and not await forwarder.drained(config.buffer.shutdown_grace):
                 log.info("stopping with data still buffered; it is sent at the next start")
             await _cancel(forwarding)
+
+
+async def _until_stopped(stopping: asyncio.Task[object], *workers: asyncio.Task[object]) -> None:
+    """Wait for the stop request; a worker that dies with an error stops the agent loudly.
+
+    A worker may also end normally (the forwarder with no sink configured has nothing to do).
+    """
+    watched: set[asyncio.Task[object]] = {stopping, *workers}
+    while not stopping.done():
+        done, watched = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not stopping and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
 
 
 async def _cancel(*tasks: asyncio.Task[object]) -> None:

@@ -25,6 +25,9 @@ from .status import AgentStatus
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "demo" / "agent.toml"
 STORE_PORT = 8428
 SIM_PORTS = range(15020, 15027)
+#: The simulated clock starts on a school-day morning, so the demo shows lessons and running
+#: machines whatever the hour it is run at.
+SIM_START = "2026-09-08T09:40:00"
 
 
 def run_demo(state_dir: Path, store: bool = True, duration: float | None = None) -> int:
@@ -51,6 +54,9 @@ async def _demo(state_dir: Path, store: bool, duration: float | None) -> int:
         loaded = load(DEMO_CONFIG)
     except ConfigError as exc:
         raise DemoError(str(exc)) from None
+    # The buffer lives with the rest of the demo's state (the config's own state_dir is
+    # the same place when the demo runs from the repository with its defaults).
+    loaded.config.agent.state_dir = state_dir / "agent"
     if not store:
         loaded.config.sinks.influxdb.clear()
     # The view owns the terminal; the agent's log goes to a file beside the state.
@@ -91,8 +97,9 @@ async def _demo(state_dir: Path, store: bool, duration: float | None) -> int:
 async def _start_simulators(state_dir: Path) -> asyncio.subprocess.Process:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "simulators", "campus", "--base-port", str(SIM_PORTS[0]),
-        "--classrooms", "3", "--meters", "2", "--machines", "2",
+        "--classrooms", "3", "--meters", "2", "--machines", "2", "--sim-start", SIM_START,
         stdout=asyncio.subprocess.PIPE, stderr=(state_dir / "simulators.log").open("ab"),
+        start_new_session=True,  # Ctrl-C goes to the demo, which stops the agent first
     )
     assert process.stdout is not None
     try:
@@ -115,6 +122,7 @@ async def _start_store(state_dir: Path) -> asyncio.subprocess.Process:
         binary, f"-httpListenAddr=127.0.0.1:{STORE_PORT}", f"-storageDataPath={state_dir / 'store'}",
         "-search.latencyOffset=0s", "-loggerLevel=WARN",
         stdout=asyncio.subprocess.DEVNULL, stderr=(state_dir / "store.log").open("ab"),
+        start_new_session=True,
     )
     for _ in range(200):
         if process.returncode is not None:

@@ -118,7 +118,7 @@ def _merge(
                 sources.record((*here, start + index), source)
             continue
         if key in PATH_KEYS and isinstance(value, str) and value and not Path(value).is_absolute():
-            value = str(base / value)
+            value = os.path.normpath(base / value)
         if isinstance(value, list):
             for index, item in enumerate(value):
                 _resolve_paths(item, base)
@@ -133,7 +133,7 @@ def _resolve_paths(value: Any, base: Path) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
             if key in PATH_KEYS and isinstance(item, str) and item and not Path(item).is_absolute():
-                value[key] = str(base / item)
+                value[key] = os.path.normpath(base / item)
             else:
                 _resolve_paths(item, base)
     elif isinstance(value, list):

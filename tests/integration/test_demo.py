@@ -1,0 +1,54 @@
+"""``edge-agent demo``: the simulated campus, a local store and the agent, shown live."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from drivers import Reading
+from edge_agent.demo import SIM_PORTS, STORE_PORT, render
+from edge_agent.status import AgentStatus, DeviceStatus, SinkStatus
+
+pytestmark = pytest.mark.integration
+
+
+def _busy(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_the_view_shows_devices_values_and_the_flow(tmp_path: Path) -> None:
+    status = AgentStatus()
+    reading = Reading("meter-1", 1, (("voltage_l1_v", 229.71), ("running", True)))
+    status.devices["meter-1"] = DeviceStatus("meter-1", "modbus", 5.0, polls=3, last_ok_ms=1,
+                                             last_fields=reading.fields)
+    status.devices["machine-1"] = DeviceStatus("machine-1", "modbus", 1.0, polls=2, failures=2,
+                                               consecutive_failures=2, last_error="cannot connect")
+    status.sinks["city"] = SinkStatus("city", "http://127.0.0.1:8428", sent_points=40)
+    status.points_accepted = status.points_buffered = 42
+    text = render(status, True, tmp_path / "agent.log")
+    assert "meter-1      up" in text and "voltage_l1_v=229.7 running=True" in text
+    assert "machine-1    down" in text and "cannot connect" in text
+    assert "accepted 42" in text and "sent 40  waiting 2  ok" in text
+
+
+@pytest.mark.skipif(any(_busy(p) for p in [STORE_PORT, *SIM_PORTS]),
+                    reason="the demo's fixed ports are in use on this machine")
+def test_the_demo_runs_and_shows_readings_sent(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "edge_agent", "demo", "--state-dir", str(tmp_path), "--duration", "8"],
+        capture_output=True, text=True, timeout=90,
+    )
+    assert result.returncode == 0, result.stderr
+    last_frame = result.stdout.split("\x1b[H\x1b[2J")[-2]
+    for device in ("classroom-1", "meter-2", "machine-2"):
+        assert f"{device:<12} up" in last_frame
+    sent = int(last_frame.split(" sent ")[1].split()[0])
+    assert sent > 0
+    assert "demo stopped" in result.stdout
+    assert (tmp_path / "agent.log").read_text().count('"agent started"') == 1
+    assert (tmp_path / "agent" / "buffer.db").exists()
