@@ -12,7 +12,7 @@ import time
 
 import structlog
 
-from .buffer import AsyncBuffer, Batch
+from .buffer import AsyncBuffer, Batch, encode_batch
 from .sinks import Sink, SinkAuthError, SinkError, SinkRejected, SinkTooLarge
 from .status import AgentStatus, SinkStatus
 
@@ -78,12 +78,11 @@ class Forwarder:
         status = self._status.sinks[sink.name]
         wakeup = self._wakeups[sink.name]
         backoff = Backoff(sink.retry_max)
-        limit = sink.batch_points
         await sink.start()
         try:
             while True:
                 wakeup.clear()
-                batches = await self._buffer.read(sink.name, limit)
+                batches = await self._buffer.read(sink.name, sink.batch_points)
                 if not batches:
                     try:
                         async with asyncio.timeout(IDLE_POLL):
@@ -95,13 +94,10 @@ class Forwarder:
                     await self._send(sink, batches, status)
                 except SinkError as exc:
                     await self._failed(sink, exc, status, backoff)
-                    if isinstance(exc, SinkTooLarge) and limit > 1:
-                        limit = max(1, limit // 2)
                     continue
                 if backoff.failures:
                     log.info("sink recovered", sink=sink.name, after_failures=backoff.failures)
                 backoff.reset()
-                limit = sink.batch_points
         finally:
             await sink.close()
 
@@ -109,17 +105,49 @@ class Forwarder:
         points = sum(b.points for b in batches)
         try:
             await sink.write(b"".join(b.data for b in batches), points)
-        except SinkRejected as exc:
+        except (SinkRejected, SinkTooLarge) as exc:
             if len(batches) > 1:
-                # Find the batch the store refuses; the others go through.
+                # One at a time: find the batch the store refuses, or send smaller requests.
                 for batch in batches:
                     await self._send(sink, [batch], status)
                 return
-            await self._buffer.dead_letter(sink.name, batches[0], exc.status, exc.reason)
-            log.error("store refused a batch as malformed; kept in dead letters",
-                      sink=sink.name, points=batches[0].points, batch=batches[0].id, reason=exc.reason)
+            if isinstance(exc, SinkTooLarge):
+                await self._send_in_halves(sink, batches[0], status)
+                return
+            await self._dead_letter(sink, batches[0], exc.status, exc.reason)
             return
         await self._buffer.ack(sink.name, batches)
+        self._sent(status, points)
+
+    async def _send_in_halves(self, sink: Sink, batch: Batch, status: SinkStatus) -> None:
+        """A 413 for one batch: send its lines in halves (and halves of halves), then ack it.
+
+        If the agent stops half-way, the whole batch is sent again later: at-least-once, and
+        the store overwrites what it already has.
+        """
+        pending = [batch.lines()]
+        while pending:
+            lines = pending.pop(0)
+            try:
+                await sink.write(encode_batch(lines), len(lines))
+            except SinkTooLarge as exc:
+                if len(lines) == 1:
+                    await self._dead_letter(sink, batch, 413, f"one point is too large: {exc.reason}")
+                    return
+                half = len(lines) // 2
+                pending[:0] = [lines[:half], lines[half:]]
+                continue
+            self._sent(status, len(lines))
+        await self._buffer.ack(sink.name, [batch])
+
+    async def _dead_letter(self, sink: Sink, batch: Batch, code: int, reason: str) -> None:
+        await self._buffer.dead_letter(sink.name, batch, code, reason)
+        self._status.sinks[sink.name].dead_points += batch.points
+        log.error("store refused a batch; kept in dead letters, the queue goes on",
+                  sink=sink.name, points=batch.points, batch=batch.id, reason=reason)
+
+    @staticmethod
+    def _sent(status: SinkStatus, points: int) -> None:
         status.sent_points += points
         status.sent_requests += 1
         status.consecutive_failures = 0

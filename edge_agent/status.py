@@ -37,6 +37,7 @@ class SinkStatus:
     url: str
     sent_points: int = 0
     sent_requests: int = 0
+    dead_points: int = 0
     failures: int = 0
     consecutive_failures: int = 0
     last_ok_ms: int | None = None

@@ -1,0 +1,120 @@
+"""The forwarder against every answer a store gives: nothing accepted is ever lost.
+
+Answers a real store will not produce on demand (429, 413, 401, 400, a hang) come from a
+scripted stub; the happy path runs against VictoriaMetrics in the integration tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import pytest
+
+from edge_agent.buffer import AsyncBuffer, DiskBuffer
+from edge_agent.config.model import InfluxDBSink as SinkConfig
+from edge_agent.forwarder import Forwarder
+from edge_agent.sinks.influxdb import InfluxDBSink
+from edge_agent.status import AgentStatus, SinkStatus
+from tests.support.stubstore import Answer, StubStore
+
+
+def lines(n: int, start: int = 0) -> list[str]:
+    return [f"m,device=d v={i}.0 {1700000000000 + i}" for i in range(start, start + n)]
+
+
+async def deliver(tmp_path: Path, store: StubStore, batches: list[list[str]], *, request_timeout: str = "2s",
+                  batch_points: int = 5000, wait: float = 20.0) -> tuple[AgentStatus, DiskBuffer]:
+    """Buffer ``batches``, run a forwarder into ``store`` until the buffer is empty."""
+    config = SinkConfig(url=store.url, bucket="b", name="s", retry_max="500ms", timeout=request_timeout,
+                        batch_points=batch_points)
+    status = AgentStatus()
+    status.sinks["s"] = SinkStatus("s", store.url)
+    path = tmp_path / "buffer.db"
+    buffer = AsyncBuffer(lambda: DiskBuffer(path, ["s"], 10**9))
+    disk = await buffer.open()
+    for batch in batches:
+        await buffer.append(batch)
+    forwarder = Forwarder(buffer, [InfluxDBSink(config)], status)
+    task = asyncio.create_task(forwarder.run())
+    try:
+        assert await forwarder.drained(wait), "the buffer did not drain"
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    return status, disk
+
+
+async def test_all_batches_arrive_in_order(tmp_path: Path) -> None:
+    async with StubStore() as store:
+        status, _ = await deliver(tmp_path, store, [lines(3), lines(3, 3), lines(3, 6)])
+    assert store.accepted == lines(9)
+    assert status.sinks["s"].sent_points == 9
+
+
+async def test_a_server_error_is_retried_until_accepted(tmp_path: Path) -> None:
+    async with StubStore([Answer(503, "overloaded"), Answer(500, "oops")]) as store:
+        status, _ = await deliver(tmp_path, store, [lines(5)])
+    assert store.accepted == lines(5)
+    assert status.sinks["s"].failures == 2
+    assert "answered 500: oops" in (status.sinks["s"].last_error or "")
+
+
+async def test_retry_after_is_honoured(tmp_path: Path) -> None:
+    async with StubStore([Answer(429, "slow down", {"Retry-After": "1"})]) as store:
+        await deliver(tmp_path, store, [lines(2)])
+    first, second = store.received
+    assert second.at - first.at >= 0.95
+    assert store.accepted == lines(2)
+
+
+async def test_bad_points_go_to_dead_letters_and_the_queue_goes_on(tmp_path: Path) -> None:
+    def refuse_batch_two(received: list[str]) -> Answer | None:
+        refused = "m,device=d v=3.0 1700000000003" in received
+        return Answer(400, "unable to parse 'm v=3.0'") if refused else None
+
+    async with StubStore(decide=refuse_batch_two) as store:
+        status, disk = await deliver(tmp_path, store, [lines(3), lines(3, 3), lines(3, 6)])
+    assert store.accepted == lines(3) + lines(3, 6)
+    counters = disk.stats().counters
+    assert counters["dead:s"] == 3
+    assert counters["delivered:s"] == 6
+    assert status.sinks["s"].dead_points == 3
+    row = disk._db.execute("SELECT status, message FROM dead_letters").fetchone()
+    assert row == (400, f"http://127.0.0.1:{store.port} answered 400: unable to parse 'm v=3.0'")
+
+
+async def test_refused_credentials_keep_the_data_and_say_so(tmp_path: Path) -> None:
+    async with StubStore([Answer(401, "unauthorized access"), Answer(403, "forbidden")]) as store:
+        status, _ = await deliver(tmp_path, store, [lines(4)])
+    assert store.accepted == lines(4)
+    assert status.sinks["s"].failures == 2
+    assert "check the token" in (status.sinks["s"].last_error or "")
+
+
+async def test_too_large_is_sent_in_halves(tmp_path: Path) -> None:
+    def at_most_four(received: list[str]) -> Answer | None:
+        return Answer(413, "request entity too large") if len(received) > 4 else None
+
+    async with StubStore(decide=at_most_four) as store:
+        status, disk = await deliver(tmp_path, store, [lines(10), lines(3, 10)])
+    assert sorted(store.accepted) == sorted(lines(13))
+    assert disk.stats().counters["delivered:s"] == 13
+    assert status.sinks["s"].sent_points == 13
+
+
+async def test_a_hanging_store_times_out_and_is_retried(tmp_path: Path) -> None:
+    async with StubStore([Answer(204, delay=5)]) as store:
+        status, _ = await deliver(tmp_path, store, [lines(2)], request_timeout="500ms")
+    assert "did not answer" in (status.sinks["s"].last_error or "")
+    assert len(store.received) == 2
+
+
+async def test_an_unreachable_store_keeps_everything(tmp_path: Path) -> None:
+    store = StubStore()  # never started: connection refused
+    with pytest.raises(AssertionError, match="did not drain"):
+        await deliver(tmp_path, store, [lines(3)], wait=2)
+    disk = DiskBuffer(tmp_path / "buffer.db", ["s"], 10**9)
+    assert disk.stats().points == 3
