@@ -9,7 +9,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_PACKAGES := victoria-metrics
 TEST_PACKAGES := victoria-metrics mosquitto mosquitto-clients snmpd snmp
 
-.PHONY: demo test lint typecheck pytest faults venv clean
+.PHONY: demo test lint typecheck faults bench venv clean
 
 demo: venv
 	@$(MAKE) --no-print-directory debs PACKAGES="$(DEMO_PACKAGES)"
@@ -53,3 +53,6 @@ debs:
 
 clean:
 	rm -rf $(VENV) state build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache
+
+bench: venv
+	$(BIN)/python -m bench.pipeline
