@@ -1,16 +1,18 @@
 """Device drivers: each knows one protocol and hands back plain readings.
 
-A driver imports nothing from the buffer, the sinks or the CLI. The agent builds one
-driver per configured device, opens it with ``async with`` and calls :meth:`Driver.poll`
-at the device's interval; the driver answers with :class:`Reading` objects or raises
-:class:`DeviceError` naming the device and what went wrong.
+A driver imports nothing from the buffer, the sinks or the CLI. Each protocol offers a
+config model (one ``[[devices.<protocol>]]`` entry) that satisfies :class:`DeviceConfig`;
+the agent asks it for a :class:`Driver` (polled at the device's interval) or a
+:class:`Listener` (pushes readings as they come, e.g. MQTT). Drivers answer with
+:class:`Reading` objects or raise :class:`DeviceError` naming the device and what went wrong.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, runtime_checkable
 
 FieldValue = float | int | bool
 """A field value as a driver hands it over: already scaled into the schema's unit."""
@@ -22,13 +24,15 @@ class Reading:
 
     ``fields`` holds ``(name, value)`` pairs so that the hot path builds no dict per poll.
     ``tags`` carries tags that only the device knows at poll time (a table row's index);
-    the device's static tags are added later, once, by the normaliser.
+    the device's static tags are added later, once, by the normaliser. ``measurement``
+    overrides the device's measurement for this point (an SNMP table beside its scalars).
     """
 
     device: str
     time_ms: int
     fields: tuple[tuple[str, FieldValue], ...]
     tags: tuple[tuple[str, str], ...] = ()
+    measurement: str | None = None
 
 
 class DeviceError(Exception):
@@ -59,4 +63,54 @@ class Driver(Protocol):
 
     async def poll(self) -> list[Reading]:
         """Read the device once; raise :class:`DeviceError` if nothing could be read."""
+        ...
+
+
+Deliver = Callable[[list[Reading]], Awaitable[None]]
+"""Hands readings to the agent; returns once they are committed to the on-disk buffer."""
+
+
+@runtime_checkable
+class Listener(Protocol):
+    """A device that pushes readings (MQTT) instead of being polled."""
+
+    @property
+    def name(self) -> str:
+        """The device name from the config."""
+        ...
+
+    async def run(self, deliver: Deliver) -> None:
+        """Receive until cancelled; await ``deliver`` before acknowledging anything upstream."""
+        ...
+
+
+class DeviceConfig(Protocol):
+    """What every ``[[devices.<protocol>]]`` entry offers the agent."""
+
+    @property
+    def name(self) -> str:
+        """Unique device name; the ``device`` tag."""
+        ...
+
+    @property
+    def interval(self) -> float | None:
+        """Poll interval in seconds; None takes the agent's."""
+        ...
+
+    @property
+    def measurement(self) -> str | None:
+        """The measurement of its points."""
+        ...
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """Extra tags (building, room, kind...)."""
+        ...
+
+    def create(self) -> Driver | Listener:
+        """A new driver (polled) or listener (pushed) for this device."""
+        ...
+
+    def describe(self) -> str:
+        """One line for ``edge-agent check``: address and what is read."""
         ...

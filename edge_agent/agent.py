@@ -14,8 +14,7 @@ from pathlib import Path
 
 import structlog
 
-from drivers import Driver
-from drivers.modbus import ModbusDriver
+from drivers import Driver, Listener
 
 from .buffer import AsyncBuffer, DiskBuffer
 from .config import AgentConfig, LoadedConfig
@@ -24,7 +23,6 @@ from .normalise import PointEncoder, identity_tags
 from .pipeline import Pipeline
 from .scheduler import DevicePoller
 from .sinks import Sink
-from .sinks.influxdb import InfluxDBSink
 from .status import AgentStatus, DeviceStatus, SinkStatus
 
 log = structlog.get_logger("edge_agent")
@@ -37,25 +35,25 @@ def buffer_path(config: AgentConfig) -> Path:
     return config.agent.state_dir / BUFFER_FILE
 
 
-def build_drivers(config: AgentConfig) -> list[tuple[Driver, float]]:
-    """One driver per configured device, with its poll interval."""
-    return [(ModbusDriver(device), config.interval_of(device)) for device in config.devices.modbus]
+def build_drivers(config: AgentConfig) -> list[tuple[str, Driver | Listener, float]]:
+    """One driver (or listener) per configured device, with its protocol and poll interval."""
+    return [(protocol, device.create(), config.interval_of(device))
+            for protocol, device in config.devices.all()]
 
 
 def build_encoders(config: AgentConfig) -> dict[str, PointEncoder]:
     """One line-protocol encoder per device, carrying the device's identity tags."""
     agent = config.agent
     encoders = {}
-    for device in config.devices.modbus:
-        assert device.measurement is not None
+    for _, device in config.devices.all():
         tags = identity_tags(agent.school, agent.campus, device.name, device.tags)
-        encoders[device.name] = PointEncoder(device.measurement, tags)
+        encoders[device.name] = PointEncoder(device.measurement or device.name, tags)
     return encoders
 
 
 def build_sinks(config: AgentConfig) -> list[Sink]:
     """The configured sinks; none means readings stay in the local buffer."""
-    return [InfluxDBSink(sink) for sink in config.sinks.influxdb]
+    return [sink.create() for sink in config.sinks.all()]
 
 
 class Agent:
@@ -75,8 +73,7 @@ class Agent:
         """Run until stopped; nothing accepted is lost on the way out."""
         config = self.config
         sinks = build_sinks(config)
-        for sink in config.sinks.influxdb:
-            assert sink.name is not None
+        for sink in sinks:
             self.status.sinks[sink.name] = SinkStatus(sink.name, sink.url)
         path = buffer_path(config)
         buffer = AsyncBuffer(lambda: DiskBuffer(
@@ -98,18 +95,19 @@ class Agent:
             buffer, build_encoders(config), self.status,
             config.buffer.flush_interval, config.buffer.batch_points, forwarder.notify,
         )
-        pollers = []
-        for driver, interval in build_drivers(config):
-            status = DeviceStatus(driver.name, "modbus", interval)
-            self.status.devices[driver.name] = status
-            pollers.append(DevicePoller(driver, interval, status, pipeline.accept))
-
         forwarding = asyncio.create_task(forwarder.run(), name="forwarder")
         committing = asyncio.create_task(pipeline.run(), name="pipeline")
-        polling = [asyncio.create_task(p.run(), name=f"poll:{d.name}")
-                   for p, d in zip(pollers, self.status.devices.values(), strict=True)]
+        polling = []
+        for protocol, device, interval in build_drivers(config):
+            status = DeviceStatus(device.name, protocol, interval)
+            self.status.devices[device.name] = status
+            if isinstance(device, Listener):
+                work = device.run(pipeline.deliver)
+            else:
+                work = DevicePoller(device, interval, status, pipeline.accept).run()
+            polling.append(asyncio.create_task(work, name=f"{protocol}:{device.name}"))
         log.info("agent started", school=config.agent.school, campus=config.agent.campus,
-                 devices=len(pollers), sinks=[s.name for s in sinks] or "none (local buffer only)",
+                 devices=len(polling), sinks=[s.name for s in sinks] or "none (local buffer only)",
                  buffer=str(buffer_path(config)))
         stopping = asyncio.create_task(self._stop.wait(), name="stop")
         try:

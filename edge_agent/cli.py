@@ -12,8 +12,7 @@ from pathlib import Path
 
 import structlog
 
-from drivers import DeviceError, Driver
-from drivers.modbus.planner import plan
+from drivers import DeviceError, Driver, Listener
 
 from . import __version__, logs
 from .agent import Agent, buffer_path, build_drivers, build_encoders
@@ -109,20 +108,19 @@ def _check(args: argparse.Namespace) -> int:
     if loaded is None:
         return 1
     config = loaded.config
-    files = list(loaded.files)
-    print(f"config OK: {args.config}" + (f" (+ {len(files) - 1} more files)" if len(files) > 1 else ""))
+    others = len(loaded.files) - 1
+    print(f"config OK: {args.config}" + (f" (+ {others} drop-in and profile files)" if others else ""))
     print(f"school {config.agent.school}, campus {config.agent.campus}, "
           f"default interval {format_duration(config.agent.interval)}")
-    print(f"devices: {len(config.devices.modbus)}")
-    for device in config.devices.modbus:
-        requests = len(plan(device.registers, device.max_gap))
-        print(f"  {device.name:<20} modbus {device.host}:{device.port} unit {device.unit}  "
-              f"every {format_duration(config.interval_of(device))}  "
-              f"{len(device.registers)} fields in {requests} request(s) -> {device.measurement}")
-    print(f"sinks: {len(config.sinks.influxdb) or 'none (readings stay in the local buffer)'}")
-    for sink in config.sinks.influxdb:
-        token = "token from file" if sink.token_file else ("inline token" if sink.token else "no token")
-        print(f"  {sink.name:<20} influxdb {sink.url} org {sink.org or '-'} bucket {sink.bucket} ({token})")
+    devices = config.devices.all()
+    print(f"devices: {len(devices)}")
+    for _, device in devices:
+        every = format_duration(config.interval_of(device))
+        print(f"  {device.name:<20} every {every:<6} {device.describe()}")
+    sinks = config.sinks.all()
+    print(f"sinks: {len(sinks) or 'none (readings stay in the local buffer)'}")
+    for sink in sinks:
+        print(f"  {sink.name:<20} {sink.describe()}")
     print(f"buffer: {buffer_path(config)} (max {format_size(config.buffer.max_disk)}, "
           f"sync {config.buffer.sync})")
     return 0
@@ -149,7 +147,8 @@ def _test(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return driver.name, lines
 
-        results = await asyncio.gather(*(one(d) for d, _ in build_drivers(config)))
+        polled = [d for _, d, _ in build_drivers(config) if not isinstance(d, Listener)]
+        results = await asyncio.gather(*(one(d) for d in polled))
         failed = 0
         for name, outcome in results:
             if isinstance(outcome, str):

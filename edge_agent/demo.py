@@ -58,7 +58,7 @@ async def _demo(state_dir: Path, store: bool, duration: float | None) -> int:
     # the same place when the demo runs from the repository with its defaults).
     loaded.config.agent.state_dir = state_dir / "agent"
     if not store:
-        loaded.config.sinks.influxdb.clear()
+        loaded.config.sinks.influxdb.clear()  # the demo config has only this kind
     # The view owns the terminal; the agent's log goes to a file beside the state.
     log_path = state_dir / "agent.log"
     log_file = open(log_path, "a", encoding="utf-8")  # noqa: ASYNC230, SIM115 - closed in finally

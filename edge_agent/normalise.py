@@ -1,7 +1,8 @@
 """Normalisation: a driver's reading becomes one line of the city-wide schema.
 
-Each device gets one :class:`PointEncoder`, built at config load: the series prefix
-(measurement and identity tags) is escaped once, so a poll only formats its values.
+Each device gets one :class:`PointEncoder`, built at config load. The series prefix
+(measurement and identity tags, escaped) is built once per series and cached, so a poll
+only formats its values.
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from __future__ import annotations
 from drivers import Reading
 
 from .lineprotocol import escape_key, format_value, series_prefix
+
+#: Series prefixes one device may cache (table rows of a large switch stay well below).
+MAX_CACHED_SERIES = 10_000
 
 
 class PointEncoder:
@@ -18,6 +22,7 @@ class PointEncoder:
         self.measurement = measurement
         self.tags = dict(tags)
         self._prefix = series_prefix(measurement, self.tags) + " "
+        self._prefixes: dict[tuple[str | None, tuple[tuple[str, str], ...]], str] = {}
         self._field_keys: dict[str, str] = {}
         self.skipped_values = 0
 
@@ -36,10 +41,21 @@ class PointEncoder:
             parts.append(f"{key}={text}")
         if not parts:
             return None
-        prefix = self._prefix
-        if reading.tags:
-            prefix = series_prefix(self.measurement, {**self.tags, **dict(reading.tags)}) + " "
+        if reading.tags or reading.measurement:
+            prefix = self._series(reading.measurement, reading.tags)
+        else:
+            prefix = self._prefix
         return f"{prefix}{','.join(parts)} {reading.time_ms}"
+
+    def _series(self, measurement: str | None, tags: tuple[tuple[str, str], ...]) -> str:
+        key = (measurement, tags)
+        prefix = self._prefixes.get(key)
+        if prefix is None:
+            # The device's identity tags win over a reading's own.
+            prefix = series_prefix(measurement or self.measurement, {**dict(tags), **self.tags}) + " "
+            if len(self._prefixes) < MAX_CACHED_SERIES:
+                self._prefixes[key] = prefix
+        return prefix
 
 
 def identity_tags(school: str, campus: str, device: str, tags: dict[str, str]) -> dict[str, str]:

@@ -24,6 +24,10 @@ log = structlog.get_logger("edge_agent.pipeline")
 MAX_PENDING_BATCHES = 100
 
 
+class BufferUnavailable(Exception):
+    """Readings handed to :meth:`Pipeline.deliver` were dropped before they reached the disk."""
+
+
 class Pipeline:
     """Encodes readings and commits them to the buffer."""
 
@@ -43,6 +47,8 @@ class Pipeline:
         self._batch_points = batch_points
         self._on_commit = on_commit
         self._pending: list[str] = []
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._committed = 0  # lines committed since start, to tell waiters apart
         self._full = asyncio.Event()
 
     def accept(self, readings: Iterable[Reading]) -> None:
@@ -56,6 +62,19 @@ class Pipeline:
                 self._status.points_accepted += 1
         if len(pending) >= self._batch_points:
             self._full.set()
+
+    async def deliver(self, readings: list[Reading]) -> None:
+        """Accept readings and return once they are committed to the buffer.
+
+        For pushed readings (MQTT) that must not be acknowledged upstream before they are
+        safe on disk. Cancelling the wait does not take the readings back.
+        """
+        self.accept(readings)
+        if not self._pending:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((self._committed + len(self._pending), future))
+        await future
 
     async def run(self) -> None:
         """Commit pending lines until cancelled; a final :meth:`flush` belongs to the caller."""
@@ -83,6 +102,8 @@ class Pipeline:
                           error=str(exc), pending=len(self._pending))
                 return
             self._status.points_buffered += len(lines)
+            self._committed += len(lines)
+            self._wake_waiters()
             if dropped:
                 total = sum(dropped.values())
                 self._status.points_dropped += total
@@ -90,11 +111,27 @@ class Pipeline:
                             dropped_by_sink=dropped)
             self._on_commit()
 
+    def _wake_waiters(self) -> None:
+        waiting = []
+        for upto, future in self._waiters:
+            if upto <= self._committed:
+                if not future.done():
+                    future.set_result(None)
+            else:
+                waiting.append((upto, future))
+        self._waiters = waiting
+
     def _shed_excess(self) -> None:
         limit = MAX_PENDING_BATCHES * self._batch_points
         excess = len(self._pending) - limit
         if excess > 0:
             del self._pending[:excess]
+            # Shed lines never commit: whoever waits for them hears so, and must not ack them.
+            self._committed += excess
+            for upto, future in self._waiters:
+                if upto <= self._committed and not future.done():
+                    future.set_exception(BufferUnavailable("readings dropped: the buffer refuses writes"))
+            self._waiters = [(u, f) for u, f in self._waiters if not f.done()]
             self._status.points_dropped += excess
             log.error("readings dropped: the buffer has refused writes for too long",
                       dropped=excess, kept=limit)

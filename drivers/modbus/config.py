@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from edge_agent.units import Duration
+
+if TYPE_CHECKING:
+    from . import ModbusDriver
 
 Table = Literal["holding", "input", "coil", "discrete"]
 RegisterType = Literal["int16", "uint16", "int32", "uint32", "float32", "bool"]
@@ -92,3 +95,16 @@ class ModbusDevice(BaseModel):
                 raise ValueError(f"field {register.field!r} is defined twice")
             seen.add(register.field)
         return self
+
+    def create(self) -> ModbusDriver:
+        """A driver for this device."""
+        from . import ModbusDriver
+
+        return ModbusDriver(self)
+
+    def describe(self) -> str:
+        """Address and cost per poll, for ``edge-agent check``."""
+        from .planner import plan
+
+        return (f"modbus {self.host}:{self.port} unit {self.unit}: {len(self.registers)} fields "
+                f"in {len(plan(self.registers, self.max_gap))} request(s) -> {self.measurement}")

@@ -5,14 +5,18 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from drivers import DeviceConfig
 from drivers.modbus.config import NAME, ModbusDevice
 from edge_agent.units import ByteSize, Duration
+
+if TYPE_CHECKING:
+    from edge_agent.sinks import Sink
 
 
 class AgentSection(BaseModel):
@@ -79,6 +83,17 @@ class InfluxDBSink(BaseModel):
             self.name = f"influxdb-{host}-{self.bucket}"
         return self
 
+    def create(self) -> Sink:
+        """The sink this entry configures."""
+        from edge_agent.sinks.influxdb import InfluxDBSink as Writer
+
+        return Writer(self)
+
+    def describe(self) -> str:
+        """One line for ``edge-agent check``."""
+        token = "token from file" if self.token_file else ("inline token" if self.token else "no token")
+        return f"influxdb {self.url} org {self.org or '-'} bucket {self.bucket} ({token})"
+
     def resolve_token(self) -> str | None:
         """The token, read from ``token_file`` at the moment it is needed."""
         if self.token_file is not None:
@@ -86,20 +101,57 @@ class InfluxDBSink(BaseModel):
         return self.token.get_secret_value() if self.token else None
 
 
+class SinkConfig(Protocol):
+    """What every ``[[sinks.<kind>]]`` entry offers the agent."""
+
+    @property
+    def name(self) -> str | None:
+        """The sink's name: its buffer cursor, and how logs and metrics call it."""
+        ...
+
+    def create(self) -> Sink:
+        """The sink itself."""
+        ...
+
+    def describe(self) -> str:
+        """One line for ``edge-agent check``."""
+        ...
+
+
 class SinksSection(BaseModel):
-    """``[sinks]``: where buffered readings go; none keeps them in the local buffer."""
+    """``[sinks]``: where buffered readings go; none keeps them in the local buffer.
+
+    A new kind of sink adds one list here; the agent finds sinks through :meth:`all`.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     influxdb: list[InfluxDBSink] = Field(default_factory=list)
 
+    def all(self) -> list[SinkConfig]:
+        """Every configured sink, in config order."""
+        sinks: list[SinkConfig] = []
+        for kind in type(self).model_fields:
+            sinks += getattr(self, kind)
+        return sinks
+
 
 class DevicesSection(BaseModel):
-    """``[devices]``: the devices to poll, by protocol."""
+    """``[devices]``: the devices to poll or listen to, by protocol.
+
+    A new protocol adds one list here; the agent finds its devices through :meth:`all`.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     modbus: list[ModbusDevice] = Field(default_factory=list)
+
+    def all(self) -> list[tuple[str, DeviceConfig]]:
+        """Every configured device with its protocol name, in config order."""
+        devices: list[tuple[str, DeviceConfig]] = []
+        for protocol in type(self).model_fields:
+            devices += [(protocol, device) for device in getattr(self, protocol)]
+        return devices
 
 
 class LogSection(BaseModel):
@@ -142,19 +194,19 @@ class AgentConfig(BaseSettings):
     @model_validator(mode="after")
     def _unique_names(self) -> AgentConfig:
         seen: set[str] = set()
-        for device in self.devices.modbus:
+        for _, device in self.devices.all():
             if device.name in seen:
                 raise ValueError(f"device name {device.name!r} is used twice; names must be unique")
             seen.add(device.name)
         sink_names: set[str] = set()
-        for sink in self.sinks.influxdb:
+        for sink in self.sinks.all():
             assert sink.name is not None
             if sink.name in sink_names:
                 raise ValueError(f"sink name {sink.name!r} is used twice; set name = \"...\" on one")
             sink_names.add(sink.name)
         return self
 
-    def interval_of(self, device: ModbusDevice) -> float:
+    def interval_of(self, device: DeviceConfig) -> float:
         """A device's poll interval: its own, or the agent's."""
         return device.interval or self.agent.interval
 

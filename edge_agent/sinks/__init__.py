@@ -47,6 +47,11 @@ class Sink(Protocol):
         ...
 
     @property
+    def url(self) -> str:
+        """Where it sends, for messages (never with credentials)."""
+        ...
+
+    @property
     def batch_points(self) -> int:
         """How many points to send in one request at most."""
         ...

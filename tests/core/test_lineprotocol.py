@@ -48,3 +48,5 @@ def test_reading_tags_add_to_the_device_tags() -> None:
     encoder = PointEncoder("ifaces", {"device": "sw"})
     line = encoder.encode(Reading("sw", 5, (("in_bps", 1.0),), (("ifindex", "3"),)))
     assert line == "ifaces,device=sw,ifindex=3 in_bps=1.0 5"
+    other = encoder.encode(Reading("sw", 6, (("up", True),), (("device", "spoof"),), "ifstatus"))
+    assert other == "ifstatus,device=sw up=true 6"

@@ -1,0 +1,64 @@
+"""The pipeline's intake: encode, batch, commit; deliver() returns only once on disk."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+from drivers import Reading
+from edge_agent.buffer import AsyncBuffer, DiskBuffer
+from edge_agent.normalise import PointEncoder
+from edge_agent.pipeline import Pipeline
+from edge_agent.status import AgentStatus
+
+
+def reading(i: int) -> Reading:
+    return Reading("d", 1_700_000_000_000 + i, (("v", float(i)),))
+
+
+async def open_pipeline(
+    tmp_path: Path, flush: float, batch: int
+) -> tuple[Pipeline, AsyncBuffer, AgentStatus]:
+    buffer = AsyncBuffer(lambda: DiskBuffer(tmp_path / "b.db", [], 10**9))
+    await buffer.open()
+    status = AgentStatus()
+    return Pipeline(buffer, {"d": PointEncoder("m", {"device": "d"})}, status, flush, batch), buffer, status
+
+
+async def test_deliver_returns_once_the_readings_are_committed(tmp_path: Path) -> None:
+    pipeline, buffer, status = await open_pipeline(tmp_path, flush=0.2, batch=1000)
+    running = asyncio.create_task(pipeline.run())
+    try:
+        await asyncio.wait_for(pipeline.deliver([reading(1), reading(2)]), 5)
+        assert (await buffer.stats()).points == 2
+        assert status.points_buffered == 2
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await buffer.close()
+
+
+async def test_a_full_batch_is_committed_without_waiting_for_the_interval(tmp_path: Path) -> None:
+    pipeline, buffer, _ = await open_pipeline(tmp_path, flush=60, batch=10)
+    running = asyncio.create_task(pipeline.run())
+    try:
+        await asyncio.wait_for(pipeline.deliver([reading(i) for i in range(10)]), 5)
+        stats = await buffer.stats()
+        assert (stats.batches, stats.points) == (1, 10)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await buffer.close()
+
+
+async def test_flush_commits_everything_pending_in_batches(tmp_path: Path) -> None:
+    pipeline, buffer, status = await open_pipeline(tmp_path, flush=60, batch=4)
+    pipeline.accept([reading(i) for i in range(10)])
+    await pipeline.flush()
+    stats = await buffer.stats()
+    assert (stats.batches, stats.points) == (3, 10)
+    assert status.points_accepted == status.points_buffered == 10
+    await buffer.close()
