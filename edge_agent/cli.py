@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import signal
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol, cast
 
 import structlog
 
@@ -68,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="stats: depth per sink; tail: newest points")
     config_arg(buffer)
     buffer.add_argument("-n", "--lines", type=int, default=20, help="points to show with tail (default 20)")
+    scan = command("scan", "probe a device and print a draft config entry for it", _scan)
+    scan.add_argument("protocol", choices=sorted(SCANNERS), help="the device's protocol")
+    scan.add_argument("options", nargs=argparse.REMAINDER,
+                      help="the protocol's options; see edge-agent scan PROTOCOL --help")
     demo = command("demo", "start a simulated campus, a local store and the agent, and show what flows",
                    _demo)
     demo.add_argument("--state-dir", type=Path, default=Path("state/demo"),
@@ -192,6 +198,38 @@ def _buffer(args: argparse.Namespace) -> int:
         return 0
     finally:
         disk.close()
+
+
+#: ``edge-agent scan <protocol>``: each driver that can scan offers a module with
+#: ``add_arguments(parser)`` and ``run(args) -> int`` (its docstring is the help text).
+SCANNERS = {"modbus": "drivers.modbus.scan", "snmp": "drivers.snmp.scan"}
+
+
+class Scanner(Protocol):
+    """A driver's scan module."""
+
+    __doc__: str | None
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Add the protocol's options (host, credentials...)."""
+
+    def run(self, args: argparse.Namespace) -> int:
+        """Probe and print a draft ``[[devices.<protocol>]]`` entry; return the exit code."""
+
+
+def _scan(args: argparse.Namespace) -> int:
+    # Imported only here: a scanner's protocol stack is not needed to run the agent.
+    module = SCANNERS[args.protocol]
+    try:
+        scanner = cast(Scanner, importlib.import_module(module))
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not module.startswith(exc.name):
+            raise
+        print(f"edge-agent scan: scanning {args.protocol} devices is not available yet", file=sys.stderr)
+        return 2
+    parser = argparse.ArgumentParser(prog=f"edge-agent scan {args.protocol}", description=scanner.__doc__)
+    scanner.add_arguments(parser)
+    return int(scanner.run(parser.parse_args(args.options)))
 
 
 def _demo(args: argparse.Namespace) -> int:
