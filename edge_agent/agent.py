@@ -23,6 +23,7 @@ from .normalise import PointEncoder, identity_tags
 from .pipeline import Pipeline
 from .scheduler import DevicePoller
 from .sinks import Sink
+from .statedir import StateLock, open_buffer
 from .status import AgentStatus, DeviceStatus, SinkStatus
 
 log = structlog.get_logger("edge_agent")
@@ -76,17 +77,24 @@ class Agent:
         for sink in sinks:
             self.status.sinks[sink.name] = SinkStatus(sink.name, sink.url)
         path = buffer_path(config)
-        buffer = AsyncBuffer(lambda: DiskBuffer(
+        lock = StateLock(config.agent.state_dir)
+        lock.acquire()
+        buffer = AsyncBuffer(lambda: open_buffer(lambda: DiskBuffer(
             path, [s.name for s in sinks], config.buffer.max_disk, config.buffer.sync
-        ))
-        disk = await buffer.open()
-        if disk.removed_sinks:
-            log.warning("sinks no longer configured; their cursors removed", sinks=disk.removed_sinks)
+        ), path))
         try:
-            await self._serve(buffer, sinks)
+            disk = await buffer.open()
+            if disk.removed_sinks:
+                log.warning("sinks no longer configured; their cursors removed", sinks=disk.removed_sinks)
+            if not disk.was_clean:
+                log.info("buffer checked after an unclean stop: intact", buffer=str(path))
+            try:
+                await self._serve(buffer, sinks)
+            finally:
+                await buffer.close()
+                log.info("agent stopped", buffer=str(path))
         finally:
-            await buffer.close()
-            log.info("agent stopped", buffer=str(path))
+            lock.release()
 
     async def _serve(self, buffer: AsyncBuffer, sinks: list[Sink]) -> None:
         config = self.config

@@ -66,6 +66,28 @@ class Batch:
 
 
 @dataclass(frozen=True, slots=True)
+class Appended:
+    """A committed batch, and what the disk cap forced out to make room for it."""
+
+    id: int
+    dropped: dict[str, int]
+    newest_dropped_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A batch a store refused, kept with its answer."""
+
+    id: int
+    sink: str
+    batch_id: int
+    created_ms: int
+    points: int
+    status: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class SinkBacklog:
     """What one sink has still to send."""
 
@@ -103,25 +125,50 @@ class DiskBuffer:
         max_disk: int,
         sync: Literal["normal", "full"] = "normal",
         readonly: bool = False,
+        owner: bool = True,
     ) -> None:
+        """Open (creating if need be) the buffer at ``path``.
+
+        The agent opens it as ``owner``: it registers the sinks' cursors and marks the file
+        open, so that the next start after a crash checks it. The CLI opens it ``readonly``,
+        or not as owner to replay dead letters beside a running agent.
+        """
         self.path = path
         self.sinks = list(sinks)
         self.max_disk = max_disk
         self.removed_sinks: list[str] = []
+        self.readonly = readonly
+        self.owner = owner and not readonly
+        self.was_clean = True
+        self.last_drop_ms: int | None = None  # when the newest batch dropped for room was made
         self._bytes = 0
         if readonly:
             if not path.exists():
                 raise FileNotFoundError(f"no buffer at {path}")
-            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=10)
             self._bytes = self._scalar("SELECT COALESCE(SUM(bytes), 0) FROM batches")
             return
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode survives a process crash; FULL also survives a power cut.
-        self._db.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
-        self._db.executescript(SCHEMA)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives a process crash; FULL also survives a power cut.
+            self._db.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
+            self._db.executescript(SCHEMA)
+            self.was_clean = self._scalar("SELECT value FROM counters WHERE name = 'open'") == 0
+            if owner and not self.was_clean:
+                # After a crash or power cut, read every page once before trusting the file.
+                verdict = self._db.execute("PRAGMA quick_check").fetchone()[0]
+                if verdict != "ok":
+                    raise sqlite3.DatabaseError(f"quick_check: {verdict}")
+        except sqlite3.DatabaseError:
+            self._db.close()
+            raise
+        self._bytes = self._scalar("SELECT COALESCE(SUM(bytes), 0) FROM batches")
+        if not owner:
+            return
         with self._transaction():
+            self._db.execute("INSERT OR REPLACE INTO counters VALUES ('open', 1)")
             known = {row[0] for row in self._db.execute("SELECT sink FROM cursors")}
             for sink in self.sinks:
                 if sink not in known:
@@ -136,10 +183,13 @@ class DiskBuffer:
 
     def close(self) -> None:
         """Close the database; committed batches are on disk."""
+        if self.owner:
+            with self._transaction():
+                self._db.execute("INSERT OR REPLACE INTO counters VALUES ('open', 0)")
         self._db.close()
 
-    def append(self, lines: Sequence[str]) -> tuple[int, dict[str, int]]:
-        """Store ``lines`` as one batch; return its id and the points dropped per sink to make room."""
+    def append(self, lines: Sequence[str]) -> Appended:
+        """Store ``lines`` as one batch; say what had to be dropped to make room."""
         data = encode_batch(lines)
         size = len(data) + ROW_OVERHEAD
         with self._transaction():
@@ -149,8 +199,9 @@ class DiskBuffer:
             )
             self._bump("accepted", len(lines))
             self._bytes += size
+            self.last_drop_ms = None
             dropped = self._enforce_cap(cursor.lastrowid or 0)
-        return cursor.lastrowid or 0, dropped
+        return Appended(cursor.lastrowid or 0, dropped, self.last_drop_ms)
 
     def read(self, sink: str, max_points: int) -> list[Batch]:
         """The oldest batches ``sink`` has not acknowledged, up to about ``max_points`` points."""
@@ -189,6 +240,35 @@ class DiskBuffer:
             self._bump(f"dead:{sink}", batch.points)
             self._purge_acked()
 
+    def dead_letters(self) -> list[DeadLetter]:
+        """Every batch a store refused, oldest first."""
+        rows = self._db.execute(
+            "SELECT id, sink, batch_id, created_ms, points, status, message FROM dead_letters ORDER BY id"
+        ).fetchall()
+        return [DeadLetter(*row) for row in rows]
+
+    def replay_dead(self, ids: Sequence[int] | None = None) -> int:
+        """Queue dead-lettered batches again (all, or those ``ids``); return points requeued.
+
+        A replayed batch is appended as a new batch, so every sink gets it again; a store
+        that already holds some of its points overwrites them (same series and timestamp).
+        """
+        where, args = ("", ()) if ids is None else (
+            f" WHERE id IN ({','.join('?' * len(ids))})", tuple(ids))
+        points = 0
+        with self._transaction():
+            rows = self._db.execute(f"SELECT id, points, data FROM dead_letters{where}", args).fetchall()
+            for dead_id, count, data in rows:
+                self._db.execute(
+                    "INSERT INTO batches (created_ms, points, bytes, data) VALUES (?, ?, ?, ?)",
+                    (time.time_ns() // 1_000_000, count, len(data) + ROW_OVERHEAD, data),
+                )
+                self._db.execute("DELETE FROM dead_letters WHERE id = ?", (dead_id,))
+                self._bytes += len(data) + ROW_OVERHEAD
+                points += count
+            self._bump("replayed", points)
+        return points
+
     def stats(self) -> BufferStats:
         """Totals, per-sink backlog and counters."""
         batches, points = self._db.execute(
@@ -202,7 +282,7 @@ class DiskBuffer:
                 (acked,),
             ).fetchone()
             backlog.append(SinkBacklog(sink, n, pts, size, oldest))
-        counters = dict(self._db.execute("SELECT name, value FROM counters").fetchall())
+        counters = dict(self._db.execute("SELECT name, value FROM counters WHERE name != 'open'").fetchall())
         return BufferStats(batches, points, self._bytes, backlog, counters)
 
     def tail(self, count: int) -> list[str]:
@@ -218,11 +298,13 @@ class DiskBuffer:
         dropped: dict[str, int] = {}
         while self._bytes > self.max_disk:
             row = self._db.execute(
-                "SELECT id, points, bytes FROM batches WHERE id < ? ORDER BY id LIMIT 1", (newest,)
+                "SELECT id, points, bytes, created_ms FROM batches WHERE id < ? ORDER BY id LIMIT 1",
+                (newest,),
             ).fetchone()
             if row is None:
                 break
-            batch_id, points, size = row
+            batch_id, points, size, created_ms = row
+            self.last_drop_ms = created_ms
             self._db.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
             self._bytes -= size
             cursors = self._db.execute("SELECT sink, acked FROM cursors").fetchall()
@@ -291,7 +373,7 @@ class AsyncBuffer:
             await self._run(self._buffer.close)
         self._executor.shutdown(wait=True)
 
-    async def append(self, lines: Sequence[str]) -> tuple[int, dict[str, int]]:
+    async def append(self, lines: Sequence[str]) -> Appended:
         """See :meth:`DiskBuffer.append`."""
         return await self._run(self._db.append, lines)
 

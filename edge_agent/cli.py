@@ -20,6 +20,7 @@ from . import __version__, logs
 from .agent import Agent, buffer_path, build_drivers, build_encoders
 from .buffer import DiskBuffer
 from .config import ConfigError, LoadedConfig, load
+from .statedir import StateDirBusy
 from .units import format_duration, format_size
 
 DEFAULT_CONFIG = Path("/etc/edge-agent/agent.toml")
@@ -66,10 +67,13 @@ def _parser() -> argparse.ArgumentParser:
                    _test)
     config_arg(test)
     buffer = command("buffer", "inspect the on-disk buffer", _buffer)
-    buffer.add_argument("action", choices=["stats", "tail"],
-                        help="stats: depth per sink; tail: newest points")
+    buffer.add_argument("action", choices=["stats", "tail", "dead"],
+                        help="stats: depth per sink; tail: newest points; dead: batches a store refused")
     config_arg(buffer)
     buffer.add_argument("-n", "--lines", type=int, default=20, help="points to show with tail (default 20)")
+    buffer.add_argument("--replay", metavar="ID", type=int, nargs="+",
+                        help="with dead: queue these dead-lettered batches again")
+    buffer.add_argument("--replay-all", action="store_true", help="with dead: queue every one again")
     scan = command("scan", "probe a device and print a draft config entry for it", _scan)
     scan.add_argument("protocol", choices=sorted(SCANNERS), help="the device's protocol")
     scan.add_argument("options", nargs=argparse.REMAINDER,
@@ -105,7 +109,11 @@ def _run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(signum, agent.stop)
         await agent.run()
 
-    asyncio.run(serve())
+    try:
+        asyncio.run(serve())
+    except StateDirBusy as exc:
+        log.error("cannot start", reason=str(exc))
+        return 1
     return 0
 
 
@@ -174,6 +182,8 @@ def _buffer(args: argparse.Namespace) -> int:
     if loaded is None:
         return 1
     path = buffer_path(loaded.config)
+    if args.action == "dead":
+        return _dead_letters(path, loaded.config.buffer.max_disk, args)
     try:
         disk = DiskBuffer(path, [], loaded.config.buffer.max_disk, readonly=True)
     except FileNotFoundError:
@@ -230,6 +240,31 @@ def _scan(args: argparse.Namespace) -> int:
     parser = argparse.ArgumentParser(prog=f"edge-agent scan {args.protocol}", description=scanner.__doc__)
     scanner.add_arguments(parser)
     return int(scanner.run(parser.parse_args(args.options)))
+
+
+def _dead_letters(path: Path, max_disk: int, args: argparse.Namespace) -> int:
+    if not path.exists():
+        print(f"edge-agent: no buffer at {path} yet", file=sys.stderr)
+        return 1
+    replay = args.replay_all or bool(args.replay)
+    disk = DiskBuffer(path, [], max_disk, readonly=not replay, owner=False)
+    try:
+        if replay:
+            points = disk.replay_dead(None if args.replay_all else args.replay)
+            print(f"queued {points} points again; every sink sends them at its next turn")
+            return 0
+        letters = disk.dead_letters()
+        if not letters:
+            print("no dead letters: no store has refused a batch")
+        for d in letters:
+            made = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(d.created_ms / 1000))
+            print(f"{d.id:>5}  sink {d.sink}  {d.points} points from {made}  "
+                  f"answered {d.status}: {d.message}")
+        if letters:
+            print("replay with: edge-agent buffer dead CONFIG --replay ID... | --replay-all")
+        return 0
+    finally:
+        disk.close()
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ a list; :meth:`Pipeline.run` commits that list as one buffer batch every
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterable
 
 import structlog
@@ -93,7 +94,7 @@ class Pipeline:
             lines = self._pending[: self._batch_points]
             del self._pending[: self._batch_points]
             try:
-                _, dropped = await self._buffer.append(lines)
+                appended = await self._buffer.append(lines)
             except Exception as exc:
                 self._pending[:0] = lines
                 self._status.buffer_errors += 1
@@ -104,11 +105,11 @@ class Pipeline:
             self._status.points_buffered += len(lines)
             self._committed += len(lines)
             self._wake_waiters()
-            if dropped:
-                total = sum(dropped.values())
-                self._status.points_dropped += total
+            if appended.dropped:
+                self._status.points_dropped += max(appended.dropped.values())
+                age = (time.time_ns() // 1_000_000 - (appended.newest_dropped_ms or 0)) / 1000
                 log.warning("buffer full (max_disk reached): oldest readings dropped",
-                            dropped_by_sink=dropped)
+                            dropped_by_sink=appended.dropped, newest_dropped_age_s=round(age, 1))
             self._on_commit()
 
     def _wake_waiters(self) -> None:

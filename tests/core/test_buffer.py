@@ -68,8 +68,7 @@ def test_the_disk_cap_drops_the_oldest_and_counts_every_point(tmp_path: Path) ->
     buffer = DiskBuffer(tmp_path / "b.db", ["s"], max_disk=2000)
     dropped_total = 0
     for i in range(50):
-        _, dropped = buffer.append(lines(20, start=i * 20))
-        dropped_total += dropped.get("s", 0)
+        dropped_total += buffer.append(lines(20, start=i * 20)).dropped.get("s", 0)
     stats = buffer.stats()
     assert stats.bytes <= 2000 or stats.batches == 1
     assert dropped_total > 0
@@ -110,3 +109,28 @@ def test_state_is_private(tmp_path: Path) -> None:
     DiskBuffer(tmp_path / "state" / "b.db", [], max_disk=10**9)
     assert (tmp_path / "state").stat().st_mode & 0o777 == 0o700
     assert (tmp_path / "state" / "b.db").stat().st_mode & 0o777 == 0o600
+
+
+def test_dead_letters_can_be_listed_and_replayed(tmp_path: Path) -> None:
+    buffer = DiskBuffer(tmp_path / "b.db", ["s"], max_disk=10**9)
+    buffer.append(lines(2))
+    buffer.dead_letter("s", buffer.read("s", 10)[0], 400, "bad")
+    [letter] = buffer.dead_letters()
+    assert (letter.sink, letter.points, letter.status, letter.message) == ("s", 2, 400, "bad")
+    assert buffer.read("s", 10) == []
+    admin = DiskBuffer(tmp_path / "b.db", [], max_disk=10**9, owner=False)  # beside the agent
+    assert admin.replay_dead() == 2
+    admin.close()
+    assert [line for b in buffer.read("s", 10) for line in b.lines()] == lines(2)
+    assert buffer.dead_letters() == []
+
+
+def test_an_unclean_stop_is_noticed_and_the_file_checked(tmp_path: Path) -> None:
+    path = tmp_path / "b.db"
+    first = DiskBuffer(path, ["s"], max_disk=10**9)
+    first.append(lines(3))
+    # No close(): as after SIGKILL or a power cut.
+    second = DiskBuffer(path, ["s"], max_disk=10**9)
+    assert not second.was_clean
+    second.close()
+    assert DiskBuffer(path, ["s"], max_disk=10**9).was_clean

@@ -62,3 +62,23 @@ async def test_flush_commits_everything_pending_in_batches(tmp_path: Path) -> No
     assert (stats.batches, stats.points) == (3, 10)
     assert status.points_accepted == status.points_buffered == 10
     await buffer.close()
+
+
+async def test_a_full_disk_keeps_readings_in_memory_until_there_is_room(tmp_path: Path) -> None:
+    pipeline, buffer, status = await open_pipeline(tmp_path, flush=60, batch=1000)
+    disk = buffer._db
+    pages = disk._db.execute("PRAGMA page_count").fetchone()[0]
+    # SQLITE_FULL, as ENOSPC gives: the file may not grow past its current size.
+    disk._db.execute(f"PRAGMA max_page_count={pages}")
+    big = [Reading("d", 1_700_000_000_000 + i, tuple((f"f{j}", float(i * j)) for j in range(50)))
+           for i in range(300)]
+    pipeline.accept(big)
+    await pipeline.flush()
+    assert status.buffer_errors == 1
+    assert status.points_buffered == 0
+    assert (await buffer.stats()).points == 0
+    disk._db.execute("PRAGMA max_page_count=1073741823")  # room again
+    await pipeline.flush()
+    assert status.points_buffered == 300 == (await buffer.stats()).points
+    assert status.points_dropped == 0
+    await buffer.close()
