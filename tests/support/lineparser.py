@@ -22,7 +22,9 @@ class Point:
 
 def _split(text: str, separator: str, limit: int = -1) -> list[str]:
     """Split on unescaped ``separator``, keeping escapes for the next stage."""
-    parts, current, i = [], [], 0
+    parts: list[str] = []
+    current: list[str] = []
+    i = 0
     while i < len(text):
         char = text[i]
         if char == "\\" and i + 1 < len(text):

@@ -20,8 +20,10 @@ BINARY = "victoria-metrics"
 class VictoriaMetrics:
     """Starts, stops and queries one VictoriaMetrics process on a free loopback port."""
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, dedup: bool = False) -> None:
         self.data_dir = data_dir
+        # Keeps the last of identical (series, timestamp) samples, as InfluxDB does.
+        self.dedup = ["-dedup.minScrapeInterval=1ms"] if dedup else []
         self.port = port or free_port()
         self.url = f"http://{LOOPBACK}:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -34,7 +36,7 @@ class VictoriaMetrics:
         with self._log.open("ab") as log:
             self.process = subprocess.Popen(
                 [binary, f"-httpListenAddr={LOOPBACK}:{self.port}", f"-storageDataPath={self.data_dir}",
-                 "-search.latencyOffset=0s", "-loggerLevel=WARN"],
+                 "-search.latencyOffset=0s", "-loggerLevel=WARN", *self.dedup],
                 stdout=log, stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout

@@ -1,0 +1,62 @@
+"""The books of a fault case: what the agent accepted against what the store holds."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from edge_agent.buffer import DiskBuffer
+
+from .victoriametrics import VictoriaMetrics
+
+
+@dataclass
+class Books:
+    """Readings (points) accepted by the agent and where each one ended up."""
+
+    accepted: int
+    delivered: int  # distinct points in the store
+    dead_lettered: int
+    dropped: int
+    still_buffered: int
+    duplicates: int  # samples stored more than once for one series and timestamp
+    acked: int  # what the agent recorded as delivered
+
+    def line(self, case: str) -> str:
+        """One line for the report."""
+        return (f"{case:<38} accepted {self.accepted:>7}  delivered {self.delivered:>7}  "
+                f"dead-lettered {self.dead_lettered:>5}  dropped {self.dropped:>6}  "
+                f"duplicates {self.duplicates}")
+
+    def balanced(self) -> bool:
+        """accepted = delivered + dead-lettered + dropped, nothing left behind, nothing twice."""
+        return (self.accepted == self.delivered + self.dead_lettered + self.dropped
+                and self.still_buffered == 0 and self.duplicates == 0)
+
+
+def books(buffer_file: Path, store: VictoriaMetrics, school: str, sink: str) -> Books:
+    """Read the agent's counters from its buffer and count points in the store."""
+    disk = DiskBuffer(buffer_file, [], 10**12, readonly=True)
+    try:
+        stats = disk.stats()
+    finally:
+        disk.close()
+    counters = stats.counters
+    points: set[tuple[str, int]] = set()
+    duplicates = 0
+    for series in store.export(f'{{school="{school}"}}'):
+        device = series["metric"]["device"]
+        stamps = series["timestamps"]
+        duplicates += sum(n - 1 for n in Counter(stamps).values() if n > 1)
+        points.update((device, ts) for ts in stamps)
+    pending = next((b.points for b in stats.backlog if b.sink == sink), 0)
+    return Books(
+        accepted=counters.get("accepted", 0),
+        delivered=len(points),
+        dead_lettered=counters.get(f"dead:{sink}", 0),
+        dropped=counters.get(f"dropped:{sink}", 0),
+        still_buffered=pending,
+        duplicates=duplicates,
+        acked=counters.get(f"delivered:{sink}", 0),
+    )
