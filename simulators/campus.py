@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -192,6 +193,14 @@ class Campus:
     def render_config(self) -> str:
         """The agent's ``[[devices.modbus]]`` TOML for this campus."""
         return render_devices_config(self.devices)
+
+    @property
+    def function_codes(self) -> Counter[int]:
+        """Function codes of every request the running servers received (reads and writes)."""
+        total: Counter[int] = Counter()
+        for server in self._servers:
+            total.update(server.function_codes)
+        return total
 
     @property
     def running(self) -> bool:

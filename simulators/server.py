@@ -12,17 +12,26 @@ The action is not told the exact bit count of coil/discrete reads, and an
 unknown unit id makes the stock ``SimCore`` fail with a KeyError (logged with
 a traceback, answered as DEVICE_FAILURE).  A small ``SimCore`` subclass,
 installed as the server context, therefore answers unknown unit ids with
-GATEWAY_NO_RESPONSE and writes the journal with the exact values served.
+GATEWAY_NO_RESPONSE (or, on an RTU bus, not at all) and writes the journal with
+the exact values served.  It also serves the runtime's injected faults: address
+holes that answer ILLEGAL_ADDRESS and a number of DEVICE_BUSY answers.
+
+Every server keeps ``function_codes``, a count of the function codes of every
+request it received (reads, and writes it refused), taken from pymodbus'
+``trace_pdu`` hook before any request is handled.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Final
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any, Final
 
 from pymodbus.constants import ExcCodes
-from pymodbus.server import ModbusTcpServer
+from pymodbus.exceptions import NoSuchIdException
+from pymodbus.framer import FramerType
+from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 from pymodbus.simulator.simcore import SimCore
 
@@ -75,6 +84,23 @@ class DeviceRuntime:
             self.specs.setdefault(spec.table, []).append(spec)
         self.last_t_ms = 0
         self._high_water: dict[str, float] = {}
+        #: Injected faults: addresses per table that answer ILLEGAL_ADDRESS when a read
+        #: touches them, and how many of the next reads answer DEVICE_BUSY.
+        self.holes: dict[Table, frozenset[int]] = {}
+        self.busy_replies = 0
+
+    def refusal(self, func_code: int, address: int, count: int) -> ExcCodes | None:
+        """The exception an injected fault makes this read answer, if any."""
+        table = READ_TABLES.get(func_code)
+        if table is None:
+            return None
+        if self.busy_replies > 0:
+            self.busy_replies -= 1
+            return ExcCodes.DEVICE_BUSY
+        holes = self.holes.get(table)
+        if holes and any(a in holes for a in range(address, address + count)):
+            return ExcCodes.ILLEGAL_ADDRESS
+        return None
 
     def sample(self, t: float | None = None) -> Sample:
         """Engineering values at simulated time ``t`` (default: now)."""
@@ -152,38 +178,76 @@ class DeviceRuntime:
 
 
 class CampusCore(SimCore):
-    """Server context: rejects unknown unit ids cleanly and journals reads."""
+    """Server context: routes unit ids to runtimes, serves faults and journals reads.
 
-    def __init__(self, runtime: DeviceRuntime, journal: Journal | None):
-        """Serve ``runtime``; journal its reads into ``journal`` if given."""
-        super().__init__(runtime.sim_device())
-        self.runtime = runtime
+    With ``silent_unknown`` an unknown unit id gets no answer at all, as on an RS-485
+    bus (the server must then be built with ``ignore_missing_devices=True``); otherwise
+    it gets GATEWAY_NO_RESPONSE, as from a Modbus TCP gateway.
+    """
+
+    def __init__(
+        self,
+        runtimes: DeviceRuntime | Sequence[DeviceRuntime],
+        journal: Journal | None,
+        *,
+        silent_unknown: bool = False,
+    ):
+        """Serve ``runtimes``; journal their reads into ``journal`` if given."""
+        units = [runtimes] if isinstance(runtimes, DeviceRuntime) else list(runtimes)
+        super().__init__([runtime.sim_device() for runtime in units])
+        self.units = {runtime.unit: runtime for runtime in units}
+        self.runtime = units[0]
         self.journal = journal
+        self.silent_unknown = silent_unknown
+
+    def _unknown(self, device_id: int) -> ExcCodes:
+        if self.silent_unknown:
+            # the server's ignore_missing_devices turns this into silence.
+            raise NoSuchIdException(f"no unit {device_id} on this bus")
+        # what a Modbus TCP gateway answers for an absent unit; returned, not
+        # raised, since pymodbus logs a raised NoSuchIdException as an ERROR
+        # with a dump of the last 20 frames.
+        return ExcCodes.GATEWAY_NO_RESPONSE
 
     async def async_getValues(
         self, device_id: int, func_code: int, address: int, count: int = 1
     ) -> list[int] | list[bool] | ExcCodes:
         """Serve a read; journal it if it succeeded."""
-        if device_id != self.runtime.unit:
-            # what a Modbus TCP gateway answers for an absent unit; returned, not
-            # raised, since pymodbus logs a raised NoSuchIdException as an ERROR
-            # with a dump of the last 20 frames.
-            return ExcCodes.GATEWAY_NO_RESPONSE
+        runtime = self.units.get(device_id)
+        if runtime is None:
+            return self._unknown(device_id)
+        refusal = runtime.refusal(func_code, address, count)
+        if refusal is not None:
+            return refusal
         result = await super().async_getValues(device_id, func_code, address, count)
         if self.journal is not None and isinstance(result, list) and func_code in READ_TABLES:
             # the action ran inside that call and nothing since has yielded to the
             # event loop, so last_t_ms is this read's.
             table = READ_TABLES[func_code]
-            self.journal.record(self.runtime.last_t_ms, self.runtime.name, table, address, result)
+            self.journal.record(runtime.last_t_ms, runtime.name, table, address, result)
         return result
 
     async def async_setValues(
         self, device_id: int, func_code: int, address: int, values: list[int] | list[bool]
     ) -> ExcCodes | None:
         """Refuse writes to other unit ids like reads; the action refuses the rest."""
-        if device_id != self.runtime.unit:
-            return ExcCodes.GATEWAY_NO_RESPONSE
+        if device_id not in self.units:
+            return self._unknown(device_id)
         return await super().async_setValues(device_id, func_code, address, values)
+
+
+class FunctionLog:
+    """Counts the function code of every request a server receives (a ``trace_pdu`` hook)."""
+
+    def __init__(self) -> None:
+        """Start with nothing received."""
+        self.function_codes: Counter[int] = Counter()
+
+    def trace(self, sending: bool, pdu: Any) -> Any:
+        """Count a received request; pass every PDU on unchanged."""
+        if not sending:
+            self.function_codes[int(pdu.function_code)] += 1
+        return pdu
 
 
 class DeviceServer(ModbusTcpServer):
@@ -192,12 +256,49 @@ class DeviceServer(ModbusTcpServer):
     def __init__(self, runtime: DeviceRuntime, host: str, port: int, journal: Journal | None = None):
         """Prepare (not yet listen) a server for ``runtime`` on ``host:port``."""
         core = CampusCore(runtime, journal)
-        super().__init__(runtime.sim_device(), address=(host, port))
+        self.function_log = FunctionLog()
+        super().__init__(runtime.sim_device(), address=(host, port), trace_pdu=self.function_log.trace)
         # why: the base class wraps the SimDevice in a plain SimCore; ours adds
         # the unit-id check and the journal.
         self.context = core
         self.runtime = runtime
 
+    @property
+    def function_codes(self) -> Counter[int]:
+        """Function codes of every request received so far."""
+        return self.function_log.function_codes
+
     async def close_server(self) -> None:
         """Stop listening and drop every client connection."""
         await self.shutdown()  # type: ignore[no-untyped-call]  # untyped in pymodbus 3.16
+
+
+def rtu_server(
+    runtimes: Sequence[DeviceRuntime],
+    journal: Journal | None,
+    *,
+    serial: str | None = None,
+    host: str | None = None,
+    port: int = 0,
+) -> tuple[ModbusSerialServer | ModbusTcpServer, FunctionLog]:
+    """A server for several units on one RTU line: on a serial port, or RTU over TCP.
+
+    Like an RS-485 bus, an absent unit id gets no answer. Returns the server (not yet
+    serving) and the log of function codes it receives.
+    """
+    log = FunctionLog()
+    server: ModbusSerialServer | ModbusTcpServer
+    devices = [runtime.sim_device() for runtime in runtimes]
+    if serial is not None:
+        server = ModbusSerialServer(
+            devices, port=serial, framer=FramerType.RTU, ignore_missing_devices=True, trace_pdu=log.trace
+        )
+    else:
+        assert host is not None
+        server = ModbusTcpServer(
+            devices, address=(host, port), framer=FramerType.RTU, ignore_missing_devices=True,
+            trace_pdu=log.trace,
+        )
+    # why: as in DeviceServer, our core adds routing, faults and the journal.
+    server.context = CampusCore(runtimes, journal, silent_unknown=True)
+    return server, log

@@ -1,6 +1,19 @@
-"""Modbus TCP driver: reads a device's registers in planned requests and decodes them.
+"""Modbus driver: reads a device's registers in planned requests over its link and decodes them.
 
-The device is read-only to us: only the read function codes 1-4 are ever sent.
+Transports: Modbus TCP, RTU on a serial port, RTU framing over TCP (serial servers). The
+device is read-only to us: only the read function codes 1-4 are ever sent.
+
+What one poll does, and what it does when the device objects:
+
+* each planned request is sent over the device's :class:`~.link.Link` (shared with the
+  other unit ids on the same port or serial server, one request at a time);
+* exception 2 or 3 on a coalesced read: the read is split around the refused addresses
+  (``holes.py``), the new plan is kept for the next polls, and a value the device refuses
+  even alone is logged once, counted and skipped; exception 1 skips the request's values;
+* exception 5 or 6 (busy): the request is retried a few times, the link free meanwhile;
+* any other exception, a timeout or a rejected answer fails the poll with a
+  :class:`~drivers.DeviceError` naming the device, unit, table and addresses; the scheduler
+  then backs off.
 """
 
 from __future__ import annotations
@@ -8,16 +21,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
-from pymodbus.client import AsyncModbusTcpClient
-from pymodbus.exceptions import ModbusException
+import structlog
 
 from drivers import DeviceError, FieldValue, Reading
 
-from .config import ModbusDevice, Register
-from .planner import Request, plan
+from .config import BIT_TABLES, ModbusDevice, Register
+from .errors import (
+    BUSY,
+    REFUSED,
+    BadAnswer,
+    DeviceStats,
+    LinkDown,
+    NoAnswer,
+    WriteRefused,
+    describe_exception,
+)
+from .holes import Refused, split_around_holes
+from .link import LINKS, Link, LinkConflict, Links
+from .planner import Request, Slot, plan
 
 __all__ = ["ModbusDevice", "ModbusDriver", "Register"]
 
@@ -25,27 +50,26 @@ __all__ = ["ModbusDevice", "ModbusDriver", "Register"]
 # device and the request, which is what a technician needs.
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
-#: Modbus exception codes (application protocol v1.1b3, section 7) and what they mean here.
-EXCEPTION_CODES = {
-    1: "illegal function (the device does not support this table)",
-    2: "illegal data address (check the register addresses against the manual)",
-    3: "illegal data value (the read is too long for the device)",
-    4: "device failure",
-    5: "acknowledge (device busy with a long operation)",
-    6: "device busy",
-    10: "gateway path unavailable (serial server has no route to this unit)",
-    11: "gateway target did not respond (check the unit id and the RS-485 wiring)",
-}
+log = structlog.get_logger("drivers.modbus")
+
+#: A busy device (exception 5 or 6) is asked again this many times, waiting 0.1, 0.2, 0.4 s.
+BUSY_RETRIES = 3
+BUSY_WAIT = 0.1
+
+Values = list[int] | list[bool]
 
 
 class ModbusDriver:
-    """Polls one Modbus TCP device; one connection, kept open between polls."""
+    """Polls one Modbus device (one unit id) over its shared link."""
 
-    def __init__(self, config: ModbusDevice) -> None:
+    def __init__(self, config: ModbusDevice, links: Links = LINKS) -> None:
         self._config = config
-        self._requests: list[Request] = plan(config.registers, config.max_gap)
-        self._client: AsyncModbusTcpClient | None = None
-        self._readers: dict[str, Any] = {}
+        self._requests: list[Request] = plan(
+            config.registers, config.max_gap, config.max_registers, config.max_bits
+        )
+        self._links = links
+        self._link: Link | None = None
+        self.stats = DeviceStats()
 
     @property
     def name(self) -> str:
@@ -54,8 +78,13 @@ class ModbusDriver:
 
     @property
     def requests(self) -> list[Request]:
-        """The planned read requests, one per coalesced block."""
+        """The read requests of one poll; after a split, the pieces that work."""
         return list(self._requests)
+
+    @property
+    def link(self) -> Link | None:
+        """The link this driver reads through, once the first poll opened it."""
+        return self._link
 
     async def __aenter__(self) -> Self:
         return self
@@ -66,81 +95,119 @@ class ModbusDriver:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._disconnect()
+        if self._link is not None:
+            self._links.release(self._link, self.name)
+            self._link = None
 
     async def poll(self) -> list[Reading]:
-        """Read every planned request once and return one reading with all fields."""
-        client = await self._connect()
-        fields: list[tuple[str, FieldValue]] = []
+        """Read every planned request once and return one reading with all fields and tags."""
+        link = self._acquire()
+        self.stats.polls += 1
+        results: list[tuple[Request, Values]] = []
+        adapted: list[Request] = []
+        changed = False
         for request in self._requests:
-            values = await self._read(client, request)
+            answer = await self._read(link, request)
+            if isinstance(answer, Refused):
+                pieces = await self._split(link, request, answer.code)
+                changed = True
+                adapted += [piece for piece, _ in pieces]
+                results += pieces
+            else:
+                adapted.append(request)
+                results.append((request, answer))
+        if changed:
+            self._requests = adapted
+            log.info("read plan adapted to the device", device=self.name, unit=self._config.unit,
+                     requests=[r.describe() for r in adapted])
+        if not results:
+            raise DeviceError(self.name, f"nothing left to read at unit {self._config.unit} on {link}: "
+                              "the device refused every register (see the earlier warnings); "
+                              "fix the addresses against the manual and reload")
+        return [self._reading(results)]
+
+    def _reading(self, results: Sequence[tuple[Request, Values]]) -> Reading:
+        fields: list[tuple[str, FieldValue]] = []
+        tags: list[tuple[str, str]] = []
+        for request, values in results:
             for slot in request.slots:
-                fields.append(
-                    (slot.field, slot.decode(values[slot.offset : slot.offset + slot.width]))
-                )
-        return [Reading(self._config.name, time.time_ns() // 1_000_000, tuple(fields))]
+                words = values[slot.offset : slot.offset + slot.width]
+                if slot.decode is not None and slot.field is not None:
+                    fields.append((slot.field, slot.decode(words)))
+                if slot.text is not None and slot.tag is not None:
+                    text = slot.text(words)
+                    if text is not None:
+                        tags.append((slot.tag, text))
+        return Reading(self.name, time.time_ns() // 1_000_000, tuple(fields), tuple(tags))
 
-    async def _connect(self) -> AsyncModbusTcpClient:
-        if self._client is not None and self._client.connected:
-            return self._client
-        self._disconnect()
+    def _acquire(self) -> Link:
+        if self._link is None:
+            config = self._config
+            try:
+                self._link = self._links.acquire(config.link, self.name, config.pause or 0.0)
+            except LinkConflict as exc:
+                raise DeviceError(self.name, str(exc)) from exc
+        return self._link
+
+    async def _read(self, link: Link, request: Request) -> Values | Refused:
+        """One request, with busy retries; Refused for exceptions 1-3, DeviceError otherwise."""
         config = self._config
-        # reconnect_delay=0: the scheduler owns retries and backoff, not pymodbus.
-        client = AsyncModbusTcpClient(
-            config.host, port=config.port, timeout=config.timeout, retries=0, reconnect_delay=0
-        )
-        try:
-            async with asyncio.timeout(config.timeout):
-                connected = await client.connect()
-        except (TimeoutError, OSError) as exc:
-            client.close()
-            raise DeviceError(config.name, f"cannot connect to {self._address}: {exc or 'timeout'}") from exc
-        if not connected:
-            client.close()
-            raise DeviceError(config.name, f"cannot connect to {self._address} (refused or unreachable)")
-        self._client = client
-        self._readers = {
-            "holding": client.read_holding_registers,
-            "input": client.read_input_registers,
-            "coil": client.read_coils,
-            "discrete": client.read_discrete_inputs,
-        }
-        return client
+        where = f"unit {config.unit}, {request.describe()}"
+        for attempt in range(BUSY_RETRIES + 1):
+            self.stats.requests += 1
+            try:
+                response = await link.read(config.unit, request.table, request.address,
+                                           request.count, config.timeout)
+            except LinkDown as exc:
+                raise DeviceError(self.name, str(exc)) from exc
+            except NoAnswer as exc:
+                self.stats.timeouts += 1
+                raise DeviceError(self.name, f"no answer from {link} ({where}): {exc}") from exc
+            except BadAnswer as exc:
+                self.stats.bad_answers += 1
+                raise DeviceError(self.name, f"rejected answer from {link} ({where}): {exc}") from exc
+            except WriteRefused as exc:
+                raise DeviceError(self.name, str(exc)) from exc
+            if not response.isError():
+                if request.table in BIT_TABLES:
+                    return list(response.bits[: request.count])
+                return list(response.registers)
+            code = int(response.exception_code)
+            self.stats.exceptions[code] += 1
+            if code in REFUSED:
+                return Refused(code)
+            if code in BUSY and attempt < BUSY_RETRIES:
+                self.stats.busy_retries += 1
+                # The link is free meanwhile: other units on the bus go on.
+                await asyncio.sleep(BUSY_WAIT * 2**attempt)
+                continue
+            tried = f" (asked {attempt + 1} times)" if code in BUSY else ""
+            raise DeviceError(self.name, f"{describe_exception(code)} from {link} ({where}){tried}")
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
-    async def _read(self, client: AsyncModbusTcpClient, request: Request) -> list[int] | list[bool]:
+    async def _split(self, link: Link, request: Request, code: int) -> list[tuple[Request, Values]]:
         config = self._config
-        where = f"unit {config.unit}, {request.table} {request.address}-{request.end - 1}"
-        try:
-            # pymodbus has its own timeout; ours bounds the whole call should it hang anyway.
-            async with asyncio.timeout(config.timeout + 1):
-                response = await self._readers[request.table](
-                    request.address, count=request.count, device_id=config.unit
-                )
-        except (ModbusException, TimeoutError, OSError) as exc:
-            self._disconnect()
-            raise DeviceError(config.name, f"no answer from {self._address} ({where}): {exc}") from exc
-        if response.isError():
-            code = getattr(response, "exception_code", 0)
-            meaning = EXCEPTION_CODES.get(code, "unknown exception")
-            raise DeviceError(config.name, f"exception {code} from {self._address} ({where}): {meaning}")
-        if request.table in ("coil", "discrete"):
-            bits: list[bool] = list(response.bits)
-            if len(bits) < request.count:
-                raise DeviceError(config.name, f"short answer ({where}): {len(bits)} bits")
-            return bits
-        registers: list[int] = list(response.registers)
-        if len(registers) != request.count:
-            raise DeviceError(
-                config.name,
-                f"wrong answer length ({where}): {len(registers)} registers, expected {request.count}",
-            )
-        return registers
+        if code == 1:
+            # The whole table is missing: splitting cannot help.
+            self._skip(request.table, request.slots, code)
+            return []
+        self.stats.splits += 1
+        log.info("coalesced read refused; splitting it around the refused addresses",
+                 device=self.name, unit=config.unit, request=request.describe(),
+                 reason=describe_exception(code))
 
-    @property
-    def _address(self) -> str:
-        return f"{self._config.host}:{self._config.port}"
+        async def read(piece: Request) -> Values | Refused:
+            return await self._read(link, piece)
 
-    def _disconnect(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        pieces, refused = await split_around_holes(request, read)
+        if refused:
+            self._skip(request.table, refused, code)
+        return pieces
+
+    def _skip(self, table: str, slots: Sequence[Slot], code: int) -> None:
+        self.stats.skipped_values += len(slots)
+        for slot in slots:
+            log.warning("value skipped: the device refuses its address; it is not read again "
+                        "until the agent restarts", device=self.name, unit=self._config.unit,
+                        table=table, address=slot.address, value=slot.name,
+                        reason=describe_exception(code), skipped=self.stats.skipped_values)

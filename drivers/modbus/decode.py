@@ -1,4 +1,9 @@
-"""Turning raw register words into values: types, byte/word orders, scale and offset."""
+"""Turning raw register words into values: types, byte/word orders, bits, strings, enums, scale.
+
+Each register gets its decoders once, at config load, so that a poll only calls them.
+Numbers become fields; text (a string register, an enum's name) becomes a tag, because
+several InfluxDB-compatible stores keep only numbers in fields.
+"""
 
 from __future__ import annotations
 
@@ -8,60 +13,115 @@ from decimal import Decimal
 
 from drivers import FieldValue
 
-from .config import Register
+from .config import LONG_ORDERS, Register
 
-# Index of each byte of the big-endian (ABCD) form in the wire form of an order:
-# "CDAB" sends the low word first, "BADC" swaps the bytes of each word, "DCBA" both.
-_PERMUTATION: dict[str, tuple[int, int, int, int]] = {
-    "ABCD": (0, 1, 2, 3),
-    "CDAB": (2, 3, 0, 1),
-    "BADC": (1, 0, 3, 2),
-    "DCBA": (3, 2, 1, 0),
+_FORMAT = {
+    "int16": ">h", "uint16": ">H", "int32": ">i", "uint32": ">I", "int64": ">q", "uint64": ">Q",
+    "float32": ">f", "float64": ">d",
 }
-_FORMAT = {"int16": ">h", "uint16": ">H", "int32": ">i", "uint32": ">I", "float32": ">f"}
+_SHORT_TO_LONG = {short: long for long, short in LONG_ORDERS.items()}
 
-Decoder = Callable[[Sequence[int]], FieldValue]
-"""Takes the words of one value (wire order) and returns the scaled value."""
+Words = Sequence[int] | Sequence[bool]
+Decoder = Callable[[Words], FieldValue]
+"""Takes the words of one value (wire order) and returns the scaled value of its field."""
+TextDecoder = Callable[[Words], str | None]
+"""Takes the words of one value and returns the text of its tag (None: no tag this time)."""
+
+
+def _permutation(order: str, size: int) -> tuple[int, ...]:
+    """Where each byte of the big-endian form sits on the wire, for ``size`` bytes."""
+    if size == 8 and order in _SHORT_TO_LONG:
+        order = _SHORT_TO_LONG[order]
+    letters = order[:size]
+    return tuple(letters.index(chr(ord("A") + k)) for k in range(size))
 
 
 def words_to_bytes(words: Sequence[int], order: str) -> bytes:
-    """Reorder the big-endian bytes of ``words`` from the wire ``order`` into ABCD."""
+    """Reorder the bytes of ``words`` from the wire ``order`` into big-endian (ABCD...) form.
+
+    ``order`` names the bytes of the big-endian value in the order the device sends them:
+    ``CDAB`` sends the low word first, ``BADC`` swaps the bytes of each word, ``DCBA`` both.
+    For 64-bit values the 4-letter orders stand for their 8-letter forms (CDAB = GHEFCDAB).
+    A 16-bit value only has its two bytes swapped or not (BA.. orders swap them).
+    """
     raw = struct.pack(f">{len(words)}H", *words)
     if len(words) == 1:
-        return raw if order in ("ABCD", "CDAB") else raw[::-1]
-    permutation = _PERMUTATION[order]
-    return bytes(raw[i] for i in permutation)
+        return raw if order[0] in "AC" and order[1] in "BD" else raw[::-1]
+    return bytes(raw[i] for i in _permutation(order, len(raw)))
 
 
-def decoder_for(register: Register) -> Decoder:
-    """Build the decoder of one register once, at config load, so a poll only calls it."""
+def raw_reader(register: Register) -> Callable[[Words], int | float | bool]:
+    """The unscaled value of a register: an integer, a float, or a bit."""
     kind = register.type or "uint16"
     if kind == "bool":
+        if register.bit is not None:
+            bit = register.bit
+            return lambda words: bool((int(words[0]) >> bit) & 1)
         return lambda words: bool(words[0])
-    unpack = struct.Struct(_FORMAT[kind]).unpack
     order = register.order
-    scale, offset = register.scale, register.offset
-
-    # An integer times 0.1 should read 31.2, not 31.200000000000003: round integer types to
-    # the decimals the scale and offset carry. Floats keep every digit the device sent.
-    digits = None if kind == "float32" else _decimals(scale) + _decimals(offset)
-
     if kind in ("int16", "uint16") and order in ("ABCD", "CDAB"):
         # The common case needs no byte juggling: a plain 16-bit word.
         if kind == "uint16":
-            return lambda words: round(words[0] * scale + offset, digits)
+            return lambda words: int(words[0])
+        return lambda words: int(words[0]) - 65536 if words[0] >= 32768 else int(words[0])
+    unpack = struct.Struct(_FORMAT[kind]).unpack
 
-        def int16(words: Sequence[int]) -> float:
-            word = words[0]
-            return round((word - 65536 if word >= 32768 else word) * scale + offset, digits)
+    def read(words: Words) -> int | float:
+        value: int | float = unpack(words_to_bytes([int(w) for w in words], order))[0]
+        return value
 
-        return int16
+    return read
 
-    def decode(words: Sequence[int]) -> float:
-        value: float = unpack(words_to_bytes(words, order))[0]
-        return round(value * scale + offset, digits) if digits is not None else value * scale + offset
 
-    return decode
+def decoder_for(register: Register) -> Decoder:
+    """The field decoder of one register: raw value, then ``raw x scale + offset``."""
+    raw = raw_reader(register)
+    kind = register.type or "uint16"
+    if kind == "bool":
+        return raw
+    scale, offset = register.scale, register.offset
+    if scale == 1.0 and offset == 0.0:
+        # Unscaled integers stay exact here (a 64-bit counter above 2**53 would not as a float).
+        return raw
+    if kind.startswith("float"):
+        return lambda words: raw(words) * scale + offset
+    # An integer times 0.1 should read 31.2, not 31.200000000000003: round integer types to
+    # the decimals the scale and offset carry. Floats keep every digit the device sent.
+    digits = _decimals(scale) + _decimals(offset)
+    return lambda words: round(raw(words) * scale + offset, digits)
+
+
+def text_for(register: Register) -> TextDecoder | None:
+    """The tag decoder of a string or enum register; None for a plain number."""
+    if register.type == "string":
+        swap = register.order[0] in "BD"  # BADC/DCBA: the bytes of each register swapped
+        return lambda words: decode_string([int(w) for w in words], swap)
+    if register.enum is not None:
+        raw = raw_reader(register)
+        names = dict(register.enum)
+
+        def name(words: Words) -> str:
+            value = int(raw(words))
+            # An unlisted code still says which one it was, so it can be added to the map.
+            return names.get(value, f"unknown-{value}")
+
+        return name
+    return None
+
+
+def decode_string(words: Sequence[int], swap: bool = False) -> str | None:
+    """Text of a string register: two characters per register, up to the first NUL.
+
+    Trailing blanks are dropped; characters that are not printable ASCII become ``?``.
+    Returns None for an empty string (no tag rather than an empty one).
+    """
+    raw = b"".join(
+        (w & 0xFF).to_bytes(1, "big") + (w >> 8).to_bytes(1, "big") if swap else w.to_bytes(2, "big")
+        for w in words
+    )
+    raw = raw.split(b"\x00", 1)[0]
+    text = "".join(chr(b) if 32 <= b < 127 else "?" for b in raw).strip()
+    return text or None
 
 
 def _decimals(number: float) -> int:

@@ -1,7 +1,8 @@
 """Request planning: as few reads as the protocol limits and max_gap allow."""
 
 from drivers.modbus.config import Register
-from drivers.modbus.planner import plan
+from drivers.modbus.holes import Refused, split_around_holes
+from drivers.modbus.planner import Request, plan, sub_request
 
 
 def r(field: str, address: int, table: str = "input", kind: str | None = "uint16") -> Register:
@@ -44,3 +45,49 @@ def test_bits_may_span_2000() -> None:
     registers = [r(f"b{i}", i * 10, "coil", None) for i in range(150)]
     requests = plan(registers, max_gap=16)
     assert [(q.address, q.count) for q in requests] == [(0, 1491)]
+
+
+def test_a_device_limit_below_the_protocol_s_is_kept() -> None:
+    registers = [r(f"f{i}", i * 2, kind="float32") for i in range(60)]
+    requests = plan(registers, max_gap=16, max_registers=80)
+    assert [(q.address, q.count) for q in requests] == [(0, 80), (80, 40)]
+
+
+def test_a_sub_request_spans_only_its_values() -> None:
+    [request] = plan([r("a", 0, kind="float32"), r("b", 10), r("c", 20, kind="float32")], max_gap=16)
+    piece = sub_request(request, 1, 3)
+    assert (piece.address, piece.count) == (10, 12)
+    assert [(s.field, s.offset, s.address) for s in piece.slots] == [("b", 0, 10), ("c", 10, 20)]
+
+
+class Device:
+    """The rule a device applies: a read touching any address in ``holes`` is refused."""
+
+    def __init__(self, holes: set[int]) -> None:
+        self.holes = holes
+        self.reads: list[tuple[int, int]] = []
+
+    async def read(self, request: Request) -> list[int] | Refused:
+        self.reads.append((request.address, request.count))
+        if any(a in self.holes for a in range(request.address, request.end)):
+            return Refused(2)
+        return [0] * request.count
+
+
+async def test_a_refused_read_is_split_into_the_fewest_pieces_around_a_hole() -> None:
+    # The meter's map 0-17, 52-53, 70-73, read in one request; address 30 is not there.
+    registers = [r(f"f{a}", a, kind="float32") for a in (*range(0, 18, 2), 52, 70, 72)]
+    [request] = plan(registers, max_gap=60)
+    device = Device({30})
+    pieces, refused = await split_around_holes(request, device.read)
+    assert [(p.address, p.count) for p, _ in pieces] == [(0, 18), (52, 22)]
+    assert refused == []
+    assert len(device.reads) <= 6  # a bisection, not one read per value
+
+
+async def test_a_value_refused_alone_is_given_up_and_the_rest_kept() -> None:
+    registers = [r(f"f{a}", a) for a in (0, 1, 2, 3, 4, 5)]
+    [request] = plan(registers, max_gap=0)
+    pieces, refused = await split_around_holes(request, Device({0, 3}).read)
+    assert [(p.address, p.count) for p, _ in pieces] == [(1, 2), (4, 2)]
+    assert [s.field for s in refused] == ["f0", "f3"]

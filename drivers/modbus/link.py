@@ -1,0 +1,311 @@
+"""The physical link: one pymodbus client per TCP endpoint or serial port, shared by its devices.
+
+Several unit ids often sit behind one link: RS-485 sensors on one serial port, or on one
+serial server reached over TCP. A bus carries one conversation at a time, so a link lets
+one request through at a time (an ``asyncio.Lock``), waits the configured ``pause`` between
+requests, and is shared by every device driver on it (:class:`Links` hands them out).
+Separate links have separate locks: they are polled concurrently.
+
+The link is also where the wire is checked:
+
+* only the read function codes 1-4 ever leave it (a ``trace_pdu`` guard refuses others);
+* an answer must carry the request's function code and exactly the bytes asked for;
+* frames pymodbus discards (wrong transaction id, wrong unit id, bad CRC) or cannot decode
+  are counted, and a request that got only such frames fails as a rejected answer rather
+  than as silence, so the log tells a noisy line from a dead device.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
+
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+from pymodbus.framer import FramerType
+
+from .errors import BadAnswer, LinkDown, LinkError, LinkStats, NoAnswer, WriteRefused
+
+if TYPE_CHECKING:
+    from .config import ModbusDevice
+
+#: The only function codes this agent sends: read coils, discrete inputs, holding, input.
+READ_FUNCTION_CODES = {"coil": 1, "discrete": 2, "holding": 3, "input": 4}
+_READ_METHODS = {
+    "coil": "read_coils",
+    "discrete": "read_discrete_inputs",
+    "holding": "read_holding_registers",
+    "input": "read_input_registers",
+}
+
+
+class LinkConflict(ValueError):
+    """Two devices name the same link with different line settings."""
+
+
+class FrameError(LinkError):
+    """pymodbus could not decode what arrived; set on the waiting request so it fails at once."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSettings:
+    """What identifies and configures one physical link."""
+
+    transport: str
+    host: str | None = None
+    port: int = 502
+    serial: str | None = None
+    baudrate: int = 9600
+    parity: str = "N"
+    stopbits: int = 1
+    bytesize: int = 8
+
+    @classmethod
+    def of(cls, device: ModbusDevice) -> LinkSettings:
+        """The link a configured device sits on."""
+        if device.serial is not None:
+            return cls("rtu", serial=device.serial, baudrate=device.baudrate, parity=device.parity,
+                       stopbits=device.stopbits, bytesize=device.bytesize)
+        return cls(device.transport or "tcp", host=device.host, port=device.port)
+
+    @property
+    def key(self) -> tuple[str | int | None, ...]:
+        """Devices whose settings have equal keys share one link."""
+        if self.serial is not None:
+            return ("serial", self.serial)
+        return ("tcp", self.host, self.port)
+
+    def describe(self) -> str:
+        """``10.0.0.5:502``, ``rtu-over-tcp 10.0.0.9:4001`` or ``/dev/ttyUSB0 9600 8N1``."""
+        if self.serial is not None:
+            return f"{self.serial} {self.baudrate} {self.bytesize}{self.parity}{self.stopbits}"
+        host = f"[{self.host}]" if self.host and ":" in self.host else self.host
+        prefix = "rtu-over-tcp " if self.transport == "rtu-over-tcp" else ""
+        return f"{prefix}{host}:{self.port}"
+
+
+class Link:
+    """One physical link; :meth:`read` sends one read request at a time."""
+
+    def __init__(self, settings: LinkSettings) -> None:
+        self.settings = settings
+        self.pause = 0.0
+        self.stats = LinkStats()
+        self.users: dict[str, float] = {}
+        self._lock = asyncio.Lock()
+        self._client: AsyncModbusTcpClient | AsyncModbusSerialClient | None = None
+        self._free_at = 0.0
+        self._rejected = 0
+        self._leftover = 0
+
+    def __str__(self) -> str:
+        return self.settings.describe()
+
+    async def read(self, unit: int, table: str, address: int, count: int, within: float) -> Any:
+        """Read ``count`` registers (or bits) of ``table`` at ``address`` from ``unit``,
+        waiting up to ``within`` seconds for the answer.
+
+        Returns pymodbus' response: the values, or an exception response (``isError()``)
+        for the caller to interpret. Raises :class:`LinkDown`, :class:`NoAnswer`,
+        :class:`BadAnswer` or :class:`WriteRefused`.
+        """
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            wait = self._free_at - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                return await self._exchange(unit, table, address, count, within)
+            finally:
+                self._free_at = loop.time() + self.pause
+
+    def close(self) -> None:
+        """Close the connection (or serial port); the next read opens it again."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    async def _exchange(self, unit: int, table: str, address: int, count: int, within: float) -> Any:
+        client = await self._connected(within)
+        # pymodbus 3.16 reads its per-request timeout from the transaction manager's copy of
+        # the comm params at each request; devices on one link may have different timeouts.
+        client.ctx.comm_params.timeout_connect = within
+        self._rejected = self._leftover = 0
+        self.stats.requests += 1
+        function = READ_FUNCTION_CODES[table]
+        try:
+            # pymodbus has its own timeout; ours bounds the whole call should it hang anyway.
+            async with asyncio.timeout(within + 1.0):
+                response = await getattr(client, _READ_METHODS[table])(address, count=count, device_id=unit)
+        except (WriteRefused, FrameError) as exc:
+            if isinstance(exc, FrameError):
+                self._reject_stream()
+                raise BadAnswer(str(exc)) from exc
+            raise
+        except ConnectionException as exc:
+            self.close()
+            raise NoAnswer(f"connection lost ({exc})") from exc
+        except (ModbusIOException, TimeoutError) as exc:
+            if self._rejected:
+                self._reject_stream()
+                raise BadAnswer(f"{self._rejected} answer frame(s) rejected: wrong transaction id, "
+                                "wrong unit id or bad checksum") from exc
+            if self._leftover:
+                self._count_rejected()
+                self._reject_stream()
+                raise BadAnswer(f"{self._leftover} bytes arrived that never formed an answer "
+                                "(cut short, or garbage on the line)") from exc
+            self.stats.timeouts += 1
+            if self._client is not None and not self._client.connected:
+                self.close()
+            raise NoAnswer(f"no answer within {within:g}s") from exc
+        except (ModbusException, OSError) as exc:
+            self.close()
+            raise NoAnswer(f"link failed: {exc}") from exc
+        return self._checked(response, function, count)
+
+    def _checked(self, response: Any, function: int, count: int) -> Any:
+        """Reject an answer that does not fit the request it came back for."""
+        got = int(response.function_code)
+        if got & 0x7F != function:
+            self._count_rejected()
+            self._reject_stream()
+            raise BadAnswer(f"answer carries function code {got}, the request was {function}")
+        if response.isError():
+            return response
+        if function in (1, 2):
+            expected = 8 * ((count + 7) // 8)
+            if len(response.bits) != expected:
+                self._count_rejected()
+                self._reject_stream()
+                raise BadAnswer(f"{len(response.bits) // 8} data bytes for {count} bits "
+                                f"(expected {expected // 8})")
+        elif len(response.registers) != count:
+            self._count_rejected()
+            self._reject_stream()
+            raise BadAnswer(f"{2 * len(response.registers)} data bytes for {count} registers "
+                            f"(expected {2 * count})")
+        return response
+
+    def _reject_stream(self) -> None:
+        # After a bad frame the byte stream may be out of step: reopen the link to resync.
+        self.stats.bad_answers += 1
+        self.close()
+
+    async def _connected(self, within: float) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
+        if self._client is not None and self._client.connected:
+            return self._client
+        self.close()
+        client = self._new_client(within)
+        what = self.settings.describe()
+        try:
+            async with asyncio.timeout(within):
+                connected = await client.connect()
+        except (TimeoutError, OSError) as exc:
+            client.close()
+            raise LinkDown(f"cannot connect to {what}: {exc or 'timeout'}") from exc
+        if not connected:
+            client.close()
+            if self.settings.serial is not None:
+                raise LinkDown(f"cannot open serial port {what} (missing, or in use by another program)")
+            raise LinkDown(f"cannot connect to {what} (refused or unreachable)")
+        self._watch_frames(client)
+        self._client = client
+        self.stats.connects += 1
+        return client
+
+    def _new_client(self, timeout: float) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
+        s = self.settings
+        # retries=0, reconnect_delay=0: the driver and the scheduler own retries and backoff.
+        if s.serial is not None:
+            return AsyncModbusSerialClient(
+                s.serial, framer=FramerType.RTU, baudrate=s.baudrate, bytesize=s.bytesize,
+                parity=s.parity, stopbits=s.stopbits, timeout=timeout, retries=0, reconnect_delay=0,
+                trace_pdu=self._guard,
+            )
+        framer = FramerType.RTU if s.transport == "rtu-over-tcp" else FramerType.SOCKET
+        assert s.host is not None
+        return AsyncModbusTcpClient(
+            s.host, port=s.port, framer=framer, timeout=timeout, retries=0, reconnect_delay=0,
+            trace_pdu=self._guard,
+        )
+
+    def _guard(self, sending: bool, pdu: Any) -> Any:
+        """pymodbus' PDU hook: devices are read-only, so only function codes 1-4 may leave."""
+        if sending:
+            code = int(pdu.function_code)
+            if code not in READ_FUNCTION_CODES.values():
+                raise WriteRefused(f"function code {code} refused: this agent only reads (codes 1-4)")
+            self.stats.function_codes[code] += 1
+        return pdu
+
+    def _watch_frames(self, client: AsyncModbusTcpClient | AsyncModbusSerialClient) -> None:
+        """Count frames pymodbus drops, and fail a request at once on an undecodable answer."""
+        manager = client.ctx
+        original = manager.callback_data
+
+        def callback_data(data: bytes, addr: tuple[str, int] | None = None) -> int:
+            try:
+                used = int(original(data, addr))
+            except ModbusException as exc:
+                # Left alone, this escapes into asyncio, which logs a traceback and drops
+                # the connection; the request would then wait out its whole timeout.
+                self._count_rejected()
+                future = manager.response_future
+                if not future.done():
+                    future.set_exception(FrameError(f"undecodable answer of {len(data)} bytes ({exc})"))
+                return len(data)
+            if used and manager.last_pdu is None:
+                self._count_rejected()
+            # Bytes pymodbus keeps waiting to complete; if the answer times out, they say why.
+            self._leftover = len(data) - used
+            return used
+
+        manager.callback_data = callback_data  # type: ignore[method-assign]
+
+    def _count_rejected(self) -> None:
+        self._rejected += 1
+        self.stats.rejected_frames += 1
+
+
+class Links:
+    """Hands out one :class:`Link` per physical link to the drivers of the devices on it."""
+
+    def __init__(self) -> None:
+        self._links: dict[tuple[object, ...], Link] = {}
+
+    def acquire(self, settings: LinkSettings, user: str, pause: float = 0.0) -> Link:
+        """The link for ``settings``, shared with other users of it; raise LinkConflict
+        when another device names the same port with different line settings."""
+        # One event loop's lock and client cannot serve another loop (tests run several).
+        key = (asyncio.get_running_loop(), *settings.key)
+        link = self._links.get(key)
+        if link is None:
+            link = self._links[key] = Link(settings)
+        elif link.settings != settings:
+            other = next(iter(link.users), "another device")
+            differ = [f.name for f in fields(settings)
+                      if getattr(settings, f.name) != getattr(link.settings, f.name)]
+            raise LinkConflict(
+                f"{user!r} and {other!r} share {settings.describe().split(' ')[0]} but differ in "
+                f"{', '.join(differ)}: one line has one setting; make them equal"
+            )
+        link.users[user] = pause
+        link.pause = max(link.users.values())
+        return link
+
+    def release(self, link: Link, user: str) -> None:
+        """``user`` is done with ``link``; the last user closes it."""
+        link.users.pop(user, None)
+        if link.users:
+            link.pause = max(link.users.values())
+            return
+        link.close()
+        for key, known in list(self._links.items()):
+            if known is link:
+                del self._links[key]
+
+
+#: The links of this process: drivers of devices on one port share one link through it.
+LINKS = Links()
