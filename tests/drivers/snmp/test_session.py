@@ -1,0 +1,45 @@
+"""One engine (one socket) for every device; a second only where SNMPv3 keys would clash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pysnmp.proto import rfc1902, rfc1905  # type: ignore[import-untyped]
+
+from drivers.snmp import SnmpDevice
+from drivers.snmp.session import EnginePool, Session, to_raw
+
+
+def v3(tmp_path: Path, name: str, user: str, passphrase: str) -> SnmpDevice:
+    key = tmp_path / f"{name}.key"
+    key.write_text(passphrase + "\n")
+    return SnmpDevice(name=name, host="127.0.0.1", version="3", user=user, auth="sha", auth_key_file=key,
+                      profile="system")
+
+
+async def test_every_device_shares_one_engine_unless_v3_keys_clash(tmp_path: Path) -> None:
+    pool = EnginePool()
+    sessions = [Session(SnmpDevice(name=f"d{i}", host="127.0.0.1", community=f"c{i % 3}", profile="system"),
+                        pool) for i in range(50)]
+    sessions += [Session(v3(tmp_path, f"a{i}", "edge", "same-passphrase"), pool) for i in range(5)]
+    for session in sessions:
+        await session.open()
+    assert pool.engines() == 1
+    clash = Session(v3(tmp_path, "other", "edge", "another-passphrase"), pool)
+    await clash.open()
+    assert pool.engines() == 2  # USM keeps one key set per user name and engine
+    for session in [*sessions, clash]:
+        session.close()
+    assert pool.engines() == 0  # the last device out closes the socket
+
+
+def test_pysnmp_values_become_plain_raw_values() -> None:
+    assert to_raw(rfc1902.Counter32(7)).type == "counter32"
+    assert to_raw(rfc1902.Counter64(2**40)).number == 2**40
+    assert to_raw(rfc1902.TimeTicks(100)).type == "timeticks"
+    assert to_raw(rfc1902.Gauge32(5)).type == "gauge"
+    assert to_raw(rfc1902.OctetString(b"\x02\x00")).octets == b"\x02\x00"
+    assert to_raw(rfc1902.IpAddress("10.0.0.1")).type == "ipaddress"
+    assert to_raw(rfc1902.ObjectIdentifier((1, 3, 6))).oid == (1, 3, 6)
+    assert to_raw(rfc1905.NoSuchInstance("")).missing
+    assert to_raw(rfc1905.EndOfMibView("")).type == "endofmibview"
