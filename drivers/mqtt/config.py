@@ -1,0 +1,164 @@
+"""The ``[[devices.mqtt]]`` config model: one subscription of pushed sensor readings."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from edge_agent.units import ByteSize, Duration
+
+from .broker import BrokerSettings
+from .payload import FieldRule, FieldType, PayloadMapper, TimeFormat, TimeRule, parse_path
+from .topic import TopicPattern
+
+if TYPE_CHECKING:
+    from .listener import MqttListener
+
+# The same naming rules as every device (drivers/modbus/config.py), kept here so that
+# this driver does not depend on another one.
+SNAKE_CASE = r"^[a-z][a-z0-9_]*$"
+NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+#: Messages the broker may send before we acknowledge (MQTT 5 Receive Maximum).
+DEFAULT_INFLIGHT = 1000
+
+
+class FieldSpec(BaseModel):
+    """One field: where its value lives in the JSON payload and how it is converted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = Field(pattern=SNAKE_CASE, description="field name with its unit: co2_ppm")
+    path: str = Field(description="dotted path into the JSON: \"env.temp\", \"readings.0.v\"")
+    type: FieldType = "float"
+    scale: float = 1.0
+    offset: float = 0.0
+    required: bool = True
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, path: str) -> str:
+        parse_path(path)
+        return path
+
+    @model_validator(mode="after")
+    def _bool_unscaled(self) -> FieldSpec:
+        if self.type == "bool" and (self.scale != 1.0 or self.offset != 0.0):
+            raise ValueError(f"field {self.field!r} is a bool: scale and offset do not apply")
+        return self
+
+    def rule(self) -> FieldRule:
+        """The compiled rule the mapper runs."""
+        return FieldRule(self.field, parse_path(self.path), self.type, self.scale, self.offset,
+                         self.required)
+
+
+class TimestampSpec(BaseModel):
+    """Where the payload carries its own time, and how it is written."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    format: TimeFormat
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, path: str) -> str:
+        parse_path(path)
+        return path
+
+
+class MqttDevice(BrokerSettings):
+    """Sensors that push JSON readings to a broker, on one or more topic filters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=NAME, description="unique device name, becomes the device tag")
+    topic: str | list[str] = Field(description="topic filter(s); {name} levels become tags")
+    measurement: str | None = Field(default=None, pattern=NAME)
+    profile: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    fields: list[FieldSpec] = Field(default_factory=list)
+    timestamp: TimestampSpec | None = None
+    max_payload: ByteSize = 256 * 1024
+    session_expiry: Duration = 7 * 86400.0
+    max_inflight: int = Field(default=DEFAULT_INFLIGHT, ge=1, le=65535)
+    _school: str | None = PrivateAttr(default=None)
+
+    @field_validator("topic")
+    @classmethod
+    def _topics(cls, topic: str | list[str]) -> str | list[str]:
+        topics = [topic] if isinstance(topic, str) else topic
+        if not topics:
+            raise ValueError("give at least one topic filter")
+        for pattern in topics:
+            TopicPattern.parse(pattern)
+        return topic
+
+    @model_validator(mode="after")
+    def _complete(self) -> MqttDevice:
+        if not self.fields:
+            raise ValueError("no fields: add [[devices.mqtt.fields]] entries (field, path) "
+                             "or a profile = \"...\"")
+        if self.measurement is None:
+            raise ValueError("no measurement: set measurement = \"...\" or use a profile")
+        seen: set[str] = set()
+        for spec in self.fields:
+            if spec.field in seen:
+                raise ValueError(f"field {spec.field!r} is defined twice")
+            seen.add(spec.field)
+        for pattern in self.patterns:
+            clash = sorted(set(pattern.tag_names) & set(self.tags))
+            if clash:
+                raise ValueError(f"topic {pattern.pattern!r} sets tag(s) {', '.join(clash)} that "
+                                 "tags = {...} sets too; keep one of them")
+        return self
+
+    @property
+    def interval(self) -> float | None:
+        """Pushed, not polled: no interval."""
+        return None
+
+    @property
+    def patterns(self) -> list[TopicPattern]:
+        """The topic filters, parsed."""
+        topics = [self.topic] if isinstance(self.topic, str) else self.topic
+        return [TopicPattern.parse(t) for t in topics]
+
+    @property
+    def session_id(self) -> str:
+        """The MQTT client id: stable across restarts so the broker keeps our session."""
+        if self.client_id:
+            return self.client_id
+        return f"edge-{self._school}-{self.name}" if self._school else f"edge-{self.name}"
+
+    def bind_agent(self, school: str, campus: str) -> None:
+        """Learn the gateway's school code; the default client id is derived from it."""
+        self._school = school
+
+    def mapper(self) -> PayloadMapper:
+        """The payload mapping this entry configures."""
+        timestamp = None
+        if self.timestamp is not None:
+            timestamp = TimeRule(parse_path(self.timestamp.path), self.timestamp.format)
+        return PayloadMapper([spec.rule() for spec in self.fields], timestamp)
+
+    def create(self) -> MqttListener:
+        """A listener for this subscription."""
+        from .listener import MqttListener
+
+        return MqttListener(self)
+
+    def probe(self) -> MqttListener:
+        """A listener for ``edge-agent test``: a clean session of its own, the agent's untouched."""
+        from .listener import MqttListener
+
+        return MqttListener(self, probe=True)
+
+    def describe(self) -> str:
+        """Broker, topics and what is read, for ``edge-agent check``."""
+        topics = ", ".join(p.pattern for p in self.patterns)
+        when = f"time from {self.timestamp.path!r} ({self.timestamp.format})" if self.timestamp \
+            else "time of arrival"
+        return (f"mqtt {self.address.url} topic {topics}: {len(self.fields)} fields, {when}, "
+                f"pushed (QoS 1, client id {self.session_id}) -> {self.measurement}")

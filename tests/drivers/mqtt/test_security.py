@@ -1,0 +1,116 @@
+"""mqtts with a CA made by the test, client certificates, and username/password: what works,
+and the errors a technician sees when it does not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import pytest
+
+from drivers.mqtt import MqttListener
+from tests.support.mosquitto import Mosquitto, TlsFiles, make_test_pki
+from tests.support.ports import LOOPBACK
+
+from .conftest import Collector, device, good, until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> TlsFiles:
+    return make_test_pki(tmp_path / "pki")
+
+
+@pytest.fixture
+def tls_broker(tmp_path: Path, pki: TlsFiles) -> Any:
+    server = Mosquitto(tmp_path / "tls-broker", tls=pki, require_client_cert=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+async def publish_tls(broker: Mosquitto, pki: TlsFiles, topic: str, payload: bytes) -> None:
+    params = aiomqtt.TLSParameters(ca_certs=str(pki.ca), certfile=str(pki.client_cert),
+                                   keyfile=str(pki.client_key))
+    async with aiomqtt.Client(LOOPBACK, broker.port, identifier="tls-publisher", tls_params=params) as client:
+        await client.publish(topic, payload, qos=1)
+
+
+async def test_mqtts_with_the_schools_ca_and_a_client_certificate(
+    tls_broker: Mosquitto, pki: TlsFiles, running: Any
+) -> None:
+    assert tls_broker.url.startswith("mqtts://")
+    listener = MqttListener(device(tls_broker.url, tls_ca=pki.ca, tls_cert=pki.client_cert,
+                                   tls_key=pki.client_key))
+    collector = Collector()
+    running(listener, collector.deliver)
+    await until(lambda: listener.stats.connects, 10, "the TLS subscription")
+    await publish_tls(tls_broker, pki, "campus/A/301/iaq", good(1))
+    await until(lambda: collector.readings, 10, "a reading over TLS")
+    assert dict(collector.readings[0].tags) == {"building": "A", "room": "301"}
+
+
+async def test_a_wrong_ca_fails_with_an_error_that_names_tls_ca(
+    tls_broker: Mosquitto, pki: TlsFiles, tmp_path: Path, running: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = make_test_pki(tmp_path / "other-pki", name="Some Other CA")
+    listener = MqttListener(device(tls_broker.url, tls_ca=other.ca, tls_cert=pki.client_cert,
+                                   tls_key=pki.client_key))
+    running(listener, Collector().deliver)
+    await until(lambda: listener.stats.connect_failures, 15, "the TLS failure")
+    error = listener.stats.last_error or ""
+    assert "certificate is not trusted" in error and "CERTIFICATE_VERIFY_FAILED" in error
+    assert "check that tls_ca is the CA that signed the broker's certificate" in error
+    assert listener.stats.connects == 0
+    out = capsys.readouterr().out
+    assert "mqtt broker connection failed; retrying" in out and tls_broker.url in out
+
+
+async def test_no_client_certificate_where_the_broker_requires_one(
+    tls_broker: Mosquitto, pki: TlsFiles, running: Any
+) -> None:
+    listener = MqttListener(device(tls_broker.url, tls_ca=pki.ca))
+    running(listener, Collector().deliver)
+    await until(lambda: listener.stats.connect_failures, 15, "the refusal")
+    assert tls_broker.url in (listener.stats.last_error or "")
+    assert listener.stats.connects == 0
+
+
+async def test_an_unusable_client_key_is_named(tls_broker: Mosquitto, pki: TlsFiles, running: Any) -> None:
+    listener = MqttListener(device(tls_broker.url, tls_ca=pki.ca, tls_cert=pki.client_cert,
+                                   tls_key=pki.server_key))
+    running(listener, Collector().deliver)
+    await until(lambda: listener.stats.connect_failures, 15, "the failure")
+    assert "cannot use tls_cert/tls_key" in (listener.stats.last_error or "")
+
+
+@pytest.fixture
+def password_broker(tmp_path: Path) -> Any:
+    server = Mosquitto(tmp_path / "auth-broker", passwords={"edge": "s3cret"})
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_username_and_password_file(password_broker: Mosquitto, tmp_path: Path, running: Any) -> None:
+    secret = tmp_path / "mqtt.password"
+    secret.write_text("s3cret\n")
+    listener = MqttListener(device(password_broker.url, username="edge", password_file=secret))
+    running(listener, Collector().deliver)
+    await until(lambda: listener.stats.connects, 10, "the authenticated subscription")
+
+
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+async def test_a_wrong_password_says_what_to_check(password_broker: Mosquitto, tmp_path: Path,
+                                                   running: Any, protocol: str) -> None:
+    secret = tmp_path / "mqtt.password"
+    secret.write_text("wrong\n")
+    listener = MqttListener(device(password_broker.url, username="edge", password_file=secret,
+                                   protocol=protocol))
+    running(listener, Collector().deliver)
+    await until(lambda: listener.stats.connect_failures, 10, "the refusal")
+    error = listener.stats.last_error or ""
+    assert "refused the connection" in error and "check username, password_file" in error
+    assert "wrong" not in error.replace("wrong password", "")  # the secret is never shown
