@@ -7,7 +7,8 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages: the store the demo and tests write to, and the servers later drivers test against.
 DEMO_PACKAGES := victoria-metrics
-TEST_PACKAGES := victoria-metrics mosquitto mosquitto-clients snmpd snmp
+# systemd: systemd-analyze, to verify the unit file offline (no running systemd needed).
+TEST_PACKAGES := victoria-metrics mosquitto mosquitto-clients snmpd snmp systemd
 
 .PHONY: demo test lint typecheck faults bench venv clean
 

@@ -1,30 +1,44 @@
 """The running agent: builds drivers, buffer, pipeline, forwarder and sinks from a config,
-runs them, and shuts them down in the order that loses nothing.
+runs them, applies a new config on SIGHUP, and shuts them down in the order that loses nothing.
 
 Shutdown order: stop polling, commit what is pending, let the sinks catch up for up to
 ``buffer.shutdown_grace``, then stop sending. A batch in flight when a sink is cancelled
-stays unacknowledged and is sent again at the next start.
+stays unacknowledged and is sent again at the next start. The watchdog pings and the
+health listener go on until the very end.
+
+Reload (SIGHUP): the new config is loaded and validated first; a bad one is refused with
+every problem in the log and the running config stays. A good one is applied part by part
+(see :mod:`edge_agent.reload`): only added, removed and changed devices are touched, the
+forwarder restarts only when a sink changed, and the buffer (with everything in it and in
+the pipeline) is never closed, so no reading is lost.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import structlog
 
 from drivers import Driver, Listener
 
+from . import logs
 from .buffer import AsyncBuffer, DiskBuffer
-from .config import AgentConfig, LoadedConfig
+from .config import AgentConfig, ConfigError, LoadedConfig, load
+from .fleet import Fleet, encoder_for
 from .forwarder import Forwarder
-from .normalise import PointEncoder, identity_tags
+from .health import HealthServer
+from .normalise import PointEncoder
 from .pipeline import Pipeline
-from .scheduler import DevicePoller
+from .reload import Applied, ReloadPlan, plan
+from .selfmetrics import SelfMetrics
 from .sinks import Sink
 from .statedir import StateLock, open_buffer
-from .status import AgentStatus, DeviceStatus, SinkStatus
+from .status import AgentStatus, SinkStatus
+from .systemd import Notifier, keep_alive, watchdog_period
 
 log = structlog.get_logger("edge_agent")
 
@@ -44,12 +58,7 @@ def build_drivers(config: AgentConfig) -> list[tuple[str, Driver | Listener, flo
 
 def build_encoders(config: AgentConfig) -> dict[str, PointEncoder]:
     """One line-protocol encoder per device, carrying the device's identity tags."""
-    agent = config.agent
-    encoders = {}
-    for _, device in config.devices.all():
-        tags = identity_tags(agent.school, agent.campus, device.name, device.tags)
-        encoders[device.name] = PointEncoder(device.measurement or device.name, tags)
-    return encoders
+    return {device.name: encoder_for(config, device) for _, device in config.devices.all()}
 
 
 def build_sinks(config: AgentConfig) -> list[Sink]:
@@ -60,15 +69,24 @@ def build_sinks(config: AgentConfig) -> list[Sink]:
 class Agent:
     """One agent process: poll, buffer, forward, until :meth:`stop`."""
 
-    def __init__(self, loaded: LoadedConfig) -> None:
+    def __init__(self, loaded: LoadedConfig, config_path: Path | None = None) -> None:
         self.config = loaded.config
         self.files = loaded.files
+        self._applied: Applied | None = None  # taken when the agent starts
+        #: What a reload reads: the main config file (conf.d/ beside it comes along).
+        self.config_path = config_path or next(iter(loaded.files), None)
         self.status = AgentStatus()
         self._stop = asyncio.Event()
+        self._reload = asyncio.Event()
+        self._notifier = Notifier()
 
     def stop(self) -> None:
         """Ask the agent to shut down cleanly."""
         self._stop.set()
+
+    def reload(self) -> None:
+        """Ask the agent to read its config again and apply what changed (SIGHUP)."""
+        self._reload.set()
 
     async def run(self) -> None:
         """Run until stopped; nothing accepted is lost on the way out."""
@@ -98,52 +116,136 @@ class Agent:
 
     async def _serve(self, buffer: AsyncBuffer, sinks: list[Sink]) -> None:
         config = self.config
-        forwarder = Forwarder(buffer, sinks, self.status)
+        self._applied = await asyncio.to_thread(Applied.of, config)
+        encoders: dict[str, PointEncoder] = {}  # shared by the pipeline, the fleet and self-metrics
+        run = _Running(buffer, sinks, Forwarder(buffer, sinks, self.status))
         pipeline = Pipeline(
-            buffer, build_encoders(config), self.status,
-            config.buffer.flush_interval, config.buffer.batch_points, forwarder.notify,
+            buffer, encoders, self.status,
+            config.buffer.flush_interval, config.buffer.batch_points, lambda: run.forwarder.notify(),
         )
-        forwarding = asyncio.create_task(forwarder.run(), name="forwarder")
+        fleet = Fleet(self.status, encoders, pipeline.accept, pipeline.deliver)
+        reporter = SelfMetrics(self.status, buffer, encoders, pipeline.accept, lambda: self.config)
+        health = HealthServer(self.status, lambda: self.config, reporter.refresh)
+        run.forwarding = asyncio.create_task(run.forwarder.run(), name="forwarder")
         committing = asyncio.create_task(pipeline.run(), name="pipeline")
-        polling = []
-        for protocol, device, interval in build_drivers(config):
-            status = DeviceStatus(device.name, protocol, interval)
-            self.status.devices[device.name] = status
-            if isinstance(device, Listener):
-                work = device.run(pipeline.deliver)
-            else:
-                work = DevicePoller(device, interval, status, pipeline.accept).run()
-            polling.append(asyncio.create_task(work, name=f"{protocol}:{device.name}"))
-        log.info("agent started", school=config.agent.school, campus=config.agent.campus,
-                 devices=len(polling), sinks=[s.name for s in sinks] or "none (local buffer only)",
-                 buffer=str(buffer_path(config)))
-        stopping = asyncio.create_task(self._stop.wait(), name="stop")
+        reporting: list[asyncio.Task[None]] = []  # with the pollers: it writes points too
+        alive: list[asyncio.Task[None]] = []
         try:
-            await _until_stopped(stopping, forwarding, committing)
+            fleet.start(config)
+            reporting.append(asyncio.create_task(reporter.run(), name="self-metrics"))
+            await health.start(config.health.listen)
+            alive.append(asyncio.create_task(
+                keep_alive(self._notifier, self.status.summary, watchdog_period()), name="watchdog"))
+            log.info("agent started", school=config.agent.school, campus=config.agent.campus,
+                     devices=len(fleet), sinks=[s.name for s in sinks] or "none (local buffer only)",
+                     buffer=str(buffer_path(config)), health=health.listen or "off")
+            self._notifier.ready(self.status.summary())
+            while await self._next_request(run.forwarding, committing) == "reload":
+                await self._apply_reload(run, fleet, health)
         finally:
-            await _cancel(*polling, stopping)
+            self._notifier.stopping()
+            await fleet.stop_all()
+            await _cancel(*reporting)
             await _cancel(committing)
             await pipeline.flush()
             # Give the sinks a moment to send the rest; what they cannot stays buffered.
-            if sinks and not forwarding.done() and not await forwarder.drained(config.buffer.shutdown_grace):
+            grace = self.config.buffer.shutdown_grace
+            if run.sinks and not run.forwarding.done() and not await run.forwarder.drained(grace):
                 log.info("stopping with data still buffered; it is sent at the next start")
-            await _cancel(forwarding)
+            await _cancel(run.forwarding)
+            await health.stop()
+            await _cancel(*alive)
+            self._notifier.close()
+
+    async def _next_request(self, *workers: asyncio.Task[None]) -> str:
+        """Wait for "stop" or "reload"; a worker that dies with an error stops the agent loudly.
+
+        A worker may also end normally (the forwarder with no sink configured has nothing to do).
+        """
+        stopping = asyncio.create_task(self._stop.wait(), name="stop")
+        reloading = asyncio.create_task(self._reload.wait(), name="reload")
+        watched: set[asyncio.Task[Any]] = {stopping, reloading, *(w for w in workers if not w.done())}
+        try:
+            while True:
+                done, watched = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+                if stopping in done:
+                    return "stop"
+                if reloading in done:
+                    return "reload"
+                for task in done:
+                    if not task.cancelled() and task.exception() is not None:
+                        raise task.exception()  # type: ignore[misc]
+        finally:
+            await _cancel(stopping, reloading)
+
+    async def _apply_reload(self, run: _Running, fleet: Fleet, health: HealthServer) -> None:
+        """Load the config again; apply what changed, or refuse it and keep the running one."""
+        self._reload.clear()
+        self._notifier.reloading()
+        path = self.config_path
+        try:
+            if path is None:
+                raise ConfigError([])
+            loaded = await asyncio.to_thread(load, path)
+            assert self._applied is not None
+            change = await asyncio.to_thread(plan, self._applied, loaded.config)
+        except Exception as exc:
+            # A bug in reading it must not take down a running agent either.
+            problems = [str(p) for p in exc.problems] if isinstance(exc, ConfigError) else [repr(exc)]
+            problems = problems or ["no config file is known to read again"]
+            self.status.reload_failures += 1
+            self.status.last_reload_error = "; ".join(problems)
+            log.error("new config refused; the running config stays in force", config=str(path),
+                      problems=problems)
+            self._notifier.ready(self.status.summary())
+            return
+        self._applied, self.files = change.applied, loaded.files
+        self.config = change.effective
+        if change.log_changed:
+            logs.configure(self.config.log.level, self.config.log.format)
+        await fleet.remove(change.removed + change.changed)
+        fleet.start(self.config, change.added + change.changed)
+        if change.sinks_changed:
+            await self._restart_forwarder(run)
+        if change.listen_changed:
+            await health.stop()
+            await health.start(self.config.health.listen)
+        self.status.reloads += 1
+        _log_reload(path, change)
+        self._notifier.ready(self.status.summary())
+
+    async def _restart_forwarder(self, run: _Running) -> None:
+        """New sink settings: stop sending, then send again with the new sinks, from their cursors."""
+        await _cancel(run.forwarding)
+        run.sinks = build_sinks(self.config)
+        for sink in run.sinks:
+            current = self.status.sinks.setdefault(sink.name, SinkStatus(sink.name, sink.url))
+            current.url = sink.url
+        run.forwarder = Forwarder(run.buffer, run.sinks, self.status)
+        run.forwarding = asyncio.create_task(run.forwarder.run(), name="forwarder")
+        run.forwarder.notify()
 
 
-async def _until_stopped(stopping: asyncio.Task[object], *workers: asyncio.Task[object]) -> None:
-    """Wait for the stop request; a worker that dies with an error stops the agent loudly.
+@dataclass
+class _Running:
+    """The parts a reload may replace while the agent runs."""
 
-    A worker may also end normally (the forwarder with no sink configured has nothing to do).
-    """
-    watched: set[asyncio.Task[object]] = {stopping, *workers}
-    while not stopping.done():
-        done, watched = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            if task is not stopping and not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+    buffer: AsyncBuffer
+    sinks: list[Sink]
+    forwarder: Forwarder
+    forwarding: asyncio.Task[None] = field(init=False)
 
 
-async def _cancel(*tasks: asyncio.Task[object]) -> None:
+def _log_reload(path: Path | None, change: ReloadPlan) -> None:
+    log.info("config reloaded", config=str(path), added=change.added, removed=change.removed,
+             changed=change.changed, unchanged=len(change.unchanged),
+             sinks="restarted" if change.sinks_changed else "unchanged")
+    if change.needs_restart:
+        log.warning("some changes take effect only at the next restart (systemctl restart edge-agent); "
+                    "the running values stay until then", keys=change.needs_restart)
+
+
+async def _cancel(*tasks: asyncio.Task[Any]) -> None:
     for task in tasks:
         task.cancel()
     for task in tasks:

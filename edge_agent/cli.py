@@ -14,7 +14,7 @@ from typing import Protocol, cast
 
 import structlog
 
-from drivers import DeviceError, Driver, Listener
+from drivers import DeviceError, Driver, Listener, Reading
 
 from . import __version__, logs
 from .agent import Agent, buffer_path, build_drivers, build_encoders
@@ -63,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
 
     config_arg(command("run", "run the agent until SIGTERM or Ctrl-C", _run))
     config_arg(command("check", "validate the config and summarise it; exit 1 on any error", _check))
+    status = command("status", "ask the running agent how it is doing (its health listener); "
+                     "exit 1 when unhealthy or not answering", _status)
+    config_arg(status)
+    status.add_argument("--listen", metavar="HOST:PORT",
+                        help="ask this address instead of the config's health.listen")
     test = command("test", "poll every device once and print the points as line protocol; send nothing",
                    _test)
     config_arg(test)
@@ -101,12 +106,13 @@ def _run(args: argparse.Namespace) -> int:
     if loaded is None:
         return 1
     logs.configure(loaded.config.log.level, loaded.config.log.format)
-    agent = Agent(loaded)
+    agent = Agent(loaded, args.config)
 
     async def serve() -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, agent.stop)
+        loop.add_signal_handler(signal.SIGHUP, agent.reload)  # systemctl reload
         await agent.run()
 
     try:
@@ -115,6 +121,31 @@ def _run(args: argparse.Namespace) -> int:
         log.error("cannot start", reason=str(exc))
         return 1
     return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from .statusview import Unreachable, fetch, render
+
+    listen = args.listen
+    if listen is None:
+        loaded = _load(args.config)
+        if loaded is None:
+            print("edge-agent status: (the config is read for health.listen; run as root, "
+                  "or give --listen HOST:PORT)", file=sys.stderr)
+            return 1
+        listen = loaded.config.health.listen
+    if not listen:
+        print("edge-agent status: the health listener is off (health.listen = \"\"); "
+              "see `edge-agent buffer stats` and the journal instead", file=sys.stderr)
+        return 1
+    try:
+        body = fetch(listen)
+    except (Unreachable, ValueError) as exc:
+        print(f"edge-agent status: {exc}; is the agent running? (systemctl status edge-agent)",
+              file=sys.stderr)
+        return 1
+    print(render(body))
+    return 0 if body["status"] == "ok" else 1
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -137,6 +168,10 @@ def _check(args: argparse.Namespace) -> int:
         print(f"  {sink.name:<20} {sink.describe()}")
     print(f"buffer: {buffer_path(config)} (max {format_size(config.buffer.max_disk)}, "
           f"sync {config.buffer.sync})")
+    health = config.health
+    listener = f"http://{health.listen} (/metrics, /healthz)" if health.listen else "listener off"
+    own = f", edge_agent point every {format_duration(config.agent.interval)}" if health.self_metrics else ""
+    print(f"health: {listener}{own}")
     return 0
 
 
@@ -174,7 +209,46 @@ def _test(args: argparse.Namespace) -> int:
         print(f"# {len(results) - failed} of {len(results)} device(s) answered", file=sys.stderr)
         return 1 if failed else 0
 
-    return asyncio.run(poll_all())
+    async def listen_all(seconds: float = 10.0) -> int:
+        """Pushed (MQTT) devices: listen a while in a session of their own, print what arrives."""
+        probes = [(device.name, device.probe()) for device in config.devices.mqtt]
+        if not probes:
+            return 0
+        print(f"# listening up to {seconds:g}s to {len(probes)} pushed device(s)", file=sys.stderr)
+        points = dict.fromkeys((name for name, _ in probes), 0)
+
+        async def deliver(readings: list[Reading]) -> None:
+            for reading in readings:
+                if (line := encoders[reading.device].encode(reading)) is not None:
+                    print(line)
+                    points[reading.device] += 1
+
+        tasks = [asyncio.create_task(listener.run(deliver)) for _, listener in probes]
+        for _ in range(int(seconds / 0.2)):  # until each showed a point or a failure
+            if all(points[name] or listener.stats.connect_failures for name, listener in probes):
+                break
+            await asyncio.sleep(0.2)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        failed = 0
+        for name, listener in probes:
+            stats = listener.stats
+            if not stats.connects:
+                failed += 1
+                print(f"edge-agent test: {name}: FAILED: {stats.last_error or 'no connection'}",
+                      file=sys.stderr)
+                continue
+            rejected = f"; {stats.rejected_total} message(s) rejected, last: {stats.last_reject}" \
+                if stats.rejected_total else ""
+            print(f"# {name}: subscribed, {points[name]} point(s){rejected}", file=sys.stderr)
+        return 1 if failed else 0
+
+    async def test_all() -> int:
+        polled = await poll_all()
+        return max(polled, await listen_all())
+
+    return asyncio.run(test_all())
 
 
 def _buffer(args: argparse.Namespace) -> int:

@@ -1,10 +1,19 @@
-"""Live state of the agent, for the demo view, ``status`` and (later) health endpoints."""
+"""Live state of the agent, for the demo view, ``/metrics``, ``/healthz``, ``edge-agent status``,
+systemd's status line and the agent's own ``edge_agent`` points."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from drivers import FieldValue
+
+from .buffer import BufferStats
+
+
+def now_ms() -> int:
+    """Wall-clock time in milliseconds, as timestamps in the buffer and the store are."""
+    return time.time_ns() // 1_000_000
 
 
 @dataclass
@@ -43,6 +52,16 @@ class SinkStatus:
     last_ok_ms: int | None = None
     last_error: str | None = None
 
+    def failing_for(self, now: int, since_ms: int) -> float:
+        """Seconds since the sink last succeeded (or since ``since_ms``), 0 while it succeeds.
+
+        The agent writes its own metrics every interval, so a healthy sink always has
+        something to send: the time since the last success is the length of the outage.
+        """
+        if self.consecutive_failures == 0:
+            return 0.0
+        return max(0.0, (now - max(self.last_ok_ms or 0, since_ms)) / 1000)
+
 
 @dataclass
 class AgentStatus:
@@ -54,3 +73,34 @@ class AgentStatus:
     points_buffered: int = 0
     points_dropped: int = 0
     buffer_errors: int = 0
+    started_ms: int = field(default_factory=now_ms)
+    reloads: int = 0
+    reload_failures: int = 0
+    last_reload_error: str | None = None
+    #: The latest snapshot of the buffer (refreshed every interval and on each health request).
+    buffer: BufferStats | None = None
+    buffer_at_ms: int = 0
+
+    def uptime_s(self, now: int | None = None) -> float:
+        """Seconds since this process started."""
+        return ((now or now_ms()) - self.started_ms) / 1000
+
+    def devices_up(self) -> list[DeviceStatus]:
+        """Devices that answered their last poll."""
+        return [d for d in self.devices.values() if d.up]
+
+    def devices_down(self) -> list[DeviceStatus]:
+        """Devices that did not answer their last poll (those not polled yet are neither)."""
+        return [d for d in self.devices.values() if d.consecutive_failures > 0]
+
+    def summary(self) -> str:
+        """One line for systemd's status (``systemctl status``): devices, buffer, failing sinks."""
+        parts = [f"devices {len(self.devices_up())} up, {len(self.devices_down())} down "
+                 f"of {len(self.devices)}"]
+        if self.buffer is not None:
+            waiting = max((b.points for b in self.buffer.backlog), default=self.buffer.points)
+            parts.append(f"{waiting} points waiting in the buffer")
+        failing = [s.name for s in self.sinks.values() if s.consecutive_failures]
+        if failing:
+            parts.append(f"sink failing: {', '.join(failing)}")
+        return "; ".join(parts)

@@ -1,0 +1,102 @@
+"""The devices at work: one task per device, a poller or a listener for pushed readings.
+
+Tasks are kept by device name, so that a reload stops, starts or replaces single devices
+while the others go on polling with their connections, schedules and counters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Collection, Iterable
+
+import structlog
+
+from drivers import Deliver, DeviceConfig, Listener, Reading
+
+from .config import AgentConfig
+from .normalise import PointEncoder, identity_tags
+from .scheduler import DevicePoller
+from .status import AgentStatus, DeviceStatus
+
+log = structlog.get_logger("edge_agent.fleet")
+
+
+def encoder_for(config: AgentConfig, device: DeviceConfig) -> PointEncoder:
+    """The line-protocol encoder of one device, carrying its identity tags."""
+    agent = config.agent
+    tags = identity_tags(agent.school, agent.campus, device.name, device.tags)
+    return PointEncoder(device.measurement or device.name, tags)
+
+
+class Fleet:
+    """Starts and stops the device tasks; shares ``encoders`` with the pipeline.
+
+    The pipeline looks a reading's encoder up by device name at every poll, so adding an
+    encoder here before a device starts, and removing it only after its task has ended,
+    means no reading ever meets a missing or stale encoder.
+    """
+
+    def __init__(
+        self,
+        status: AgentStatus,
+        encoders: dict[str, PointEncoder],
+        accept: Callable[[list[Reading]], None],
+        deliver: Deliver,
+    ) -> None:
+        self._status = status
+        self._encoders = encoders
+        self._accept = accept
+        self._deliver = deliver
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def start(self, config: AgentConfig, names: Collection[str] | None = None) -> None:
+        """Start every configured device, or only those ``names``."""
+        for protocol, device in config.devices.all():
+            if names is not None and device.name not in names:
+                continue
+            interval = config.interval_of(device)
+            self._encoders[device.name] = encoder_for(config, device)
+            status = DeviceStatus(device.name, protocol, interval)
+            self._status.devices[device.name] = status
+            driver = device.create()
+            if isinstance(driver, Listener):
+                work = driver.run(self._deliver)
+            else:
+                work = DevicePoller(driver, interval, status, self._accept).run()
+            task = asyncio.create_task(work, name=f"{protocol}:{device.name}")
+            task.add_done_callback(_report_crash)
+            self._tasks[device.name] = task
+
+    async def remove(self, names: Iterable[str]) -> None:
+        """Stop these devices and forget them (their encoders and counters too)."""
+        names = list(names)
+        await _cancel([self._tasks.pop(name) for name in names if name in self._tasks])
+        for name in names:
+            self._encoders.pop(name, None)
+            self._status.devices.pop(name, None)
+
+    async def stop_all(self) -> None:
+        """Stop every device; their counters stay for whoever reads the status afterwards."""
+        tasks = list(self._tasks.values())
+        self._tasks.clear()
+        await _cancel(tasks)
+
+
+def _report_crash(task: asyncio.Task[None]) -> None:
+    # A poller handles device errors itself; anything reaching here is a bug to see in the log.
+    if not task.cancelled() and task.exception() is not None:
+        log.error("device task ended with an error; the device is no longer polled until a "
+                  "restart or reload changes it", task=task.get_name(), error=repr(task.exception()))
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        # A task that had crashed was reported by _report_crash already.
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task

@@ -1,0 +1,148 @@
+"""The health listener: ``/metrics`` for Prometheus and ``/healthz`` for people and probes.
+
+It runs on the agent's event loop (aiohttp), on ``[health] listen`` (127.0.0.1:9273 by
+default). ``/healthz`` answers 200 with a JSON report, or 503 with the same report when a
+sink has been failing for longer than ``health.sink_down_after`` or no polled device answers.
+A listener that cannot bind (the port is taken) is logged and left out: polling and
+buffering matter more than the view on them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from aiohttp import web
+from prometheus_client.aiohttp import make_aiohttp_handler
+
+from . import __version__
+from .config import AgentConfig
+from .config.model import split_listen
+from .metrics import registry
+from .status import AgentStatus, now_ms
+
+log = structlog.get_logger("edge_agent.health")
+
+#: How long a request waits for a fresh buffer snapshot before it answers with the last one.
+REFRESH_TIMEOUT = 5.0
+
+
+def problems(status: AgentStatus, sink_down_after: float, now: int) -> list[str]:
+    """Why the agent is unhealthy; empty when it is healthy."""
+    found = []
+    for sink in status.sinks.values():
+        failing = sink.failing_for(now, status.started_ms)
+        if failing >= sink_down_after:
+            found.append(f"sink {sink.name} ({sink.url}) has failed for {failing:.0f}s: {sink.last_error}")
+    polled = [d for d in status.devices.values() if d.polls]
+    if polled and not any(d.up for d in polled):
+        found.append(f"no device answers ({len(polled)} polled)")
+    return found
+
+
+def report(status: AgentStatus, config: AgentConfig, now: int) -> dict[str, Any]:
+    """The JSON body of ``/healthz``: verdict, devices, sinks, buffer."""
+    found = problems(status, config.health.sink_down_after, now)
+    buffer = status.buffer
+    backlog = {b.sink: b for b in buffer.backlog} if buffer else {}
+    sinks = []
+    for sink in status.sinks.values():
+        waiting = backlog.get(sink.name)
+        oldest = waiting.oldest_ms if waiting else None
+        sinks.append({
+            "name": sink.name, "url": sink.url, "up": sink.consecutive_failures == 0,
+            "failing_s": round(sink.failing_for(now, status.started_ms), 1),
+            "sent_points": sink.sent_points, "failures": sink.failures, "dead_points": sink.dead_points,
+            "last_error": sink.last_error,
+            "backlog_points": waiting.points if waiting else None,
+            "oldest_age_s": round((now - oldest) / 1000, 1) if oldest else None,
+        })
+    return {
+        "status": "unhealthy" if found else "ok",
+        "problems": found,
+        "version": __version__,
+        "school": config.agent.school,
+        "campus": config.agent.campus,
+        "uptime_s": round(status.uptime_s(now), 1),
+        "reloads": status.reloads,
+        "reload_failures": status.reload_failures,
+        "last_reload_error": status.last_reload_error,
+        "devices": [{
+            "name": d.name, "protocol": d.protocol, "up": d.up, "polls": d.polls, "failures": d.failures,
+            "consecutive_failures": d.consecutive_failures, "latency_s": round(d.last_latency_s, 4),
+            "last_ok_ms": d.last_ok_ms, "last_error": d.last_error,
+        } for d in status.devices.values()],
+        "sinks": sinks,
+        "points": {"accepted": status.points_accepted, "buffered": status.points_buffered,
+                   "dropped": status.points_dropped},
+        "buffer": None if buffer is None else {
+            "points": buffer.points, "bytes": buffer.bytes, "batches": buffer.batches,
+            "dropped": sum(v for k, v in buffer.counters.items() if k.startswith("dropped:")),
+        },
+    }
+
+
+class HealthServer:
+    """``/metrics`` and ``/healthz`` on the agent's loop."""
+
+    def __init__(
+        self,
+        status: AgentStatus,
+        config: Callable[[], AgentConfig],
+        refresh: Callable[[], Awaitable[None]],
+    ) -> None:
+        self._status = status
+        self._config = config  # read at each request: a reload may change the thresholds
+        self._refresh = refresh
+        self._metrics = make_aiohttp_handler(registry(status, config), disable_compression=True)
+        self._runner: web.AppRunner | None = None
+        self.listen = ""
+
+    async def start(self, listen: str) -> bool:
+        """Listen on ``host:port``; False (and an error in the log) when that is impossible."""
+        if not listen:
+            log.info("health listener off (health.listen is empty)")
+            return False
+        host, port = split_listen(listen)
+        app = web.Application()
+        app.router.add_get("/metrics", self._handle_metrics)
+        app.router.add_get("/healthz", self._handle_healthz)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as exc:
+            await runner.cleanup()
+            log.error("health listener cannot listen; /metrics and /healthz are unavailable, the agent "
+                      "goes on without them (set health.listen to a free address, or \"\" to turn it off)",
+                      listen=listen, error=str(exc))
+            return False
+        self._runner = runner
+        self.listen = listen
+        log.info("health listener up", listen=listen, endpoints=["/metrics", "/healthz"])
+        return True
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+            self.listen = ""
+
+    async def _fresh(self) -> None:
+        try:
+            async with asyncio.timeout(REFRESH_TIMEOUT):
+                await self._refresh()
+        except TimeoutError:
+            pass  # the buffer's worker is busy (a long commit): answer with the last snapshot
+
+    async def _handle_metrics(self, request: web.Request) -> web.StreamResponse:
+        await self._fresh()
+        return await self._metrics(request)
+
+    async def _handle_healthz(self, request: web.Request) -> web.StreamResponse:
+        await self._fresh()
+        body = report(self._status, self._config(), now_ms())
+        return web.json_response(body, status=200 if body["status"] == "ok" else 503)

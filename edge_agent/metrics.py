@@ -1,0 +1,147 @@
+"""``/metrics``: the live status as Prometheus metrics, read at each scrape.
+
+A collector over :class:`AgentStatus` rather than metric objects updated in the hot path:
+the scheduler, pipeline and forwarder keep plain counters, and a scrape turns them into
+metric families. Counters of this process start at zero at each start (Prometheus reads
+that as a reset); the buffer's drop counters live on disk and survive restarts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import CollectorRegistry
+
+from . import __version__
+from .config import AgentConfig
+from .status import AgentStatus, now_ms
+
+PREFIX = "edge_agent"
+
+
+class StatusCollector:
+    """Turns the agent's status into metric families at every scrape."""
+
+    def __init__(self, status: AgentStatus, config: Callable[[], AgentConfig]) -> None:
+        self._status = status
+        self._config = config
+
+    def collect(self) -> Iterable[Metric]:
+        """Every metric, freshly computed."""
+        yield from self._agent()
+        yield from self._devices()
+        yield from self._buffer()
+        yield from self._sinks()
+
+    def _agent(self) -> Iterable[Metric]:
+        status, agent = self._status, self._config().agent
+        info = InfoMetricFamily(PREFIX, "the agent's version and identity")
+        info.add_metric([], {"version": __version__, "school": agent.school, "campus": agent.campus})
+        yield info
+        yield _gauge("start_time_seconds", "when this process started (Unix time)",
+                                value=status.started_ms / 1000)
+        yield _gauge("uptime_seconds", "seconds since this process started",
+                                value=status.uptime_s())
+        yield _counter("reloads", "configs applied on SIGHUP", value=status.reloads)
+        yield _counter("reload_failures",
+                                  "reloads refused because the new config was invalid",
+                                  value=status.reload_failures)
+        yield _counter("points_accepted", "points polled or received",
+                                  value=status.points_accepted)
+        yield _counter("points_buffered", "points committed to the disk buffer",
+                                  value=status.points_buffered)
+        yield _counter("points_dropped",
+                                  "points lost (buffer full or refusing writes) since start",
+                                  value=status.points_dropped)
+        yield _counter("buffer_errors", "failed buffer writes",
+                                  value=status.buffer_errors)
+
+    def _devices(self) -> Iterable[Metric]:
+        labels = ["device", "protocol"]
+        up = _gauge("device_up", "1 when the device answered its last poll", labels=labels)
+        polls = _counter("device_polls", "polls attempted", labels=labels)
+        errors = _counter("device_poll_errors", "polls that failed", labels=labels)
+        overruns = _counter("device_overruns",
+                                       "intervals skipped because a poll took longer", labels=labels)
+        latency = _gauge("device_poll_latency_seconds",
+                                    "duration of the last successful poll", labels=labels)
+        last_ok = _gauge("device_last_success_timestamp_seconds",
+                                    "when the device last answered (Unix time)", labels=labels)
+        for device in self._status.devices.values():
+            key = [device.name, device.protocol]
+            up.add_metric(key, 1.0 if device.up else 0.0)
+            polls.add_metric(key, device.polls)
+            errors.add_metric(key, device.failures)
+            overruns.add_metric(key, device.overruns)
+            latency.add_metric(key, device.last_latency_s)
+            if device.last_ok_ms is not None:
+                last_ok.add_metric(key, device.last_ok_ms / 1000)
+        yield from (up, polls, errors, overruns, latency, last_ok)
+
+    def _buffer(self) -> Iterable[Metric]:
+        stats = self._status.buffer
+        if stats is None:
+            return
+        yield _gauge("buffer_points", "points on disk", value=stats.points)
+        yield _gauge("buffer_bytes", "bytes the buffer takes on disk", value=stats.bytes)
+        yield _gauge("buffer_batches", "batches on disk", value=stats.batches)
+        now = now_ms()
+        backlog = _gauge("sink_backlog_points", "points waiting for the sink",
+                                    labels=["sink"])
+        size = _gauge("sink_backlog_bytes", "bytes waiting for the sink", labels=["sink"])
+        oldest = _gauge("sink_oldest_age_seconds",
+                                   "age of the oldest batch waiting for the sink (0 when none)",
+                                   labels=["sink"])
+        for item in stats.backlog:
+            backlog.add_metric([item.sink], item.points)
+            size.add_metric([item.sink], item.bytes)
+            oldest.add_metric([item.sink], max(0.0, (now - item.oldest_ms) / 1000) if item.oldest_ms else 0.0)
+        dropped = _counter("buffer_dropped_points",
+                                      "points the full buffer dropped before the sink had them "
+                                      "(kept on disk, survives restarts)", labels=["sink"])
+        for name, value in sorted(stats.counters.items()):
+            kind, _, sink = name.partition(":")
+            if kind == "dropped" and sink:
+                dropped.add_metric([sink], value)
+        yield from (backlog, size, oldest, dropped)
+
+    def _sinks(self) -> Iterable[Metric]:
+        labels = ["sink"]
+        up = _gauge("sink_up", "1 unless the sink's last write failed", labels=labels)
+        failing = _gauge("sink_failing_seconds",
+                                    "how long the sink has been failing (0 while it works)", labels=labels)
+        sent = _counter("sink_sent_points", "points the store acknowledged", labels=labels)
+        requests = _counter("sink_requests", "write requests acknowledged", labels=labels)
+        failures = _counter("sink_failures", "write requests that failed", labels=labels)
+        dead = _counter("sink_dead_lettered_points",
+                                   "points the store refused, kept in dead letters", labels=labels)
+        now = now_ms()
+        for sink in self._status.sinks.values():
+            key = [sink.name]
+            up.add_metric(key, 0.0 if sink.consecutive_failures else 1.0)
+            failing.add_metric(key, sink.failing_for(now, self._status.started_ms))
+            sent.add_metric(key, sink.sent_points)
+            requests.add_metric(key, sink.sent_requests)
+            failures.add_metric(key, sink.failures)
+            dead.add_metric(key, sink.dead_points)
+        yield from (up, failing, sent, requests, failures, dead)
+
+
+def _gauge(name: str, doc: str, value: float | None = None,
+           labels: list[str] | None = None) -> GaugeMetricFamily:
+    return GaugeMetricFamily(f"{PREFIX}_{name}", doc, value=value, labels=labels)
+
+
+def _counter(name: str, doc: str, value: float | None = None,
+             labels: list[str] | None = None) -> CounterMetricFamily:
+    return CounterMetricFamily(f"{PREFIX}_{name}", doc, value=value, labels=labels)
+
+
+def registry(status: AgentStatus, config: Callable[[], AgentConfig]) -> CollectorRegistry:
+    """A registry with the agent's metrics and the process's own (memory, CPU, open files)."""
+    result = CollectorRegistry(auto_describe=False)
+    result.register(StatusCollector(status, config))
+    ProcessCollector(registry=result)
+    return result

@@ -1,0 +1,127 @@
+"""The health listener and the agent's own metrics, against a real agent, campus and store.
+
+/metrics must parse with prometheus_client's own parser; /healthz turns 503 once the store
+has been down past ``health.sink_down_after`` and 200 again when it is back; ``edge-agent
+status`` shows the same; the ``edge_agent`` measurement arrives in VictoriaMetrics.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from edge_agent import __version__
+from tests.support.processes import SimulatedCampus, cli, wait_for
+from tests.support.victoriametrics import VictoriaMetrics
+
+from .helpers import ServiceAgent, agent_toml, campus_devices, devices_in, free_listen, get, healthz
+
+pytestmark = pytest.mark.integration
+
+
+def sink_for(store: VictoriaMetrics) -> str:
+    return f"""
+[[sinks.influxdb]]
+name = "city"
+url = "{store.url}"
+bucket = "campus"
+retry_max = "1s"
+timeout = "2s"
+"""
+
+
+def all_up(listen: str) -> bool:
+    answer = healthz(listen)
+    return answer is not None and answer[0] == 200 and all(d["up"] for d in answer[1]["devices"])
+
+
+def test_metrics_healthz_status_and_self_metrics(
+    tmp_path: Path, campus: SimulatedCampus, store: VictoriaMetrics
+) -> None:
+    campus.start()
+    listen = free_listen()
+    config = tmp_path / "agent.toml"
+    config.write_text(agent_toml(list(campus_devices(campus).values()), listen=listen, sink=sink_for(store),
+                                 extra='sink_down_after = "2s"'))
+    agent = ServiceAgent(config)
+    agent.start()
+    try:
+        wait_for(lambda: all_up(listen), 30, what="every device up and /healthz 200")
+        wait_for(lambda: healthz(listen)[1]["sinks"][0]["sent_points"] > 0, 30,  # type: ignore[index]
+                 what="points sent")
+
+        code, text = get(f"http://{listen}/metrics")
+        assert code == 200
+        families = {f.name: f for f in text_string_to_metric_families(text)}
+        polls = {s.labels["device"]: s.value for s in families["edge_agent_device_polls"].samples
+                 if s.name == "edge_agent_device_polls_total"}
+        assert set(polls) == set(campus_devices(campus)) and min(polls.values()) >= 1
+        assert families["edge_agent_device_polls"].type == "counter"
+        for name in ("edge_agent_device_poll_errors", "edge_agent_device_poll_latency_seconds",
+                     "edge_agent_buffer_points", "edge_agent_buffer_bytes", "edge_agent_sink_backlog_points",
+                     "edge_agent_sink_oldest_age_seconds", "edge_agent_sink_sent_points",
+                     "edge_agent_sink_failures", "edge_agent_sink_dead_lettered_points",
+                     "edge_agent_points_dropped", "edge_agent_buffer_dropped_points", "edge_agent_reloads"):
+            assert name in families, name
+        sent = families["edge_agent_sink_sent_points"].samples[0]
+        assert sent.labels == {"sink": "city"} and sent.value > 0
+        assert families["edge_agent_info"].samples[0].labels["version"] == __version__
+
+        shown = cli("status", str(config))
+        assert shown.returncode == 0, shown.stderr
+        assert "OK" in shown.stdout and "devices: 4 of 4 answering" in shown.stdout
+        assert "classroom-1" in shown.stdout and "city" in shown.stdout
+
+        # The gateway's own point reaches the store, tagged with school and version.
+        own = wait_for(lambda: store.points('{__name__=~"edge_agent_.*"}'), 30, what="edge_agent points")
+        names = {name for name, _ in own}
+        assert {"edge_agent_uptime_s", "edge_agent_devices_ok", "edge_agent_devices_failed",
+                "edge_agent_buffer_points", "edge_agent_buffer_oldest_age_s",
+                "edge_agent_points_dropped"} <= names
+        labels = dict(next(labels for name, labels in own if name == "edge_agent_devices_ok"))
+        assert labels == {"school": "sh-test", "campus": "main", "version": __version__}
+        assert max(own[("edge_agent_devices_ok", frozenset(labels.items()))].values()) == 4
+
+        store.stop()
+        answer = wait_for(lambda: (h := healthz(listen)) and h[0] == 503 and h, 30, what="/healthz 503")
+        assert answer[1]["status"] == "unhealthy"
+        assert any("sink city" in p and "has failed for" in p for p in answer[1]["problems"])
+        shown = cli("status", str(config))
+        assert shown.returncode == 1 and "UNHEALTHY" in shown.stdout and "FAILING" in shown.stdout
+
+        store.start()
+        wait_for(lambda: (h := healthz(listen)) and h[0] == 200, 30, what="/healthz 200 again")
+        assert agent.stop() == 0
+    finally:
+        if agent.running():
+            agent.kill()
+
+
+def test_healthz_is_503_when_no_device_answers(tmp_path: Path, campus: SimulatedCampus) -> None:
+    listen = free_listen()
+    config = tmp_path / "agent.toml"
+    config.write_text(agent_toml(list(campus_devices(campus).values())[:2], listen=listen))
+    agent = ServiceAgent(config)  # the campus is not started: nothing answers
+    agent.start()
+    try:
+        code, report = wait_for(
+            lambda: (h := healthz(listen)) and all(d["failures"] for d in h[1]["devices"]) and h, 30,
+            what="both devices failing")
+        assert code == 503 and report["problems"] == ["no device answers (2 polled)"]
+        assert all(not d["up"] and d["last_error"] for d in devices_in(report).values())
+        campus.start()
+        wait_for(lambda: all_up(listen), 90, what="the devices back and /healthz 200")
+        assert agent.stop() == 0
+    finally:
+        if agent.running():
+            agent.kill()
+
+
+def test_status_says_when_no_agent_answers(tmp_path: Path) -> None:
+    config = tmp_path / "agent.toml"
+    config.write_text(agent_toml([], listen=free_listen()))
+    shown = cli("status", str(config))
+    assert shown.returncode == 1
+    assert "no answer from http://127.0.0.1:" in shown.stderr and "is the agent running?" in shown.stderr
