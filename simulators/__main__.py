@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from . import bus, mqtt_sensors
+from . import snmp as snmp_devices
 from .campus import Campus, build_devices, render_devices_config
 from .profiles import KINDS, render_profile
 from .server import Clock
@@ -71,16 +73,25 @@ def build_parser() -> argparse.ArgumentParser:
     campus.add_argument(
         "--print-config", action="store_true", help="print the agent's [[devices.modbus]] TOML and exit"
     )
+    mqtt_sensors.add_arguments(campus, in_campus=True)
+
+    snmp_devices.add_arguments(campus)
 
     profiles = sub.add_parser("profiles", help="write the agent profile TOML of every device kind")
     profiles.add_argument("directory", type=Path, help="output directory (created if missing)")
+    bus.add_parser(sub)
     return parser
 
 
-async def serve(campus: Campus) -> int:
-    """Run ``campus`` until SIGTERM/SIGINT; return the exit status."""
+async def serve(
+    campus: Campus,
+    wireless: mqtt_sensors.WirelessSensors | None = None,
+    snmp: snmp_devices.SnmpCampus | None = None,
+) -> int:
+    """Run ``campus`` (and the MQTT sensors, if any) until SIGTERM/SIGINT; return the exit status."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
+    publishing: asyncio.Task[None] | None = None
     # before start(): a signal during start-up must still end in a clean stop.
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
@@ -92,10 +103,27 @@ async def serve(campus: Campus) -> int:
             return 1
         for device in campus.devices:
             print(f"{device.name} {device.kind} {device.endpoint} unit={device.unit}")
+        if snmp is not None:
+            try:
+                await snmp.start()
+            except OSError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+            for snmp_device in snmp.devices:
+                print(f"{snmp_device.name} {snmp_device.kind} udp {snmp_device.endpoint}")
+        if wireless is not None:
+            publishing = asyncio.create_task(wireless.run(), name="wireless-sensors")
+            for sensor in wireless.sensors:
+                print(f"{sensor.name} {mqtt_sensors.KIND} {sensor.topic}")
         print("ready", flush=True)
         await stop.wait()
     finally:
+        if publishing is not None:
+            publishing.cancel()
+            await asyncio.gather(publishing, return_exceptions=True)
         await campus.stop()
+        if snmp is not None:
+            await snmp.stop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
     return 0
@@ -104,6 +132,8 @@ async def serve(campus: Campus) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     args = build_parser().parse_args(argv)
+    if args.command == "bus":
+        return bus.main(args)
     if args.command == "profiles":
         args.directory.mkdir(parents=True, exist_ok=True)
         for kind in KINDS:
@@ -114,11 +144,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     counts = (args.classrooms, args.meters, args.machines)
     try:
         devices = build_devices(*counts, base_port=args.base_port, host=args.host)
+        wireless = mqtt_sensors.from_args(args, args.seed) if args.mqtt_broker else None
+        snmp_layout = snmp_devices.build_snmp_devices(args.switches, args.ups, args.snmp_port, args.host)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.print_config:
         sys.stdout.write(render_devices_config(devices))
+        if args.mqtt_broker:
+            sys.stdout.write("\n" + mqtt_sensors.render_config(args.mqtt_broker))
+        if snmp_layout:
+            sys.stdout.write("\n" + snmp_devices.render_snmp_config(snmp_layout))
         return 0
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -134,7 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         clock=clock,
         utc_offset_h=args.utc_offset,
     )
-    return asyncio.run(serve(campus))
+    snmp = snmp_devices.from_args(args, clock)
+    return asyncio.run(serve(campus, wireless, snmp))
 
 
 if __name__ == "__main__":

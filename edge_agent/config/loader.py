@@ -15,12 +15,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from . import credentials
 from .errors import ConfigError, Loc, Problem, format_loc, model_at, suggest
 from .model import AgentConfig
 
 ENV_PREFIX = "EDGE_AGENT_"
 #: Keys whose relative paths are taken relative to the file that sets them.
-PATH_KEYS = frozenset({"state_dir", "profiles_dir", "token_file"})
+PATH_KEYS = frozenset({
+    "state_dir", "profiles_dir", "token_file", "password_file", "community_file", "auth_key_file",
+    "priv_key_file", "tls_ca", "tls_cert", "tls_key",
+})
 #: Profiles shipped with the source tree, used when the config's own folder has none.
 BUNDLED_PROFILES = Path(__file__).resolve().parents[2] / "configs" / "profiles"
 
@@ -69,6 +73,8 @@ def load(path: Path | str) -> LoadedConfig:
         raise ConfigError(problems)
 
     _record_env(sources)
+    # ${CREDENTIALS_DIRECTORY}/...: systemd's folder, or secrets/ beside the main config.
+    credentials.expand_paths(merged, PATH_KEYS, path.parent)
     unresolved = _apply_profiles(merged, path.parent, sources, problems, files)
 
     try:
@@ -117,7 +123,8 @@ def _merge(
             for index in range(len(value)):
                 sources.record((*here, start + index), source)
             continue
-        if key in PATH_KEYS and isinstance(value, str) and value and not Path(value).is_absolute():
+        if key in PATH_KEYS and isinstance(value, str) and value and not Path(value).is_absolute() \
+                and not credentials.uses_credentials(value):
             value = os.path.normpath(base / value)
         if isinstance(value, list):
             for index, item in enumerate(value):
@@ -132,7 +139,8 @@ def _merge(
 def _resolve_paths(value: Any, base: Path) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
-            if key in PATH_KEYS and isinstance(item, str) and item and not Path(item).is_absolute():
+            if key in PATH_KEYS and isinstance(item, str) and item and not Path(item).is_absolute() \
+                    and not credentials.uses_credentials(item):
                 value[key] = os.path.normpath(base / item)
             else:
                 _resolve_paths(item, base)

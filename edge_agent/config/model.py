@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 from urllib.parse import urlsplit
@@ -13,7 +11,13 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from drivers import DeviceConfig
 from drivers.modbus.config import NAME, ModbusDevice
+from drivers.mqtt.config import MqttDevice
+from drivers.snmp.config import SnmpDevice
+from edge_agent.sinks.mqtt_config import MqttSink
 from edge_agent.units import ByteSize, Duration
+
+from .files import check_secret_file
+from .tls import TlsOptions
 
 if TYPE_CHECKING:
     from edge_agent.sinks import Sink
@@ -43,7 +47,7 @@ class BufferSection(BaseModel):
     shutdown_grace: Duration = 5.0
 
 
-class InfluxDBSink(BaseModel):
+class InfluxDBSink(TlsOptions):
     """``[[sinks.influxdb]]``: a store that speaks the InfluxDB v2 write API."""
 
     model_config = ConfigDict(extra="forbid")
@@ -127,6 +131,7 @@ class SinksSection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     influxdb: list[InfluxDBSink] = Field(default_factory=list)
+    mqtt: list[MqttSink] = Field(default_factory=list)
 
     def all(self) -> list[SinkConfig]:
         """Every configured sink, in config order."""
@@ -145,6 +150,8 @@ class DevicesSection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     modbus: list[ModbusDevice] = Field(default_factory=list)
+    mqtt: list[MqttDevice] = Field(default_factory=list)
+    snmp: list[SnmpDevice] = Field(default_factory=list)
 
     def all(self) -> list[tuple[str, DeviceConfig]]:
         """Every configured device with its protocol name, in config order."""
@@ -163,6 +170,32 @@ class LogSection(BaseModel):
     format: Literal["auto", "console", "json"] = "auto"
 
 
+class HealthSection(BaseModel):
+    """``[health]``: the HTTP listener (``/metrics``, ``/healthz``) and the agent's own metrics."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    listen: str = Field(default="127.0.0.1:9273", description='"host:port"; "" turns the listener off')
+    sink_down_after: Duration = Field(default=300.0, description="/healthz says 503 past this outage")
+    self_metrics: bool = Field(default=True, description="write the edge_agent measurement")
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, listen: str) -> str:
+        if listen:
+            split_listen(listen)
+        return listen
+
+
+def split_listen(listen: str) -> tuple[str, int]:
+    """``"127.0.0.1:9273"`` or ``"[::1]:9273"`` -> (host, port); ValueError naming the form."""
+    host, sep, port = listen.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError('must be "host:port", e.g. "127.0.0.1:9273" or "[::1]:9273" ("" turns it off)')
+    return host, int(port)
+
+
 class AgentConfig(BaseSettings):
     """The whole config: agent.toml, its conf.d drop-ins, then ``EDGE_AGENT_*`` variables."""
 
@@ -178,6 +211,7 @@ class AgentConfig(BaseSettings):
     sinks: SinksSection = Field(default_factory=SinksSection)
     devices: DevicesSection = Field(default_factory=DevicesSection)
     log: LogSection = Field(default_factory=LogSection)
+    health: HealthSection = Field(default_factory=HealthSection)
 
     @classmethod
     def settings_customise_sources(
@@ -206,20 +240,15 @@ class AgentConfig(BaseSettings):
             sink_names.add(sink.name)
         return self
 
+    @model_validator(mode="after")
+    def _bind_identity(self) -> AgentConfig:
+        """MQTT entries derive client ids and topics from the school (``bind_agent``)."""
+        for device in self.devices.mqtt:
+            device.bind_agent(self.agent.school, self.agent.campus)
+        for sink in self.sinks.mqtt:
+            sink.bind_agent(self.agent.school, self.agent.campus)
+        return self
+
     def interval_of(self, device: DeviceConfig) -> float:
         """A device's poll interval: its own, or the agent's."""
         return device.interval or self.agent.interval
-
-
-def check_secret_file(path: Path) -> None:
-    """Raise ValueError unless ``path`` is a readable regular file."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        raise ValueError(f"file {str(path)!r} does not exist; create it or fix the path") from None
-    except PermissionError:
-        raise ValueError(f"file {str(path)!r} cannot be read by this user") from None
-    if not stat.S_ISREG(mode):
-        raise ValueError(f"{str(path)!r} is not a regular file")
-    if not os.access(path, os.R_OK):
-        raise ValueError(f"file {str(path)!r} cannot be read by this user")

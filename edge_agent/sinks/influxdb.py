@@ -13,13 +13,17 @@ import time
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import structlog
 from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 from influxdb_client.rest import ApiException
 from influxdb_client.service.write_service import WriteService
 
 from edge_agent.config.model import InfluxDBSink as InfluxDBSinkConfig
+from edge_agent.config.tls import explain
 
 from . import SinkAuthError, SinkError, SinkRejected, SinkTooLarge
+
+log = structlog.get_logger("edge_agent.sinks.influxdb")
 
 
 class InfluxDBSink:
@@ -55,12 +59,20 @@ class InfluxDBSink:
     async def start(self) -> None:
         """Create the HTTP client; the token is read from its file now, never logged."""
         config = self._config
+        tls: dict[str, Any] = {}
+        if config.url.startswith("https:"):
+            tls["ssl_context"] = config.client_context()
+            if config.insecure_skip_verify:
+                log.warning("TLS verification is OFF for this sink (insecure_skip_verify): anyone on "
+                            "the path can read and change what is sent; for a lab only",
+                            sink=self._name, url=config.url)
         self._client = InfluxDBClientAsync(
             url=config.url,
             token=config.resolve_token() or "",
             org=config.org,
             timeout=int(config.timeout * 1000),
             enable_gzip=False,
+            **tls,
         )
         self._service = WriteService(self._client.api_client)  # type: ignore[no-untyped-call]
 
@@ -83,10 +95,11 @@ class InfluxDBSink:
             raise self._error(exc) from None
         except TimeoutError:
             raise SinkError(self._name, f"{config.url} did not answer within {config.timeout:g}s") from None
-        except OSError as exc:
-            raise SinkError(self._name, f"cannot reach {config.url}: {exc}") from None
         except Exception as exc:  # aiohttp's client errors share no base with OSError
-            if type(exc).__module__.startswith("aiohttp"):
+            tls_problem = explain(exc)
+            if tls_problem is not None:
+                raise SinkError(self._name, f"{config.url}: {tls_problem}") from None
+            if isinstance(exc, OSError) or type(exc).__module__.startswith("aiohttp"):
                 raise SinkError(self._name, f"cannot reach {config.url}: {exc}") from None
             raise
 

@@ -72,9 +72,10 @@ def test_buffer_before_the_first_run_says_so(tmp_path: Path, campus: SimulatedCa
 
 def test_the_example_config_is_valid_once_its_token_file_exists(tmp_path: Path) -> None:
     text = (REPO / "configs" / "agent.example.toml").read_text()
-    token = tmp_path / "influxdb.token"
-    token.write_text("secret\n")
-    (tmp_path / "agent.toml").write_text(text.replace("/etc/edge-agent/secrets/influxdb.token", str(token)))
+    # ${CREDENTIALS_DIRECTORY} outside systemd: secrets/ beside the config.
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "influxdb.token").write_text("secret\n")
+    (tmp_path / "agent.toml").write_text(text)
     config = load(tmp_path / "agent.toml").config
     assert [d.name for d in config.devices.modbus] == ["a301-iaq", "lab-meter"]
     assert config.sinks.influxdb[0].resolve_token() == "secret"

@@ -43,13 +43,14 @@ def books(buffer_file: Path, store: VictoriaMetrics, school: str, sink: str) -> 
     finally:
         disk.close()
     counters = stats.counters
-    points: set[tuple[str, int]] = set()
+    # A point is its tag set and timestamp; its fields are separate series in the store.
+    points: set[tuple[frozenset[tuple[str, str]], int]] = set()
     duplicates = 0
     for series in store.export(f'{{school="{school}"}}'):
-        device = series["metric"]["device"]
+        tags = frozenset((k, v) for k, v in series["metric"].items() if k != "__name__")
         stamps = series["timestamps"]
         duplicates += sum(n - 1 for n in Counter(stamps).values() if n > 1)
-        points.update((device, ts) for ts in stamps)
+        points.update((tags, ts) for ts in stamps)
     pending = next((b.points for b in stats.backlog if b.sink == sink), 0)
     return Books(
         accepted=counters.get("accepted", 0),

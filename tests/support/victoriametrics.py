@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -20,12 +21,16 @@ BINARY = "victoria-metrics"
 class VictoriaMetrics:
     """Starts, stops and queries one VictoriaMetrics process on a free loopback port."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, dedup: bool = False) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, dedup: bool = False,
+                 tls: tuple[Path, Path] | None = None) -> None:
         self.data_dir = data_dir
+        # HTTPS with (certificate, key): the store a TLS sink talks to.
+        self.tls = ["-tls", f"-tlsCertFile={tls[0]}", f"-tlsKeyFile={tls[1]}"] if tls else []
+        self.scheme = "https" if tls else "http"
         # Keeps the last of identical (series, timestamp) samples, as InfluxDB does.
         self.dedup = ["-dedup.minScrapeInterval=1ms"] if dedup else []
         self.port = port or free_port()
-        self.url = f"http://{LOOPBACK}:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://{LOOPBACK}:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
         self._log = data_dir.parent / f"victoria-metrics-{self.port}.log"
 
@@ -36,7 +41,7 @@ class VictoriaMetrics:
         with self._log.open("ab") as log:
             self.process = subprocess.Popen(
                 [binary, f"-httpListenAddr={LOOPBACK}:{self.port}", f"-storageDataPath={self.data_dir}",
-                 "-search.latencyOffset=0s", "-loggerLevel=WARN", *self.dedup],
+                 "-search.latencyOffset=0s", "-loggerLevel=WARN", *self.dedup, *self.tls],
                 stdout=log, stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout
@@ -44,7 +49,7 @@ class VictoriaMetrics:
             if self.process.poll() is not None:
                 raise RuntimeError(f"victoria-metrics exited with {self.process.returncode}; see {self._log}")
             try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=1) as response:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=1, context=_trusting()) as response:
                     if response.read().strip() == b"OK":
                         return
             except OSError:
@@ -82,5 +87,13 @@ class VictoriaMetrics:
         return out
 
     def _get(self, path: str) -> str:
-        with urllib.request.urlopen(f"{self.url}{path}", timeout=10) as response:
+        with urllib.request.urlopen(f"{self.url}{path}", timeout=10, context=_trusting()) as response:
             return str(response.read().decode("utf-8"))
+
+
+def _trusting() -> ssl.SSLContext:
+    """The test reads its own store; the agent's side is what verifies certificates."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context

@@ -1,0 +1,21 @@
+"""Files a config names: secrets, keys and certificates must exist and be readable."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+
+def check_secret_file(path: Path) -> None:
+    """Raise ValueError unless ``path`` is a readable regular file."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise ValueError(f"file {str(path)!r} does not exist; create it or fix the path") from None
+    except PermissionError:
+        raise ValueError(f"file {str(path)!r} cannot be read by this user") from None
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"{str(path)!r} is not a regular file")
+    if not os.access(path, os.R_OK):
+        raise ValueError(f"file {str(path)!r} cannot be read by this user")

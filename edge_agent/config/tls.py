@@ -1,0 +1,93 @@
+"""TLS for uplinks: verify the server by default, pin a CA, present a client certificate.
+
+Every sink and broker connection that speaks TLS takes the same keys (``tls_ca``,
+``tls_cert``, ``tls_key``, ``insecure_skip_verify``) through :class:`TlsOptions`, and gets
+its context from :func:`client_context`, so there is one place where verification is set.
+"""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+
+from pydantic import BaseModel, field_validator, model_validator
+
+from .files import check_secret_file
+
+
+class TlsOptions(BaseModel):
+    """The ``tls_*`` keys of a sink or broker entry."""
+
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    insecure_skip_verify: bool = False
+
+    @field_validator("tls_ca", "tls_cert", "tls_key")
+    @classmethod
+    def _readable(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            check_secret_file(path)
+        return path
+
+    @model_validator(mode="after")
+    def _pair(self) -> TlsOptions:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together (a client certificate and its key)")
+        return self
+
+    def client_context(self) -> ssl.SSLContext:
+        """A client context: system CAs (or ``tls_ca`` alone), host name checked, TLS 1.2+."""
+        return client_context(self.tls_ca, self.tls_cert, self.tls_key, self.insecure_skip_verify)
+
+
+def client_context(
+    ca: Path | None, cert: Path | None, key: Path | None, insecure: bool = False
+) -> ssl.SSLContext:
+    """Build the context; a pinned ``ca`` replaces the system CAs rather than adding to them."""
+    context = ssl.create_default_context(cafile=str(ca) if ca else None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if cert is not None and key is not None:
+        context.load_cert_chain(str(cert), str(key))
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def explain(error: BaseException) -> str | None:
+    """A technician's reading of a TLS failure, or None if ``error`` is not one."""
+    cause = _ssl_cause(error)
+    if cause is None:
+        return None
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        text = str(cause.verify_message or cause).lower()
+        if "hostname" in text or "ip address mismatch" in text:
+            return (f"the server's certificate is not for this host name ({cause.verify_message}); "
+                    "check the URL against the certificate")
+        if "expired" in text:
+            return "the server's certificate has expired"
+        if "not yet valid" in text:
+            return "the server's certificate is not valid yet (check the gateway's clock)"
+        if "issuer" in text or "self-signed" in text or "self signed" in text:
+            return ("the server's certificate is signed by an unknown CA; set tls_ca to the "
+                    f"city CA file ({cause.verify_message})")
+        return f"the server's certificate was refused: {cause.verify_message}"
+    return f"TLS handshake failed: {cause.reason or cause}"
+
+
+def _ssl_cause(error: BaseException) -> ssl.SSLError | None:
+    """The ``ssl`` module's own exception behind a client library's wrapper, if any."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        cause = pending.pop(0)
+        if cause is None or id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        if isinstance(cause, ssl.SSLError) and type(cause).__module__ == "ssl":
+            return cause
+        # aiohttp keeps the original as certificate_error / os_error.
+        pending += [getattr(cause, "certificate_error", None), getattr(cause, "os_error", None),
+                    cause.__cause__, cause.__context__]
+    return None
