@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages: the store the demo and tests write to, and the servers later drivers test against.
-DEMO_PACKAGES := victoria-metrics
+DEMO_PACKAGES := victoria-metrics mosquitto
 # systemd: systemd-analyze, to verify the unit file offline (no running systemd needed).
 TEST_PACKAGES := victoria-metrics mosquitto mosquitto-clients snmpd snmp systemd
 

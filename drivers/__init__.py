@@ -10,7 +10,7 @@ the agent asks it for a :class:`Driver` (polled at the device's interval) or a
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
@@ -114,3 +114,25 @@ class DeviceConfig(Protocol):
     def describe(self) -> str:
         """One line for ``edge-agent check``: address and what is read."""
         ...
+
+
+def counters(stats: object) -> dict[str, int]:
+    """A driver's stats dataclass as flat counters: ``timeouts``, ``exceptions_2``, ``rejected_not_json``.
+
+    Drivers keep a ``stats`` dataclass of plain numbers and dicts of numbers; the agent reads
+    it through this when metrics are scraped, so the hot path only increments integers.
+    """
+    flat: dict[str, int] = {}
+    if not is_dataclass(stats):
+        return flat
+    for item in fields(stats):
+        value = getattr(stats, item.name)
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int):
+            flat[item.name] = value
+        elif isinstance(value, dict):
+            for key, count in value.items():
+                if isinstance(count, int) and not isinstance(count, bool):
+                    flat[f"{item.name}_{key}"] = count
+    return flat

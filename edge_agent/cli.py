@@ -160,8 +160,9 @@ def _check(args: argparse.Namespace) -> int:
     devices = config.devices.all()
     print(f"devices: {len(devices)}")
     for _, device in devices:
-        every = format_duration(config.interval_of(device))
-        print(f"  {device.name:<20} every {every:<6} {device.describe()}")
+        pushed = isinstance(device.create(), Listener)
+        when = " " * 12 if pushed else f"every {format_duration(config.interval_of(device)):<6}"
+        print(f"  {device.name:<20} {when} {device.describe()}")
     sinks = config.sinks.all()
     print(f"sinks: {len(sinks) or 'none (readings stay in the local buffer)'}")
     for sink in sinks:

@@ -24,7 +24,9 @@ from .status import AgentStatus
 
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "demo" / "agent.toml"
 STORE_PORT = 8428
-SIM_PORTS = range(15020, 15027)
+SIM_PORTS = range(15020, 15027)  # Modbus TCP
+SNMP_PORTS = range(15030, 15032)  # UDP: the switch and the UPS
+BROKER_PORT = 15040
 #: The simulated clock starts on a school-day morning, so the demo shows lessons and running
 #: machines whatever the hour it is run at.
 SIM_START = "2026-09-08T09:40:00"
@@ -35,7 +37,7 @@ def run_demo(state_dir: Path, store: bool = True, duration: float | None = None)
     state_dir = state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     try:
-        return asyncio.run(_demo(state_dir, store, duration))
+        return asyncio.run(_demo(state_dir, store, duration, broker_command(state_dir)))
     except DemoError as exc:
         print(f"edge-agent demo: {exc}", file=sys.stderr)
         return 1
@@ -45,8 +47,9 @@ class DemoError(Exception):
     """The demo cannot start; the message says what to do."""
 
 
-async def _demo(state_dir: Path, store: bool, duration: float | None) -> int:
-    busy = [p for p in ([STORE_PORT] if store else []) + list(SIM_PORTS) if _port_busy(p)]
+async def _demo(state_dir: Path, store: bool, duration: float | None, broker: list[str] | None) -> int:
+    busy = [p for p in ([STORE_PORT] if store else []) + [*SIM_PORTS, BROKER_PORT] if _port_busy(p)]
+    busy += [p for p in SNMP_PORTS if _udp_busy(p)]
     if busy:
         raise DemoError(f"port(s) {', '.join(map(str, busy))} on 127.0.0.1 are in use: "
                         "stop what uses them (an earlier demo?) and try again")
@@ -71,6 +74,7 @@ async def _demo(state_dir: Path, store: bool, duration: float | None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, agent.stop)
     try:
+        processes.append(await _start_broker(state_dir, broker))
         processes.append(await _start_simulators(state_dir))
         if store:
             processes.append(await _start_store(state_dir))
@@ -98,6 +102,8 @@ async def _start_simulators(state_dir: Path) -> asyncio.subprocess.Process:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "simulators", "campus", "--base-port", str(SIM_PORTS[0]),
         "--classrooms", "3", "--meters", "2", "--machines", "2", "--sim-start", SIM_START,
+        "--switches", "1", "--ups", "1", "--switch-ports", "24", "--snmp-port", str(SNMP_PORTS[0]),
+        "--mqtt-broker", f"mqtt://127.0.0.1:{BROKER_PORT}", "--wireless", "2", "--wireless-interval", "2",
         stdout=asyncio.subprocess.PIPE, stderr=(state_dir / "simulators.log").open("ab"),
         start_new_session=True,  # Ctrl-C goes to the demo, which stops the agent first
     )
@@ -111,6 +117,34 @@ async def _start_simulators(state_dir: Path) -> asyncio.subprocess.Process:
     if process.returncode is not None:
         raise DemoError(f"simulators exited; see {state_dir / 'simulators.log'}")
     return process
+
+
+def broker_command(state_dir: Path) -> list[str] | None:
+    """The demo's Mosquitto command line (its config written beside the state), if installed."""
+    binary = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/sbin")
+    if binary is None:
+        return None
+    conf = state_dir / "mosquitto.conf"
+    # As root Mosquitto would drop to its own user, which cannot read this folder.
+    user = "user root\n" if os.geteuid() == 0 else ""
+    conf.write_text(f"listener {BROKER_PORT} 127.0.0.1\nallow_anonymous true\n{user}")
+    return [binary, "-c", str(conf)]
+
+
+async def _start_broker(state_dir: Path, command: list[str] | None) -> asyncio.subprocess.Process:
+    if command is None:
+        raise DemoError("mosquitto is not installed: run `make demo` (it installs it)")
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.DEVNULL,
+        stderr=(state_dir / "mosquitto.log").open("ab"), start_new_session=True,
+    )
+    for _ in range(200):
+        if process.returncode is not None:
+            raise DemoError(f"mosquitto exited; see {state_dir / 'mosquitto.log'}")
+        if _port_busy(BROKER_PORT):
+            return process
+        await asyncio.sleep(0.05)
+    raise DemoError(f"mosquitto did not start; see {state_dir / 'mosquitto.log'}")
 
 
 async def _start_store(state_dir: Path) -> asyncio.subprocess.Process:
@@ -146,7 +180,7 @@ def render(status: AgentStatus, store: bool, log_path: Path, width: int = 120) -
     now_ms = time.time_ns() // 1_000_000
     lines = [
         f"campus-edge-agent demo  {time.strftime('%H:%M:%S')}   (Ctrl-C to stop)",
-        f"config {os.path.relpath(DEMO_CONFIG)}   log {os.path.relpath(log_path)}",
+        f"config {_short_path(DEMO_CONFIG)}   log {_short_path(log_path)}",
         "",
         f"{'DEVICE':<12} {'STATE':<6} {'POLLS':>6} {'AGE':>6}  LAST VALUES",
     ]
@@ -173,10 +207,24 @@ def render(status: AgentStatus, store: bool, log_path: Path, width: int = 120) -
     return "\n".join(lines) + "\n"
 
 
+def _short_path(path: Path) -> str:
+    relative = os.path.relpath(path)
+    return path.as_posix() if relative.startswith("..") else relative
+
+
 def _short(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.1f}" if abs(value) < 1e5 else f"{value:.0f}"
     return str(value)
+
+
+def _udp_busy(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+        return False
 
 
 def _port_busy(port: int) -> bool:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable, Collection, Iterable
 
 import structlog
 
-from drivers import Deliver, DeviceConfig, Listener, Reading
+from drivers import Deliver, DeviceConfig, Listener, Reading, counters
 
 from .config import AgentConfig
 from .normalise import PointEncoder, identity_tags
@@ -63,8 +64,11 @@ class Fleet:
             status = DeviceStatus(device.name, protocol, interval)
             self._status.devices[device.name] = status
             driver = device.create()
+            stats: object = getattr(driver, "stats", None)
+            if stats is not None:
+                status.events = functools.partial(counters, stats)
             if isinstance(driver, Listener):
-                work = driver.run(self._deliver)
+                work = driver.run(_listening(status, self._deliver))
             else:
                 work = DevicePoller(driver, interval, status, self._accept).run()
             task = asyncio.create_task(work, name=f"{protocol}:{device.name}")
@@ -84,6 +88,20 @@ class Fleet:
         tasks = list(self._tasks.values())
         self._tasks.clear()
         await _cancel(tasks)
+
+
+def _listening(status: DeviceStatus, deliver: Deliver) -> Deliver:
+    """A pushed device's deliver that also keeps its status, as a poll does for a polled one."""
+
+    async def deliver_and_count(readings: list[Reading]) -> None:
+        await deliver(readings)
+        if readings:
+            status.polls += len(readings)
+            status.last_ok_ms = readings[-1].time_ms
+            status.last_fields = readings[-1].fields
+            status.consecutive_failures = 0
+
+    return deliver_and_count
 
 
 def _report_crash(task: asyncio.Task[None]) -> None:

@@ -69,6 +69,8 @@ class StatusCollector:
                                     "duration of the last successful poll", labels=labels)
         last_ok = _gauge("device_last_success_timestamp_seconds",
                                     "when the device last answered (Unix time)", labels=labels)
+        events = _counter("device_events", "what the driver counted: requests, timeouts, "
+                          "refused reads, rejected payloads...", labels=[*labels, "event"])
         for device in self._status.devices.values():
             key = [device.name, device.protocol]
             up.add_metric(key, 1.0 if device.up else 0.0)
@@ -78,7 +80,9 @@ class StatusCollector:
             latency.add_metric(key, device.last_latency_s)
             if device.last_ok_ms is not None:
                 last_ok.add_metric(key, device.last_ok_ms / 1000)
-        yield from (up, polls, errors, overruns, latency, last_ok)
+            for event, count in sorted(device.events().items()):
+                events.add_metric([*key, event], count)
+        yield from (up, polls, errors, overruns, latency, last_ok, events)
 
     def _buffer(self) -> Iterable[Metric]:
         stats = self._status.buffer

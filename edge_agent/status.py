@@ -4,6 +4,7 @@ systemd's status line and the agent's own ``edge_agent`` points."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from drivers import FieldValue
@@ -31,6 +32,8 @@ class DeviceStatus:
     last_error: str | None = None
     last_fields: tuple[tuple[str, FieldValue], ...] = ()
     last_latency_s: float = 0.0
+    #: The driver's own counters (requests, timeouts, rejected payloads...), read when asked.
+    events: Callable[[], dict[str, int]] = field(default=dict, repr=False)
 
     @property
     def up(self) -> bool:

@@ -6,9 +6,7 @@ in words a technician can act on.
 from __future__ import annotations
 
 import asyncio
-import os
 import ssl
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -20,6 +18,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from edge_agent.files import check_secret_file
 from edge_agent.units import Duration
 
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
@@ -60,19 +59,6 @@ def parse_broker_url(url: str) -> BrokerAddress:
     return BrokerAddress(parts.hostname, port, parts.scheme == "mqtts")
 
 
-def check_readable(path: Path) -> Path:
-    """Raise ValueError unless ``path`` is a readable regular file."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        raise ValueError(f"file {str(path)!r} does not exist; create it or fix the path") from None
-    except PermissionError:
-        raise ValueError(f"file {str(path)!r} cannot be read by this user") from None
-    if not stat.S_ISREG(mode) or not os.access(path, os.R_OK):
-        raise ValueError(f"{str(path)!r} is not a readable file")
-    return path
-
-
 class BrokerSettings(BaseModel):
     """The keys that say how to reach a broker; ``[[devices.mqtt]]`` and ``[[sinks.mqtt]]`` share them."""
 
@@ -98,7 +84,9 @@ class BrokerSettings(BaseModel):
     @field_validator("password_file", "tls_ca", "tls_cert", "tls_key")
     @classmethod
     def _readable(cls, path: Path | None) -> Path | None:
-        return None if path is None else check_readable(path)
+        if path is not None:
+            check_secret_file(path)
+        return path
 
     @model_validator(mode="after")
     def _consistent(self) -> BrokerSettings:

@@ -7,13 +7,12 @@ Secrets (community, v3 keys) are never shown: ``describe()`` says only where the
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
 
+from edge_agent.files import check_secret_file
 from edge_agent.units import Duration
 
 from .convert import COUNTER_SYNTAXES, Conversion, choose
@@ -239,7 +238,7 @@ class SnmpDevice(BaseModel):
     @classmethod
     def _readable(cls, path: Path | None) -> Path | None:
         if path is not None:
-            _check_secret_file(path)
+            check_secret_file(path)
         return path
 
     @model_validator(mode="after")
@@ -334,17 +333,3 @@ class SnmpDevice(BaseModel):
             reads.append(f"{len(self.tables)} table(s), {columns} columns by {walk}")
         return (f"snmp {self.host}:{self.port} {security}: {', '.join(reads)} -> "
                 f"{', '.join(self.measurements)}")
-
-
-def _check_secret_file(path: Path) -> None:
-    """Raise ValueError unless ``path`` is a readable regular file (its content is read later)."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        raise ValueError(f"file {str(path)!r} does not exist; create it or fix the path") from None
-    except PermissionError:
-        raise ValueError(f"file {str(path)!r} cannot be read by this user") from None
-    if not stat.S_ISREG(mode):
-        raise ValueError(f"{str(path)!r} is not a regular file")
-    if not os.access(path, os.R_OK):
-        raise ValueError(f"file {str(path)!r} cannot be read by this user")

@@ -13,10 +13,10 @@ from drivers import DeviceConfig
 from drivers.modbus.config import NAME, ModbusDevice
 from drivers.mqtt.config import MqttDevice
 from drivers.snmp.config import SnmpDevice
+from edge_agent.files import check_secret_file
 from edge_agent.sinks.mqtt_config import MqttSink
 from edge_agent.units import ByteSize, Duration
 
-from .files import check_secret_file
 from .tls import TlsOptions
 
 if TYPE_CHECKING:

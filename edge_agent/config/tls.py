@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, field_validator, model_validator
 
-from .files import check_secret_file
+from edge_agent.files import check_secret_file
 
 
 class TlsOptions(BaseModel):

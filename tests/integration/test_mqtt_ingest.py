@@ -39,6 +39,7 @@ class WirelessSensors:
 
     def __init__(self, workdir: Path, broker: Mosquitto, sensors: int = 3, interval: float = 0.2) -> None:
         self.workdir = workdir
+        self.count = sensors
         self.journal_path = workdir / "wireless.jsonl"
         self.args = ["--broker", broker.url, "--sensors", str(sensors), "--wireless-interval", str(interval),
                      "--wireless-journal", str(self.journal_path)]
@@ -193,10 +194,19 @@ def stored_times(store: VictoriaMetrics) -> set[int]:
     return {ts for (_, _, ts) in stored(store)}
 
 
-def assert_every_message_stored(store: VictoriaMetrics, sensors: WirelessSensors) -> None:
+def assert_every_message_stored(
+    store: VictoriaMetrics, sensors: WirelessSensors, unconfirmed: int = 0
+) -> None:
+    """Every journaled message is stored as sent; at most ``unconfirmed`` more may be.
+
+    The journal lists what the broker confirmed to the sensor. A broker that stops between
+    passing a message on and sending the sensor its PUBACK leaves a message that arrived
+    but was never confirmed: stored, yet not in the journal.
+    """
     journal = sensors.journal()
     points = stored(store)
-    assert set(points) == set(journal)
+    assert set(points) >= set(journal)
+    assert len(set(points) - set(journal)) <= unconfirmed
     for key, payload in journal.items():
         fields, tags = points[key]
         assert fields == pytest.approx(expected_fields(payload)), key
@@ -312,5 +322,6 @@ def test_a_broker_restart_during_a_run_loses_nothing(
     sensors.stop()
     wait_for(lambda: set(stored(store)) >= set(sensors.journal()), 60, what="every message in the store")
     assert agent.stop() == 0
-    assert_every_message_stored(store, sensors)
+    # Two restarts, each may cut one message per sensor off from its PUBACK.
+    assert_every_message_stored(store, sensors, unconfirmed=2 * 2 * sensors.count)
     assert '"mqtt broker connection failed; retrying"' in agent.log_text()
