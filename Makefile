@@ -56,4 +56,4 @@ clean:
 	rm -rf $(VENV) state build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache
 
 bench: venv
-	$(BIN)/python -m bench.pipeline
+	$(BIN)/python -m bench.run

@@ -29,10 +29,10 @@ def readings(count: int) -> list[Reading]:
             for i in range(count)]
 
 
-def measure() -> dict[str, float]:
+def measure(points: int = POINTS) -> dict[str, float]:
     encoder = PointEncoder("energy_meter", identity_tags("sh-031", "main", "meter-1",
                                                          {"building": "A", "room": "plant-1"}))
-    batch = readings(POINTS)
+    batch = readings(points)
     started = time.perf_counter()
     lines = [encoder.encode(r) for r in batch]
     encode_s = time.perf_counter() - started
@@ -52,13 +52,13 @@ def measure() -> dict[str, float]:
             buffer.ack("store", batches)
         replay_s = time.perf_counter() - started
         buffer.close()
-    assert replayed == POINTS
+    assert replayed == points
     return {
-        "encode_points_per_s": POINTS / encode_s,
-        "encode_fields_per_s": POINTS * FIELDS / encode_s,
-        "append_points_per_s": POINTS / append_s,
-        "replay_points_per_s": POINTS / replay_s,
-        "disk_bytes_per_point": size / POINTS,
+        "encode_points_per_s": points / encode_s,
+        "encode_fields_per_s": points * FIELDS / encode_s,
+        "append_points_per_s": points / append_s,
+        "replay_points_per_s": points / replay_s,
+        "disk_bytes_per_point": size / points,
     }
 
 

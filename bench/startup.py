@@ -45,7 +45,7 @@ def first_point_s(config: Path) -> float:
         agent.stop()
 
 
-def measure() -> dict[str, float]:
+def measure(runs: int = RUNS) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         campus = SimulatedCampus(work / "campus", classrooms=4, meters=2, machines=2)
@@ -65,12 +65,12 @@ format = "json"
 {campus.config()}
 """)
         checks = []
-        for _ in range(RUNS):
+        for _ in range(runs):
             started = time.monotonic()
             subprocess.run([sys.executable, "-m", "edge_agent", "check", str(config)],
                            check=True, capture_output=True)
             checks.append(time.monotonic() - started)
-        firsts = [first_point_s(config) for _ in range(RUNS)]
+        firsts = [first_point_s(config) for _ in range(runs)]
         campus.stop()
     return {"check_s_median": statistics.median(checks), "first_point_s_median": statistics.median(firsts)}
 

@@ -19,14 +19,9 @@ from edge_agent.buffer import DiskBuffer
 from tests.support.processes import AgentProcess, SimulatedCampus, wait_for
 from tests.support.victoriametrics import VictoriaMetrics
 
+from .measure import cpu_seconds
+
 FIELDS_PER_POINT = 12  # the energy-meter-3ph profile
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def counters(buffer_file: Path) -> dict[str, int]:
@@ -37,7 +32,7 @@ def counters(buffer_file: Path) -> dict[str, int]:
         disk.close()
 
 
-def measure(seconds: float, meters: int) -> dict[str, float]:
+def measure(seconds: float = 20, meters: int = 16) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         store = VictoriaMetrics(work / "vm")
@@ -46,8 +41,7 @@ def measure(seconds: float, meters: int) -> dict[str, float]:
         campus.start()
         config = work / "agent" / "agent.toml"
         config.parent.mkdir()
-        devices = campus.config().replace('profile = "energy-meter-3ph"',
-                                          'profile = "energy-meter-3ph"\nmax_gap = 60')
+        devices = campus.config()
         config.write_text(f"""
 [agent]
 school = "bench"

@@ -65,7 +65,7 @@ class ModbusDriver:
     def __init__(self, config: ModbusDevice, links: Links = LINKS) -> None:
         self._config = config
         self._requests: list[Request] = plan(
-            config.registers, config.max_gap, config.max_registers, config.max_bits
+            config.registers, config.gap, config.max_registers, config.max_bits
         )
         self._links = links
         self._link: Link | None = None

@@ -53,19 +53,19 @@ def driver_for(campus: Campus, name: str, profile: str, **keys: object) -> Modbu
 
 
 async def test_one_poll_issues_the_minimal_requests(campus: Campus) -> None:
-    meter = driver_for(campus, "meter-1", "energy-meter-3ph")  # max_gap 16: 0-17, then 52-73
+    meter = driver_for(campus, "meter-1", "energy-meter-3ph")  # TCP: read through the gaps, 0-73
     machine = driver_for(campus, "machine-1", "training-machine")  # discrete 0-1, holding 0-5
     for _ in range(3):
         await meter.poll()
         await machine.poll()
     reads = Counter(served(campus))
     assert reads == {
-        ("meter-1", "input", 0, 18): 3, ("meter-1", "input", 52, 22): 3,
+        ("meter-1", "input", 0, 74): 3,
         ("machine-1", "discrete", 0, 2): 3, ("machine-1", "holding", 0, 5): 3,
     }
-    # A wider max_gap trades two requests for one longer read.
-    wide = driver_for(campus, "meter-1", "energy-meter-3ph", max_gap=60)
-    assert [(r.address, r.count) for r in wide.requests] == [(0, 74)]
+    # A narrower max_gap (the serial default) trades one longer read for two shorter ones.
+    narrow = driver_for(campus, "meter-1", "energy-meter-3ph", max_gap=16)
+    assert [(r.address, r.count) for r in narrow.requests] == [(0, 18), (52, 22)]
 
 
 async def test_a_refused_address_is_split_around_and_the_split_remembered(campus: Campus) -> None:

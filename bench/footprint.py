@@ -1,0 +1,147 @@
+"""Campus footprint: a large school on one agent for several minutes.
+
+1,000 Modbus devices x 40 registers at 10 s, 100 SNMP switches x 48 ports at 60 s and 200
+wireless MQTT sensors at 10 s (all simulated on loopback, in their own processes), with
+VictoriaMetrics as the store. Reports the agent's CPU share of one core, its peak RSS,
+poll latency p50/p99 (sampled from /metrics every second), and missed polls (overruns).
+
+Run: make bench (or python -m bench.footprint --seconds 180)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.mosquitto import Mosquitto
+from tests.support.ports import free_port, free_port_range
+from tests.support.processes import AgentProcess, wait_for
+from tests.support.victoriametrics import VictoriaMetrics
+
+from .measure import cpu_seconds, peak_rss_mb, simulators
+
+PROFILE_40 = "\n".join(
+    f'[[registers]]\nfield = "value_{i:02d}"\ntable = "input"\naddress = {2 * i}\ntype = "float32"\n'
+    for i in range(20)
+)
+
+
+def scrape(listen: str) -> dict[str, dict[tuple[str, ...], float]]:
+    """name -> {label values: value} of the agent's /metrics."""
+    with urllib.request.urlopen(f"http://{listen}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    out: dict[str, dict[tuple[str, ...], float]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out.setdefault(sample.name, {})[tuple(sample.labels.values())] = sample.value
+    return out
+
+
+def measure(seconds: float = 180, modbus: int = 1000, switches: int = 100, sensors: int = 200,
+            modbus_interval: str = "10s", snmp_interval: str = "60s") -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        store = VictoriaMetrics(work / "vm")
+        broker = Mosquitto(work / "broker")
+        store.start()
+        broker.start()
+        base, snmp_base = free_port_range(modbus), 20000 + free_port() % 20000
+        sim_args = ["--classrooms", "0", "--meters", str(modbus), "--machines", "0",
+                    "--base-port", str(base), "--switches", str(switches), "--snmp-port", str(snmp_base),
+                    "--mqtt-broker", broker.url, "--wireless", str(sensors), "--wireless-interval", "10"]
+        config_dir = work / "agent"
+        (config_dir / "profiles").mkdir(parents=True)
+        (config_dir / "profiles" / "bench-40.toml").write_text(
+            'measurement = "bench_meter"\n\n' + PROFILE_40)
+        listen = f"127.0.0.1:{free_port()}"
+        with simulators(work, sim_args) as devices:
+            devices = devices.replace('profile = "energy-meter-3ph"',
+                                      f'profile = "bench-40"\ninterval = "{modbus_interval}"')
+            devices = devices.replace('profile = ["system", "if-mib"]',
+                                      f'profile = ["system", "if-mib"]\ninterval = "{snmp_interval}"')
+            (config_dir / "agent.toml").write_text(f"""
+[agent]
+school = "bench"
+interval = "10s"
+state_dir = "state"
+[health]
+listen = "{listen}"
+[log]
+level = "warning"
+format = "json"
+[[sinks.influxdb]]
+name = "store"
+url = "{store.url}"
+bucket = "bench"
+{devices}
+[[devices.mqtt]]
+name = "wireless"
+broker = "{broker.url}"
+topic = "campus/{{building}}/{{room}}/iaq"
+profile = "wireless-iaq"
+""")
+            agent = AgentProcess(config_dir / "agent.toml")
+            agent.start()
+            assert agent.process is not None
+            pid = agent.process.pid
+            try:
+                wait_for(lambda: _answering(listen) >= modbus + switches, 120, interval=1,
+                         what="every polled device answering")
+                cpu0, wall0 = cpu_seconds(pid), time.monotonic()
+                latencies: list[float] = []
+                start_metrics = scrape(listen)
+                while time.monotonic() - wall0 < seconds:
+                    time.sleep(1)
+                    latencies += scrape(listen).get("edge_agent_device_poll_latency_seconds", {}).values()
+                cpu1, wall1 = cpu_seconds(pid), time.monotonic()
+                end_metrics = scrape(listen)
+                rss = peak_rss_mb(pid)
+            finally:
+                agent.stop(timeout=60)
+        broker.stop()
+        store.stop()
+    overruns = sum(end_metrics.get("edge_agent_device_overruns_total", {}).values()) - sum(
+        start_metrics.get("edge_agent_device_overruns_total", {}).values())
+    errors = sum(end_metrics.get("edge_agent_device_poll_errors_total", {}).values()) - sum(
+        start_metrics.get("edge_agent_device_poll_errors_total", {}).values())
+    ordered = sorted(latencies) or [0.0]
+    return {
+        "agent_cpu_share_of_one_core": (cpu1 - cpu0) / (wall1 - wall0),
+        "agent_peak_rss_mb": rss,
+        "poll_latency_p50_ms": 1000 * statistics.median(ordered),
+        "poll_latency_p99_ms": 1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+        "missed_polls": overruns,
+        "failed_polls": errors,
+    }
+
+
+def _answering(listen: str) -> int:
+    try:
+        up = scrape(listen).get("edge_agent_device_up", {})
+    except OSError:
+        return 0
+    return int(sum(up.values()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=180)
+    args = parser.parse_args(argv)
+    figures = measure(args.seconds)
+    print(f"campus footprint ({args.seconds:g}s, {os.cpu_count()} cores)")
+    for name, value in figures.items():
+        print(f"  {name:<30} {value:>12,.2f}")
+    print("  targets: cpu <= 0.05 of one core, peak RSS <= 100 MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

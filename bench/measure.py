@@ -1,0 +1,49 @@
+"""What the benchmarks share: process CPU and memory from /proc, and the simulators."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident set (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@contextlib.contextmanager
+def simulators(work: Path, args: list[str]) -> Iterator[str]:
+    """``python -m simulators campus ARGS`` running; yields the agent's device entries."""
+    entries = subprocess.run([sys.executable, "-m", "simulators", "campus", *args, "--print-config"],
+                             check=True, capture_output=True, text=True, timeout=120).stdout
+    log = (work / "simulators.log").open("ab")
+    process = subprocess.Popen([sys.executable, "-m", "simulators", "campus", *args],
+                               stdout=subprocess.PIPE, stderr=log, text=True)
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.strip() == "ready":
+                break
+        else:
+            raise RuntimeError(f"simulators did not start; see {work / 'simulators.log'}")
+        yield entries
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+        log.close()
