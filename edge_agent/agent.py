@@ -26,6 +26,7 @@ import structlog
 from drivers import Driver, Listener
 
 from . import logs
+from .audit import AuditTrail
 from .buffer import AsyncBuffer, DiskBuffer
 from .config import AgentConfig, ConfigError, LoadedConfig, load
 from .fleet import Fleet, encoder_for
@@ -124,6 +125,7 @@ class Agent:
             config.buffer.flush_interval, config.buffer.batch_points, lambda: run.forwarder.notify(),
         )
         fleet = Fleet(self.status, encoders, pipeline.accept, pipeline.deliver)
+        self._audit = AuditTrail(encoders, pipeline.accept)
         reporter = SelfMetrics(self.status, buffer, encoders, pipeline.accept, lambda: self.config)
         health = HealthServer(self.status, lambda: self.config, reporter.refresh)
         run.forwarding = asyncio.create_task(run.forwarder.run(), name="forwarder")
@@ -139,6 +141,7 @@ class Agent:
             log.info("agent started", school=config.agent.school, campus=config.agent.campus,
                      devices=len(fleet), sinks=[s.name for s in sinks] or "none (local buffer only)",
                      buffer=str(buffer_path(config)), health=health.listen or "off")
+            self._audit.record("start", config, self.files)
             self._notifier.ready(self.status.summary())
             while await self._next_request(run.forwarding, committing) == "reload":
                 await self._apply_reload(run, fleet, health)
@@ -197,6 +200,7 @@ class Agent:
             self.status.last_reload_error = "; ".join(problems)
             log.error("new config refused; the running config stays in force", config=str(path),
                       problems=problems)
+            self._audit.refused(path, problems)
             self._notifier.ready(self.status.summary())
             return
         self._applied, self.files = change.applied, loaded.files
@@ -212,6 +216,7 @@ class Agent:
             await health.start(self.config.health.listen)
         self.status.reloads += 1
         _log_reload(path, change)
+        self._audit.record("reload", self.config, self.files, change.added, change.removed, change.changed)
         self._notifier.ready(self.status.summary())
 
     async def _restart_forwarder(self, run: _Running) -> None:

@@ -20,6 +20,7 @@ from . import __version__, logs
 from .agent import Agent, buffer_path, build_drivers, build_encoders
 from .buffer import DiskBuffer
 from .config import ConfigError, LoadedConfig, load
+from .config.hygiene import root_warning, secret_warnings
 from .statedir import StateDirBusy
 from .units import format_duration, format_size
 
@@ -61,7 +62,10 @@ def _parser() -> argparse.ArgumentParser:
             help=f"agent.toml (default {DEFAULT_CONFIG}); conf.d/*.toml beside it is read too",
         )
 
-    config_arg(command("run", "run the agent until SIGTERM or Ctrl-C", _run))
+    run = command("run", "run the agent until SIGTERM or Ctrl-C", _run)
+    config_arg(run)
+    run.add_argument("--allow-root", action="store_true",
+                     help="run as root without a warning (the agent needs no privileges)")
     config_arg(command("check", "validate the config and summarise it; exit 1 on any error", _check))
     status = command("status", "ask the running agent how it is doing (its health listener); "
                      "exit 1 when unhealthy or not answering", _status)
@@ -106,6 +110,9 @@ def _run(args: argparse.Namespace) -> int:
     if loaded is None:
         return 1
     logs.configure(loaded.config.log.level, loaded.config.log.format)
+    for warning in [root_warning(args.allow_root), *secret_warnings(loaded.config)]:
+        if warning:
+            log.warning(warning)
     agent = Agent(loaded, args.config)
 
     async def serve() -> None:
@@ -173,6 +180,8 @@ def _check(args: argparse.Namespace) -> int:
     listener = f"http://{health.listen} (/metrics, /healthz)" if health.listen else "listener off"
     own = f", edge_agent point every {format_duration(config.agent.interval)}" if health.self_metrics else ""
     print(f"health: {listener}{own}")
+    for warning in secret_warnings(config):
+        print(f"warning: {warning}")
     return 0
 
 

@@ -13,6 +13,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 import aiomqtt
+import structlog
 from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -25,6 +26,9 @@ DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 #: CONNACK codes that mean the credentials (or the client id) are refused: v3.1.1 and v5.
 AUTH_CODES = frozenset({4, 5, 133, 134, 135, 138, 140})
 PROTOCOL_CODES = frozenset({1, 132})
+
+
+log = structlog.get_logger("drivers.mqtt")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,7 @@ class BrokerSettings(BaseModel):
     tls_ca: Path | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    insecure_skip_verify: bool = False
     client_id: str | None = Field(default=None, min_length=1, max_length=128)
     protocol: Literal["5", "3.1.1"] = "5"
     keepalive: Duration = 30.0
@@ -159,6 +164,11 @@ def tls_context(settings: BrokerSettings) -> ssl.SSLContext:
         except (ssl.SSLError, OSError) as exc:
             raise BrokerError(f"cannot use tls_cert/tls_key {str(settings.tls_cert)!r}: {exc} "
                               "(PEM files, an unencrypted key that matches the certificate)") from None
+    if settings.insecure_skip_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        log.warning("TLS verification is OFF for this broker (insecure_skip_verify): anyone on the "
+                    "path can read and change what is sent; for a lab only", broker=settings.address.url)
     return context
 
 

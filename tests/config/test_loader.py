@@ -193,3 +193,30 @@ token_file = "{secret}"
     [problem] = problems_of(path)
     assert "set token or token_file, not both" in problem
     assert "inline" not in problem.split("given:")[-1] or "given" not in problem
+
+
+def test_check_warns_about_secrets_others_can_read_or_written_inline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = write(tmp_path / "token", "s3cret-token\n")
+    token.chmod(0o644)
+    path = write(tmp_path / "agent.toml", BASE + f"""
+[[sinks.influxdb]]
+name = "city"
+url = "http://127.0.0.1:8428"
+bucket = "campus"
+token_file = "{token}"
+[[sinks.influxdb]]
+name = "district"
+url = "http://127.0.0.1:8429"
+bucket = "campus"
+token = "inline-s3cret"
+""")
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"warning: sinks city: token_file '{token}' is readable by group or others (mode 0644)" in out
+    assert "warning: sinks district: token is written inline in the config" in out
+    assert "s3cret" not in out
+    token.chmod(0o600)
+    assert main(["check", str(path)]) == 0
+    assert "readable by group or others" not in capsys.readouterr().out

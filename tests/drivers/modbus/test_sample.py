@@ -34,7 +34,7 @@ def test_every_bundled_profile_loads_and_says_where_it_comes_from(profile: str, 
     [device] = load(config).config.devices.modbus
     assert device.tags["kind"] == profile
     assert (BUNDLED_PROFILES / f"{profile}.toml").read_text().startswith("# ")
-    requests = plan(device.registers, device.max_gap, device.max_registers, device.max_bits)
+    requests = plan(device.registers, device.gap, device.max_registers, device.max_bits)
     assert all(r.count <= device.max_registers for r in requests)
 
 

@@ -68,6 +68,17 @@ async def test_a_wrong_ca_fails_with_an_error_that_names_tls_ca(
     assert "mqtt broker connection failed; retrying" in out and tls_broker.url in out
 
 
+async def test_insecure_skip_verify_connects_to_an_unknown_ca_and_says_so(
+    tls_broker: Mosquitto, pki: TlsFiles, tmp_path: Path, running: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = make_test_pki(tmp_path / "other-pki", name="Some Other CA")
+    listener = MqttListener(device(tls_broker.url, tls_ca=other.ca, tls_cert=pki.client_cert,
+                                   tls_key=pki.client_key, insecure_skip_verify=True))
+    running(listener, Collector().deliver)
+    await until(lambda: listener.stats.connects, 15, "the unverified connection")
+    assert "TLS verification is OFF for this broker" in capsys.readouterr().out
+
+
 async def test_no_client_certificate_where_the_broker_requires_one(
     tls_broker: Mosquitto, pki: TlsFiles, running: Any
 ) -> None:
