@@ -47,3 +47,14 @@ def simulators(work: Path, args: list[str]) -> Iterator[str]:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
         log.close()
+
+
+def write_profile_40(config_dir: Path) -> None:
+    """``profiles/bench-40.toml`` beside a config: 20 float32 values in 40 input registers,
+    the device shape of the campus benchmark, read from a simulated meter in one request."""
+    registers = "\n".join(
+        f'[[registers]]\nfield = "value_{i:02d}"\ntable = "input"\naddress = {2 * i}\ntype = "float32"\n'
+        for i in range(20)
+    )
+    (config_dir / "profiles").mkdir(parents=True, exist_ok=True)
+    (config_dir / "profiles" / "bench-40.toml").write_text(f'measurement = "bench_meter"\n\n{registers}')

@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  ({time.monotonic() - started:.0f} s)", flush=True)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / ("quick.json" if args.quick else "latest.json")
+    if args.only and out.exists():
+        # A partial run updates its benchmarks and keeps the others' last figures.
+        results = {**json.loads(out.read_text()).get("results", {}), **results}
     out.write_text(json.dumps({"context": context, "results": results,
                                "targets": {k: list(v) for k, v in TARGETS.items()}}, indent=2) + "\n")
     print(f"written: {out}")

@@ -1,4 +1,5 @@
-"""End-to-end throughput: simulated meters polled as fast as they answer, through normalise,
+"""End-to-end throughput: simulated meters (40 registers, 20 float32 fields, the device shape
+of bench.footprint) polled as fast as they answer, through normalise,
 buffer and forwarder into VictoriaMetrics. The figure is fields per CPU-second of the agent
 process (its user + system time), so the simulators' and the store's share of the two cores
 does not count against it.
@@ -19,9 +20,9 @@ from edge_agent.buffer import DiskBuffer
 from tests.support.processes import AgentProcess, SimulatedCampus, wait_for
 from tests.support.victoriametrics import VictoriaMetrics
 
-from .measure import cpu_seconds
+from .measure import cpu_seconds, write_profile_40
 
-FIELDS_PER_POINT = 12  # the energy-meter-3ph profile
+FIELDS_PER_POINT = 20  # the bench-40 profile
 
 
 def counters(buffer_file: Path) -> dict[str, int]:
@@ -41,7 +42,8 @@ def measure(seconds: float = 20, meters: int = 16) -> dict[str, float]:
         campus.start()
         config = work / "agent" / "agent.toml"
         config.parent.mkdir()
-        devices = campus.config()
+        write_profile_40(config.parent)
+        devices = campus.config().replace('profile = "energy-meter-3ph"', 'profile = "bench-40"')
         config.write_text(f"""
 [agent]
 school = "bench"

@@ -259,3 +259,19 @@ async def test_a_get_too_big_for_the_agent_is_split() -> None:
         assert agent.requests["get"] > 1  # tooBig, then halves until each answer fits
     finally:
         await campus.stop()
+
+
+async def test_the_agent_only_ever_reads() -> None:
+    """Every request the simulated switch and UPS saw over several polls is a read: no SET."""
+    campus = await simulated()
+    try:
+        for name, profile in (("switch-1", ["system", "if-mib"]), ("ups-1", ["system", "ups-mib"])):
+            agent = campus.agents[name]
+            device = SnmpDevice(name=name, host="127.0.0.1", port=agent.port, timeout="2s", profile=profile)
+            async with device.create() as driver:
+                for _ in range(3):
+                    await driver.poll()
+            assert sum(agent.requests.values()) >= 3
+            assert set(agent.requests) <= {"get", "getnext", "getbulk"}, agent.requests
+    finally:
+        await campus.stop()
