@@ -325,3 +325,30 @@ def test_a_broker_restart_during_a_run_loses_nothing(
     # Two restarts, each may cut one message per sensor off from its PUBACK.
     assert_every_message_stored(store, sensors, unconfirmed=2 * 2 * sensors.count)
     assert '"mqtt broker connection failed; retrying"' in agent.log_text()
+
+
+def test_ingest_only_subscribes_and_never_publishes(
+    tmp_path: Path, broker: Mosquitto, store: VictoriaMetrics, agents: list[AgentProcess]
+) -> None:
+    """Everything on the broker while the agent ingests (seen by a subscriber to #) is what the
+    sensors published: the agent sends nothing of its own to a sensor broker."""
+    seen = tmp_path / "everything.txt"
+    watcher = subprocess.Popen(["mosquitto_sub", "-h", LOOPBACK, "-p", str(broker.port), "-t", "#",
+                                "-q", "1", "-v", "-i", "watcher"],
+                               stdout=seen.open("wb"), stderr=subprocess.STDOUT)
+    try:
+        agent = start_agent(agents, write_config(tmp_path / "agent", broker, store))
+        sensors = WirelessSensors(tmp_path / "sensors", broker)
+        sensors.start()
+        wait_for(lambda: len(sensors.journal()) >= 30, 30, what="10 readings of each sensor")
+        sensors.stop()
+        journal = sensors.journal()
+        wait_for(lambda: set(stored(store)) >= set(journal), 30, what="every message in the store")
+        wait_for(lambda: len(seen.read_text().splitlines()) >= len(journal), 15, what="the watcher")
+        assert agent.stop() == 0
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=10)
+    topics = [line.split(" ", 1)[0] for line in seen.read_text().splitlines()]
+    assert len(topics) == len(journal)
+    assert all(topic.startswith("campus/") and topic.endswith("/iaq") for topic in topics)

@@ -3,13 +3,17 @@ and the errors a technician sees when it does not."""
 
 from __future__ import annotations
 
+import logging
+import secrets
 from pathlib import Path
 from typing import Any
 
 import aiomqtt
 import pytest
+import structlog
 
 from drivers.mqtt import MqttListener
+from edge_agent import logs
 from tests.support.mosquitto import Mosquitto, TlsFiles, make_test_pki
 from tests.support.ports import LOOPBACK
 
@@ -125,3 +129,28 @@ async def test_a_wrong_password_says_what_to_check(password_broker: Mosquitto, t
     error = listener.stats.last_error or ""
     assert "refused the connection" in error and "check username, password_file" in error
     assert "wrong" not in error.replace("wrong password", "")  # the secret is never shown
+
+
+async def test_passwords_never_reach_the_logs_even_at_debug_level(
+    tmp_path: Path, running: Any, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+) -> None:
+    right, wrong = f"right-{secrets.token_hex(8)}", f"wrong-{secrets.token_hex(8)}"
+    password_broker = Mosquitto(tmp_path / "secret-broker", passwords={"edge": right})
+    password_broker.start()
+    logs.configure("debug", "json")
+    caplog.set_level(logging.DEBUG)  # the MQTT client libraries' own loggers too
+    for name, password in (("good", right), ("bad", wrong)):
+        (tmp_path / name).write_text(password + "\n")
+    good = MqttListener(device(password_broker.url, username="edge", password_file=tmp_path / "good"))
+    bad = MqttListener(device(password_broker.url, username="edge", password_file=tmp_path / "bad"))
+    running(good, Collector().deliver)
+    running(bad, Collector().deliver)
+    try:
+        await until(lambda: good.stats.connects and bad.stats.connect_failures, 15, "both outcomes")
+    finally:
+        password_broker.stop()
+        structlog.reset_defaults()  # later tests expect the default logger, not this one
+    captured = capsys.readouterr()
+    everything = captured.out + captured.err + caplog.text + str(good.stats) + str(bad.stats)
+    assert "mqtt" in everything.lower()  # something was logged at all
+    assert right not in everything and wrong not in everything
