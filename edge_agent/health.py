@@ -42,6 +42,14 @@ def problems(status: AgentStatus, sink_down_after: float, now: int) -> list[str]
     return found
 
 
+def warnings(config: AgentConfig) -> list[str]:
+    """What a security review would flag in the running config: TLS verification turned off."""
+    entries: list[tuple[str, object]] = [(f"sink {s.name}", s) for s in config.sinks.all()]
+    entries += [(f"device {d.name}", d) for _, d in config.devices.all()]
+    return [f"{where}: TLS verification is off (insecure_skip_verify)" for where, entry in entries
+            if getattr(entry, "insecure_skip_verify", False)]
+
+
 def report(status: AgentStatus, config: AgentConfig, now: int) -> dict[str, Any]:
     """The JSON body of ``/healthz``: verdict, devices, sinks, buffer."""
     found = problems(status, config.health.sink_down_after, now)
@@ -62,6 +70,7 @@ def report(status: AgentStatus, config: AgentConfig, now: int) -> dict[str, Any]
     return {
         "status": "unhealthy" if found else "ok",
         "problems": found,
+        "warnings": warnings(config),
         "version": __version__,
         "school": config.agent.school,
         "campus": config.agent.campus,

@@ -33,3 +33,16 @@ def test_running_as_root_is_warned_unless_allowed(tmp_path: Path) -> None:
 def test_no_root_warning_for_an_ordinary_user(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     assert root_warning(allow_root=False) is None
+
+
+def test_healthz_shows_tls_verification_turned_off(tmp_path: Path) -> None:
+    from edge_agent.config import load
+    from edge_agent.health import report
+    from edge_agent.status import AgentStatus, now_ms
+
+    config = tmp_path / "agent.toml"
+    config.write_text('[agent]\nschool = "x"\n[[sinks.influxdb]]\nname = "lab"\n'
+                      'url = "https://127.0.0.1:8428"\nbucket = "b"\ninsecure_skip_verify = true\n'
+                      '[[sinks.influxdb]]\nname = "city"\nurl = "https://127.0.0.1:8429"\nbucket = "b"\n')
+    body = report(AgentStatus(), load(config).config, now_ms())
+    assert body["warnings"] == ["sink lab: TLS verification is off (insecure_skip_verify)"]

@@ -68,3 +68,15 @@ async def test_a_value_of_the_wrong_type_is_left_out() -> None:
     system = [dict(r.fields) for r in readings if "uptime_s" in dict(r.fields) or r.measurement == "system"]
     assert all("uptime_s" not in fields for fields in system)
     assert any(r.tags for r in readings)  # the interface rows still arrive
+
+
+async def test_a_table_far_larger_than_allowed_is_cut_at_the_row_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import drivers.snmp
+
+    monkeypatch.setattr(drivers.snmp, "MAX_ROWS", 4)  # a 48-port switch is "far larger" than 4 rows
+    readings, stats = await poll_twice(SimulatedAgent, "2c")
+    assert stats.truncated > 0
+    rows = {dict(r.tags).get("if_index") for r in readings if dict(r.tags).get("if_index")}
+    assert 0 < len(rows) <= 4
