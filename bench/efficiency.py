@@ -24,8 +24,7 @@ from drivers.modbus.planner import MAX_BITS, MAX_REGISTERS, plan
 from drivers.snmp import SnmpDevice
 from simulators.campus import Campus
 from simulators.snmp import SnmpCampus
-from tests.support.ports import free_port_range
-from tests.support.snmpd import free_udp_port
+from tests.support.ports import free_port_range, free_udp_port
 
 PROFILES = Path(__file__).resolve().parents[1] / "configs" / "profiles"
 

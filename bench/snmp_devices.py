@@ -28,7 +28,7 @@ from drivers import DeviceError
 from drivers.snmp import SnmpDevice, SnmpDriver
 from drivers.snmp.session import POOL
 from edge_agent import __version__
-from tests.support.snmpd import free_udp_ports
+from tests.support.ports import free_udp_ports
 
 SWITCHES, UPSES, DEAD = 160, 20, 20
 CYCLES = 4

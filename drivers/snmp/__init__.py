@@ -29,9 +29,6 @@ __all__ = ["Column", "ScalarField", "SnmpDevice", "SnmpDriver", "Table"]
 
 log = structlog.get_logger("drivers.snmp")
 
-#: Rows one table column may have; a runaway agent is cut off here.
-MAX_ROWS = 20_000
-
 
 @dataclass
 class SnmpStats:
@@ -130,7 +127,7 @@ class SnmpDriver:
         def walk_of(oids: list[Oid]) -> Awaitable[dict[Oid, dict[Oid, Sample]]]:
             return walk(self._session, oids, bulk=config.version != "1",
                         max_repetitions=config.max_repetitions, max_varbinds=config.max_varbinds,
-                        max_rows=MAX_ROWS, anomalies=anomalies)
+                        max_rows=config.max_rows, anomalies=anomalies)
 
         rows = await walk_of(columns)
         undecided = [c for t in self._plan.tables for c in t.columns if c.key not in self._choice]
@@ -248,8 +245,8 @@ class SnmpDriver:
         for oid in anomalies.truncated:
             if oid not in stats.logged:
                 stats.logged.add(oid)
-                log.warning("table cut at the row limit", device=self._config.name,
-                            column=mibs().name_of(oid), rows=MAX_ROWS)
+                log.warning("table cut at the row limit (max_rows)", device=self._config.name,
+                            column=mibs().name_of(oid), rows=self._config.max_rows)
 
 
 def _factor(column: ColumnSpec, rows: dict[Oid, dict[Oid, Sample]], index: Oid) -> float | None:

@@ -214,6 +214,8 @@ class SnmpDevice(BaseModel):
     timeout: Duration = 2.0
     retries: int = Field(default=1, ge=0, le=10)
     max_repetitions: int = Field(default=25, ge=1, le=200, description="rows per GETBULK")
+    max_rows: int = Field(default=20_000, ge=1, le=1_000_000,
+                          description="rows a table may have; past it a runaway agent is cut off and counted")
     max_varbinds: int = Field(default=32, ge=1, le=256, description="OIDs per request")
     profile: str | list[str] | None = None
     measurement: str | None = Field(default=None, pattern=NAME)

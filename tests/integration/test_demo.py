@@ -52,3 +52,19 @@ def test_the_demo_runs_and_shows_readings_sent(tmp_path: Path) -> None:
     assert "demo stopped" in result.stdout
     assert (tmp_path / "agent.log").read_text().count('"agent started"') == 1
     assert (tmp_path / "agent" / "buffer.db").exists()
+
+
+def test_the_demo_names_the_ports_it_cannot_have(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past an earlier demo's TIME_WAIT
+        try:
+            holder.bind(("127.0.0.1", BROKER_PORT))
+        except OSError:
+            pytest.skip(f"port {BROKER_PORT} is taken by something else on this machine")
+        holder.listen()
+        result = subprocess.run(
+            [sys.executable, "-m", "edge_agent", "demo", "--state-dir", str(tmp_path), "--duration", "1"],
+            capture_output=True, text=True, timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"{BROKER_PORT}" in result.stderr and "are in use" in result.stderr

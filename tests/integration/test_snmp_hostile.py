@@ -13,7 +13,7 @@ from drivers.snmp import SnmpDevice
 from simulators.snmp import ber
 from simulators.snmp.agent import SimulatedAgent
 from simulators.snmp.switch import Switch
-from tests.support.snmpd import free_udp_port
+from tests.support.ports import free_udp_port
 
 pytestmark = pytest.mark.integration
 
@@ -40,13 +40,13 @@ class WrongTypeAgent(SimulatedAgent):
         return value
 
 
-async def poll_twice(agent_class: type[SimulatedAgent], version: str) -> tuple[Any, Any]:
+async def poll_twice(agent_class: type[SimulatedAgent], version: str, **entry: Any) -> tuple[Any, Any]:
     port = free_udp_port()
     agent = agent_class(Switch("switch-1", 7, ports=8, location="lab", clock=time.time), "127.0.0.1", port)
     await agent.start()
     try:
         device = SnmpDevice(name="switch-1", host="127.0.0.1", port=port, timeout="2s", version=version,
-                            profile=["system", "if-mib"])
+                            profile=["system", "if-mib"], **entry)
         async with device.create() as driver:
             first = await asyncio.wait_for(driver.poll(), 20)
             await asyncio.wait_for(driver.poll(), 20)
@@ -70,13 +70,9 @@ async def test_a_value_of_the_wrong_type_is_left_out() -> None:
     assert any(r.tags for r in readings)  # the interface rows still arrive
 
 
-async def test_a_table_far_larger_than_allowed_is_cut_at_the_row_limit(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import drivers.snmp
-
-    monkeypatch.setattr(drivers.snmp, "MAX_ROWS", 4)  # a 48-port switch is "far larger" than 4 rows
-    readings, stats = await poll_twice(SimulatedAgent, "2c")
+async def test_a_table_far_larger_than_configured_is_cut_at_the_row_limit() -> None:
+    # An 8-port switch answers twice the rows this device entry allows.
+    readings, stats = await poll_twice(SimulatedAgent, "2c", max_rows=4)
     assert stats.truncated > 0
     rows = {dict(r.tags).get("if_index") for r in readings if dict(r.tags).get("if_index")}
     assert 0 < len(rows) <= 4

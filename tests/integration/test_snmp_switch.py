@@ -18,7 +18,7 @@ from drivers.snmp import SnmpDevice, SnmpDriver
 from drivers.snmp.session import POOL
 from simulators.snmp import SnmpCampus
 from simulators.snmp.switch import WRAP32
-from tests.support.snmpd import free_udp_port
+from tests.support.ports import free_udp_port
 
 pytestmark = pytest.mark.integration
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .ports import LOOPBACK
+from .ports import LOOPBACK, free_udp_port, free_udp_ports
 
 BINARY = "snmpd"
 COMMUNITY = "public"
@@ -165,13 +164,6 @@ def _parse(output: str) -> dict[str, str]:
     return values
 
 
-def free_udp_port() -> int:
-    """A UDP port on 127.0.0.1 that nothing is bound to right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
 class SimulatedSnmp:
     """``python -m simulators.snmp`` (switches and UPSes) as a process, on free loopback UDP ports."""
 
@@ -207,24 +199,3 @@ class SimulatedSnmp:
             self.process.terminate()
             self.process.wait(timeout=20)
             self.process = None
-
-
-def free_udp_ports(count: int, attempts: int = 50) -> int:
-    """The first of ``count`` consecutive UDP ports on 127.0.0.1 that nothing is bound to."""
-    for _ in range(attempts):
-        base = free_udp_port()
-        if base + count >= 65536:
-            continue
-        sockets = []
-        try:
-            for port in range(base, base + count):
-                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                sockets.append(sock)
-                sock.bind((LOOPBACK, port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-    raise RuntimeError(f"no {count} consecutive free UDP ports on {LOOPBACK}")
