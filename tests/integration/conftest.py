@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.agentconfig import agent_toml
 from tests.support.processes import AgentProcess, SimulatedCampus
 from tests.support.victoriametrics import VictoriaMetrics
 
@@ -49,23 +50,7 @@ retry_max = "2s"
 timeout = "3s"
 """ if store_url else ""
         config = directory / "agent.toml"
-        config.write_text(f"""
-[agent]
-school = "sh-test"
-campus = "main"
-interval = "{interval}"
-state_dir = "state"
-
-[buffer]
-flush_interval = "200ms"
-shutdown_grace = "5s"
-
-[log]
-level = "debug"
-format = "json"
-{sink}
-{campus.config()}
-""")
+        config.write_text(agent_toml([campus.config()], sink=sink, interval=interval))
         agent = AgentProcess(config)
         agents.append(agent)
         return agent

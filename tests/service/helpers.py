@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tests.support.agentconfig import agent_toml as agent_toml
 from tests.support.ports import LOOPBACK, free_port
 from tests.support.processes import AgentProcess, SimulatedCampus
 
@@ -88,32 +89,6 @@ def campus_devices(campus: SimulatedCampus) -> dict[str, str]:
         name = next(line for line in block.splitlines() if line.startswith("name = "))
         entries[name.split('"')[1]] = block
     return entries
-
-
-def agent_toml(devices: list[str], *, listen: str = "", sink: str = "", interval: str = "300ms",
-               extra: str = "", log_format: str = "json") -> str:
-    """An agent.toml for tests: state in ./state, fast flushes, debug logs."""
-    return f"""
-[agent]
-school = "sh-test"
-campus = "main"
-interval = "{interval}"
-state_dir = "state"
-
-[buffer]
-flush_interval = "200ms"
-shutdown_grace = "5s"
-
-[log]
-level = "debug"
-format = "{log_format}"
-
-[health]
-listen = "{listen}"
-{extra}
-{sink}
-{chr(10).join(devices)}
-"""
 
 
 def free_listen() -> str:

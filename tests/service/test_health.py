@@ -67,7 +67,7 @@ def test_metrics_healthz_status_and_self_metrics(
             assert name in families, name
         events = {(s.labels["device"], s.labels["event"]): s.value
                   for s in families["edge_agent_device_events"].samples if s.name.endswith("_total")}
-        assert events[("meter-1", "requests")] >= 2  # the driver's own counters, per device
+        assert events[("meter-1", "requests")] >= 1  # the driver's own counters, per device
         sent = families["edge_agent_sink_sent_points"].samples[0]
         assert sent.labels == {"sink": "city"} and sent.value > 0
         assert families["edge_agent_info"].samples[0].labels["version"] == __version__
