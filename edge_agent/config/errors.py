@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
+
+from drivers.modbus.config import NAME, SNAKE_CASE
 
 Loc = tuple[str | int, ...]
 
@@ -79,3 +82,22 @@ def suggest(name: str, choices: Iterable[str]) -> str:
 def _show(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+#: What the name patterns of the config models allow, in words.
+PATTERN_WORDS = {
+    SNAKE_CASE: "must be snake_case with its unit: lower-case letters, digits and _, "
+                "starting with a letter (e.g. co2_ppm, voltage_l1_v)",
+    NAME: "may hold letters, digits, '.', '_' and '-', starting with a letter or digit",
+}
+
+
+def explain(kind: str, message: str, context: dict[str, object] | None, given: object) -> str:
+    """pydantic's message in a technician's words where it speaks of regexes and literals."""
+    context = context or {}
+    if kind == "string_pattern_mismatch":
+        return PATTERN_WORDS.get(str(context.get("pattern")), message)
+    if kind == "literal_error" and isinstance(given, str):
+        allowed = re.findall(r"'([^']*)'", str(context.get("expected", "")))
+        return message + suggest(given, allowed)
+    return message

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from . import credentials
-from .errors import ConfigError, Loc, Problem, format_loc, model_at, suggest
+from .errors import ConfigError, Loc, Problem, explain, format_loc, model_at, suggest
 from .model import AgentConfig
 
 ENV_PREFIX = "EDGE_AGENT_"
@@ -239,6 +239,7 @@ def _problems_from(exc: ValidationError, sources: _Sources) -> list[Problem]:
             problems.append(Problem(sources.of(loc[:-1]), format_loc(loc), "required key is missing"))
             continue
         given = error.get("input")
+        message = explain(kind, message, error.get("ctx"), given)
         shown = not isinstance(given, dict | list)
         problems.append(Problem(sources.of(loc), format_loc(loc), message, given if shown else None, shown))
     return problems

@@ -220,3 +220,12 @@ token = "inline-s3cret"
     token.chmod(0o600)
     assert main(["check", str(path)]) == 0
     assert "readable by group or others" not in capsys.readouterr().out
+
+
+def test_patterns_and_choices_are_explained_in_words(tmp_path: Path) -> None:
+    path = write(tmp_path / "agent.toml", BASE.replace('field = "voltage_v"', 'field = "Voltage"')
+                 .replace('table = "input"', 'table = "inptu"'))
+    problems = "\n".join(problems_of(path))
+    assert "registers[0].field: must be snake_case with its unit" in problems
+    assert "did you mean 'input'?" in problems
+    assert "should match pattern" not in problems
