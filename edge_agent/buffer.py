@@ -224,6 +224,14 @@ class DiskBuffer:
         if not batches:
             return
         with self._transaction():
+            # A batch the disk cap dropped while it was on its way to the store was counted as
+            # dropped; the store has it after all, so it counts as delivered instead.
+            ids = [b.id for b in batches]
+            present = {row[0] for row in self._db.execute(
+                f"SELECT id FROM batches WHERE id IN ({','.join('?' * len(ids))})", ids)}
+            rescued = sum(b.points for b in batches if b.id not in present)
+            if rescued:
+                self._bump(f"dropped:{sink}", -rescued)
             self._db.execute("UPDATE cursors SET acked = ? WHERE sink = ?", (batches[-1].id, sink))
             self._bump(f"delivered:{sink}", sum(b.points for b in batches))
             self._purge_acked()

@@ -134,3 +134,17 @@ def test_an_unclean_stop_is_noticed_and_the_file_checked(tmp_path: Path) -> None
     assert not second.was_clean
     second.close()
     assert DiskBuffer(path, ["s"], max_disk=10**9).was_clean
+
+
+def test_a_batch_dropped_while_on_its_way_counts_as_delivered_once_acknowledged(tmp_path: Path) -> None:
+    buffer = DiskBuffer(tmp_path / "b.db", ["s"], max_disk=3000)
+    buffer.append(lines(20))
+    in_flight = buffer.read("s", 100)  # the forwarder has it and is sending it
+    dropped = 0
+    for i in range(1, 20):  # meanwhile the cap pushes it out
+        dropped += buffer.append(lines(20, start=i * 20)).dropped.get("s", 0)
+    assert dropped >= 20
+    buffer.ack("s", in_flight)  # the store had stored it after all
+    counters = buffer.stats().counters
+    assert counters["dropped:s"] == dropped - 20
+    assert counters["delivered:s"] == 20
