@@ -42,7 +42,7 @@ from .errors import (
 )
 from .holes import Refused, split_around_holes
 from .link import LINKS, Link, LinkConflict, Links
-from .planner import Request, Slot, plan
+from .planner import Request, Slot, shared_plan
 
 __all__ = ["ModbusDevice", "ModbusDriver", "Register"]
 
@@ -64,8 +64,8 @@ class ModbusDriver:
 
     def __init__(self, config: ModbusDevice, links: Links = LINKS) -> None:
         self._config = config
-        self._requests: list[Request] = plan(
-            config.registers, config.gap, config.max_registers, config.max_bits
+        self._requests: list[Request] = list(
+            shared_plan(config.registers, config.gap, config.max_registers, config.max_bits)
         )
         self._links = links
         self._link: Link | None = None

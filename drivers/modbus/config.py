@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
+from edge_agent import validated
 from edge_agent.units import Duration
 
 if TYPE_CHECKING:
@@ -181,6 +189,13 @@ class ModbusDevice(BaseModel):
     measurement: str | None = Field(default=None, pattern=NAME)
     tags: dict[str, str] = Field(default_factory=dict)
     registers: list[Register] = Field(default_factory=list)
+
+    @field_validator("registers", mode="wrap")
+    @classmethod
+    def _registers_once(cls, registers: object, handler: ValidatorFunctionWrapHandler) -> list[Register]:
+        # Devices of one profile share its registers, validated once (see edge_agent.validated).
+        result: list[Register] = validated.once(registers, handler)
+        return result
 
     @field_validator("parity", mode="before")
     @classmethod

@@ -98,6 +98,28 @@ def plan(
     return requests
 
 
+#: Plans made, by register list: the devices of one profile share its list (edge_agent.validated)
+#: and so share one plan. Requests are immutable; a driver that adapts its plan replaces it.
+_PLANS: dict[tuple[int, int, int, int], tuple[Sequence[Register], tuple[Request, ...]]] = {}
+#: Plans kept at most; a reload brings new lists, and the old ones need not stay.
+MAX_SHARED_PLANS = 256
+
+
+def shared_plan(registers: Sequence[Register], max_gap: int, max_registers: int = MAX_REGISTERS,
+                max_bits: int = MAX_BITS) -> tuple[Request, ...]:
+    """:func:`plan` for ``registers``, made once for every device reading this very list."""
+    key = (id(registers), max_gap, max_registers, max_bits)
+    hit = _PLANS.get(key)
+    # The list is kept beside its plan, so that its id cannot be reused while cached.
+    if hit is not None and hit[0] is registers:
+        return hit[1]
+    requests = tuple(plan(registers, max_gap, max_registers, max_bits))
+    if len(_PLANS) >= MAX_SHARED_PLANS:
+        _PLANS.clear()
+    _PLANS[key] = (registers, requests)
+    return requests
+
+
 def sub_request(request: Request, first: int, stop: int) -> Request:
     """The request that reads only ``request.slots[first:stop]``, spanning just those values."""
     slots = request.slots[first:stop]

@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from edge_agent import validated
+
 from . import credentials
 from .errors import ConfigError, Loc, Problem, explain, format_loc, model_at, suggest
 from .model import AgentConfig
@@ -78,7 +80,8 @@ def load(path: Path | str) -> LoadedConfig:
     unresolved = _apply_profiles(merged, path.parent, sources, problems, files)
 
     try:
-        config = AgentConfig(**merged)
+        with validated.shared():
+            config = AgentConfig(**merged)
     except ValidationError as exc:
         # A device whose profile is missing also lacks registers; say only the first.
         problems += [
@@ -180,6 +183,8 @@ def _apply_profiles(
     if not isinstance(devices, dict):
         return unresolved
     dirs = profile_dirs(config_dir, merged)
+    # Each profile file is read once: its devices then share its lists (edge_agent.validated).
+    parsed: dict[Path, dict[str, Any] | None] = {}
     for protocol, entries in devices.items():
         if not isinstance(entries, list):
             continue
@@ -198,7 +203,9 @@ def _apply_profiles(
                 ))
                 unresolved.append(loc[:-1])
                 continue
-            profile = _read_toml(file, problems, files)
+            if file not in parsed:
+                parsed[file] = _read_toml(file, problems, files)
+            profile = parsed[file]
             if profile is None:
                 unresolved.append(loc[:-1])
                 continue

@@ -203,7 +203,6 @@ class AgentConfig(BaseSettings):
         env_prefix="EDGE_AGENT_",
         env_nested_delimiter="__",
         extra="forbid",
-        nested_model_default_partial_update=True,
     )
 
     agent: AgentSection

@@ -122,6 +122,30 @@ def test_an_error_inside_a_profile_names_the_profile_file(tmp_path: Path) -> Non
     assert "'float33'" in problem
 
 
+def test_devices_of_one_profile_share_its_validated_registers(tmp_path: Path) -> None:
+    """A thousand meters of one model must not hold a thousand copies of its register map."""
+    write(tmp_path / "profiles" / "meter.toml", PROFILE)
+    devices = "".join(f'[[devices.modbus]]\nname = "m{i}"\nhost = "127.0.0.1"\nprofile = "meter"\n'
+                      for i in range(3))
+    own = '[[devices.modbus]]\nname = "own"\nhost = "127.0.0.1"\nprofile = "meter"\n' \
+          '[[devices.modbus.registers]]\nfield = "voltage_l1_v"\ntable = "input"\naddress = 0\n' \
+          'type = "float32"\n'
+    config = load(write(tmp_path / "agent.toml", f'[agent]\nschool = "x"\n{devices}{own}')).config
+    m0, m1, m2, mine = config.devices.modbus
+    assert m0.registers is m1.registers is m2.registers
+    # A device with registers of its own keeps them, equal in value but not shared.
+    assert mine.registers == m0.registers and mine.registers is not m0.registers
+
+
+def test_an_error_in_a_shared_profile_is_named_for_every_device(tmp_path: Path) -> None:
+    profile = write(tmp_path / "profiles" / "meter.toml", PROFILE.replace('"float32"', '"float33"'))
+    devices = "".join(f'[[devices.modbus]]\nname = "m{i}"\nhost = "h"\nprofile = "meter"\n' for i in range(2))
+    problems = problems_of(write(tmp_path / "agent.toml", f'[agent]\nschool = "x"\n{devices}'))
+    assert [p.split(":")[1].strip() for p in problems] == [
+        "devices.modbus[0].registers[0].type", "devices.modbus[1].registers[0].type"]
+    assert all(p.startswith(str(profile)) for p in problems)
+
+
 def test_an_unknown_profile_suggests_a_near_name(tmp_path: Path) -> None:
     write(tmp_path / "profiles" / "energy-meter-3ph.toml", PROFILE)
     path = write(tmp_path / "agent.toml", '[agent]\nschool = "x"\n[[devices.modbus]]\n'

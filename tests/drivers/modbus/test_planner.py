@@ -2,7 +2,7 @@
 
 from drivers.modbus.config import Register
 from drivers.modbus.holes import Refused, split_around_holes
-from drivers.modbus.planner import Request, plan, sub_request
+from drivers.modbus.planner import Request, plan, shared_plan, sub_request
 
 
 def r(field: str, address: int, table: str = "input", kind: str | None = "uint16") -> Register:
@@ -17,6 +17,16 @@ def test_neighbours_share_one_read() -> None:
     assert [(q.table, q.address, q.count) for q in requests] == [("input", 0, 5)]
     slots = [(s.field, s.offset, s.width) for s in requests[0].slots]
     assert slots == [("a", 0, 2), ("b", 2, 2), ("c", 4, 1)]
+
+
+def test_devices_reading_one_register_list_share_one_plan() -> None:
+    registers = [r("a", 0, kind="float32"), r("b", 10, kind="float32")]
+    first = shared_plan(registers, max_gap=16)
+    assert shared_plan(registers, max_gap=16) is first
+    assert [q.describe() for q in first] == [q.describe() for q in plan(registers, max_gap=16)]
+    # Another list, even an equal one, or other limits: a plan of its own.
+    assert shared_plan(list(registers), max_gap=16) is not first
+    assert [(q.address, q.count) for q in shared_plan(registers, max_gap=4)] == [(0, 2), (10, 2)]
 
 
 def test_a_gap_wider_than_max_gap_splits() -> None:
