@@ -121,13 +121,14 @@ def sink_signature(sink: object) -> tuple[Any, ...]:
 def _settings(model: object) -> tuple[Any, ...]:
     if not isinstance(model, BaseModel):
         return (model,)
-    # Python mode keeps SecretStr objects, which compare by their secret value.
-    dump = model.model_dump()
+    # The model itself, not a dump of it: it is kept anyway, and equal models compare equal
+    # field by field (SecretStr by its secret value). A dump per device would double the
+    # memory the config takes.
     secrets = tuple(
-        (name, _digest(value)) for name, value in sorted(dump.items())
+        (name, _digest(value)) for name, value in sorted(vars(model).items())
         if name.endswith("_file") and isinstance(value, Path)
     )
-    return (dump, secrets)
+    return (model, secrets)
 
 
 def _digest(path: Path) -> str:
