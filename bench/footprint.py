@@ -11,12 +11,16 @@ Run: make bench (or python -m bench.footprint --seconds 180)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import socket
 import statistics
 import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -40,73 +44,94 @@ def scrape(listen: str) -> dict[str, dict[tuple[str, ...], float]]:
     return out
 
 
+@dataclass
+class Campus:
+    """The simulated campus with its store and broker up, and the agent's config written."""
+
+    config: Path
+    listen: str
+    devices: int
+
+
+@contextlib.contextmanager
+def campus(work: Path, modbus: int = 1000, switches: int = 100, sensors: int = 200,
+           modbus_interval: str = "10s", snmp_interval: str = "60s") -> Iterator[Campus]:
+    """Simulators, VictoriaMetrics and Mosquitto running; an agent config that polls them all."""
+    store = VictoriaMetrics(work / "vm")
+    broker = Mosquitto(work / "broker")
+    store.start()
+    broker.start()
+    try:
+        base, snmp_base = free_port_range(modbus), free_port_range(max(switches, 1), socket.SOCK_DGRAM)
+        sim_args = ["--classrooms", "0", "--meters", str(modbus), "--machines", "0",
+                    "--base-port", str(base), "--switches", str(switches), "--snmp-port", str(snmp_base),
+                    "--mqtt-broker", broker.url, "--wireless", str(sensors), "--wireless-interval", "10"]
+        config_dir = work / "agent"
+        write_profile_40(config_dir)
+        listen = f"127.0.0.1:{free_port()}"
+        with simulators(work, sim_args) as devices:
+            devices = devices.replace('profile = "energy-meter-3ph"',
+                                      f'profile = "bench-40"\ninterval = "{modbus_interval}"')
+            devices = devices.replace('profile = ["system", "if-mib"]',
+                                      f'profile = ["system", "if-mib"]\ninterval = "{snmp_interval}"')
+            (config_dir / "agent.toml").write_text(f"""
+[agent]
+school = "bench"
+interval = "10s"
+state_dir = "state"
+[health]
+listen = "{listen}"
+[log]
+level = "warning"
+format = "json"
+[[sinks.influxdb]]
+name = "store"
+url = "{store.url}"
+bucket = "bench"
+{devices}
+[[devices.mqtt]]
+name = "wireless"
+broker = "{broker.url}"
+topic = "campus/{{building}}/{{room}}/iaq"
+profile = "wireless-iaq"
+""")
+            yield Campus(config_dir / "agent.toml", listen, modbus + switches)
+    finally:
+        broker.stop()
+        store.stop()
+
+
+def wait_until_answering(listen: str, devices: int, within: float = 240) -> int:
+    """Wait until ``devices`` polled devices are up (or ``within`` seconds); how many are."""
+    deadline = time.monotonic() + within
+    while _answering(listen) < devices and time.monotonic() < deadline:
+        time.sleep(2)
+    return _answering(listen)
+
+
 def measure(seconds: float = 180, modbus: int = 1000, switches: int = 100, sensors: int = 200,
             modbus_interval: str = "10s", snmp_interval: str = "60s") -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        store = VictoriaMetrics(work / "vm")
-        broker = Mosquitto(work / "broker")
-        store.start()
-        broker.start()
+    with tempfile.TemporaryDirectory() as tmp, \
+            campus(Path(tmp), modbus, switches, sensors, modbus_interval, snmp_interval) as site:
+        agent = AgentProcess(site.config)
+        agent.start()
+        assert agent.process is not None
+        pid = agent.process.pid
         try:
-            base, snmp_base = free_port_range(modbus), 20000 + free_port() % 20000
-            sim_args = ["--classrooms", "0", "--meters", str(modbus), "--machines", "0",
-                        "--base-port", str(base), "--switches", str(switches), "--snmp-port", str(snmp_base),
-                        "--mqtt-broker", broker.url, "--wireless", str(sensors), "--wireless-interval", "10"]
-            config_dir = work / "agent"
-            write_profile_40(config_dir)
-            listen = f"127.0.0.1:{free_port()}"
-            with simulators(work, sim_args) as devices:
-                devices = devices.replace('profile = "energy-meter-3ph"',
-                                          f'profile = "bench-40"\ninterval = "{modbus_interval}"')
-                devices = devices.replace('profile = ["system", "if-mib"]',
-                                          f'profile = ["system", "if-mib"]\ninterval = "{snmp_interval}"')
-                (config_dir / "agent.toml").write_text(f"""
-    [agent]
-    school = "bench"
-    interval = "10s"
-    state_dir = "state"
-    [health]
-    listen = "{listen}"
-    [log]
-    level = "warning"
-    format = "json"
-    [[sinks.influxdb]]
-    name = "store"
-    url = "{store.url}"
-    bucket = "bench"
-    {devices}
-    [[devices.mqtt]]
-    name = "wireless"
-    broker = "{broker.url}"
-    topic = "campus/{{building}}/{{room}}/iaq"
-    profile = "wireless-iaq"
-    """)
-                agent = AgentProcess(config_dir / "agent.toml")
-                agent.start()
-                assert agent.process is not None
-                pid = agent.process.pid
-                try:
-                    deadline = time.monotonic() + 240
-                    while _answering(listen) < modbus + switches and time.monotonic() < deadline:
-                        time.sleep(2)
-                    answering = _answering(listen)
-                    cpu0, wall0 = cpu_seconds(pid), time.monotonic()
-                    latencies: list[float] = []
-                    start_metrics = scrape(listen)
-                    # Scraping /metrics for 1,300 devices costs the agent CPU too: every 10 s, as a
-                    # Prometheus server would, not every second.
-                    while time.monotonic() - wall0 < seconds:
-                        time.sleep(10)
-                        latencies += scrape(listen).get("edge_agent_device_poll_latency_seconds", {}).values()
-                    cpu1, wall1 = cpu_seconds(pid), time.monotonic()
-                    end_metrics = scrape(listen)
-                    rss = peak_rss_mb(pid)
-                finally:
-                    agent.stop(timeout=60)
+            answering = wait_until_answering(site.listen, site.devices)
+            cpu0, wall0 = cpu_seconds(pid), time.monotonic()
+            latencies: list[float] = []
+            start_metrics = scrape(site.listen)
+            # Scraping /metrics for 1,300 devices costs the agent CPU too: every 10 s, as a
+            # Prometheus server would, not every second.
+            while time.monotonic() - wall0 < seconds:
+                time.sleep(10)
+                latencies += scrape(site.listen).get("edge_agent_device_poll_latency_seconds", {}).values()
+            cpu1, wall1 = cpu_seconds(pid), time.monotonic()
+            end_metrics = scrape(site.listen)
+            rss = peak_rss_mb(pid)
         finally:
-            broker.stop()
-            store.stop()
+            agent.stop(timeout=60)
     overruns = sum(end_metrics.get("edge_agent_device_overruns_total", {}).values()) - sum(
         start_metrics.get("edge_agent_device_overruns_total", {}).values())
     errors = sum(end_metrics.get("edge_agent_device_poll_errors_total", {}).values()) - sum(
