@@ -15,12 +15,12 @@ from typing import Any
 
 import structlog
 from aiohttp import web
-from prometheus_client.aiohttp import make_aiohttp_handler
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from . import __version__
 from .config import AgentConfig
 from .config.model import split_listen
-from .metrics import registry
+from .metrics import device_metrics, registry
 from .status import AgentStatus, now_ms
 
 log = structlog.get_logger("edge_agent.health")
@@ -105,7 +105,7 @@ class HealthServer:
         self._status = status
         self._config = config  # read at each request: a reload may change the thresholds
         self._refresh = refresh
-        self._metrics = make_aiohttp_handler(registry(status, config), disable_compression=True)
+        self._registry = registry(status, config)
         self._runner: web.AppRunner | None = None
         self.listen = ""
 
@@ -149,7 +149,8 @@ class HealthServer:
 
     async def _handle_metrics(self, request: web.Request) -> web.StreamResponse:
         await self._fresh()
-        return await self._metrics(request)
+        body = generate_latest(self._registry) + device_metrics(self._status).encode()
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def _handle_healthz(self, request: web.Request) -> web.StreamResponse:
         await self._fresh()
