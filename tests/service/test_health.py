@@ -78,7 +78,13 @@ def test_metrics_healthz_status_and_self_metrics(
         assert "classroom-1" in shown.stdout and "city" in shown.stdout
 
         # The gateway's own point reaches the store, tagged with school and version.
-        own = wait_for(lambda: store.points('{__name__=~"edge_agent_.*"}'), 30, what="edge_agent points")
+        # Its first point may be written before any poll ended (0 devices ok): wait for one after.
+        def all_ok() -> dict[tuple[str, frozenset[tuple[str, str]]], dict[int, float]] | None:
+            points = store.points('{__name__=~"edge_agent_.*"}')
+            ok = [max(v.values()) for (name, _), v in points.items() if name == "edge_agent_devices_ok"]
+            return points if ok and max(ok) == 4 else None
+
+        own = wait_for(all_ok, 30, what="an edge_agent point with 4 devices ok")
         names = {name for name, _ in own}
         assert {"edge_agent_uptime_s", "edge_agent_devices_ok", "edge_agent_devices_failed",
                 "edge_agent_buffer_points", "edge_agent_buffer_oldest_age_s",
