@@ -4,8 +4,9 @@
 (system + ups-mib) and 20 addresses where nothing answers (timeout 1 s, one retry), all
 polled at once by one process, as the scheduler does every interval. Prints per cycle the
 wall time until every answering device was read, the wall time including the dead ones,
-the agent's CPU time, and the simulators' CPU time; then sockets and threads used. The
-simulators run in their own process (python -m simulators.snmp), so their CPU is apart.
+the agent's CPU time (also per answering device's poll), and the simulators' CPU time;
+then sockets and threads used. The simulators run in their own process (python -m
+simulators.snmp), so their CPU is apart.
 Run: .venv/bin/python -m bench.snmp_devices
 """
 
@@ -21,6 +22,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import cast
 
 import structlog
 
@@ -87,6 +89,8 @@ async def measure(base: int, dead_base: int, simulator: int) -> dict[str, object
         key: statistics.median(c[key] for c in cycles)
         for key in ("answering_done_s", "all_done_s", "agent_cpu_s", "simulator_cpu_s", "answered")
     }
+    cpu, answering = cast(float, figures["agent_cpu_s"]), cast(float, figures["answered"])
+    figures["agent_cpu_ms_per_poll"] = 1000 * cpu / answering if answering else 0.0
     figures["points_per_cycle"] = points / CYCLES
     figures["getbulk_per_switch_poll"] = drivers[0].requests.get("getbulk", 0) / (CYCLES + 1)
     figures["engines"] = POOL.engines()

@@ -1,11 +1,15 @@
-"""SNMP requests to one device over an engine shared by every device of the process.
+"""SNMP requests to one device, over sockets shared by every device of the process.
 
-All SNMP devices share one pysnmp ``SnmpEngine``: one UDP socket, one timer, whatever the
-number of devices. Timeouts and retries are per device (they live in its transport
-target), so a device that does not answer costs its own timeout and nobody else's.
+SNMPv1 and v2c go through the driver's own codec (ber.py) and one UDP socket per event
+loop and address family (transport.py), whatever the number of devices: decoding
+answers is the agent's main CPU cost, and pysnmp/pyasn1 took ~70 ms of CPU per 48-port
+switch poll where ber.py takes a few. SNMPv3 (USM auth and priv) goes through a pysnmp
+engine (usm.py), imported only when a v3 session opens. Timeouts and retries are per
+device, so a device that does not answer costs its own timeout and nobody else's.
 
-A second engine is made only when two devices use the same SNMPv3 user name with
-different keys: USM keeps one key set per user name and engine, so they cannot share.
+The pool's first *engine* (slot) holds the community socket(s) and, once a v3 device
+joins, the pysnmp engine. A second engine is made only when two devices use the same
+SNMPv3 user name with different keys: USM keeps one key set per user name and engine.
 
 Walk requests (GETBULK, GETNEXT) bring large answers, and decoding them is the agent's
 main CPU cost. At most :data:`WALKS_IN_FLIGHT` of them are out per engine: when hundreds
@@ -19,77 +23,32 @@ the agent decodes others must not be dropped by the kernel.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import ipaddress
-import socket
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pyasn1.type import univ  # type: ignore[import-untyped]
-from pysnmp.carrier.asyncio.dgram import udp  # type: ignore[import-untyped]
-from pysnmp.entity import config as engine_config  # type: ignore[import-untyped]
-from pysnmp.error import PySnmpError  # type: ignore[import-untyped]
-from pysnmp.hlapi.v3arch.asyncio import (  # type: ignore[import-untyped]
-    USM_AUTH_HMAC96_MD5,
-    USM_AUTH_HMAC96_SHA,
-    USM_AUTH_HMAC128_SHA224,
-    USM_AUTH_HMAC192_SHA256,
-    USM_AUTH_HMAC256_SHA384,
-    USM_AUTH_HMAC384_SHA512,
-    USM_PRIV_CBC56_DES,
-    USM_PRIV_CFB128_AES,
-    USM_PRIV_CFB192_AES,
-    USM_PRIV_CFB192_AES_BLUMENTHAL,
-    USM_PRIV_CFB256_AES,
-    USM_PRIV_CFB256_AES_BLUMENTHAL,
-    CommunityData,
-    ContextData,
-    ObjectIdentity,
-    ObjectType,
-    SnmpEngine,
-    Udp6TransportTarget,
-    UdpTransportTarget,
-    UsmUserData,
-    bulk_cmd,
-    get_cmd,
-    next_cmd,
-)
-from pysnmp.proto import errind, rfc1902, rfc1905  # type: ignore[import-untyped]
-
+from . import ber
 from .config import SnmpDevice
-from .convert import Raw, RawType
+from .convert import Raw
 from .mibs import Oid
+from .transport import RECEIVE_BUFFER, CommunityTransport, Peer, resolve
 
-AUTH_PROTOCOLS = {
-    "md5": USM_AUTH_HMAC96_MD5, "sha": USM_AUTH_HMAC96_SHA, "sha224": USM_AUTH_HMAC128_SHA224,
-    "sha256": USM_AUTH_HMAC192_SHA256, "sha384": USM_AUTH_HMAC256_SHA384,
-    "sha512": USM_AUTH_HMAC384_SHA512,
-}
-PRIV_PROTOCOLS = {
-    "des": USM_PRIV_CBC56_DES, "aes128": USM_PRIV_CFB128_AES,
-    "aes192": USM_PRIV_CFB192_AES_BLUMENTHAL, "aes256": USM_PRIV_CFB256_AES_BLUMENTHAL,
-    "aes192c": USM_PRIV_CFB192_AES, "aes256c": USM_PRIV_CFB256_AES,
-}
+if TYPE_CHECKING:
+    from .usm import UsmClient, UsmEngine
+
+__all__ = [
+    "MIN_PASSPHRASE", "POOL", "RECEIVE_BUFFER", "WALKS_IN_FLIGHT", "EnginePool", "Response", "Session",
+    "SnmpError",
+]
+
 #: USM passphrases shorter than this are refused by agents (RFC 3414, 11.2).
 MIN_PASSPHRASE = 8
 #: Walk requests out at once per engine (their answers are up to tens of kB each).
 WALKS_IN_FLIGHT = 8
-#: Receive buffer asked for the shared socket; the kernel caps it at net.core.rmem_max.
-RECEIVE_BUFFER = 4 * 2**20
 
-_TYPES: dict[type, RawType] = {
-    rfc1902.Counter32: "counter32", rfc1902.Counter64: "counter64", rfc1902.Gauge32: "gauge",
-    rfc1902.Unsigned32: "gauge", rfc1902.TimeTicks: "timeticks", rfc1902.Integer32: "integer",
-    rfc1902.Integer: "integer", rfc1902.IpAddress: "ipaddress", rfc1902.OctetString: "octets",
-    rfc1902.Bits: "octets", rfc1902.Opaque: "opaque", rfc1902.ObjectIdentifier: "oid",
-    rfc1905.NoSuchObject: "nosuchobject", rfc1905.NoSuchInstance: "nosuchinstance",
-    rfc1905.EndOfMibView: "endofmibview",
-    # The decoder builds plain ASN.1 types for the "simple" syntaxes.
-    univ.ObjectIdentifier: "oid", univ.Integer: "integer", univ.OctetString: "octets",
-}
+_PDUS = {"get": ber.GET, "getnext": ber.GET_NEXT, "getbulk": ber.GET_BULK}
 
 
 class SnmpError(Exception):
@@ -110,12 +69,42 @@ class Response:
     varbinds: list[tuple[Oid, Raw]]
 
 
-@dataclass
+@dataclass(eq=False)
 class _Slot:
-    engine: SnmpEngine
+    """One engine: the community sockets, the pysnmp engine for v3, the walk limit they share."""
+
     users: dict[str, str] = field(default_factory=dict)
     refs: int = 0
     walks: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(WALKS_IN_FLIGHT))
+    community: dict[int, CommunityTransport] = field(default_factory=dict)
+    usm: UsmEngine | None = None
+    _opening: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+
+    async def community_transport(self, family: int, dropped: Counter[str]) -> CommunityTransport:
+        """The socket of ``family``, opened by the first device that needs it."""
+        async with self._opening:  # devices opening together must not make two sockets
+            transport = self.community.get(family)
+            if transport is None:
+                transport = await CommunityTransport.open(family, dropped)
+                self.community[family] = transport
+            return transport
+
+    def usm_engine(self) -> UsmEngine:
+        """The pysnmp engine, made (and pysnmp imported) by the first SNMPv3 device."""
+        if self.usm is None:
+            from .usm import UsmEngine
+
+            self.usm = UsmEngine()
+        return self.usm
+
+    def close(self) -> None:
+        """Close every socket of the engine."""
+        for transport in self.community.values():
+            transport.close()
+        self.community.clear()
+        if self.usm is not None:
+            self.usm.close()
+            self.usm = None
 
 
 class EnginePool:
@@ -123,37 +112,43 @@ class EnginePool:
 
     def __init__(self) -> None:
         self._slots: dict[asyncio.AbstractEventLoop, list[_Slot]] = {}
+        #: Datagrams the community sockets dropped, by reason (see CommunityTransport.dropped).
+        self.dropped: Counter[str] = Counter()
 
-    def acquire(self, user: str | None = None, keys: str = "") -> tuple[SnmpEngine, asyncio.Semaphore]:
-        """An engine on which ``user`` (SNMPv3) has the key set digested in ``keys``."""
+    def join(self, user: str | None = None, keys: str = "") -> _Slot:
+        """The engine on which ``user`` (SNMPv3) has the key set digested in ``keys``; v1/v2c: the first."""
         slots = self._slots.setdefault(asyncio.get_running_loop(), [])
         for slot in slots:
             if user is None or slot.users.get(user, keys) == keys:
                 break
         else:
-            slot = _Slot(_new_engine())
+            slot = _Slot()
             slots.append(slot)
         if user is not None:
             slot.users[user] = keys
         slot.refs += 1
-        return slot.engine, slot.walks
+        return slot
 
-    def release(self, engine: SnmpEngine) -> None:
-        """One device less on ``engine``; the last one closes its socket."""
+    def leave(self, slot: _Slot) -> None:
+        """One device less on ``slot``; the last one closes its sockets."""
         for loop, slots in list(self._slots.items()):
-            for slot in slots:
-                if slot.engine is engine:
-                    slot.refs -= 1
-                    if slot.refs <= 0:
-                        slots.remove(slot)
-                        engine.close_dispatcher()
-                    if not slots:
-                        del self._slots[loop]
-                    return
+            if slot in slots:
+                slot.refs -= 1
+                if slot.refs <= 0:
+                    slots.remove(slot)
+                    slot.close()
+                if not slots:
+                    del self._slots[loop]
+                return
 
     def engines(self) -> int:
-        """Open engines on the running loop (each is one UDP socket per address family)."""
+        """Open engines on the running loop (each is one UDP socket per address family and protocol)."""
         return len(self._slots.get(asyncio.get_running_loop(), []))
+
+    def in_flight(self) -> int:
+        """SNMPv1/v2c requests waiting for an answer on the running loop."""
+        return sum(transport.in_flight for slot in self._slots.get(asyncio.get_running_loop(), [])
+                   for transport in slot.community.values())
 
 
 #: The one pool of the process.
@@ -166,44 +161,50 @@ class Session:
     def __init__(self, config: SnmpDevice, pool: EnginePool = POOL) -> None:
         self._config = config
         self._pool = pool
-        self._engine: SnmpEngine | None = None
+        self._slot: _Slot | None = None
         self._walks = asyncio.Semaphore(WALKS_IN_FLIGHT)
         self._suspect = False
-        self._auth: CommunityData | UsmUserData | None = None
-        self._target: UdpTransportTarget | Udp6TransportTarget | None = None
-        self._context = ContextData(contextName=config.context.encode())
+        self._peer: Peer | None = None
+        self._community: CommunityTransport | None = None
+        self._secret = b""
+        self._version = ber.V1 if config.version == "1" else ber.V2C
+        self._usm: UsmClient | None = None
         self.requests: Counter[str] = Counter()
         self.address = f"{config.host}:{config.port}"
-        # Our own deadline bounds every request should the engine's timer ever stall.
-        tries = config.retries + 1
-        self._deadline = config.timeout * tries * (2 if config.version == "3" else 1) + 1.0
 
     async def open(self) -> None:
-        """Read the community or keys from their files, join the engine, resolve the host."""
-        if self._engine is not None:
+        """Read the community or keys from their files, resolve the host, join the engine."""
+        if self._slot is not None:
             return
         config = self._config
-        auth, user, digest = _credentials(config)
-        address = (config.host, config.port)
+        user: Any = None
+        digest = ""
+        if config.version == "3":
+            from .usm import user_keys  # pysnmp is loaded for SNMPv3 devices only
+
+            user, digest = user_keys(config)
+        else:
+            self._secret = _community(config)
+        peer = await self._resolve()
+        slot = self._pool.join(config.user if config.version == "3" else None, digest)
         try:
-            is_v6 = ipaddress.ip_address(config.host).version == 6
-        except ValueError:
-            is_v6 = False
-        target_class = Udp6TransportTarget if is_v6 else UdpTransportTarget
-        try:
-            async with asyncio.timeout(config.timeout + 5):
-                target = await target_class.create(address, timeout=config.timeout, retries=config.retries)
-        except (PySnmpError, TimeoutError) as exc:
-            raise SnmpError(f"cannot resolve {config.host!r}: {exc or 'DNS timeout'}; "
-                            "check host (an IP address avoids DNS altogether)") from None
-        self._auth, self._target = auth, target
-        self._engine, self._walks = self._pool.acquire(user, digest)
+            if config.version == "3":
+                from .usm import UsmClient
+
+                target = await UsmClient.target(config, peer)
+                self._usm = UsmClient(config, user, target, slot.usm_engine())
+            else:
+                self._community = await slot.community_transport(peer.family, self._pool.dropped)
+        except BaseException:
+            self._pool.leave(slot)
+            raise
+        self._slot, self._walks, self._peer = slot, slot.walks, peer
 
     def close(self) -> None:
         """Leave the shared engine."""
-        if self._engine is not None:
-            self._pool.release(self._engine)
-            self._engine = None
+        if self._slot is not None:
+            self._pool.leave(self._slot)
+            self._slot, self._community, self._usm = None, None, None
 
     async def get(self, oids: Sequence[Oid]) -> Response:
         """One GET of ``oids``."""
@@ -217,131 +218,78 @@ class Session:
         """One GETBULK (non-repeaters 0) of ``oids``, up to ``max_repetitions`` rows each."""
         return await self._request("getbulk", oids, max_repetitions)
 
+    async def _resolve(self) -> Peer:
+        config = self._config
+        try:
+            return await resolve(config.host, config.port, config.timeout + 5)
+        except OSError as exc:  # TimeoutError included
+            raise SnmpError(f"cannot resolve {config.host!r}: {str(exc) or 'DNS timeout'}; "
+                            "check host (an IP address avoids DNS altogether)") from None
+
     async def _request(self, kind: str, oids: Sequence[Oid], repetitions: int = 0) -> Response:
-        engine, auth, target = self._engine, self._auth, self._target
-        if engine is None or auth is None or target is None:
+        if self._slot is None:
             raise SnmpError("session is not open")
-        varbinds = [ObjectType(ObjectIdentity(oid)) for oid in oids]
         if kind != "get" and not self._suspect:
             async with self._walks:
-                return await self._send(kind, varbinds, repetitions)
-        return await self._send(kind, varbinds, repetitions)
+                return await self._send(kind, oids, repetitions)
+        return await self._send(kind, oids, repetitions)
 
-    async def _send(self, kind: str, varbinds: list[Any], repetitions: int) -> Response:
-        engine, auth, target = self._engine, self._auth, self._target
+    async def _send(self, kind: str, oids: Sequence[Oid], repetitions: int) -> Response:
         self.requests[kind] += 1
-        result: tuple[Any, Any, Any, Any]
         try:
-            async with asyncio.timeout(self._deadline):
-                if kind == "get":
-                    result = await get_cmd(engine, auth, target, self._context, *varbinds, lookupMib=False)
-                elif kind == "getnext":
-                    result = await next_cmd(engine, auth, target, self._context, *varbinds, lookupMib=False)
-                else:
-                    result = await bulk_cmd(engine, auth, target, self._context, 0, repetitions, *varbinds,
-                                            lookupMib=False)
+            if self._usm is not None:
+                response = await self._usm.request(kind, oids, repetitions)
+            else:
+                response = await self._community_request(kind, oids, repetitions)
+        except SnmpError as exc:
+            self._suspect = exc.timeout
+            raise
+        self._suspect = False
+        return response
+
+    async def _community_request(self, kind: str, oids: Sequence[Oid], repetitions: int) -> Response:
+        config, transport, peer = self._config, self._community, self._peer
+        if transport is None or peer is None:
+            raise SnmpError("session is not open")
+        try:
+            message = await transport.request(peer, self._version, self._secret, _PDUS[kind], oids,
+                                              repetitions, config.timeout, config.retries)
         except TimeoutError:
-            self._suspect = True
-            raise SnmpError(self._timeout_reason(), timeout=True) from None
-        except Exception as exc:  # whatever the stack raises fails this poll, not the agent
-            raise SnmpError(f"{kind} to {self.address} failed: {type(exc).__name__}: {exc}") from None
-        indication, status, index, answer = result
-        self._suspect = isinstance(indication, errind.RequestTimedOut)
-        if indication:
-            raise SnmpError(self._indication_reason(indication), timeout=self._suspect)
-        return Response(str(status) if int(status) else None, int(index),
-                        [(tuple(name), to_raw(value)) for name, value in answer])
-
-    def _timeout_reason(self) -> str:
-        config = self._config
-        tries = f"{config.retries + 1} tr{'y' if config.retries == 0 else 'ies'} of {config.timeout:g}s"
-        reason = f"no answer from {self.address} ({tries}): is the device up and reachable, is the port right"
-        if config.version == "3":
-            if config.security_level == "authPriv":
-                return reason + ", is priv right? An agent drops requests it cannot decrypt (wrong priv " \
-                    "key or protocol)"
-            return reason + "?"
-        return reason + ", is the community right? An agent ignores requests with a wrong community"
-
-    def _indication_reason(self, indication: object) -> str:
-        config = self._config
-        user = f"SNMPv3 user {config.user!r}"
-        if isinstance(indication, errind.RequestTimedOut):
-            return self._timeout_reason()
-        if isinstance(indication, errind.WrongDigest | errind.AuthenticationFailure):
-            return (f"{self.address} rejects the authentication of {user}: wrong auth key or protocol "
-                    f"(auth = {config.auth!r}; check auth_key_file)")
-        if isinstance(indication, errind.UnknownUserName):
-            return f"{self.address} does not know {user}: check user (or the agent's createUser)"
-        if isinstance(indication, errind.UnsupportedSecurityLevel):
-            return f"{self.address} does not allow {user} at {config.security_level}: check auth and priv"
-        if isinstance(indication, errind.DecryptionError):
-            return f"{self.address}: cannot decrypt the answer for {user}: wrong priv key or protocol"
-        if isinstance(indication, errind.EncryptionError):
-            return f"privacy {config.priv!r} is not available here (the cryptography package is missing)"
-        if isinstance(indication, errind.NotInTimeWindow | errind.UnknownEngineID):
-            return f"{self.address}: SNMPv3 engine discovery failed ({indication}); is it an SNMPv3 agent?"
-        return f"{self.address}: {indication}"
+            raise SnmpError(timeout_reason(config, self.address), timeout=True) from None
+        except (ConnectionError, ber.BerError) as exc:  # a closed socket; an OID we cannot encode
+            raise SnmpError(f"{kind} to {self.address} failed: {exc}") from None
+        status = message.error_status
+        return Response(ber.status_name(status) if status else None, message.error_index, message.varbinds)
 
 
-def _new_engine() -> SnmpEngine:
-    """An engine with its IPv4 socket made here, to give it a large receive buffer."""
-    engine = SnmpEngine()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-        sock.setblocking(False)
-        # Unbound, like the engine's own client socket: the first send picks a local port.
-        transport = udp.UdpAsyncioTransport().open_server_mode(sock=sock)
-        engine_config.add_transport(engine, udp.DOMAIN_NAME, transport)
-    except BaseException:
-        sock.close()
-        raise
-    return engine
+def timeout_reason(config: SnmpDevice, address: str) -> str:
+    """Why a device may not have answered, by what its version makes likely."""
+    tries = f"{config.retries + 1} tr{'y' if config.retries == 0 else 'ies'} of {config.timeout:g}s"
+    reason = f"no answer from {address} ({tries}): is the device up and reachable, is the port right"
+    if config.version == "3":
+        if config.security_level == "authPriv":
+            return reason + ", is priv right? An agent drops requests it cannot decrypt (wrong priv " \
+                "key or protocol)"
+        return reason + "?"
+    return reason + ", is the community right? An agent ignores requests with a wrong community"
 
 
-def to_raw(value: Any) -> Raw:
-    """A pysnmp value as a :class:`Raw` (type name and plain value)."""
-    kind: RawType = "opaque"
-    if type(value) in _TYPES:
-        kind = _TYPES[type(value)]
+def _community(config: SnmpDevice) -> bytes:
+    if config.community_file is not None:
+        community = read_secret(config.community_file, "community_file")
+    elif config.community is not None:
+        community = config.community.get_secret_value()
     else:
-        for base, name in _TYPES.items():
-            if isinstance(value, base):
-                kind = name
-                break
-    if kind in ("octets", "ipaddress", "opaque"):
-        return Raw(kind, bytes(value.asOctets()))
-    if kind == "oid":
-        return Raw(kind, tuple(int(part) for part in value))
-    if kind in ("nosuchobject", "nosuchinstance", "endofmibview"):
-        return Raw(kind)
-    return Raw(kind, int(value))
+        community = "public"
+    try:
+        # Latin-1, as pysnmp sent it, so a community that worked before still matches.
+        return community.encode("latin-1")
+    except UnicodeEncodeError:
+        return community.encode("utf-8")
 
 
-def _credentials(config: SnmpDevice) -> tuple[CommunityData | UsmUserData, str | None, str]:
-    """The engine's auth data, the v3 user name and a digest of its keys (never the keys)."""
-    if config.version != "3":
-        if config.community_file is not None:
-            community = _read_secret(config.community_file, "community_file")
-        elif config.community is not None:
-            community = config.community.get_secret_value()
-        else:
-            community = "public"
-        return CommunityData(community, mpModel=0 if config.version == "1" else 1), None, ""
-    assert config.user is not None
-    kwargs: dict[str, object] = {}
-    if config.auth is not None and config.auth_key_file is not None:
-        kwargs.update(authKey=_read_passphrase(config.auth_key_file, "auth_key_file"),
-                      authProtocol=AUTH_PROTOCOLS[config.auth])
-    if config.priv is not None and config.priv_key_file is not None:
-        kwargs.update(privKey=_read_passphrase(config.priv_key_file, "priv_key_file"),
-                      privProtocol=PRIV_PROTOCOLS[config.priv])
-    digest = hashlib.sha256(repr(sorted((k, str(v)) for k, v in kwargs.items())).encode()).hexdigest()
-    return UsmUserData(config.user, **kwargs), config.user, digest
-
-
-def _read_secret(path: Path, key: str) -> str:
+def read_secret(path: Path, key: str) -> str:
+    """The secret held in the file at ``path`` (config key ``key``), without its line ending."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -353,8 +301,9 @@ def _read_secret(path: Path, key: str) -> str:
     return secret
 
 
-def _read_passphrase(path: Path, key: str) -> str:
-    secret = _read_secret(path, key)
+def read_passphrase(path: Path, key: str) -> str:
+    """A USM passphrase from its file; SnmpError when it is too short for an agent to accept."""
+    secret = read_secret(path, key)
     if len(secret) < MIN_PASSPHRASE:
         raise SnmpError(f"{key} {str(path)!r} holds a passphrase of {len(secret)} characters; SNMPv3 "
                         f"needs at least {MIN_PASSPHRASE}")

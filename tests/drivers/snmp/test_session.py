@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from pysnmp.proto import rfc1902, rfc1905  # type: ignore[import-untyped]
 
 from drivers.snmp import SnmpDevice
-from drivers.snmp.session import EnginePool, Session, to_raw
+from drivers.snmp.session import EnginePool, Session
+from drivers.snmp.usm import to_raw
 
 
 def v3(tmp_path: Path, name: str, user: str, passphrase: str) -> SnmpDevice:
@@ -43,3 +46,35 @@ def test_pysnmp_values_become_plain_raw_values() -> None:
     assert to_raw(rfc1902.ObjectIdentifier((1, 3, 6))).oid == (1, 3, 6)
     assert to_raw(rfc1905.NoSuchInstance("")).missing
     assert to_raw(rfc1905.EndOfMibView("")).type == "endofmibview"
+
+
+POLL_WITHOUT_PYSNMP = """
+import asyncio, sys, time
+from drivers.snmp import SnmpDevice
+from simulators.snmp.agent import SimulatedAgent
+from simulators.snmp.switch import Switch
+
+async def main() -> None:
+    agent = SimulatedAgent(Switch("switch-1", 1, ports=4, clock=time.time), "127.0.0.1", 0)
+    await agent.start()
+    try:
+        for version in ("1", "2c"):
+            entry = SnmpDevice(name="sw", host="127.0.0.1", port=agent.port, version=version,
+                               profile=["system", "if-mib"])
+            async with entry.create() as driver:
+                assert len(await driver.poll()) == 5
+    finally:
+        agent.close()
+
+asyncio.run(main())
+print(sorted(name for name in sys.modules if name.split(".")[0] in ("pysnmp", "pyasn1")))
+"""
+
+
+def test_v1_and_v2c_devices_never_load_pysnmp() -> None:
+    """pysnmp costs ~15 MB: only an SNMPv3 device loads it."""
+    root = Path(__file__).resolve().parents[3]
+    result = subprocess.run([sys.executable, "-c", POLL_WITHOUT_PYSNMP], capture_output=True, text=True,
+                            timeout=60, cwd=root)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines()[-1] == "[]"  # after the driver's log lines
