@@ -149,8 +149,13 @@ class HealthServer:
 
     async def _handle_metrics(self, request: web.Request) -> web.StreamResponse:
         await self._fresh()
-        body = generate_latest(self._registry) + device_metrics(self._status).encode()
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+        response = web.StreamResponse(headers={"Content-Type": CONTENT_TYPE_LATEST})
+        await response.prepare(request)
+        await response.write(generate_latest(self._registry))
+        for family in device_metrics(self._status):
+            await response.write(family.encode())
+        await response.write_eof()
+        return response
 
     async def _handle_healthz(self, request: web.Request) -> web.StreamResponse:
         await self._fresh()

@@ -5,7 +5,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
 
-from edge_agent.metrics import DEVICE_FAMILIES, PREFIX, device_metrics
+from edge_agent.metrics import DEVICE_FAMILIES, EVENTS_HELP, PREFIX, device_metrics
 from edge_agent.status import AgentStatus, DeviceStatus
 
 
@@ -27,10 +27,11 @@ class _Reference:
 
     def collect(self) -> list[CounterMetricFamily | GaugeMetricFamily]:
         families: list[CounterMetricFamily | GaugeMetricFamily] = []
-        for name, kind, doc in DEVICE_FAMILIES:
-            labels = ["device", "protocol", *(["event"] if name == "device_events" else [])]
+        for name, kind, doc, _ in DEVICE_FAMILIES:
             make = CounterMetricFamily if kind == "counter" else GaugeMetricFamily
-            families.append(make(f"{PREFIX}_{name}", doc, labels=labels))
+            families.append(make(f"{PREFIX}_{name}", doc, labels=["device", "protocol"]))
+        families.append(CounterMetricFamily(f"{PREFIX}_device_events", EVENTS_HELP,
+                                            labels=["device", "protocol", "event"]))
         up, polls, errors, overruns, latency, last_ok, events = families
         for device in self._status.devices.values():
             key = [device.name, device.protocol]
@@ -58,7 +59,7 @@ def test_device_families_match_prometheus_client() -> None:
     status = _status()
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Reference(status))
-    ours = _parsed(device_metrics(status))
+    ours = _parsed("".join(device_metrics(status)))
     assert ours == _parsed(generate_latest(registry).decode())
     assert ours["edge_agent_device_polls"][0] == "counter"
     assert ("edge_agent_device_events_total",
