@@ -7,13 +7,14 @@ several InfluxDB-compatible stores keep only numbers in fields.
 
 from __future__ import annotations
 
+import operator
 import struct
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from drivers import FieldValue
 
-from .config import LONG_ORDERS, Register
+from .config import LONG_ORDERS, TYPE_WIDTH, Register
 
 _FORMAT = {
     "int16": ">h", "uint16": ">H", "int32": ">i", "uint32": ">I", "int64": ">q", "uint64": ">Q",
@@ -64,11 +65,24 @@ def raw_reader(register: Register) -> Callable[[Words], int | float | bool]:
         if kind == "uint16":
             return lambda words: int(words[0])
         return lambda words: int(words[0]) - 65536 if words[0] >= 32768 else int(words[0])
+    # Everything about the order is worked out here, once: a poll only packs and unpacks.
     unpack = struct.Struct(_FORMAT[kind]).unpack
+    width = TYPE_WIDTH[kind]
+    pack = struct.Struct(f">{width}H").pack
+    if width == 1:
+        wire: tuple[int, ...] = (0, 1) if order[0] in "AC" and order[1] in "BD" else (1, 0)
+    else:
+        wire = _permutation(order, 2 * width)
+    if wire == tuple(range(2 * width)):
+        def read(words: Words) -> int | float:
+            value: int | float = unpack(pack(*words))[0]
+            return value
+    else:
+        pick = operator.itemgetter(*wire)
 
-    def read(words: Words) -> int | float:
-        value: int | float = unpack(words_to_bytes([int(w) for w in words], order))[0]
-        return value
+        def read(words: Words) -> int | float:
+            value: int | float = unpack(bytes(pick(pack(*words))))[0]
+            return value
 
     return read
 
