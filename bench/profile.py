@@ -84,8 +84,9 @@ def _frame(text: str) -> str:
     return f"{name} ({where.rsplit(':', 1)[0].rsplit('/', 2)[-1]})" if where else name
 
 
-def memory(settle: float, sizes: tuple[int, int, int], top: int = 30) -> Path:
-    """What holds the agent's memory once every device answers, by file and by line."""
+def memory(settle: float, sizes: tuple[int, int, int], growth: float = 0, top: int = 30) -> Path:
+    """What holds the agent's memory once every device answers, by file and by line; with
+    ``growth`` seconds, also what was allocated over that time and is still held."""
     from edge_agent.agent import Agent
     from edge_agent.config import load
 
@@ -103,6 +104,15 @@ def memory(settle: float, sizes: tuple[int, int, int], top: int = 30) -> Path:
             print(f"{answering} devices answering; peak RSS {peak_rss_mb(os.getpid()):.0f} MB "
                   "(with tracemalloc's own cost)")
             snapshot = tracemalloc.take_snapshot()
+            if growth:
+                # What is still allocated after more minutes and was not before: a leak shows here.
+                await asyncio.sleep(growth)
+                later = tracemalloc.take_snapshot()
+                grown = later.compare_to(snapshot, "lineno")
+                print(f"-- grown in {growth:g} s: {sum(d.size_diff for d in grown) / 2**20:+.2f} MB")
+                for diff in grown[:top]:
+                    print(f"  {diff.size_diff / 2**20:+7.3f} MB {diff.count_diff:>+9,} blocks  {diff.traceback[0]}")
+                snapshot = later
             before = tracemalloc.get_traced_memory()[0]
             unreachable = gc.collect()
             print(f"cyclic garbage: {unreachable:,} objects, "
@@ -131,16 +141,16 @@ class _Scraper(threading.Thread):
     def __init__(self, listen: str) -> None:
         super().__init__(daemon=True)
         self._listen = listen
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
         from .footprint import scrape
 
-        while not self._stop.wait(10):
+        while not self._halt.wait(10):
             scrape(self._listen)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(timeout=30)
 
 
@@ -148,13 +158,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("what", choices=["cpu", "memory"])
     parser.add_argument("--seconds", type=float, default=60, help="cpu: how long to sample")
+    parser.add_argument("--growth", type=float, default=0,
+                        help="memory: also watch this many seconds more for memory that stays")
     parser.add_argument("--modbus", type=int, default=1000)
     parser.add_argument("--switches", type=int, default=100)
     parser.add_argument("--sensors", type=int, default=200)
     args = parser.parse_args(argv)
     sizes = (args.modbus, args.switches, args.sensors)
     started = time.monotonic()
-    out = cpu(args.seconds, sizes) if args.what == "cpu" else memory(30, sizes)
+    out = cpu(args.seconds, sizes) if args.what == "cpu" else memory(30, sizes, args.growth)
     print(f"written: {out} ({time.monotonic() - started:.0f} s)")
     return 0
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,7 @@ class Agent:
                      devices=len(fleet), sinks=[s.name for s in sinks] or "none (local buffer only)",
                      buffer=str(buffer_path(config)), health=health.listen or "off")
             self._audit.record("start", config, self.files)
+            _settle_heap()
             self._notifier.ready(self.status.summary())
             while await self._next_request(run.forwarding, committing) == "reload":
                 await self._apply_reload(run, fleet, health)
@@ -217,6 +219,7 @@ class Agent:
         self.status.reloads += 1
         _log_reload(path, change)
         self._audit.record("reload", self.config, self.files, change.added, change.removed, change.changed)
+        _settle_heap()
         self._notifier.ready(self.status.summary())
 
     async def _restart_forwarder(self, run: _Running) -> None:
@@ -248,6 +251,19 @@ def _log_reload(path: Path | None, change: ReloadPlan) -> None:
     if change.needs_restart:
         log.warning("some changes take effect only at the next restart (systemctl restart edge-agent); "
                     "the running values stay until then", keys=change.needs_restart)
+
+
+def _settle_heap() -> None:
+    """Take what lives as long as the config (modules, models, drivers) out of the cyclic GC.
+
+    Every full collection walked those ~200,000 objects again to find nothing: on the
+    campus benchmark that was two thirds of the time the collector took, about 0.4 % of a
+    core. Frozen objects are still freed by reference counting; a reload unfreezes and
+    collects first, so cycles of the old config do not stay.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 async def _cancel(*tasks: asyncio.Task[Any]) -> None:
