@@ -29,7 +29,7 @@ import structlog
 
 from drivers import DeviceError, FieldValue, Reading
 
-from .config import BIT_TABLES, ModbusDevice, Register
+from .config import ModbusDevice, Register
 from .errors import (
     BUSY,
     REFUSED,
@@ -168,11 +168,9 @@ class ModbusDriver:
                 raise DeviceError(self.name, f"rejected answer from {link} ({where}): {exc}") from exc
             except WriteRefused as exc:
                 raise DeviceError(self.name, str(exc)) from exc
-            if not response.isError():
-                if request.table in BIT_TABLES:
-                    return list(response.bits[: request.count])
-                return list(response.registers)
-            code = int(response.exception_code)
+            code = response.exception
+            if code is None:
+                return response.values
             self.stats.exceptions[code] += 1
             if code in REFUSED:
                 return Refused(code)

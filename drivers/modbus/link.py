@@ -1,4 +1,4 @@
-"""The physical link: one pymodbus client per TCP endpoint or serial port, shared by its devices.
+"""The physical link: one connection per TCP endpoint or serial port, shared by its devices.
 
 Several unit ids often sit behind one link: RS-485 sensors on one serial port, or on one
 serial server reached over TCP. A bus carries one conversation at a time, so a link lets
@@ -6,7 +6,8 @@ one request through at a time (an ``asyncio.Lock``), waits the configured ``paus
 requests, and is shared by every device driver on it (:class:`Links` hands them out).
 Separate links have separate locks: they are polled concurrently.
 
-The link is also where the wire is checked:
+Plain Modbus TCP goes through the agent's own framing (mbap.py); serial lines and RTU
+over TCP through a pymodbus client. The link is also where the wire is checked:
 
 * only the read function codes 1-4 ever leave it (a ``trace_pdu`` guard refuses others);
 * an answer must carry the request's function code and exactly the bytes asked for;
@@ -26,6 +27,7 @@ from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOEx
 from pymodbus.framer import FramerType
 
 from .errors import BadAnswer, LinkDown, LinkError, LinkStats, NoAnswer, WriteRefused
+from .mbap import Answer, MbapConnection
 
 if TYPE_CHECKING:
     from .config import ModbusDevice
@@ -95,6 +97,7 @@ class Link:
         self.users: dict[str, float] = {}
         self._lock = asyncio.Lock()
         self._client: AsyncModbusTcpClient | AsyncModbusSerialClient | None = None
+        self._mbap: MbapConnection | None = None
         self._free_at = 0.0
         self._rejected = 0
         self._leftover = 0
@@ -102,13 +105,12 @@ class Link:
     def __str__(self) -> str:
         return self.settings.describe()
 
-    async def read(self, unit: int, table: str, address: int, count: int, within: float) -> Any:
+    async def read(self, unit: int, table: str, address: int, count: int, within: float) -> Answer:
         """Read ``count`` registers (or bits) of ``table`` at ``address`` from ``unit``,
         waiting up to ``within`` seconds for the answer.
 
-        Returns pymodbus' response: the values, or an exception response (``isError()``)
-        for the caller to interpret. Raises :class:`LinkDown`, :class:`NoAnswer`,
-        :class:`BadAnswer` or :class:`WriteRefused`.
+        Returns the values, or the device's exception code for the caller to interpret.
+        Raises :class:`LinkDown`, :class:`NoAnswer`, :class:`BadAnswer` or :class:`WriteRefused`.
         """
         async with self._lock:
             loop = asyncio.get_running_loop()
@@ -116,6 +118,8 @@ class Link:
             if wait > 0:
                 await asyncio.sleep(wait)
             try:
+                if self.settings.transport == "tcp":
+                    return await self._exchange_mbap(unit, table, address, count, within)
                 return await self._exchange(unit, table, address, count, within)
             finally:
                 self._free_at = loop.time() + self.pause
@@ -125,8 +129,46 @@ class Link:
         if self._client is not None:
             self._client.close()
             self._client = None
+        if self._mbap is not None:
+            self._mbap.close()
+            self._mbap = None
 
-    async def _exchange(self, unit: int, table: str, address: int, count: int, within: float) -> Any:
+    async def _exchange_mbap(self, unit: int, table: str, address: int, count: int, within: float) -> Answer:
+        connection = self._mbap
+        if connection is None or connection.closed:
+            self.close()
+            connection = await self._open_mbap(within)
+        self.stats.requests += 1
+        function = READ_FUNCTION_CODES[table]
+        self.stats.function_codes[function] += 1
+        try:
+            return await connection.read(unit, function, address, count, within)
+        except BadAnswer:
+            self._reject_stream()
+            raise
+        except NoAnswer:
+            if connection.closed:
+                self.close()
+            else:
+                self.stats.timeouts += 1
+            raise
+
+    async def _open_mbap(self, within: float) -> MbapConnection:
+        s = self.settings
+        assert s.host is not None
+        try:
+            async with asyncio.timeout(within):
+                connection = await MbapConnection.open(s.host, s.port, self.stats)
+        except TimeoutError:
+            raise LinkDown(f"cannot connect to {s.describe()}: no answer within {within:g}s") from None
+        except OSError as exc:
+            raise LinkDown(f"cannot connect to {s.describe()} (refused or unreachable): "
+                           f"{exc.strerror or exc}") from None
+        self._mbap = connection
+        self.stats.connects += 1
+        return connection
+
+    async def _exchange(self, unit: int, table: str, address: int, count: int, within: float) -> Answer:
         client = await self._connected(within)
         # pymodbus 3.16 reads its per-request timeout from the transaction manager's copy of
         # the comm params at each request; devices on one link may have different timeouts.
@@ -165,15 +207,15 @@ class Link:
             raise NoAnswer(f"link failed: {exc}") from exc
         return self._checked(response, function, count)
 
-    def _checked(self, response: Any, function: int, count: int) -> Any:
-        """Reject an answer that does not fit the request it came back for."""
+    def _checked(self, response: Any, function: int, count: int) -> Answer:
+        """Reject a pymodbus answer that does not fit the request it came back for."""
         got = int(response.function_code)
         if got & 0x7F != function:
             self._count_rejected()
             self._reject_stream()
             raise BadAnswer(f"answer carries function code {got}, the request was {function}")
         if response.isError():
-            return response
+            return Answer([], int(response.exception_code))
         if function in (1, 2):
             expected = 8 * ((count + 7) // 8)
             if len(response.bits) != expected:
@@ -186,7 +228,9 @@ class Link:
             self._reject_stream()
             raise BadAnswer(f"{2 * len(response.registers)} data bytes for {count} registers "
                             f"(expected {2 * count})")
-        return response
+        if function in (1, 2):
+            return Answer([bool(bit) for bit in response.bits[:count]])
+        return Answer(list(response.registers))
 
     def _reject_stream(self) -> None:
         # After a bad frame the byte stream may be out of step: reopen the link to resync.

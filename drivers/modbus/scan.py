@@ -142,9 +142,9 @@ async def _answers(link: Link, unit: int, within: float) -> bool:
             raise
         except LinkError:
             return False
-        if not response.isError():
+        if response.exception is None:
             return True
-        if int(response.exception_code) in _ABSENT:
+        if response.exception in _ABSENT:
             return False
     return True  # it answered both with exceptions: a device is there
 
@@ -163,9 +163,7 @@ async def _readable(link: Link, unit: int, table: str, addresses: range, within:
             raise
         except LinkError:
             return 0
-        if response.isError():
-            return int(response.exception_code)
-        return list(response.bits[:count]) if table in BIT_TABLES else list(response.registers)
+        return response.values if response.exception is None else response.exception
 
     address, stop = addresses.start, addresses.stop
     while address < stop:

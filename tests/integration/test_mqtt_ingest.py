@@ -349,6 +349,9 @@ def test_ingest_only_subscribes_and_never_publishes(
     finally:
         watcher.terminate()
         watcher.wait(timeout=10)
-    topics = [line.split(" ", 1)[0] for line in seen.read_text().splitlines()]
-    assert len(topics) == len(journal)
-    assert all(topic.startswith("campus/") and topic.endswith("/iaq") for topic in topics)
+    lines = [line.split(" ", 1) for line in seen.read_text().splitlines()]
+    # A sensor may publish once more after its journal was read (it journals after sending):
+    # what counts is that every message seen is a sensor's, none the agent's.
+    assert len(lines) >= len(journal)
+    assert all(topic.startswith("campus/") and topic.endswith("/iaq") for topic, _ in lines)
+    assert all({"ts", "co2"} <= set(json.loads(payload)) for _, payload in lines)
