@@ -111,7 +111,8 @@ def memory(settle: float, sizes: tuple[int, int, int], growth: float = 0, top: i
                 grown = later.compare_to(snapshot, "lineno")
                 print(f"-- grown in {growth:g} s: {sum(d.size_diff for d in grown) / 2**20:+.2f} MB")
                 for diff in grown[:top]:
-                    print(f"  {diff.size_diff / 2**20:+7.3f} MB {diff.count_diff:>+9,} blocks  {diff.traceback[0]}")
+                    print(f"  {diff.size_diff / 2**20:+7.3f} MB {diff.count_diff:>+9,} blocks  "
+                          f"{diff.traceback[0]}")
                 snapshot = later
             before = tracemalloc.get_traced_memory()[0]
             unreachable = gc.collect()
