@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,14 @@ def test_install_upgrade_and_uninstall_under_a_root(tmp_path: Path) -> None:
 
 
 def test_install_needs_root_or_a_root_directory() -> None:
-    # As an ordinary user (nobody, when the tests run as root).
+    # As an ordinary user (nobody, when the tests run as root). The checkout (and pytest's
+    # tmp_path) may sit where nobody cannot read: the script is copied where it can.
     user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
-    result = subprocess.run([*user, "bash", str(INSTALL)], capture_output=True, text=True, timeout=60)
+    with tempfile.TemporaryDirectory() as tmp:
+        readable = Path(tmp) / "deploy" / "install.sh"
+        readable.parent.mkdir()
+        shutil.copy(INSTALL, readable)
+        for path in (Path(tmp), readable.parent, readable):
+            path.chmod(0o755)
+        result = subprocess.run([*user, "bash", str(readable)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "run as root" in result.stderr, result.stderr
