@@ -1,8 +1,9 @@
 """The durable buffer: batches, per-sink cursors, the disk cap and what survives a reopen."""
 
+import gzip
 from pathlib import Path
 
-from edge_agent.buffer import LOCAL, DiskBuffer
+from edge_agent.buffer import LOCAL, DiskBuffer, encode_batch
 
 
 def lines(n: int, start: int = 0) -> list[str]:
@@ -23,6 +24,13 @@ def test_batches_come_back_in_order_until_acknowledged(tmp_path: Path) -> None:
     stats = buffer.stats()
     assert stats.points == 0
     assert stats.counters == {"accepted": 5, "delivered:store": 5}
+
+
+def test_a_batch_is_plain_gzip_that_any_reader_takes() -> None:
+    """Stores inflate it as sent, whichever deflate (ISA-L or zlib) wrote it."""
+    text = lines(5000)
+    assert gzip.decompress(encode_batch(text)).decode() == "\n".join(text) + "\n"
+    assert gzip.decompress(encode_batch(["m v=1i 1"])) == b"m v=1i 1\n"
 
 
 def test_read_stops_near_max_points_but_always_returns_one_batch(tmp_path: Path) -> None:
