@@ -9,7 +9,8 @@ Separate links have separate locks: they are polled concurrently.
 Plain Modbus TCP goes through the agent's own framing (mbap.py); serial lines and RTU
 over TCP through a pymodbus client. The link is also where the wire is checked:
 
-* only the read function codes 1-4 ever leave it (a ``trace_pdu`` guard refuses others);
+* only the read function codes 1-4 ever leave it (mbap.py frames nothing else; on the
+  pymodbus links a ``trace_pdu`` guard refuses others);
 * an answer must carry the request's function code and exactly the bytes asked for;
 * frames pymodbus discards (wrong transaction id, wrong unit id, bad CRC) or cannot decode
   are counted, and a request that got only such frames fails as a rejected answer rather
