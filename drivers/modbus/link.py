@@ -12,7 +12,7 @@ over TCP through a pymodbus client. The link is also where the wire is checked:
 * only the read function codes 1-4 ever leave it (mbap.py frames nothing else; on the
   pymodbus links a ``trace_pdu`` guard refuses others);
 * an answer must carry the request's function code and exactly the bytes asked for;
-* frames pymodbus discards (wrong transaction id, wrong unit id, bad CRC) or cannot decode
+* frames discarded (wrong transaction id, wrong unit id, bad CRC) or that cannot be decoded
   are counted, and a request that got only such frames fails as a rejected answer rather
   than as silence, so the log tells a noisy line from a dead device.
 """
