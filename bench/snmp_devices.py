@@ -30,7 +30,10 @@ from drivers import DeviceError
 from drivers.snmp import SnmpDevice, SnmpDriver
 from drivers.snmp.session import POOL
 from edge_agent import __version__
+from tests.support.fds import open_sockets
 from tests.support.ports import free_udp_ports
+
+from .measure import cpu_seconds
 
 SWITCHES, UPSES, DEAD = 160, 20, 20
 CYCLES = 4
@@ -46,21 +49,6 @@ async def _poll(driver: SnmpDriver, started: float, answered: list[float]) -> in
     return len(readings)
 
 
-def _cpu_of(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _open_sockets() -> int:
-    count = 0
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
-        except OSError:
-            continue
-    return count
-
-
 async def measure(base: int, dead_base: int, simulator: int) -> dict[str, object]:
     configs = [SnmpDevice(name=f"switch-{i}", host="127.0.0.1", port=base + i - 1,
                           profile=["system", "if-mib"]) for i in range(1, SWITCHES + 1)]
@@ -69,11 +57,11 @@ async def measure(base: int, dead_base: int, simulator: int) -> dict[str, object
     configs += [SnmpDevice(name=f"dead-{i}", host="127.0.0.1", port=dead_base + i, profile="system",
                            timeout="1s", retries=1) for i in range(DEAD)]
     drivers = [SnmpDriver(config) for config in configs]
-    sockets_before, threads_before = _open_sockets(), threading.active_count()
+    sockets_before, threads_before = open_sockets(), threading.active_count()
     cycles: list[dict[str, float]] = []
     points = 0
     for cycle in range(CYCLES + 1):
-        started, cpu, sim_cpu = time.perf_counter(), time.process_time(), _cpu_of(simulator)
+        started, cpu, sim_cpu = time.perf_counter(), time.process_time(), cpu_seconds(simulator)
         answered: list[float] = []
         counts = await asyncio.gather(*(_poll(d, started, answered) for d in drivers))
         if cycle == 0:
@@ -81,7 +69,7 @@ async def measure(base: int, dead_base: int, simulator: int) -> dict[str, object
         points += sum(counts)
         cycles.append({
             "answering_done_s": max(answered), "all_done_s": time.perf_counter() - started,
-            "agent_cpu_s": time.process_time() - cpu, "simulator_cpu_s": _cpu_of(simulator) - sim_cpu,
+            "agent_cpu_s": time.process_time() - cpu, "simulator_cpu_s": cpu_seconds(simulator) - sim_cpu,
             "answered": len(answered),
         })
         await asyncio.sleep(1.0)
@@ -94,7 +82,7 @@ async def measure(base: int, dead_base: int, simulator: int) -> dict[str, object
     figures["points_per_cycle"] = points / CYCLES
     figures["getbulk_per_switch_poll"] = drivers[0].requests.get("getbulk", 0) / (CYCLES + 1)
     figures["engines"] = POOL.engines()
-    figures["extra_sockets"] = _open_sockets() - sockets_before
+    figures["extra_sockets"] = open_sockets() - sockets_before
     figures["extra_threads"] = threading.active_count() - threads_before
     for driver in drivers:
         await driver.__aexit__(None, None, None)

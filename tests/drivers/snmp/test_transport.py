@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import socket
 import time
 from collections import Counter
@@ -24,6 +23,7 @@ from drivers.snmp.session import EnginePool, Session, SnmpError
 from simulators.snmp import ber as agent_ber
 from simulators.snmp.agent import SimulatedAgent
 from simulators.snmp.switch import Switch
+from tests.support.fds import open_sockets
 
 SYS_NAME = (1, 3, 6, 1, 2, 1, 1, 5, 0)
 
@@ -296,26 +296,16 @@ async def test_devices_share_one_socket_and_the_last_one_out_closes_it(
     pool: EnginePool, scripted: MakeAgent
 ) -> None:
     agent = await scripted(lambda request, count: [answer(request)])
-    before = _sockets()
+    before = open_sockets()
     sessions = [Session(device(agent.port, name=f"d{i}", community=f"c{i % 3}"), pool) for i in range(20)]
     for session in sessions:
         await session.open()
     await asyncio.gather(*(s.get([SYS_NAME]) for s in sessions))
-    assert _sockets() == before + 1
+    assert open_sockets() == before + 1
     for session in sessions[:-1]:
         session.close()
     await asyncio.sleep(0)
-    assert _sockets() == before + 1 and pool.engines() == 1
+    assert open_sockets() == before + 1 and pool.engines() == 1
     sessions[-1].close()
     await asyncio.sleep(0)  # the transport closes its socket on the next loop pass
-    assert _sockets() == before and pool.engines() == 0
-
-
-def _sockets() -> int:
-    count = 0
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
-        except OSError:
-            continue
-    return count
+    assert open_sockets() == before and pool.engines() == 0
