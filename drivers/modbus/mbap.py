@@ -20,7 +20,7 @@ import struct
 from dataclasses import dataclass
 from typing import cast
 
-from .errors import BadAnswer, LinkStats, NoAnswer
+from .errors import BadAnswer, LinkStats, NoAnswer, WriteRefused
 
 _HEADER = struct.Struct(">HHHB")
 _REQUEST = struct.Struct(">HHHBBHH")
@@ -72,11 +72,12 @@ class MbapConnection(asyncio.Protocol):
     async def read(self, unit: int, function: int, address: int, count: int, within: float) -> Answer:
         """Send one read request and wait up to ``within`` seconds for its answer.
 
-        Raises :class:`NoAnswer` (nothing, or the connection went away) or
-        :class:`BadAnswer` (something came that is not the answer).
+        Raises :class:`NoAnswer` (nothing, or the connection went away),
+        :class:`BadAnswer` (something came that is not the answer) or :class:`WriteRefused`
+        (a function code other than the reads 1-4: never sent).
         """
         if not 1 <= function <= 4:
-            raise ValueError(f"function code {function} is not a read")
+            raise WriteRefused(f"function code {function} refused: this agent only reads (codes 1-4)")
         transport = self._transport
         if transport is None or self.closed:
             raise NoAnswer("connection lost")

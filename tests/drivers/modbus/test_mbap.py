@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from drivers.modbus.errors import BadAnswer, LinkStats, NoAnswer
+from drivers.modbus.errors import BadAnswer, LinkStats, NoAnswer, WriteRefused
 from drivers.modbus.mbap import Answer, MbapConnection
 from tests.support.ports import LOOPBACK
 
@@ -113,7 +113,7 @@ async def test_a_late_answer_is_skipped_and_the_next_one_taken() -> None:
 async def test_only_reads_can_be_framed() -> None:
     async with device(lambda t, u, f, a, c: b"") as (connection, _, requests):
         for function in (5, 6, 15, 16):
-            with pytest.raises(ValueError, match="is not a read"):
+            with pytest.raises(WriteRefused, match="this agent only reads"):
                 await connection.read(1, function, 0, 1, 1.0)
     assert requests == []
 
