@@ -29,8 +29,16 @@ TextDecoder = Callable[[Words], str | None]
 """Takes the words of one value and returns the text of its tag (None: no tag this time)."""
 
 
-def _permutation(order: str, size: int) -> tuple[int, ...]:
-    """Where each byte of the big-endian form sits on the wire, for ``size`` bytes."""
+def byte_order(order: str, size: int) -> tuple[int, ...]:
+    """Where each byte of the big-endian (ABCD...) form of a ``size``-byte value sits on the wire.
+
+    ``order`` names the bytes of the big-endian value in the order the device sends them:
+    ``CDAB`` sends the low word first, ``BADC`` swaps the bytes of each word, ``DCBA`` both.
+    For 64-bit values the 4-letter orders stand for their 8-letter forms (CDAB = GHEFCDAB).
+    A 16-bit value only has its two bytes swapped or not (BA.. orders swap them).
+    """
+    if size == 2:
+        return (0, 1) if order[0] in "AC" and order[1] in "BD" else (1, 0)
     if size == 8 and order in _SHORT_TO_LONG:
         order = _SHORT_TO_LONG[order]
     letters = order[:size]
@@ -38,17 +46,9 @@ def _permutation(order: str, size: int) -> tuple[int, ...]:
 
 
 def words_to_bytes(words: Sequence[int], order: str) -> bytes:
-    """Reorder the bytes of ``words`` from the wire ``order`` into big-endian (ABCD...) form.
-
-    ``order`` names the bytes of the big-endian value in the order the device sends them:
-    ``CDAB`` sends the low word first, ``BADC`` swaps the bytes of each word, ``DCBA`` both.
-    For 64-bit values the 4-letter orders stand for their 8-letter forms (CDAB = GHEFCDAB).
-    A 16-bit value only has its two bytes swapped or not (BA.. orders swap them).
-    """
+    """Reorder the bytes of ``words`` from the wire ``order`` into big-endian (ABCD...) form."""
     raw = struct.pack(f">{len(words)}H", *words)
-    if len(words) == 1:
-        return raw if order[0] in "AC" and order[1] in "BD" else raw[::-1]
-    return bytes(raw[i] for i in _permutation(order, len(raw)))
+    return bytes(raw[i] for i in byte_order(order, len(raw)))
 
 
 def raw_reader(register: Register) -> Callable[[Words], int | float | bool]:
@@ -69,10 +69,7 @@ def raw_reader(register: Register) -> Callable[[Words], int | float | bool]:
     unpack = struct.Struct(_FORMAT[kind]).unpack
     width = TYPE_WIDTH[kind]
     pack = struct.Struct(f">{width}H").pack
-    if width == 1:
-        wire: tuple[int, ...] = (0, 1) if order[0] in "AC" and order[1] in "BD" else (1, 0)
-    else:
-        wire = _permutation(order, 2 * width)
+    wire = byte_order(order, 2 * width)
     if wire == tuple(range(2 * width)):
         def read(words: Words) -> int | float:
             value: int | float = unpack(pack(*words))[0]
