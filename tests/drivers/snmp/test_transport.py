@@ -171,7 +171,7 @@ async def test_no_answer_costs_timeout_times_tries_and_names_the_community(
     assert f"no answer from 127.0.0.1:{agent.port} (3 tries of 0.2s)" in caught.value.reason
     assert "is the community right" in caught.value.reason
     assert len(agent.received) == 3 and len(set(agent.received)) == 1
-    assert 0.55 <= elapsed < 1.5
+    assert elapsed >= 0.55  # each of the three tries waited out its timeout (no upper bound: shared machines)
 
 
 async def test_an_answer_after_the_request_gave_up_is_dropped_as_unexpected(
