@@ -107,6 +107,11 @@ class DeviceConfig(Protocol):
         """Extra tags (building, room, kind...)."""
         ...
 
+    @property
+    def pushed(self) -> bool:
+        """True when the device sends its readings (``create`` gives a Listener), False when polled."""
+        ...
+
     def create(self) -> Driver | Listener:
         """A new driver (polled) or listener (pushed) for this device."""
         ...

@@ -167,8 +167,7 @@ def _check(args: argparse.Namespace) -> int:
     devices = config.devices.all()
     print(f"devices: {len(devices)}")
     for _, device in devices:
-        pushed = isinstance(device.create(), Listener)
-        when = " " * 12 if pushed else f"every {format_duration(config.interval_of(device)):<6}"
+        when = " " * 12 if device.pushed else f"every {format_duration(config.interval_of(device)):<6}"
         print(f"  {device.name:<20} {when} {device.describe()}")
     sinks = config.sinks.all()
     print(f"sinks: {len(sinks) or 'none (readings stay in the local buffer)'}")

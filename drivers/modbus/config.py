@@ -266,6 +266,11 @@ class ModbusDevice(BaseModel):
 
         return LinkSettings.of(self)
 
+    @property
+    def pushed(self) -> bool:
+        """Polled, not pushed."""
+        return False
+
     def create(self) -> ModbusDriver:
         """A driver for this device."""
         from . import ModbusDriver

@@ -143,6 +143,11 @@ class MqttDevice(BrokerSettings):
             timestamp = TimeRule(parse_path(self.timestamp.path), self.timestamp.format)
         return PayloadMapper([spec.rule() for spec in self.fields], timestamp)
 
+    @property
+    def pushed(self) -> bool:
+        """The broker pushes its readings; nothing is polled."""
+        return True
+
     def create(self) -> MqttListener:
         """A listener for this subscription."""
         from .listener import MqttListener

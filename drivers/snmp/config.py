@@ -311,6 +311,11 @@ class SnmpDevice(BaseModel):
         seen += [t.measurement for t in self.tables]
         return list(dict.fromkeys(m for m in seen if m))
 
+    @property
+    def pushed(self) -> bool:
+        """Polled, not pushed."""
+        return False
+
     def create(self) -> SnmpDriver:
         """A driver for this device."""
         from . import SnmpDriver

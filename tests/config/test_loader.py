@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from drivers import Listener
 from edge_agent.cli import main
 from edge_agent.config import ConfigError, load
 
@@ -191,6 +192,40 @@ def test_check_summarises_a_good_config(tmp_path: Path, capsys: pytest.CaptureFi
     assert "lab-meter" in out
     assert "1 fields in 1 request(s)" in out
     assert "none (readings stay in the local buffer)" in out
+
+
+PUSHED = """
+[[devices.snmp]]
+name = "core-sw"
+host = "127.0.0.1"
+community = "public"
+profile = "system"
+
+[[devices.mqtt]]
+name = "wireless-iaq"
+broker = "mqtt://127.0.0.1:1883"
+topic = "campus/{room}/iaq"
+measurement = "classroom_env"
+
+  [[devices.mqtt.fields]]
+  field = "co2_ppm"
+  path = "co2"
+"""
+
+
+def test_check_tells_pushed_devices_from_polled_ones_without_creating_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path / "agent.toml", BASE + PUSHED)
+    devices = dict(load(path).config.devices.all())
+    assert {protocol: device.pushed for protocol, device in devices.items()} == {
+        "modbus": False, "snmp": False, "mqtt": True}
+    for device in devices.values():
+        assert device.pushed == isinstance(device.create(), Listener)
+    assert main(["check", str(path)]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")}
+    assert "every 10s" in lines["lab-meter"] and "every 10s" in lines["core-sw"]
+    assert "every" not in lines["wireless-iaq"] and "pushed" in lines["wireless-iaq"]
 
 
 def test_bad_toml_names_the_line(tmp_path: Path) -> None:
