@@ -18,6 +18,7 @@ from edge_agent.sinks.mqtt import MqttSink
 from edge_agent.sinks.mqtt_config import MqttSink as MqttSinkConfig
 from edge_agent.status import AgentStatus, SinkStatus
 from tests.support.mosquitto import Mosquitto, Subscriber
+from tests.support.processes import until
 
 pytestmark = pytest.mark.integration
 
@@ -86,15 +87,6 @@ async def uplink(tmp_path: Path, broker: Mosquitto) -> AsyncIterator[Uplink]:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     await buffer.close()
-
-
-async def until(condition: Any, seconds: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not await condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {seconds}s waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 async def test_every_buffered_line_arrives_on_the_topic_of_the_school(uplink: Uplink) -> None:

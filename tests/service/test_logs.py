@@ -17,8 +17,6 @@ import gzip
 import json
 import os
 import secrets
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,7 +24,7 @@ import pytest
 from aiohttp import web
 
 from tests.support.ports import LOOPBACK, free_port
-from tests.support.processes import SimulatedCampus, cli
+from tests.support.processes import SimulatedCampus, cli, until
 from tests.support.snmpd import USERS, Snmpd
 
 from .helpers import ServiceAgent, agent_toml, campus_devices, devices_in, free_listen, healthz
@@ -69,18 +67,6 @@ class TokenStore:
             raw = gzip.decompress(raw)
         self.accepted += raw.decode().splitlines()
         return web.Response(status=204)
-
-
-async def until(condition: Callable[[], T], seconds: float, what: str) -> T:
-    """Like wait_for, without blocking the loop the token store runs on."""
-    deadline = time.monotonic() + seconds
-    while True:
-        result = await asyncio.to_thread(condition)
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {seconds}s waiting for {what}")
-        await asyncio.sleep(0.25)
 
 
 def journal_lines(text: str) -> list[tuple[int, dict[str, Any]]]:
@@ -159,7 +145,7 @@ retry_max = "1s"
             await until(lambda: store.accepted and store.refused >= 2, 30,
                         "the token used, the wrong one refused")
             await until(lambda: (h := healthz(listen)) and devices_in(h[1])["core-sw"]["up"],
-                        30, "the SNMPv3 device answering with the keys")
+                        30, "the SNMPv3 device answering with the keys", interval=0.25, blocking=True)
             await asyncio.sleep(4)  # the dead device goes through a few backoff steps
             latest = await asyncio.to_thread(healthz, listen)
             assert latest is not None

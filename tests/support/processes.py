@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import signal
 import subprocess
@@ -151,3 +153,23 @@ def wait_for(condition: Any, timeout: float, interval: float = 0.25, what: str =
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+async def until(condition: Any, seconds: float, what: str, *, interval: float = 0.05,
+                blocking: bool = False) -> Any:
+    """The async twin of :func:`wait_for`: poll without stopping the loop the test's servers run on.
+
+    ``condition`` may be a coroutine function; ``blocking=True`` runs a plain one in a thread,
+    for a condition that makes a blocking call (an HTTP GET to the agent). Returns its result.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        result = await asyncio.to_thread(condition) if blocking else condition()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return result
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {seconds}s waiting for {what}")
+        await asyncio.sleep(interval)

@@ -51,16 +51,6 @@ async def publish(broker: Mosquitto, messages: list[tuple[str, bytes]], retain: 
             await client.publish(topic, payload, qos=1, retain=retain)
 
 
-async def until(condition: Callable[[], object], seconds: float, what: str) -> None:
-    """Wait for ``condition()`` to be truthy."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {seconds}s waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 class Collector:
     """What a listener delivered, as the agent's pipeline would receive it."""
 

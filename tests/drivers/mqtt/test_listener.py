@@ -11,8 +11,9 @@ import pytest
 
 from drivers.mqtt import MqttListener
 from tests.support.mosquitto import Mosquitto
+from tests.support.processes import until
 
-from .conftest import Collector, device, good, publish, until
+from .conftest import Collector, device, good, publish
 
 pytestmark = pytest.mark.integration
 

@@ -16,8 +16,9 @@ from drivers.mqtt import MqttListener
 from edge_agent import logs
 from tests.support.mosquitto import Mosquitto, TlsFiles, make_test_pki
 from tests.support.ports import LOOPBACK
+from tests.support.processes import until
 
-from .conftest import Collector, device, good, until
+from .conftest import Collector, device, good
 
 pytestmark = pytest.mark.integration
 
