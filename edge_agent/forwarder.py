@@ -78,8 +78,8 @@ class Forwarder:
         status = self._status.sinks[sink.name]
         wakeup = self._wakeups[sink.name]
         backoff = Backoff(sink.retry_max)
-        await sink.start()
         try:
+            await self._start(sink, status, backoff)
             while True:
                 wakeup.clear()
                 batches = await self._buffer.read(sink.name, sink.batch_points)
@@ -100,6 +100,15 @@ class Forwarder:
                 backoff.reset()
         finally:
             await sink.close()
+
+    async def _start(self, sink: Sink, status: SinkStatus, backoff: Backoff) -> None:
+        """Open the sink; one that cannot start (a TLS file unusable) is retried like a failed write."""
+        while True:
+            try:
+                await sink.start()
+                return
+            except SinkError as exc:
+                await self._failed(sink, exc, status, backoff)
 
     async def _send(self, sink: Sink, batches: list[Batch], status: SinkStatus) -> None:
         points = sum(b.points for b in batches)

@@ -17,9 +17,10 @@ import structlog
 from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from edge_agent.files import check_secret_file
+from edge_agent.tls import TlsFileError, TlsOptions
 from edge_agent.units import Duration
 
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
@@ -63,18 +64,17 @@ def parse_broker_url(url: str) -> BrokerAddress:
     return BrokerAddress(parts.hostname, port, parts.scheme == "mqtts")
 
 
-class BrokerSettings(BaseModel):
-    """The keys that say how to reach a broker; ``[[devices.mqtt]]`` and ``[[sinks.mqtt]]`` share them."""
+class BrokerSettings(TlsOptions):
+    """The keys that say how to reach a broker; ``[[devices.mqtt]]`` and ``[[sinks.mqtt]]`` share them.
+
+    The ``tls_*`` keys and their checks are the store sink's (:class:`TlsOptions`).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     broker: str = Field(description="mqtt://host:port or mqtts://host:port")
     username: str | None = Field(default=None, min_length=1)
     password_file: Path | None = None
-    tls_ca: Path | None = None
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
-    insecure_skip_verify: bool = False
     client_id: str | None = Field(default=None, min_length=1, max_length=128)
     protocol: Literal["5", "3.1.1"] = "5"
     keepalive: Duration = 30.0
@@ -86,26 +86,24 @@ class BrokerSettings(BaseModel):
         parse_broker_url(url)
         return url.rstrip("/")
 
-    @field_validator("password_file", "tls_ca", "tls_cert", "tls_key")
+    @field_validator("password_file")
     @classmethod
-    def _readable(cls, path: Path | None) -> Path | None:
+    def _password_readable(cls, path: Path | None) -> Path | None:
         if path is not None:
             check_secret_file(path)
         return path
 
     @model_validator(mode="after")
     def _consistent(self) -> BrokerSettings:
-        tls_keys = [k for k in ("tls_ca", "tls_cert", "tls_key") if getattr(self, k) is not None]
-        if tls_keys and not self.address.tls:
-            raise ValueError(f"{', '.join(tls_keys)} need an mqtts:// broker URL (TLS); "
-                             f"the broker is {self.broker}")
-        if (self.tls_cert is None) != (self.tls_key is None):
-            raise ValueError("a client certificate needs both tls_cert and tls_key")
         if self.password_file is not None and self.username is None:
             raise ValueError("password_file is set but username is not")
         if self.keepalive < 5 or self.keepalive > 65535:
             raise ValueError("keepalive must be between 5s and 65535s")
         return self
+
+    def without_tls(self) -> str | None:
+        """The ``tls_*`` keys need an mqtts:// URL."""
+        return None if self.address.tls else f"an mqtts:// broker URL (TLS); the broker is {self.broker}"
 
     @property
     def address(self) -> BrokerAddress:
@@ -154,19 +152,10 @@ async def make_client(settings: BrokerSettings, session: Session) -> aiomqtt.Cli
 def tls_context(settings: BrokerSettings) -> ssl.SSLContext:
     """Verify the broker against ``tls_ca`` (or the system CAs); present the client cert if set."""
     try:
-        context = ssl.create_default_context(cafile=str(settings.tls_ca) if settings.tls_ca else None)
-    except ssl.SSLError as exc:
-        raise BrokerError(f"tls_ca {str(settings.tls_ca)!r} is not a PEM CA certificate: {exc}") from None
-    if settings.tls_cert is not None:
-        try:
-            # An empty password: an encrypted key fails here instead of prompting on a terminal.
-            context.load_cert_chain(str(settings.tls_cert), str(settings.tls_key), password="")
-        except (ssl.SSLError, OSError) as exc:
-            raise BrokerError(f"cannot use tls_cert/tls_key {str(settings.tls_cert)!r}: {exc} "
-                              "(PEM files, an unencrypted key that matches the certificate)") from None
+        context = settings.client_context()
+    except TlsFileError as exc:
+        raise BrokerError(str(exc)) from None
     if settings.insecure_skip_verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
         log.warning("TLS verification is OFF for this broker (insecure_skip_verify): anyone on the "
                     "path can read and change what is sent; for a lab only", broker=settings.address.url)
     return context

@@ -15,9 +15,8 @@ from drivers.mqtt.config import MqttDevice
 from drivers.snmp.config import SnmpDevice
 from edge_agent.files import check_secret_file
 from edge_agent.sinks.mqtt_config import MqttSink
+from edge_agent.tls import TlsOptions
 from edge_agent.units import ByteSize, Duration
-
-from .tls import TlsOptions
 
 if TYPE_CHECKING:
     from edge_agent.sinks import Sink
@@ -86,6 +85,10 @@ class InfluxDBSink(TlsOptions):
             host = urlsplit(self.url).hostname or "store"
             self.name = f"influxdb-{host}-{self.bucket}"
         return self
+
+    def without_tls(self) -> str | None:
+        """The ``tls_*`` keys need an https:// URL."""
+        return None if self.url.startswith("https:") else f"an https:// URL (TLS); the store is {self.url}"
 
     def create(self) -> Sink:
         """The sink this entry configures."""

@@ -62,7 +62,7 @@ class Sink(Protocol):
         ...
 
     async def start(self) -> None:
-        """Open connections; called once before the first write."""
+        """Open connections before the first write; raise :class:`SinkError` if it cannot (retried)."""
         ...
 
     async def write(self, body: bytes, points: int) -> None:

@@ -18,7 +18,7 @@ import structlog
 
 from edge_agent import __version__
 from edge_agent.config.model import InfluxDBSink as InfluxDBSinkConfig
-from edge_agent.config.tls import explain
+from edge_agent.tls import TlsFileError, explain
 
 from . import SinkAuthError, SinkError, SinkRejected, SinkTooLarge
 
@@ -62,17 +62,27 @@ class InfluxDBSink:
         return self._config.url
 
     async def start(self) -> None:
-        """Create the HTTP session; the token is read from its file now, never logged."""
+        """Create the HTTP session; the token and TLS files are read now (off the loop), never logged.
+
+        A file that cannot be read or used raises a :class:`SinkError` naming it: the
+        forwarder retries, so fixing the file is enough.
+        """
         config = self._config
         headers = {"Content-Type": "text/plain; charset=utf-8", "User-Agent": f"edge-agent/{__version__}"}
-        token = config.resolve_token()
+        try:
+            token = await asyncio.to_thread(config.resolve_token)
+        except OSError as exc:
+            raise SinkError(self._name, f"cannot read token_file: {exc}") from None
         if token:
             headers["Authorization"] = f"Token {token}"
         if config.gzip:
             headers["Content-Encoding"] = "gzip"
         ssl_context = None
         if config.url.startswith("https:"):
-            ssl_context = config.client_context()
+            try:
+                ssl_context = await asyncio.to_thread(config.client_context)
+            except TlsFileError as exc:
+                raise SinkError(self._name, str(exc)) from None
             if config.insecure_skip_verify:
                 log.warning("TLS verification is OFF for this sink (insecure_skip_verify): anyone on "
                             "the path can read and change what is sent; for a lab only",

@@ -3,6 +3,9 @@ certificate stops it with one clear reason, and nothing is lost meanwhile."""
 
 from __future__ import annotations
 
+import asyncio
+import gzip
+import shutil
 import ssl
 import time
 from collections.abc import Iterator
@@ -10,16 +13,19 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from pydantic import ValidationError
 
 from drivers import Reading
-from edge_agent.buffer import encode_batch
+from edge_agent.buffer import AsyncBuffer, DiskBuffer, encode_batch
 from edge_agent.config.model import InfluxDBSink as SinkConfig
+from edge_agent.forwarder import Forwarder
 from edge_agent.normalise import PointEncoder
 from edge_agent.sinks import SinkError
 from edge_agent.sinks.influxdb import InfluxDBSink
+from edge_agent.status import AgentStatus, SinkStatus
 from tests.support.accounting import books
 from tests.support.ports import LOOPBACK, free_port
-from tests.support.processes import AgentProcess, SimulatedCampus, wait_for
+from tests.support.processes import AgentProcess, SimulatedCampus, until, wait_for
 from tests.support.tlsca import TestCA
 from tests.support.victoriametrics import VictoriaMetrics
 
@@ -118,6 +124,54 @@ async def test_mutual_tls_presents_the_client_certificate(ca: TestCA) -> None:
         assert len(received) == 1
     finally:
         await runner.cleanup()
+
+
+def test_unusable_tls_files_are_named_when_the_config_loads(tmp_path: Path, ca: TestCA) -> None:
+    client, other = ca.issue("gateway-sh031", client=True), ca.issue("gateway-sh032", client=True)
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("-----BEGIN NOTHING-----\n")
+    url = "https://127.0.0.1:8428"
+    cases = [
+        ({"url": url, "tls_ca": str(not_pem)}, f"tls_ca '{not_pem}' is not a PEM CA certificate"),
+        ({"url": url, "tls_cert": str(client.cert), "tls_key": str(other.key)},  # another certificate's key
+         f"cannot use tls_cert/tls_key '{client.cert}'"),
+        ({"url": url, "tls_cert": str(client.cert)}, "tls_cert and tls_key go together"),
+        ({"url": "http://127.0.0.1:8428", "tls_ca": str(ca.cert)},
+         "tls_ca need an https:// URL (TLS); the store is http://127.0.0.1:8428"),
+    ]
+    for settings, problem in cases:
+        with pytest.raises(ValidationError) as caught:
+            SinkConfig.model_validate({"bucket": "b", **settings})
+        assert problem in str(caught.value)
+
+
+async def test_a_ca_file_gone_bad_after_the_config_loaded_is_named_and_retried(
+    tmp_path: Path, tls_store: VictoriaMetrics, ca: TestCA
+) -> None:
+    city_ca = tmp_path / "city-ca.pem"
+    shutil.copy(ca.cert, city_ca)
+    config = SinkConfig.model_validate({"url": tls_store.url, "bucket": "b", "name": "city",
+                                        "tls_ca": str(city_ca), "retry_max": "500ms"})
+    city_ca.write_text("half-copied\n")  # as if replaced after the agent checked its config
+    status = AgentStatus()
+    status.sinks["city"] = SinkStatus("city", tls_store.url)
+    buffer = AsyncBuffer(lambda: DiskBuffer(tmp_path / "buffer.db", ["city"], 10**9))
+    await buffer.open()
+    await buffer.append([gzip.decompress(body()).decode().strip()])
+    forwarder = Forwarder(buffer, [InfluxDBSink(config)], status)
+    task = asyncio.create_task(forwarder.run())
+    try:
+        await until(lambda: status.sinks["city"].failures >= 2, 15, "the sink failing to start, twice")
+        assert f"tls_ca '{city_ca}' is not a PEM CA certificate" in (status.sinks["city"].last_error or "")
+        assert not task.done()  # the forwarder retries; it does not die with the sink
+        shutil.copy(ca.cert, city_ca)
+        assert await forwarder.drained(20), "the point was not delivered once the CA was fixed"
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await buffer.close()
+    assert status.sinks["city"].sent_points == 1
+    wait_for(lambda: tls_store.points("tls_check_v"), 15, what="the point in the store")
 
 
 def test_nothing_is_lost_until_the_ca_is_fixed(tmp_path: Path, tls_store: VictoriaMetrics, ca: TestCA,

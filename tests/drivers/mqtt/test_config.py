@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from edge_agent.config import ConfigError, load
+from tests.support.mosquitto import make_test_pki
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLE = REPO / "drivers" / "mqtt" / "sample.toml"
 
 
 def with_secrets(tmp_path: Path, text: str) -> str:
-    """The sample's /etc/edge-agent/secrets/ files, created in tmp."""
+    """The sample's /etc/edge-agent/secrets/ files, created in tmp (the TLS ones real PEM files)."""
     secrets = tmp_path / "secrets"
     secrets.mkdir(exist_ok=True)
-    for name in ("mqtt-edge.password", "district-ca.pem", "sh-031.crt", "sh-031.key", "city.password"):
+    for name in ("mqtt-edge.password", "city.password"):
         (secrets / name).write_text("x\n")
+    pki = make_test_pki(tmp_path / "pki")
+    made = {"district-ca.pem": pki.ca, "sh-031.crt": pki.client_cert, "sh-031.key": pki.client_key}
+    for name, path in made.items():
+        shutil.copy(path, secrets / name)
     return text.replace("/etc/edge-agent/secrets/", f"{secrets}/")
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import secrets
+import shutil
 from pathlib import Path
 from typing import Any
 
 import aiomqtt
 import pytest
 import structlog
+from pydantic import ValidationError
 
 from drivers.mqtt import MqttListener
 from edge_agent import logs
@@ -94,9 +96,21 @@ async def test_no_client_certificate_where_the_broker_requires_one(
     assert listener.stats.connects == 0
 
 
-async def test_an_unusable_client_key_is_named(tls_broker: Mosquitto, pki: TlsFiles, running: Any) -> None:
-    listener = MqttListener(device(tls_broker.url, tls_ca=pki.ca, tls_cert=pki.client_cert,
-                                   tls_key=pki.server_key))
+def test_a_key_that_does_not_match_its_certificate_is_named_when_the_config_loads(pki: TlsFiles) -> None:
+    with pytest.raises(ValidationError, match="cannot use tls_cert/tls_key") as caught:
+        device("mqtts://127.0.0.1:8883", tls_ca=pki.ca, tls_cert=pki.client_cert, tls_key=pki.server_key)
+    assert str(pki.client_cert) in str(caught.value)
+    with pytest.raises(ValidationError, match="is not a PEM CA certificate"):
+        device("mqtts://127.0.0.1:8883", tls_ca=pki.client_key)
+
+
+async def test_a_key_that_went_bad_after_the_config_loaded_is_named_at_connect(
+    tls_broker: Mosquitto, pki: TlsFiles, tmp_path: Path, running: Any
+) -> None:
+    key = tmp_path / "client.key"
+    shutil.copy(pki.client_key, key)
+    listener = MqttListener(device(tls_broker.url, tls_ca=pki.ca, tls_cert=pki.client_cert, tls_key=key))
+    shutil.copy(pki.server_key, key)  # replaced by the wrong key after the check
     running(listener, Collector().deliver)
     await until(lambda: listener.stats.connect_failures, 15, "the failure")
     assert "cannot use tls_cert/tls_key" in (listener.stats.last_error or "")

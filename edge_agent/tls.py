@@ -1,8 +1,10 @@
 """TLS for uplinks: verify the server by default, pin a CA, present a client certificate.
 
-Every sink and broker connection that speaks TLS takes the same keys (``tls_ca``,
-``tls_cert``, ``tls_key``, ``insecure_skip_verify``) through :class:`TlsOptions`, and gets
-its context from :func:`client_context`, so there is one place where verification is set.
+Every sink and broker connection that speaks TLS (the InfluxDB sink, MQTT devices and
+the MQTT sink) takes the same keys (``tls_ca``, ``tls_cert``, ``tls_key``,
+``insecure_skip_verify``) through :class:`TlsOptions`, and gets its context from
+:func:`client_context`, so there is one place where verification is set and one wording
+for a file that cannot be used.
 """
 
 from __future__ import annotations
@@ -15,8 +17,17 @@ from pydantic import BaseModel, field_validator, model_validator
 from edge_agent.files import check_secret_file
 
 
+class TlsFileError(ValueError):
+    """A ``tls_ca``, ``tls_cert`` or ``tls_key`` file that TLS cannot use; the message names it."""
+
+
 class TlsOptions(BaseModel):
-    """The ``tls_*`` keys of a sink or broker entry."""
+    """The ``tls_*`` keys of a sink or broker entry.
+
+    The files are tried when the config loads, so ``edge-agent check`` names a CA file that
+    is not PEM or a key that does not match its certificate; a file that goes bad later is
+    named when the connection is next made.
+    """
 
     tls_ca: Path | None = None
     tls_cert: Path | None = None
@@ -31,10 +42,24 @@ class TlsOptions(BaseModel):
         return path
 
     @model_validator(mode="after")
-    def _pair(self) -> TlsOptions:
+    def _usable(self) -> TlsOptions:
+        keys = [key for key in ("tls_ca", "tls_cert", "tls_key") if getattr(self, key) is not None]
+        if not keys:
+            return self
+        if (wanted := self.without_tls()) is not None:
+            raise ValueError(f"{', '.join(keys)} need {wanted}")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("tls_cert and tls_key go together (a client certificate and its key)")
+        self.client_context()
         return self
+
+    def without_tls(self) -> str | None:
+        """What the ``tls_*`` keys need when this entry's URL speaks no TLS, else None.
+
+        Entries with a URL say so ("an https:// URL (TLS); the store is http://..."), so a
+        CA file set beside a plain-text URL is an error rather than silently unused.
+        """
+        return None
 
     def client_context(self) -> ssl.SSLContext:
         """A client context: system CAs (or ``tls_ca`` alone), host name checked, TLS 1.2+."""
@@ -44,11 +69,23 @@ class TlsOptions(BaseModel):
 def client_context(
     ca: Path | None, cert: Path | None, key: Path | None, insecure: bool = False
 ) -> ssl.SSLContext:
-    """Build the context; a pinned ``ca`` replaces the system CAs rather than adding to them."""
-    context = ssl.create_default_context(cafile=str(ca) if ca else None)
+    """Build the context; a pinned ``ca`` replaces the system CAs rather than adding to them.
+
+    Reads the files (call it off the event loop); raises :class:`TlsFileError` for one that
+    cannot be used.
+    """
+    try:
+        context = ssl.create_default_context(cafile=str(ca) if ca else None)
+    except (ssl.SSLError, OSError) as exc:
+        raise TlsFileError(f"tls_ca {str(ca)!r} is not a PEM CA certificate: {exc}") from None
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     if cert is not None and key is not None:
-        context.load_cert_chain(str(cert), str(key))
+        try:
+            # An empty password: an encrypted key fails here instead of prompting on a terminal.
+            context.load_cert_chain(str(cert), str(key), password="")
+        except (ssl.SSLError, OSError) as exc:
+            raise TlsFileError(f"cannot use tls_cert/tls_key {str(cert)!r}: {exc} (PEM files, an "
+                               "unencrypted key that matches the certificate)") from None
     if insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
