@@ -71,8 +71,12 @@ class InfluxDBSink:
         headers = {"Content-Type": "text/plain; charset=utf-8", "User-Agent": f"edge-agent/{__version__}"}
         try:
             token = await asyncio.to_thread(config.resolve_token)
-        except OSError as exc:
+        except (OSError, UnicodeDecodeError) as exc:
             raise SinkError(self._name, f"cannot read token_file: {exc}") from None
+        if token and not (token.isascii() and token.isprintable()):
+            # aiohttp would refuse the header at every write; say why once, here.
+            raise SinkError(self._name, "the token holds characters no token has (a line break, "
+                                        "non-ASCII text?): token_file should hold the token alone")
         if token:
             headers["Authorization"] = f"Token {token}"
         if config.gzip:

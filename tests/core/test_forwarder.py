@@ -17,6 +17,7 @@ from edge_agent.config.model import InfluxDBSink as SinkConfig
 from edge_agent.forwarder import Forwarder
 from edge_agent.sinks.influxdb import InfluxDBSink
 from edge_agent.status import AgentStatus, SinkStatus
+from tests.support.processes import until
 from tests.support.stubstore import Answer, StubStore
 
 
@@ -118,3 +119,34 @@ async def test_an_unreachable_store_keeps_everything(tmp_path: Path) -> None:
         await deliver(tmp_path, store, [lines(3)], wait=2)
     disk = DiskBuffer(tmp_path / "buffer.db", ["s"], 10**9)
     assert disk.stats().points == 3
+
+
+async def test_a_token_file_that_holds_no_token_is_named_and_retried_until_fixed(tmp_path: Path) -> None:
+    token = tmp_path / "city.token"
+    token.write_text("s3cret-token\n# rotated 2026-11-28\n")  # a note left in the file
+    token.chmod(0o600)
+    async with StubStore() as store:
+        config = SinkConfig(url=store.url, bucket="b", name="s", retry_max="300ms", token_file=token)
+        status = AgentStatus()
+        status.sinks["s"] = SinkStatus("s", store.url)
+        buffer = AsyncBuffer(lambda: DiskBuffer(tmp_path / "buffer.db", ["s"], 10**9))
+        await buffer.open()
+        await buffer.append(lines(2))
+        forwarder = Forwarder(buffer, [InfluxDBSink(config)], status)
+        task = asyncio.create_task(forwarder.run())
+        try:
+            await until(lambda: status.sinks["s"].failures >= 1, 10, "the token refused")
+            assert "token_file should hold the token alone" in (status.sinks["s"].last_error or "")
+            token.write_bytes(b"\xff\xfe\x00")  # not text at all
+            await until(lambda: "cannot read token_file" in (status.sinks["s"].last_error or ""), 10,
+                        "the unreadable token named")
+            assert not task.done() and not store.received
+            token.write_text("s3cret-token\n")
+            assert await forwarder.drained(10)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await buffer.close()
+    assert store.accepted == lines(2)
+    assert [r.authorization for r in store.received] == ["Token s3cret-token"]
+    assert "s3cret-token" not in (status.sinks["s"].last_error or "")

@@ -34,6 +34,7 @@ class Received:
     at: float
     lines: list[str]
     status: int
+    authorization: str | None = None
 
 
 class StubStore:
@@ -72,7 +73,8 @@ class StubStore:
         lines = raw.decode("utf-8").splitlines()
         answer = (self.decide(lines) if self.decide else None) or (
             self.script.pop(0) if self.script else Answer())
-        self.received.append(Received(time.monotonic(), lines, answer.status))
+        self.received.append(Received(time.monotonic(), lines, answer.status,
+                                      request.headers.get("Authorization")))
         if answer.delay:
             await asyncio.sleep(answer.delay)
         return web.Response(status=answer.status, text=answer.body, headers=answer.headers)
