@@ -16,7 +16,6 @@ the pipeline) is never closed, so no reading is lost.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,10 +165,12 @@ class Agent:
         """Wait for "stop" or "reload"; a worker that dies with an error stops the agent loudly.
 
         A worker may also end normally (the forwarder with no sink configured has nothing to do).
+        Workers already done are watched too: one that died while the agent was starting (before
+        anything waited on it) must not be left unnoticed.
         """
         stopping = asyncio.create_task(self._stop.wait(), name="stop")
         reloading = asyncio.create_task(self._reload.wait(), name="reload")
-        watched: set[asyncio.Task[Any]] = {stopping, reloading, *(w for w in workers if not w.done())}
+        watched: set[asyncio.Task[Any]] = {stopping, reloading, *workers}
         try:
             while True:
                 done, watched = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
@@ -267,8 +268,16 @@ def _settle_heap() -> None:
 
 
 async def _cancel(*tasks: asyncio.Task[Any]) -> None:
-    for task in tasks:
+    """Cancel the tasks and wait until they have ended.
+
+    What a task ended with is not raised here: a worker that died was reported by
+    ``_next_request`` already, and the shutdown that follows must still stop the rest and
+    close the buffer. An error raised while being cancelled is logged.
+    """
+    running = [task for task in tasks if not task.done()]
+    for task in running:
         task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    for task, result in zip(tasks, results, strict=True):
+        if task in running and isinstance(result, Exception):
+            log.error("task failed while stopping", task=task.get_name(), error=repr(result))

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from pathlib import Path
 
 import pytest
 
 from edge_agent.agent import Agent
+from edge_agent.buffer import DiskBuffer
 from edge_agent.config import load
+from edge_agent.forwarder import Forwarder
 from tests.support.ports import LOOPBACK, free_port
 from tests.support.processes import SimulatedCampus
 
@@ -100,3 +103,50 @@ state_dir = "state"
     agent.stop()
     await running
     assert all(d.up for d in agent.status.devices.values()), agent.status.devices
+
+
+async def test_a_worker_that_dies_while_the_agent_starts_stops_it_loudly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug that kills the forwarder at once must stop the agent (systemd restarts it), not leave
+    it polling and buffering with nothing ever sent."""
+    async def broken(self: Forwarder) -> None:
+        raise RuntimeError("the forwarder fell over")
+
+    monkeypatch.setattr(Forwarder, "run", broken)  # the fault injected; everything else is real
+    listen_port = free_port()
+    config = tmp_path / "agent.toml"
+    config.write_text(f"""
+[agent]
+school = "sh-test"
+interval = "200ms"
+state_dir = "state"
+[health]
+listen = "127.0.0.1:{listen_port}"  # starting it yields to the loop: the forwarder dies meanwhile
+[[sinks.influxdb]]
+url = "http://127.0.0.1:{free_port()}"
+bucket = "b"
+[[devices.modbus]]
+name = "gone"
+host = "127.0.0.1"
+port = {free_port()}
+measurement = "plc"
+  [[devices.modbus.registers]]
+  field = "state"
+  address = 0
+""")
+    agent = Agent(load(config))
+    running = asyncio.create_task(agent.run())
+    done, _ = await asyncio.wait({running}, timeout=30)
+    if not done:  # still polling with nothing sent: the failure went unnoticed
+        agent.stop()
+        await asyncio.gather(running, return_exceptions=True)
+    assert done, "the agent kept running without its forwarder"
+    with pytest.raises(RuntimeError, match="the forwarder fell over"):
+        running.result()
+    # ... after a whole shutdown: the listener closed, the buffer closed cleanly.
+    with socket.create_server((LOOPBACK, listen_port)):
+        pass
+    disk = DiskBuffer(tmp_path / "state" / "buffer.db", ["influxdb-127.0.0.1-b"], 10**9)
+    assert disk.was_clean
+    disk.close()
