@@ -126,7 +126,12 @@ async def make_client(settings: BrokerSettings, session: Session) -> aiomqtt.Cli
     address = settings.address
     password = None
     if settings.password_file is not None:
-        password = (await asyncio.to_thread(settings.password_file.read_text, encoding="utf-8")).strip()
+        try:
+            password = (await asyncio.to_thread(settings.password_file.read_text, encoding="utf-8")).strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            # Named here: as an OSError it would read as an unreachable broker, and a decode
+            # error is not one the callers retry.
+            raise BrokerError(f"cannot read password_file: {exc}") from None
     context = await asyncio.to_thread(tls_context, settings) if address.tls else None
     kwargs: dict[str, object] = {}
     if settings.protocol == "5":

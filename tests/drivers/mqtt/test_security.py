@@ -132,6 +132,20 @@ async def test_username_and_password_file(password_broker: Mosquitto, tmp_path: 
     await until(lambda: listener.stats.connects, 10, "the authenticated subscription")
 
 
+async def test_an_unreadable_password_file_is_named_and_retried(
+    password_broker: Mosquitto, tmp_path: Path, running: Any
+) -> None:
+    secret = tmp_path / "mqtt.password"
+    secret.write_text("s3cret\n")
+    listener = MqttListener(device(password_broker.url, username="edge", password_file=secret))
+    secret.write_bytes(b"\xff\xfes3cret")  # saved in the wrong encoding after the check
+    running(listener, Collector().deliver)
+    await until(lambda: listener.stats.connect_failures, 10, "the failure")
+    assert "cannot read password_file" in (listener.stats.last_error or "")
+    secret.write_text("s3cret\n")
+    await until(lambda: listener.stats.connects, 15, "the subscription once the file is fixed")
+
+
 @pytest.mark.parametrize("protocol", ["5", "3.1.1"])
 async def test_a_wrong_password_says_what_to_check(password_broker: Mosquitto, tmp_path: Path,
                                                    running: Any, protocol: str) -> None:
