@@ -112,6 +112,8 @@ DEVICE_FAMILIES: tuple[tuple[str, str, str, Callable[[DeviceStatus], float | Non
     ("device_polls", "counter", "polls attempted", lambda d: d.polls),
     ("device_poll_errors", "counter", "polls that failed", lambda d: d.failures),
     ("device_overruns", "counter", "intervals skipped because a poll took longer", lambda d: d.overruns),
+    ("device_internal_errors", "counter", "polls that failed on a bug in the driver (a traceback is logged)",
+     lambda d: d.internal_errors),
     ("device_poll_latency_seconds", "gauge", "duration of the last successful poll",
      lambda d: d.last_latency_s),
     ("device_last_success_timestamp_seconds", "gauge", "when the device last answered (Unix time)",

@@ -68,12 +68,22 @@ class DevicePoller:
         try:
             readings = await self._driver.poll()
         except DeviceError as exc:
-            status.failures += 1
-            status.consecutive_failures += 1
-            status.last_error = exc.reason
+            self._failed(exc.reason)
             level = log.warning if status.consecutive_failures == 1 else log.info
             level("device not answering", device=exc.device, reason=exc.reason,
                   failures=status.consecutive_failures, retry_in=round(self._backoff(), 1))
+            return False
+        except Exception as exc:
+            # A driver bug met on some odd answer: it costs this device this poll, counted and
+            # logged with its traceback, not every poll until the agent restarts.
+            self._failed(f"internal error in the driver: {exc!r}")
+            status.internal_errors += 1
+            if status.consecutive_failures == 1:
+                log.exception("driver failed unexpectedly; the device is polled again",
+                              device=self._driver.name, retry_in=round(self._backoff(), 1))
+            else:
+                log.info("driver failed unexpectedly again", device=self._driver.name, error=repr(exc),
+                         failures=status.consecutive_failures, retry_in=round(self._backoff(), 1))
             return False
         status.last_latency_s = time.perf_counter() - started
         if status.consecutive_failures:
@@ -86,6 +96,12 @@ class DevicePoller:
             status.last_fields = readings[-1].fields
             self._on_readings(readings)
         return True
+
+    def _failed(self, reason: str) -> None:
+        status = self._status
+        status.failures += 1
+        status.consecutive_failures += 1
+        status.last_error = reason
 
     def _backoff(self) -> float:
         failures = max(1, self._status.consecutive_failures)

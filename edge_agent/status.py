@@ -28,6 +28,8 @@ class DeviceStatus:
     failures: int = 0
     consecutive_failures: int = 0
     overruns: int = 0
+    #: Polls that failed on a bug in the driver rather than on the device (counted in failures too).
+    internal_errors: int = 0
     last_ok_ms: int | None = None
     last_error: str | None = None
     last_fields: tuple[tuple[str, FieldValue], ...] = ()

@@ -12,7 +12,8 @@ from edge_agent.status import AgentStatus, DeviceStatus
 def _status() -> AgentStatus:
     status = AgentStatus()
     status.devices["meter-1"] = DeviceStatus("meter-1", "modbus", 10.0, polls=5, failures=1, overruns=2,
-                                             last_ok_ms=1_700_000_000_123, last_latency_s=0.0012,
+                                             internal_errors=1, last_ok_ms=1_700_000_000_123,
+                                             last_latency_s=0.0012,
                                              events=lambda: {"timeouts": 2, "requests": 7})
     # Nothing a config allows needs escaping; the writer escapes anyway.
     status.devices['odd "name"\\'] = DeviceStatus('odd "name"\\', "snmp", 60.0)
@@ -32,13 +33,14 @@ class _Reference:
             families.append(make(f"{PREFIX}_{name}", doc, labels=["device", "protocol"]))
         families.append(CounterMetricFamily(f"{PREFIX}_device_events", EVENTS_HELP,
                                             labels=["device", "protocol", "event"]))
-        up, polls, errors, overruns, latency, last_ok, events = families
+        up, polls, errors, overruns, internal, latency, last_ok, events = families
         for device in self._status.devices.values():
             key = [device.name, device.protocol]
             up.add_metric(key, 1.0 if device.up else 0.0)
             polls.add_metric(key, device.polls)
             errors.add_metric(key, device.failures)
             overruns.add_metric(key, device.overruns)
+            internal.add_metric(key, device.internal_errors)
             latency.add_metric(key, device.last_latency_s)
             if device.last_ok_ms is not None:
                 last_ok.add_metric(key, device.last_ok_ms / 1000)

@@ -11,15 +11,18 @@ import asyncio
 import contextlib
 from types import TracebackType
 
+import pytest
+
 from drivers import DeviceError, Reading
 from edge_agent.scheduler import DevicePoller
 from edge_agent.status import DeviceStatus
 
 
 class ScriptedDriver:
-    """Answers each poll after ``delays[i]`` seconds, or fails where the script says None."""
+    """Answers each poll after ``delays[i]`` seconds, fails where the script says None, and raises
+    where it holds an exception (a driver bug)."""
 
-    def __init__(self, script: list[float | None]) -> None:
+    def __init__(self, script: list[float | Exception | None]) -> None:
         self.script = script
         self.active = 0
         self.max_active = 0
@@ -44,6 +47,8 @@ class ScriptedDriver:
         try:
             if step is None:
                 raise DeviceError("scripted", "no answer")
+            if isinstance(step, Exception):
+                raise step
             await asyncio.sleep(step)
             return [Reading("scripted", 0, (("v", 1.0),))]
         finally:
@@ -83,3 +88,13 @@ async def test_a_failing_device_backs_off_and_recovers() -> None:
     assert received > 0
     assert status.consecutive_failures == 0
     assert status.up
+
+
+async def test_a_driver_bug_costs_a_poll_not_the_device(capsys: pytest.CaptureFixture[str]) -> None:
+    driver = ScriptedDriver([0.0, KeyError("unit-id"), KeyError("unit-id"), 0.0])
+    status, received = await run_for(driver, 0.05, 1.0)
+    assert status.failures == status.internal_errors == 2
+    assert received > 1 and status.up  # polled again after the bug, and answering
+    out = capsys.readouterr().out
+    assert "driver failed unexpectedly; the device is polled again" in out
+    assert "Traceback" in out and "KeyError: 'unit-id'" in out  # once, with what to report
