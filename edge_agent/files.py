@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 
-def check_secret_file(path: Path) -> None:
-    """Raise ValueError unless ``path`` is a readable regular file."""
+def readable_file(path: Path) -> Path:
+    """``path`` itself, or ValueError unless it is a readable regular file."""
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
@@ -19,3 +22,9 @@ def check_secret_file(path: Path) -> None:
         raise ValueError(f"{str(path)!r} is not a regular file")
     if not os.access(path, os.R_OK):
         raise ValueError(f"file {str(path)!r} cannot be read by this user")
+    return path
+
+
+#: A config key that names a file of secrets, keys or certificates: it must be there and be
+#: readable when the config loads (what it holds is read when it is needed).
+SecretFile = Annotated[Path, AfterValidator(readable_file)]

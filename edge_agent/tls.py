@@ -12,9 +12,9 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 
-from pydantic import BaseModel, field_validator, model_validator
+from pydantic import BaseModel, model_validator
 
-from edge_agent.files import check_secret_file
+from edge_agent.files import SecretFile
 
 
 class TlsFileError(ValueError):
@@ -29,17 +29,10 @@ class TlsOptions(BaseModel):
     named when the connection is next made.
     """
 
-    tls_ca: Path | None = None
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
+    tls_ca: SecretFile | None = None
+    tls_cert: SecretFile | None = None
+    tls_key: SecretFile | None = None
     insecure_skip_verify: bool = False
-
-    @field_validator("tls_ca", "tls_cert", "tls_key")
-    @classmethod
-    def _readable(cls, path: Path | None) -> Path | None:
-        if path is not None:
-            check_secret_file(path)
-        return path
 
     @model_validator(mode="after")
     def _usable(self) -> TlsOptions:

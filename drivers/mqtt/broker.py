@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import ssl
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -19,7 +18,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from edge_agent.files import check_secret_file
+from edge_agent.files import SecretFile
 from edge_agent.tls import TlsFileError, TlsOptions
 from edge_agent.units import Duration
 
@@ -74,7 +73,7 @@ class BrokerSettings(TlsOptions):
 
     broker: str = Field(description="mqtt://host:port or mqtts://host:port")
     username: str | None = Field(default=None, min_length=1)
-    password_file: Path | None = None
+    password_file: SecretFile | None = None
     client_id: str | None = Field(default=None, min_length=1, max_length=128)
     protocol: Literal["5", "3.1.1"] = "5"
     keepalive: Duration = 30.0
@@ -85,13 +84,6 @@ class BrokerSettings(TlsOptions):
     def _broker_url(cls, url: str) -> str:
         parse_broker_url(url)
         return url.rstrip("/")
-
-    @field_validator("password_file")
-    @classmethod
-    def _password_readable(cls, path: Path | None) -> Path | None:
-        if path is not None:
-            check_secret_file(path)
-        return path
 
     @model_validator(mode="after")
     def _consistent(self) -> BrokerSettings:

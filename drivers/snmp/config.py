@@ -7,12 +7,11 @@ Secrets (community, v3 keys) are never shown: ``describe()`` says only where the
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
-from edge_agent.files import check_secret_file
+from edge_agent.files import SecretFile
 from edge_agent.units import Duration
 
 from .convert import COUNTER_SYNTAXES, Conversion, choose
@@ -203,12 +202,12 @@ class SnmpDevice(BaseModel):
     port: int = Field(default=161, ge=1, le=65535)
     version: Version = "2c"
     community: SecretStr | None = None
-    community_file: Path | None = None
+    community_file: SecretFile | None = None
     user: str | None = Field(default=None, min_length=1)
     auth: AuthProtocol | None = None
-    auth_key_file: Path | None = None
+    auth_key_file: SecretFile | None = None
     priv: PrivProtocol | None = None
-    priv_key_file: Path | None = None
+    priv_key_file: SecretFile | None = None
     context: str = ""
     interval: Duration | None = None
     timeout: Duration = 2.0
@@ -235,13 +234,6 @@ class SnmpDevice(BaseModel):
                 raise ValueError("version 2 is ambiguous: write version = \"2c\" (community based)")
             data = {**data, "version": str(version)}
         return data
-
-    @field_validator("community_file", "auth_key_file", "priv_key_file")
-    @classmethod
-    def _readable(cls, path: Path | None) -> Path | None:
-        if path is not None:
-            check_secret_file(path)
-        return path
 
     @model_validator(mode="after")
     def _complete(self) -> SnmpDevice:

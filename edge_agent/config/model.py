@@ -13,7 +13,7 @@ from drivers import DeviceConfig
 from drivers.modbus.config import NAME, ModbusDevice
 from drivers.mqtt.config import MqttDevice
 from drivers.snmp.config import SnmpDevice
-from edge_agent.files import check_secret_file
+from edge_agent.files import SecretFile
 from edge_agent.sinks.mqtt_config import MqttSink
 from edge_agent.tls import TlsOptions
 from edge_agent.units import ByteSize, Duration
@@ -56,7 +56,7 @@ class InfluxDBSink(TlsOptions):
     org: str = ""
     bucket: str = Field(min_length=1)
     token: SecretStr | None = None
-    token_file: Path | None = None
+    token_file: SecretFile | None = None
     timeout: Duration = 10.0
     retry_max: Duration = 30.0
     batch_points: int = Field(default=5000, ge=1, le=1_000_000)
@@ -69,13 +69,6 @@ class InfluxDBSink(TlsOptions):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http:// or https:// URL such as \"http://127.0.0.1:8086\"")
         return url.rstrip("/")
-
-    @field_validator("token_file")
-    @classmethod
-    def _readable(cls, path: Path | None) -> Path | None:
-        if path is not None:
-            check_secret_file(path)
-        return path
 
     @model_validator(mode="after")
     def _one_token(self) -> InfluxDBSink:
