@@ -14,13 +14,13 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiomqtt
 
 from .ports import LOOPBACK, free_port
+from .server import ServerProcess
 from .tlsca import TestCA
 
 BINARY = "mosquitto"
@@ -37,18 +37,20 @@ class TlsFiles:
     client_key: Path
 
 
-class Mosquitto:
+class Mosquitto(ServerProcess):
     """Starts, stops and restarts one mosquitto process; its port and data survive restarts."""
+
+    name = BINARY
 
     def __init__(self, workdir: Path, *, tls: TlsFiles | None = None, require_client_cert: bool = False,
                  passwords: dict[str, str] | None = None, extra: str = "") -> None:
+        super().__init__()
         self.workdir = workdir
         self.port = free_port()
         self.tls = tls
         self.require_client_cert = require_client_cert
         self.passwords = passwords
         self.extra = extra
-        self.process: subprocess.Popen[bytes] | None = None
         self.log = workdir / "mosquitto.log"
         self.conf = workdir / "mosquitto.conf"
 
@@ -99,32 +101,16 @@ class Mosquitto:
         binary = shutil.which(BINARY) or f"/usr/sbin/{BINARY}"
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._write_conf()
-        with (self.workdir / "mosquitto.stderr").open("ab") as err:
-            self.process = subprocess.Popen([binary, "-c", str(self.conf)],
-                                            stdout=err, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"mosquitto exited with {self.process.returncode}; "
-                                   f"see {self.log} and {self.workdir / 'mosquitto.stderr'}")
-            try:
-                with socket.create_connection((LOOPBACK, self.port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"mosquitto did not listen on {self.port} within {timeout}s; see {self.log}")
+        stderr = self.workdir / "mosquitto.stderr"  # what it says before its own log is open
+        self.launch([binary, "-c", str(self.conf)], stderr, self._listening,
+                    see=f"{self.log} and {stderr}", timeout=timeout)
 
-    def stop(self) -> None:
-        """SIGTERM and wait: the broker saves its sessions and queued messages first."""
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            self.process = None
+    def _listening(self) -> bool:
+        try:
+            with socket.create_connection((LOOPBACK, self.port), timeout=1):
+                return True
+        except OSError:
+            return False
 
     def restart(self) -> None:
         """Stop and start again on the same port with the same data."""

@@ -11,11 +11,11 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from .ports import LOOPBACK, free_udp_port, free_udp_ports
+from .server import ServerProcess
 
 BINARY = "snmpd"
 COMMUNITY = "public"
@@ -74,14 +74,17 @@ USERS = {
 }
 
 
-class Snmpd:
+class Snmpd(ServerProcess):
     """Starts, stops and queries one snmpd process on a free loopback UDP port."""
 
+    name = BINARY
+    stop_wait = 10.0
+
     def __init__(self, workdir: Path, port: int | None = None) -> None:
+        super().__init__()
         self.workdir = workdir
         self.port = port or free_udp_port()
         self.address = f"{LOOPBACK}:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
         self.log = workdir / "snmpd.log"
         self.persist = workdir / "persist"
         self._env = {**os.environ, "SNMP_PERSISTENT_DIR": str(self.persist), "MIBS": "", "MIBDIRS": ""}
@@ -109,33 +112,14 @@ class Snmpd:
         (self.workdir / "nomibs").mkdir(exist_ok=True)
         self.persist.mkdir(exist_ok=True)
         config = self.write_config()
-        self.process = subprocess.Popen(
-            [binary, "-f", "-C", "-M", str(self.workdir / "nomibs"), "-m", "", "-c", str(config),
-             "-Lf", str(self.log), "-p", str(self.workdir / "snmpd.pid")],
-            env=self._env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"snmpd exited with {self.process.returncode}; see {self.log}")
-            result = self.run("snmpget", "-v2c", "-c", COMMUNITY, "-t", "0.3", "-r", "0",
-                              self.address, "1.3.6.1.2.1.1.5.0", check=False)
-            if result.returncode == 0 and SYS_NAME in result.stdout:
-                return
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"snmpd did not answer within {timeout}s; see {self.log}")
+        self.launch([binary, "-f", "-C", "-M", str(self.workdir / "nomibs"), "-m", "", "-c", str(config),
+                     "-Lf", str(self.log), "-p", str(self.workdir / "snmpd.pid")],
+                    None, self._answering, see=self.log, timeout=timeout, interval=0.1, env=self._env)
 
-    def stop(self) -> None:
-        """Stop snmpd and wait for it to exit."""
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            self.process = None
+    def _answering(self) -> bool:
+        result = self.run("snmpget", "-v2c", "-c", COMMUNITY, "-t", "0.3", "-r", "0",
+                          self.address, "1.3.6.1.2.1.1.5.0", check=False)
+        return result.returncode == 0 and SYS_NAME in result.stdout
 
     def run(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run a net-snmp command-line tool (``snmpget``, ``snmpwalk``...) with numeric output."""

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import ssl
-import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -14,15 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from .ports import LOOPBACK, free_port
+from .server import ServerProcess
 
 BINARY = "victoria-metrics"
 
 
-class VictoriaMetrics:
+class VictoriaMetrics(ServerProcess):
     """Starts, stops and queries one VictoriaMetrics process on a free loopback port."""
+
+    name = BINARY
 
     def __init__(self, data_dir: Path, port: int | None = None, dedup: bool = False,
                  tls: tuple[Path, Path] | None = None) -> None:
+        super().__init__()
         self.data_dir = data_dir
         # HTTPS with (certificate, key): the store a TLS sink talks to.
         self.tls = ["-tls", f"-tlsCertFile={tls[0]}", f"-tlsKeyFile={tls[1]}"] if tls else []
@@ -31,43 +33,22 @@ class VictoriaMetrics:
         self.dedup = ["-dedup.minScrapeInterval=1ms"] if dedup else []
         self.port = port or free_port()
         self.url = f"{'https' if tls else 'http'}://{LOOPBACK}:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
         self._log = data_dir.parent / f"victoria-metrics-{self.port}.log"
 
     def start(self, timeout: float = 15.0) -> None:
         """Start the server and wait until *this* process answers /health."""
         binary = shutil.which(BINARY) or f"/usr/bin/{BINARY}"
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        with self._log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [binary, f"-httpListenAddr={LOOPBACK}:{self.port}", f"-storageDataPath={self.data_dir}",
-                 "-search.latencyOffset=0s", "-loggerLevel=WARN", *self.dedup, *self.tls],
-                stdout=log, stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"victoria-metrics exited with {self.process.returncode}; see {self._log}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=1, context=_trusting()) as response:
-                    if response.read().strip() == b"OK":
-                        return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"victoria-metrics did not become healthy in {timeout}s; see {self._log}")
+        self.launch([binary, f"-httpListenAddr={LOOPBACK}:{self.port}", f"-storageDataPath={self.data_dir}",
+                     "-search.latencyOffset=0s", "-loggerLevel=WARN", *self.dedup, *self.tls],
+                    self._log, self._healthy, see=self._log, timeout=timeout)
 
-    def stop(self) -> None:
-        """Stop the server and wait for it to exit (its data stays on disk)."""
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            self.process = None
+    def _healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/health", timeout=1, context=_trusting()) as response:
+                return bool(response.read().strip() == b"OK")
+        except OSError:
+            return False
 
     def export(self, match: str) -> list[dict[str, Any]]:
         """Every series matching the selector, with values and millisecond timestamps."""
