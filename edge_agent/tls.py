@@ -100,10 +100,11 @@ def explain(error: BaseException) -> str | None:
         if "not yet valid" in text:
             return "the server's certificate is not valid yet (check the gateway's clock)"
         if "issuer" in text or "self-signed" in text or "self signed" in text:
-            return ("the server's certificate is signed by an unknown CA; set tls_ca to the "
-                    f"city CA file ({cause.verify_message})")
+            return ("the server's certificate is signed by an unknown CA; set tls_ca to the file "
+                    f"of the CA that signed it ({cause.verify_message})")
         return f"the server's certificate was refused: {cause.verify_message}"
-    return f"TLS handshake failed: {cause.reason or cause}"
+    return (f"TLS handshake failed ({cause.reason or cause}); check tls_ca, tls_cert and tls_key, "
+            "and that the server speaks TLS on this port")
 
 
 def _ssl_cause(error: BaseException) -> ssl.SSLError | None:

@@ -20,6 +20,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from edge_agent.files import SecretFile
 from edge_agent.tls import TlsFileError, TlsOptions
+from edge_agent.tls import explain as explain_tls
 from edge_agent.units import Duration
 
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
@@ -182,6 +183,10 @@ def explain(exc: BaseException, settings: BrokerSettings) -> BrokerError:
             return BrokerError(f"{where} does not speak MQTT {settings.protocol} ({text}): "
                                "set protocol = \"3.1.1\"")
         return BrokerError(f"{where} refused the connection: {text}")
+    if (tls_problem := explain_tls(exc)) is not None:
+        # The same words as for the store: expired, not yet valid, wrong host, unknown CA.
+        return BrokerError(f"{where}: {tls_problem}")
+    # What follows reads the text, for a client library that lost the ssl error on the way.
     if "CERTIFICATE_VERIFY_FAILED" in text or isinstance(exc, ssl.SSLCertVerificationError):
         if "mismatch" in text.lower():
             return BrokerError(f"{where}: the broker's TLS certificate does not name "
