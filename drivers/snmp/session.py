@@ -142,7 +142,13 @@ class EnginePool:
                 return
 
     def engines(self) -> int:
-        """Open engines on the running loop (each is one UDP socket per address family and protocol)."""
+        """Open engines on the running loop.
+
+        An engine is the set of devices that share sockets: one UDP socket per address family
+        for SNMPv1/v2c and, once an SNMPv3 device joins, one pysnmp engine with sockets of its
+        own; a v2c and v3 mix is one engine and two sockets or more. A second engine opens
+        only where USM needs one (two users of one name with different keys).
+        """
         return len(self._slots.get(asyncio.get_running_loop(), []))
 
     def in_flight(self) -> int:
