@@ -6,10 +6,12 @@ import typing
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from drivers import DeviceConfig
-from edge_agent.config.loader import BUNDLED_PROFILES
-from edge_agent.config.model import DevicesSection
+from edge_agent.config.loader import BUNDLED_PROFILES, PATH_KEYS
+from edge_agent.config.model import AgentConfig, DevicesSection
+from edge_agent.files import SecretFile, readable_file
 
 REPO = Path(__file__).resolve().parents[1]
 PROTOCOLS = list(DevicesSection.model_fields)
@@ -53,3 +55,29 @@ def test_every_bundled_profile_says_what_device_it_fits() -> None:
     assert profiles
     for profile in profiles:
         assert profile.read_text().startswith("# "), profile.name
+
+
+def secret_file_keys(model: type[BaseModel], seen: set[type] | None = None) -> set[str]:
+    """Every key, in any section of the config, whose type is SecretFile."""
+    seen = seen if seen is not None else set()
+    if model in seen:
+        return set()
+    seen.add(model)
+    keys: set[str] = set()
+    for name, info in model.model_fields.items():
+        if any(getattr(m, "func", None) is readable_file for m in info.metadata) or \
+                SecretFile in typing.get_args(info.annotation):
+            keys.add(name)
+        pending = [info.annotation]
+        while pending:
+            annotation = pending.pop()
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                keys |= secret_file_keys(annotation, seen)
+            pending += typing.get_args(annotation)
+    return keys
+
+
+def test_every_secret_file_key_is_taken_relative_to_its_config_file() -> None:
+    keys = secret_file_keys(AgentConfig)
+    assert {"token_file", "tls_ca", "password_file", "community_file", "priv_key_file"} <= keys
+    assert keys <= PATH_KEYS, f"add {sorted(keys - PATH_KEYS)} to PATH_KEYS in edge_agent/config/loader.py"
