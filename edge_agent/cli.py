@@ -130,7 +130,7 @@ def _run(args: argparse.Namespace) -> int:
     except Exception:
         # A bug, not a bad device or store (those are retried): say so in one structured line
         # with the traceback, and exit non-zero so the service manager restarts the agent.
-        # Nothing accepted is lost: the buffer was committed and closed on the way out.
+        # The agent shut down as on SIGTERM first: what is on disk stays, the buffer closed.
         log.exception("agent stopped by an internal error; restart it (systemd does)")
         return 70  # EX_SOFTWARE
     return 0
