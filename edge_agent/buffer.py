@@ -122,6 +122,10 @@ def encode_batch(lines: Sequence[str]) -> bytes:
     return _deflate(payload, 1, wbits=31)
 
 
+class BufferDamaged(sqlite3.DatabaseError):
+    """The file opened, but SQLite's own check of its pages after an unclean stop failed."""
+
+
 class DiskBuffer:
     """The SQLite buffer; every method must be called from the same thread."""
 
@@ -167,7 +171,7 @@ class DiskBuffer:
                 # After a crash or power cut, read every page once before trusting the file.
                 verdict = self._db.execute("PRAGMA quick_check").fetchone()[0]
                 if verdict != "ok":
-                    raise sqlite3.DatabaseError(f"quick_check: {verdict}")
+                    raise BufferDamaged(f"quick_check: {verdict}")
         except sqlite3.DatabaseError:
             self._db.close()
             raise

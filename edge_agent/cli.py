@@ -21,7 +21,7 @@ from .agent import Agent, buffer_path, build_drivers, build_encoders
 from .buffer import DiskBuffer
 from .config import ConfigError, LoadedConfig, load
 from .config.hygiene import root_warning, secret_warnings
-from .statedir import StateDirBusy
+from .statedir import StateDirError
 from .units import format_duration, format_size
 
 DEFAULT_CONFIG = Path("/etc/edge-agent/agent.toml")
@@ -124,7 +124,7 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         asyncio.run(serve())
-    except StateDirBusy as exc:
+    except StateDirError as exc:
         log.error("cannot start", reason=str(exc))
         return 1
     except Exception:
