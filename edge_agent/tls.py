@@ -40,7 +40,7 @@ class TlsOptions(BaseModel):
         if not keys:
             return self
         if (wanted := self.without_tls()) is not None:
-            raise ValueError(f"{', '.join(keys)} need {wanted}")
+            raise ValueError(f"{', '.join(keys)} {'need' if len(keys) > 1 else 'needs'} {wanted}")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("tls_cert and tls_key go together (a client certificate and its key)")
         self.client_context()

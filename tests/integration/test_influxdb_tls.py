@@ -137,7 +137,7 @@ def test_unusable_tls_files_are_named_when_the_config_loads(tmp_path: Path, ca: 
          f"cannot use tls_cert/tls_key '{client.cert}'"),
         ({"url": url, "tls_cert": str(client.cert)}, "tls_cert and tls_key go together"),
         ({"url": "http://127.0.0.1:8428", "tls_ca": str(ca.cert)},
-         "tls_ca need an https:// URL (TLS); the store is http://127.0.0.1:8428"),
+         "tls_ca needs an https:// URL (TLS); the store is http://127.0.0.1:8428"),
     ]
     for settings, problem in cases:
         with pytest.raises(ValidationError) as caught:

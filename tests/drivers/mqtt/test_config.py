@@ -110,7 +110,7 @@ def test_tls_files_need_mqtts(tmp_path: Path) -> None:
     ca = tmp_path / "ca.pem"
     ca.write_text("x")
     text = DEVICE.format(broker="mqtt://10.0.0.1", topic="a", path="co2", extra=f'tls_ca = "{ca}"')
-    assert "tls_ca need an mqtts:// broker URL" in problems(tmp_path, text)
+    assert "tls_ca needs an mqtts:// broker URL" in problems(tmp_path, text)
 
 
 @pytest.mark.parametrize(("topic", "says"), [
