@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 import tempfile
 import time
@@ -26,7 +27,11 @@ FIELDS_PER_POINT = 20  # the bench-40 profile
 
 
 def counters(buffer_file: Path) -> dict[str, int]:
-    disk = DiskBuffer(buffer_file, [], 10**12, readonly=True)
+    """The buffer's counters; none while the agent is still creating the file."""
+    try:
+        disk = DiskBuffer(buffer_file, [], 10**12, readonly=True)
+    except (FileNotFoundError, sqlite3.Error):
+        return {}
     try:
         return disk.stats().counters
     finally:
@@ -66,7 +71,7 @@ bucket = "bench"
         pid = agent.process.pid
         buffer_file = config.parent / "state" / "buffer.db"
         try:
-            wait_for(lambda: buffer_file.exists() and counters(buffer_file).get("accepted", 0) > 0, 30,
+            wait_for(lambda: counters(buffer_file).get("accepted", 0) > 0, 30,
                      what="the first points")
             cpu0, wall0, done0 = cpu_seconds(pid), time.monotonic(), counters(buffer_file)
             time.sleep(seconds)

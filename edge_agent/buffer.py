@@ -157,6 +157,10 @@ class DiskBuffer:
             if not path.exists():
                 raise FileNotFoundError(f"no buffer at {path}")
             self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=10)
+            if not self._scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'batches'"):
+                # The file is there but the agent has not set it up yet (it is starting).
+                self._db.close()
+                raise FileNotFoundError(f"no buffer at {path} yet")
             self._bytes = self._scalar("SELECT COALESCE(SUM(bytes), 0) FROM batches")
             return
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -1,7 +1,10 @@
 """The durable buffer: batches, per-sink cursors, the disk cap and what survives a reopen."""
 
 import gzip
+import sqlite3
 from pathlib import Path
+
+import pytest
 
 from edge_agent.buffer import LOCAL, DiskBuffer, encode_batch
 
@@ -111,6 +114,17 @@ def test_tail_shows_the_newest_lines(tmp_path: Path) -> None:
     assert buffer.tail(7) == lines(7, start=3)
     reader = DiskBuffer(tmp_path / "b.db", [], max_disk=10**9, readonly=True)
     assert reader.tail(1) == lines(1, start=9)
+
+
+def test_a_reader_that_comes_before_the_agent_set_the_file_up_is_told_so(tmp_path: Path) -> None:
+    path = tmp_path / "b.db"
+    created = sqlite3.connect(path)  # as the agent's first moment leaves it: a file, no tables yet
+    created.execute("PRAGMA journal_mode=WAL")
+    created.close()
+    with pytest.raises(FileNotFoundError, match=r"no buffer at .* yet"):
+        DiskBuffer(path, [], max_disk=10**9, readonly=True)
+    DiskBuffer(path, [], max_disk=10**9).close()  # the agent sets it up
+    assert DiskBuffer(path, [], max_disk=10**9, readonly=True).stats().points == 0
 
 
 def test_state_is_private(tmp_path: Path) -> None:
