@@ -113,6 +113,12 @@ class InfluxDBSink:
                                               allow_redirects=False) as response:
                     if 200 <= response.status < 300:
                         return
+                    if 300 <= response.status < 400:
+                        # Often http:// answered by a redirect to https://. Not followed: the
+                        # agent sends its token and data only where the config says.
+                        raise SinkError(self._name, f"{config.url} answered {response.status}, a redirect "
+                                        f"to {response.headers.get('Location', '(no Location)')}: set url "
+                                        "to where it points")
                     text = await response.text(errors="replace")
                     raise self._error(response.status, text or response.reason or "",
                                       response.headers.get("Retry-After"))

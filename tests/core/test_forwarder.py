@@ -106,6 +106,16 @@ async def test_too_large_is_sent_in_halves(tmp_path: Path) -> None:
     assert status.sinks["s"].sent_points == 13
 
 
+async def test_a_redirect_is_not_followed_but_named(tmp_path: Path) -> None:
+    moved = Answer(301, "", {"Location": "https://tsdb.edu-metro.example:8086/api/v2/write"})
+    async with StubStore([moved]) as store:
+        status, _ = await deliver(tmp_path, store, [lines(2)])
+    assert store.accepted == lines(2)  # the stub answers 204 after the script: nothing was lost meanwhile
+    assert len(store.received) == 2
+    assert ("answered 301, a redirect to https://tsdb.edu-metro.example:8086/api/v2/write: set url to "
+            "where it points") in (status.sinks["s"].last_error or "")
+
+
 async def test_a_hanging_store_times_out_and_is_retried(tmp_path: Path) -> None:
     async with StubStore([Answer(204, delay=5)]) as store:
         status, _ = await deliver(tmp_path, store, [lines(2)], request_timeout="500ms")
