@@ -18,7 +18,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from edge_agent.files import SecretFile
+from edge_agent.files import SecretError, SecretFile, read_secret_file
 from edge_agent.tls import TlsFileError, TlsOptions
 from edge_agent.tls import explain as explain_tls
 from edge_agent.units import Duration
@@ -120,11 +120,11 @@ async def make_client(settings: BrokerSettings, session: Session) -> aiomqtt.Cli
     password = None
     if settings.password_file is not None:
         try:
-            password = (await asyncio.to_thread(settings.password_file.read_text, encoding="utf-8")).strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            # Named here: as an OSError it would read as an unreachable broker, and a decode
-            # error is not one the callers retry.
-            raise BrokerError(f"cannot read password_file: {exc}") from None
+            password = (await asyncio.to_thread(read_secret_file, settings.password_file, "password_file")
+                        ).strip()
+        except SecretError as exc:
+            # A BrokerError, which callers retry; an OSError would read as an unreachable broker.
+            raise BrokerError(str(exc)) from None
     context = await asyncio.to_thread(tls_context, settings) if address.tls else None
     kwargs: dict[str, object] = {}
     if settings.protocol == "5":

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edge_agent.files import SecretError, read_secret_file
+
 from . import ber
 from .config import SnmpDevice
 from .convert import Raw
@@ -297,9 +299,9 @@ def _community(config: SnmpDevice) -> bytes:
 def read_secret(path: Path, key: str) -> str:
     """The secret held in the file at ``path`` (config key ``key``), without its line ending."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SnmpError(f"{key} {str(path)!r} cannot be read: {exc}") from None
+        text = read_secret_file(path, key)
+    except SecretError as exc:
+        raise SnmpError(str(exc)) from None
     # Only the line ending goes: spaces may be part of a secret.
     secret = text.rstrip("\r\n")
     if not secret:

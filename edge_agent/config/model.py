@@ -13,7 +13,7 @@ from drivers import DeviceConfig
 from drivers.modbus.config import NAME, ModbusDevice
 from drivers.mqtt.config import MqttDevice
 from drivers.snmp.config import SnmpDevice
-from edge_agent.files import SecretFile
+from edge_agent.files import SecretError, SecretFile, read_secret_file
 from edge_agent.sinks.mqtt_config import MqttSink
 from edge_agent.tls import TlsOptions
 from edge_agent.units import ByteSize, Duration
@@ -95,10 +95,21 @@ class InfluxDBSink(TlsOptions):
         return f"influxdb {self.url} org {self.org or '-'} bucket {self.bucket} ({token})"
 
     def resolve_token(self) -> str | None:
-        """The token, read from ``token_file`` at the moment it is needed."""
-        if self.token_file is not None:
-            return self.token_file.read_text(encoding="utf-8").strip()
-        return self.token.get_secret_value() if self.token else None
+        """The token, read from ``token_file`` at the moment it is needed.
+
+        Raises :class:`SecretError` when the file cannot be read or holds what no token is.
+        """
+        if self.token_file is None:
+            token = self.token.get_secret_value() if self.token else None
+            where = "the inline token"
+        else:
+            token = read_secret_file(self.token_file, "token_file").strip()
+            where = f"token_file {str(self.token_file)!r}"
+        if token and not (token.isascii() and token.isprintable()):
+            # aiohttp would refuse the header at every write; say why once, here.
+            raise SecretError(f"{where} holds characters no token has (a line break, non-ASCII text?): "
+                              "token_file should hold the token alone")
+        return token
 
 
 class SinkConfig(Protocol):

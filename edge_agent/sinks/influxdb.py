@@ -18,6 +18,7 @@ import structlog
 
 from edge_agent import __version__
 from edge_agent.config.model import InfluxDBSink as InfluxDBSinkConfig
+from edge_agent.files import SecretError
 from edge_agent.tls import TlsFileError, explain
 
 from . import SinkAuthError, SinkError, SinkRejected, SinkTooLarge
@@ -71,12 +72,8 @@ class InfluxDBSink:
         headers = {"Content-Type": "text/plain; charset=utf-8", "User-Agent": f"edge-agent/{__version__}"}
         try:
             token = await asyncio.to_thread(config.resolve_token)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SinkError(self._name, f"cannot read token_file: {exc}") from None
-        if token and not (token.isascii() and token.isprintable()):
-            # aiohttp would refuse the header at every write; say why once, here.
-            raise SinkError(self._name, "the token holds characters no token has (a line break, "
-                                        "non-ASCII text?): token_file should hold the token alone")
+        except SecretError as exc:
+            raise SinkError(self._name, str(exc)) from None
         if token:
             headers["Authorization"] = f"Token {token}"
         if config.gzip:
