@@ -203,7 +203,12 @@ def _message(data: bytes) -> Message:
 
 
 def _varbinds(data: bytes, pos: int, end: int) -> list[tuple[Oid, Raw]]:
-    """Every ``SEQUENCE { name, value }`` from ``pos`` to ``end``: the hot loop, kept flat."""
+    """Every ``SEQUENCE { name, value }`` from ``pos`` to ``end``: the hot loop, kept flat.
+
+    The three short-form lengths of a varbind (under 128 octets: nearly all) are read inline
+    and only long forms call :func:`_length`; a call per header is a large share of a walk's
+    decoding, which runs once per varbind of every table.
+    """
     out: list[tuple[Oid, Raw]] = []
     append = out.append
     while pos < end:
