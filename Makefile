@@ -8,7 +8,8 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages: the store the demo and tests write to, and the servers later drivers test against.
 DEMO_PACKAGES := victoria-metrics mosquitto
 # systemd: systemd-analyze, to verify the unit file offline (no running systemd needed).
-TEST_PACKAGES := victoria-metrics mosquitto mosquitto-clients snmpd snmp systemd
+# prometheus: promtool, to unit-test the central alert rules (vmalert runs the same format).
+TEST_PACKAGES := victoria-metrics mosquitto mosquitto-clients snmpd snmp systemd prometheus
 
 .PHONY: demo test lint typecheck faults bench venv clean
 
