@@ -167,6 +167,7 @@ class Forwarder:
         status.consecutive_failures += 1
         status.last_error = exc.reason
         if isinstance(exc, SinkAuthError):
+            status.auth_failures += 1
             # Credentials do not fix themselves quickly: try at the slowest pace.
             delay = backoff.next(at_least=sink.retry_max)
             log.error("store refused the credentials; data kept, retrying", sink=sink.name,

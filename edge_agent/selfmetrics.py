@@ -23,6 +23,8 @@ from .status import AgentStatus, now_ms
 log = structlog.get_logger("edge_agent.selfmetrics")
 
 MEASUREMENT = "edge_agent"
+#: One point per device beside the gateway's: whether it answers, for alerts per device.
+DEVICE_MEASUREMENT = "edge_agent_device"
 #: The pipeline's encoder key for these points: never a device name (those start with a
 #: letter or a digit).
 SELF_KEY = "@edge_agent"
@@ -48,6 +50,7 @@ def reading(status: AgentStatus, now: int) -> Reading:
         ("points_sent", float(sum(s.sent_points for s in sinks))),
         ("points_dead_lettered", float(sum(s.dead_points for s in sinks))),
         ("sink_failures", float(sum(s.failures for s in sinks))),
+        ("sink_auth_failures", float(sum(s.auth_failures for s in sinks))),
         ("buffer_errors", float(status.buffer_errors)),
         ("reloads", float(status.reloads)),
     ]
@@ -57,6 +60,28 @@ def reading(status: AgentStatus, now: int) -> Reading:
         oldest = [b.oldest_ms for b in buffer.backlog if b.oldest_ms]
         fields.append(("buffer_oldest_age_s", max(0.0, (now - min(oldest)) / 1000) if oldest else 0.0))
     return Reading(SELF_KEY, now, tuple(fields))
+
+
+def device_readings(status: AgentStatus, now: int, encoders: dict[str, PointEncoder]) -> list[Reading]:
+    """One ``edge_agent_device`` point per device (docs/schema.md): is it answering.
+
+    Each is encoded with its device's own encoder, so it carries the device's identity
+    (device, building, room, kind, asset_id) and an alert on it can name the room.
+    ``silent_s`` counts from the last reading, or from when the agent began to work the
+    device if none came yet, so one number serves polled and pushed devices alike.
+    """
+    out = []
+    for device in status.devices.values():
+        if device.name not in encoders:
+            continue
+        silent_ms = now - (device.last_ok_ms if device.last_ok_ms is not None else device.since_ms)
+        out.append(Reading(device.name, now, (
+            ("up", 1.0 if device.up else 0.0),
+            ("consecutive_failures", float(device.consecutive_failures)),
+            ("silent_s", max(0.0, silent_ms / 1000)),
+            ("interval_s", float(device.interval)),
+        ), measurement=DEVICE_MEASUREMENT))
+    return out
 
 
 class SelfMetrics:
@@ -96,5 +121,7 @@ class SelfMetrics:
                 if identity != self._tagged:
                     self._encoders[SELF_KEY] = encoder(config)
                     self._tagged = identity
-                self._accept([reading(self._status, now_ms())])
+                now = now_ms()
+                devices = device_readings(self._status, now, self._encoders)
+                self._accept([reading(self._status, now), *devices])
             await asyncio.sleep(config.agent.interval)

@@ -31,6 +31,8 @@ class DeviceStatus:
     #: Polls that failed on a bug in the driver rather than on the device (counted in failures too).
     internal_errors: int = 0
     last_ok_ms: int | None = None
+    #: When the agent began to work this device (start or the reload that added it).
+    since_ms: int = field(default_factory=lambda: now_ms())
     last_error: str | None = None
     last_fields: tuple[tuple[str, FieldValue], ...] = ()
     last_latency_s: float = 0.0
@@ -53,6 +55,8 @@ class SinkStatus:
     sent_requests: int = 0
     dead_points: int = 0
     failures: int = 0
+    #: Failures because the store refused the credentials (401/403), counted in failures too.
+    auth_failures: int = 0
     consecutive_failures: int = 0
     last_ok_ms: int | None = None
     last_error: str | None = None

@@ -93,6 +93,16 @@ def test_metrics_healthz_status_and_self_metrics(
         assert labels == {"school": "sh-test", "campus": "main", "version": __version__}
         assert max(own[("edge_agent_devices_ok", frozenset(labels.items()))].values()) == 4
 
+        # Beside it one edge_agent_device point per device, with the device's own identity.
+        def every_device_up() -> dict[str, dict[str, str]] | None:
+            points = store.points('{__name__=~"edge_agent_device_(up|silent_s|interval_s)"}')
+            up = {dict(tags)["device"]: dict(tags) for (name, tags), v in points.items()
+                  if name == "edge_agent_device_up" and v[max(v)] == 1}
+            return up if set(up) == set(campus_devices(campus)) else None
+
+        devices = wait_for(every_device_up, 30, what="an edge_agent_device point per device, all up")
+        assert all(d["school"] == "sh-test" and d["campus"] == "main" for d in devices.values())
+
         store.stop()
         answer = wait_for(lambda: (h := healthz(listen)) and h[0] == 503 and h, 30, what="/healthz 503")
         assert answer[1]["status"] == "unhealthy"
