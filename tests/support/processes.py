@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .ports import LOOPBACK, free_port_range
+from .ports import LOOPBACK, free_port_range, free_udp_ports
 
 
 @dataclass
@@ -32,7 +32,7 @@ class SimulatedCampus:
     """``python -m simulators campus`` on free loopback ports, with a journal of every read."""
 
     def __init__(self, workdir: Path, classrooms: int = 2, meters: int = 1, machines: int = 1,
-                 seed: int = 7) -> None:
+                 seed: int = 7, switches: int = 0, ups: int = 0, switch_ports: int = 4) -> None:
         self.workdir = workdir
         self.count = classrooms + meters + machines
         self.base_port = free_port_range(self.count)
@@ -41,6 +41,9 @@ class SimulatedCampus:
             "--seed", str(seed), "--classrooms", str(classrooms), "--meters", str(meters),
             "--machines", str(machines), "--base-port", str(self.base_port), "--host", LOOPBACK,
         ]
+        if switches or ups:
+            self.args += ["--switches", str(switches), "--ups", str(ups), "--switch-ports", str(switch_ports),
+                          "--snmp-port", str(free_udp_ports(switches + ups))]
         self.process: subprocess.Popen[str] | None = None
 
     def config(self) -> str:
