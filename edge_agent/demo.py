@@ -27,6 +27,8 @@ STORE_PORT = 8428
 SIM_PORTS = range(15020, 15027)  # Modbus TCP
 SNMP_PORTS = range(15030, 15032)  # UDP: the switch and the UPS
 BROKER_PORT = 15040
+ALERTS_PORT = 8880  # vmalert: its UI and /api/v1/alerts
+RULES_DIR = Path(__file__).resolve().parents[1] / "deploy" / "central" / "rules"
 #: The simulated clock starts on a school-day morning, so the demo shows lessons and running
 #: machines whatever the hour it is run at.
 SIM_START = "2026-09-08T09:40:00"
@@ -76,10 +78,14 @@ async def _demo(state_dir: Path, store: bool, duration: float | None, broker: li
     try:
         processes.append(await _start_broker(state_dir, broker))
         processes.append(await _start_simulators(state_dir))
+        alerting = None
         if store:
             processes.append(await _start_store(state_dir))
+            vmalert, alerting = await _start_vmalert(state_dir)
+            if vmalert is not None:
+                processes.append(vmalert)
         running = asyncio.create_task(agent.run(), name="agent")
-        view = asyncio.create_task(_view(agent.status, store, log_path), name="view")
+        view = asyncio.create_task(_view(agent.status, store, log_path, alerting), name="view")
         if duration is not None:
             loop.call_later(duration, agent.stop)
         await running
@@ -167,15 +173,49 @@ async def _start_store(state_dir: Path) -> asyncio.subprocess.Process:
     raise DemoError(f"victoria-metrics did not start; see {state_dir / 'store.log'}")
 
 
-async def _view(status: AgentStatus, store: bool, log_path: Path) -> None:
+async def _start_vmalert(state_dir: Path) -> tuple[asyncio.subprocess.Process | None, str]:
+    """vmalert with the central rules beside the demo store; the view's line about it.
+
+    The demo has no Alertmanager: notifications go to a port where none listens (vmalert
+    logs that into vmalert.log) and the alerts are seen in vmalert's UI and in the store's
+    ALERTS series, which vmalert writes back.
+    """
+    binary = shutil.which("vmalert")
+    rules = sorted(RULES_DIR.glob("*.yml"))
+    if binary is None:
+        return None, "alerts: vmalert is not installed (Debian's victoria-metrics has it): no alerts"
+    if not rules:
+        return None, f"alerts: no rule files in {RULES_DIR}: no alerts"
+    if _port_busy(ALERTS_PORT):
+        return None, f"alerts: port {ALERTS_PORT} is in use: vmalert not started"
+    store = f"http://127.0.0.1:{STORE_PORT}"
+    process = await asyncio.create_subprocess_exec(
+        binary, *(f"-rule={path}" for path in rules), f"-datasource.url={store}",
+        f"-remoteWrite.url={store}", f"-remoteRead.url={store}", "-notifier.url=http://127.0.0.1:9093",
+        f"-httpListenAddr=127.0.0.1:{ALERTS_PORT}", "-loggerLevel=WARN",
+        stdout=asyncio.subprocess.DEVNULL, stderr=(state_dir / "vmalert.log").open("ab"),
+        start_new_session=True,
+    )
+    for _ in range(200):
+        if process.returncode is not None:
+            raise DemoError(f"vmalert exited; see {state_dir / 'vmalert.log'}")
+        if _port_busy(ALERTS_PORT):
+            return process, (f"alerts: http://127.0.0.1:{ALERTS_PORT} (vmalert)   "
+                             f"store UI: http://127.0.0.1:{STORE_PORT}/vmui (query ALERTS)")
+        await asyncio.sleep(0.05)
+    raise DemoError(f"vmalert did not start; see {state_dir / 'vmalert.log'}")
+
+
+async def _view(status: AgentStatus, store: bool, log_path: Path, alerting: str | None) -> None:
     while True:
         width = shutil.get_terminal_size((120, 30)).columns
-        sys.stdout.write("\x1b[H\x1b[2J" + render(status, store, log_path, width))
+        sys.stdout.write("\x1b[H\x1b[2J" + render(status, store, log_path, width, alerting))
         sys.stdout.flush()
         await asyncio.sleep(1)
 
 
-def render(status: AgentStatus, store: bool, log_path: Path, width: int = 120) -> str:
+def render(status: AgentStatus, store: bool, log_path: Path, width: int = 120,
+           alerting: str | None = None) -> str:
     """The live view as text: devices with their last values, then the flow counters."""
     now_ms = time.time_ns() // 1_000_000
     lines = [
@@ -204,6 +244,8 @@ def render(status: AgentStatus, store: bool, log_path: Path, width: int = 120) -
     else:
         lines += ["", "query the store:  curl -s 'http://127.0.0.1:8428/api/v1/export?match[]="
                       "{school=\"demo-school\"}' | head"]
+        if alerting:
+            lines.append(alerting)
     return "\n".join(lines) + "\n"
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from drivers import Reading
-from edge_agent.demo import BROKER_PORT, SIM_PORTS, STORE_PORT, render
+from edge_agent.demo import ALERTS_PORT, BROKER_PORT, SIM_PORTS, STORE_PORT, render
 from edge_agent.status import AgentStatus, DeviceStatus, SinkStatus
 
 pytestmark = pytest.mark.integration
@@ -36,7 +36,7 @@ def test_the_view_shows_devices_values_and_the_flow(tmp_path: Path) -> None:
     assert "accepted 42" in text and "sent 40  waiting 2  ok" in text
 
 
-@pytest.mark.skipif(any(_busy(p) for p in [STORE_PORT, BROKER_PORT, *SIM_PORTS]),
+@pytest.mark.skipif(any(_busy(p) for p in [STORE_PORT, BROKER_PORT, ALERTS_PORT, *SIM_PORTS]),
                     reason="the demo's fixed ports are in use on this machine")
 def test_the_demo_runs_and_shows_readings_sent(tmp_path: Path) -> None:
     result = subprocess.run(
@@ -49,6 +49,9 @@ def test_the_demo_runs_and_shows_readings_sent(tmp_path: Path) -> None:
         assert f"{device:<12} up" in last_frame
     sent = int(last_frame.split(" sent ")[1].split()[0])
     assert sent > 0
+    # vmalert ran beside the store with the central rules, and the view says where to look.
+    assert f"alerts: http://127.0.0.1:{ALERTS_PORT} (vmalert)" in last_frame
+    assert f"http://127.0.0.1:{STORE_PORT}/vmui" in last_frame
     assert "demo stopped" in result.stdout
     assert (tmp_path / "agent.log").read_text().count('"agent started"') == 1
     assert (tmp_path / "agent" / "buffer.db").exists()
