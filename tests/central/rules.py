@@ -59,3 +59,16 @@ def rules() -> list[Rule]:
 def alerts() -> list[Rule]:
     """The alerting rules."""
     return [rule for rule in rules() if rule.alert]
+
+
+def fast_copies(folder: Path, interval: str = "1s") -> list[Path]:
+    """Copies of the rule files whose groups are evaluated every ``interval``: the one change."""
+    copies = []
+    for path in RULE_FILES:
+        document = yaml.safe_load(path.read_text())
+        for group in document["groups"]:
+            group["interval"] = interval
+        copy = folder / path.name
+        copy.write_text(yaml.safe_dump(document))
+        copies.append(copy)
+    return copies

@@ -20,14 +20,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.central import scenarios
-from tests.central.rules import RULE_FILES, RULES_DIR, UNIT_TESTS, Rule, alerts, rules
+from tests.central.campus import agent_on_campus
+from tests.central.rules import RULE_FILES, RULES_DIR, UNIT_TESTS, Rule, alerts, fast_copies, rules
 from tests.central.servers import VMAlert
 from tests.integration.conftest import store
-from tests.support.agentconfig import agent_toml
-from tests.support.processes import AgentProcess, SimulatedCampus, wait_for
+from tests.support.processes import wait_for
 from tests.support.victoriametrics import VictoriaMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,22 +80,11 @@ def _anchor(heading: str) -> str:
 
 @pytest.mark.integration
 def test_every_rule_reads_what_real_agents_write(tmp_path: Path, store: VictoriaMetrics) -> None:
-    campus = SimulatedCampus(tmp_path / "campus", classrooms=1, meters=1, machines=1, switches=1, ups=1)
-    campus.start()
-    config = tmp_path / "agent" / "agent.toml"
-    config.parent.mkdir()
-    sink = f'[[sinks.influxdb]]\nurl = "{store.url}"\nbucket = "campus"\ntoken = "t"\nretry_max = "2s"\n'
-    config.write_text(agent_toml([campus.config()], sink=sink, interval="1s"))
-    agent = AgentProcess(config)
-    agent.start()
     wanted = {metric for rule in rules() for metric in rule.metrics()}
-    try:
+    with agent_on_campus(tmp_path, store.url):
         # Rates (errors per second) come from the second poll of a switch on.
         wait_for(lambda: not (wanted - _names(store)), 60,
                  what=f"every metric the rules read: {sorted(wanted - _names(store))}")
-    finally:
-        agent.stop()
-        campus.stop()
     problems = []
     for rule in rules():
         for metric in sorted(rule.metrics()):
@@ -137,7 +125,7 @@ def test_every_alert_fires_in_vmalert_and_resolves_when_its_state_ends(
         tmp_path: Path, store: VictoriaMetrics) -> None:
     start = _replay_window()
     start_ms = int(start.timestamp() * 1000)
-    _write(store, scenarios.lines(start_ms))
+    write_lines(store, scenarios.lines(start_ms))
 
     end = start + timedelta(minutes=scenarios.MINUTES)
     result = subprocess.run(
@@ -181,18 +169,10 @@ def _firing(store: VictoriaMetrics) -> dict[tuple[str, str], list[int]]:
 
 @pytest.mark.integration
 def test_an_alert_fires_and_resolves_through_vmalerts_api(tmp_path: Path, store: VictoriaMetrics) -> None:
-    # The real rules, evaluated every second instead of every minute: the one change made.
-    fast = []
-    for path in RULE_FILES:
-        document = yaml.safe_load(path.read_text())
-        for group in document["groups"]:
-            group["interval"] = "1s"
-        copy = tmp_path / path.name
-        copy.write_text(yaml.safe_dump(document))
-        fast.append(copy)
+    fast = fast_copies(tmp_path)  # the real rules, evaluated every second
     now_ms = int(time.time() * 1000)
     room = "classroom_env,school=sh-031,campus=main,device=a301-iaq,kind=classroom-iaq,building=A,room=301"
-    _write(store, [f"{room} co2_ppm=1300 {now_ms - minute * 60_000}" for minute in range(20, -1, -1)])
+    write_lines(store, [f"{room} co2_ppm=1300 {now_ms - minute * 60_000}" for minute in range(20, -1, -1)])
     vmalert = VMAlert(fast, store.url, tmp_path)
     vmalert.start()
     try:
@@ -201,14 +181,15 @@ def test_an_alert_fires_and_resolves_through_vmalerts_api(tmp_path: Path, store:
         assert alert["labels"]["room"] == "301" and alert["labels"]["severity"] == "warning"
         assert alert["annotations"]["summary"].startswith("School sh-031, building A, room 301: CO2 above")
         # The window opened: somebody aired the room.
-        _write(store, [f"{room} co2_ppm=700 {int(time.time() * 1000)}"])
+        write_lines(store, [f"{room} co2_ppm=700 {int(time.time() * 1000)}"])
         wait_for(lambda: not [a for a in vmalert.alerts() if a["name"] == "ClassroomCO2High"], 30,
                  what="ClassroomCO2High resolved")
     finally:
         vmalert.stop()
 
 
-def _write(store: VictoriaMetrics, lines: list[str]) -> None:
+def write_lines(store: VictoriaMetrics, lines: list[str]) -> None:
+    """Line protocol into the store, searchable once this returns."""
     request = urllib.request.Request(f"{store.url}/api/v2/write?precision=ms", data="\n".join(lines).encode(),
                                      method="POST")
     with urllib.request.urlopen(request, timeout=30) as response:

@@ -1,0 +1,29 @@
+"""A real agent polling a simulated campus of every kind the central side reads, into a store."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from tests.support.agentconfig import agent_toml
+from tests.support.processes import AgentProcess, SimulatedCampus
+
+
+@contextlib.contextmanager
+def agent_on_campus(workdir: Path, store_url: str) -> Iterator[AgentProcess]:
+    """A classroom, a meter, a training machine, a switch and a UPS, polled every second by
+    school ``sh-test``'s agent writing to ``store_url``; both stopped on the way out."""
+    campus = SimulatedCampus(workdir / "campus", classrooms=1, meters=1, machines=1, switches=1, ups=1)
+    campus.start()
+    config = workdir / "agent" / "agent.toml"
+    config.parent.mkdir(parents=True)
+    sink = f'[[sinks.influxdb]]\nurl = "{store_url}"\nbucket = "campus"\ntoken = "t"\nretry_max = "2s"\n'
+    config.write_text(agent_toml([campus.config()], sink=sink, interval="1s"))
+    agent = AgentProcess(config)
+    agent.start()
+    try:
+        yield agent
+    finally:
+        agent.stop()
+        campus.stop()
