@@ -22,6 +22,7 @@ class Books:
     still_buffered: int
     duplicates: int  # samples stored more than once for one series and timestamp
     acked: int  # what the agent recorded as delivered
+    readings: int = 0  # of the delivered, the devices' readings (not the agent's own points)
 
     def line(self, case: str) -> str:
         """One line for the report."""
@@ -43,14 +44,17 @@ def books(buffer_file: Path, store: VictoriaMetrics, school: str, sink: str) -> 
     finally:
         disk.close()
     counters = stats.counters
-    # A point is its tag set and timestamp; its fields are separate series in the store.
-    points: set[tuple[frozenset[tuple[str, str]], int]] = set()
+    # A point is its measurement, tag set and timestamp; its fields are separate series in the
+    # store, named <measurement>_<field>. The agent's edge_agent_device point about a device
+    # carries that device's tags and may share a reading's millisecond: tell it apart by name.
+    points: set[tuple[bool, frozenset[tuple[str, str]], int]] = set()
     duplicates = 0
     for series in store.export(f'{{school="{school}"}}'):
+        health = series["metric"]["__name__"].startswith("edge_agent_device_")
         tags = frozenset((k, v) for k, v in series["metric"].items() if k != "__name__")
         stamps = series["timestamps"]
         duplicates += sum(n - 1 for n in Counter(stamps).values() if n > 1)
-        points.update((tags, ts) for ts in stamps)
+        points.update((health, tags, ts) for ts in stamps)
     pending = next((b.points for b in stats.backlog if b.sink == sink), 0)
     return Books(
         accepted=counters.get("accepted", 0),
@@ -60,4 +64,5 @@ def books(buffer_file: Path, store: VictoriaMetrics, school: str, sink: str) -> 
         still_buffered=pending,
         duplicates=duplicates,
         acked=counters.get(f"delivered:{sink}", 0),
+        readings=sum(1 for health, tags, _ in points if not health and any(k == "device" for k, _ in tags)),
     )
