@@ -144,13 +144,8 @@ async def _start_broker(state_dir: Path, command: list[str] | None) -> asyncio.s
         *command, stdout=asyncio.subprocess.DEVNULL,
         stderr=(state_dir / "mosquitto.log").open("ab"), start_new_session=True,
     )
-    for _ in range(200):
-        if process.returncode is not None:
-            raise DemoError(f"mosquitto exited; see {state_dir / 'mosquitto.log'}")
-        if _port_busy(BROKER_PORT):
-            return process
-        await asyncio.sleep(0.05)
-    raise DemoError(f"mosquitto did not start; see {state_dir / 'mosquitto.log'}")
+    await _listening(process, BROKER_PORT, "mosquitto", state_dir / "mosquitto.log")
+    return process
 
 
 async def _start_store(state_dir: Path) -> asyncio.subprocess.Process:
@@ -164,13 +159,8 @@ async def _start_store(state_dir: Path) -> asyncio.subprocess.Process:
         stdout=asyncio.subprocess.DEVNULL, stderr=(state_dir / "store.log").open("ab"),
         start_new_session=True,
     )
-    for _ in range(200):
-        if process.returncode is not None:
-            raise DemoError(f"victoria-metrics exited; see {state_dir / 'store.log'}")
-        if _port_busy(STORE_PORT):
-            return process
-        await asyncio.sleep(0.05)
-    raise DemoError(f"victoria-metrics did not start; see {state_dir / 'store.log'}")
+    await _listening(process, STORE_PORT, "victoria-metrics", state_dir / "store.log")
+    return process
 
 
 async def _start_vmalert(state_dir: Path) -> tuple[asyncio.subprocess.Process | None, str]:
@@ -196,14 +186,20 @@ async def _start_vmalert(state_dir: Path) -> tuple[asyncio.subprocess.Process | 
         stdout=asyncio.subprocess.DEVNULL, stderr=(state_dir / "vmalert.log").open("ab"),
         start_new_session=True,
     )
+    await _listening(process, ALERTS_PORT, "vmalert", state_dir / "vmalert.log")
+    return process, (f"alerts: http://127.0.0.1:{ALERTS_PORT} (vmalert)   "
+                     f"store UI: http://127.0.0.1:{STORE_PORT}/vmui (query ALERTS)")
+
+
+async def _listening(process: asyncio.subprocess.Process, port: int, name: str, log: Path) -> None:
+    """Wait up to 10 s for a server the demo started to listen on ``port``."""
     for _ in range(200):
         if process.returncode is not None:
-            raise DemoError(f"vmalert exited; see {state_dir / 'vmalert.log'}")
-        if _port_busy(ALERTS_PORT):
-            return process, (f"alerts: http://127.0.0.1:{ALERTS_PORT} (vmalert)   "
-                             f"store UI: http://127.0.0.1:{STORE_PORT}/vmui (query ALERTS)")
+            raise DemoError(f"{name} exited; see {log}")
+        if _port_busy(port):
+            return
         await asyncio.sleep(0.05)
-    raise DemoError(f"vmalert did not start; see {state_dir / 'vmalert.log'}")
+    raise DemoError(f"{name} did not start; see {log}")
 
 
 async def _view(status: AgentStatus, store: bool, log_path: Path, alerting: str | None) -> None:
