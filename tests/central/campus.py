@@ -1,13 +1,16 @@
-"""A real agent polling a simulated campus of every kind the central side reads, into a store."""
+"""A real agent polling a simulated campus of every kind the central side reads, into a store;
+and points written the way gateways write them."""
 
 from __future__ import annotations
 
 import contextlib
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 from tests.support.agentconfig import agent_toml
 from tests.support.processes import AgentProcess, SimulatedCampus
+from tests.support.victoriametrics import VictoriaMetrics
 
 
 @contextlib.contextmanager
@@ -27,3 +30,12 @@ def agent_on_campus(workdir: Path, store_url: str) -> Iterator[AgentProcess]:
     finally:
         agent.stop()
         campus.stop()
+
+
+def write_lines(store: VictoriaMetrics, lines: list[str]) -> None:
+    """Line protocol into the store (as a gateway writes it), searchable once this returns."""
+    request = urllib.request.Request(f"{store.url}/api/v2/write?precision=ms", data="\n".join(lines).encode(),
+                                     method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 204
+    store.points("edge_agent_uptime_s")  # a flush: what was written is searchable at once

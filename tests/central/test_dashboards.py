@@ -12,18 +12,15 @@ import json
 import subprocess
 import sys
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from campus_ops import dashboards
-from tests.central.campus import agent_on_campus
+from campus_ops.store import Store
+from tests.central.campus import agent_on_campus, write_lines
 from tests.central.rules import fast_copies
 from tests.central.servers import VMAlert
-from tests.central.test_rules import write_lines
 from tests.integration.conftest import store
 from tests.support.processes import wait_for
 from tests.support.victoriametrics import VictoriaMetrics
@@ -83,14 +80,9 @@ def test_every_panel_shows_data_from_real_agents(tmp_path: Path, store: Victoria
 def _empty(store: VictoriaMetrics) -> list[str]:
     """The panels whose query returns nothing (an error fails at once)."""
     store.points("edge_agent_uptime_s")  # flushes: what was written is searchable
-    return [f"{uid}: {query.title}" for uid, query in dashboards.queries() if not _query(store, query.expr)]
+    return [f"{uid}: {query.title}" for uid, query in dashboards.queries()
+            if not Store(store.url).query(_with_all(query.expr))]
 
 
-def _query(store: VictoriaMetrics, expr: str) -> list[Any]:
-    promql = expr.replace("$school", ALL).replace("$building", ALL).replace("$room", ALL)
-    body = urllib.parse.urlencode({"query": promql}).encode()
-    with urllib.request.urlopen(f"{store.url}/api/v1/query", data=body, timeout=10) as response:
-        answer = json.loads(response.read())
-    assert answer["status"] == "success", (expr, answer)
-    result: list[Any] = answer["data"]["result"]
-    return result
+def _with_all(expr: str) -> str:
+    return expr.replace("$school", ALL).replace("$building", ALL).replace("$room", ALL)

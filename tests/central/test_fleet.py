@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,8 @@ from typing import Any
 import pytest
 
 from edge_agent import __version__
+from tests.central.campus import write_lines
+from tests.central.rosters import roster_of
 from tests.integration.conftest import AgentFactory, agent_for, campus, store
 from tests.support.ports import LOOPBACK, free_port
 from tests.support.processes import AgentProcess, SimulatedCampus, wait_for
@@ -37,31 +38,17 @@ HEALTHY = {
 def backfill(store: VictoriaMetrics, school: str, ago_s: float, **fields: float) -> None:
     """A gateway's self-metrics as the agent writes them: every 10 s for a minute, up to ``ago_s`` ago."""
     values = {**HEALTHY, **fields}
-    body = "\n".join(
+    write_lines(store, [
         f"edge_agent,school={school},campus=main,version={__version__} "
         + ",".join(f"{name}={value:g}" for name, value in values.items())
         + f" {int((time.time() - ago_s - step * 10) * 1000)}"
-        for step in range(6))
-    write = f"{store.url}/api/v2/write?precision=ms"
-    request = urllib.request.Request(write, data=body.encode(), method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 204
+        for step in range(6)])
 
 
 def fleet(*args: str) -> tuple[int, str, str]:
     result = subprocess.run([sys.executable, "-m", "campus_ops", "fleet", *args],
                             capture_output=True, text=True, timeout=60)
     return result.returncode, result.stdout, result.stderr
-
-
-def roster(tmp_path: Path, codes: list[str]) -> Path:
-    tables = []
-    for code in codes:
-        (tmp_path / f"{code}.token").write_text(f"token-{code}")
-        tables.append(f'[[schools]]\ncode = "{code}"\nname = "School {code}"\ntoken_file = "{code}.token"\n')
-    path = tmp_path / "roster.toml"
-    path.write_text("\n".join(tables))
-    return path
 
 
 def flushed(store: VictoriaMetrics, schools: int) -> bool:
@@ -75,7 +62,7 @@ def test_every_state_worst_first(store: VictoriaMetrics, tmp_path: Path) -> None
     backfill(store, "sh-lossy", 4, points_dropped=120, points_dead_lettered=7, sink_failures=3)
     backfill(store, "sh-quiet", 600)
     wait_for(lambda: flushed(store, 5), 20, what="backfilled points")
-    code, out, err = fleet("--store", store.url, "--roster", str(roster(tmp_path, ["sh-ok", "sh-never"])),
+    code, out, err = fleet("--store", store.url, "--roster", str(roster_of(tmp_path, ["sh-ok", "sh-never"])),
                            "--json")
     assert code == 1, err
     schools = json.loads(out)["schools"]
@@ -118,7 +105,7 @@ def test_real_agents_of_two_schools(store: VictoriaMetrics, campus: SimulatedCam
     second = AgentProcess(config_b)
     first.start()
     second.start()
-    roster_file = str(roster(tmp_path, ["sh-test", "sh-b"]))
+    roster_file = str(roster_of(tmp_path, ["sh-test", "sh-b"]))
     seen: dict[str, Any] = {}
 
     def every_device_up() -> bool:

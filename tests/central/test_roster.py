@@ -8,29 +8,10 @@ import pytest
 
 from campus_ops.roster import RosterError, load_roster, read_token
 from campus_ops.vmauth import render_vmauth
+from tests.central.rosters import TWO
+from tests.central.rosters import write_roster as roster
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def roster(tmp_path: Path, body: str, tokens: dict[str, str] | None = None) -> Path:
-    for name, text in (tokens or {"a.token": "tok-a\n", "b.token": "tok-b\n"}).items():
-        (tmp_path / name).write_text(text)
-    path = tmp_path / "roster.toml"
-    path.write_text(body)
-    return path
-
-
-TWO = """
-[[schools]]
-code = "sh-a"
-name = "School A"
-token_file = "a.token"
-
-[[schools]]
-code = "sh-b"
-name = "School B"
-token_file = "b.token"
-"""
 
 
 def test_a_good_roster_loads_with_token_files_beside_it(tmp_path: Path) -> None:

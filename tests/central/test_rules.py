@@ -9,20 +9,18 @@ resolved once that state ends.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
 import time
-import urllib.parse
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from campus_ops.store import Store
 from tests.central import scenarios
-from tests.central.campus import agent_on_campus
+from tests.central.campus import agent_on_campus, write_lines
 from tests.central.rules import RULE_FILES, RULES_DIR, UNIT_TESTS, Rule, alerts, fast_copies, rules
 from tests.central.servers import VMAlert
 from tests.integration.conftest import store
@@ -91,22 +89,13 @@ def test_every_rule_reads_what_real_agents_write(tmp_path: Path, store: Victoria
             labels = set().union(*(set(dict(tags)) for _, tags in store.points(metric)))
             if missing := rule.summary_labels() - labels:
                 problems.append(f"{rule.name}: {metric} from real agents has no label {sorted(missing)}")
-        if not rule.alert and not _query(store, rule.expr):
+        if not rule.alert and not Store(store.url).query(rule.expr):
             problems.append(f"recording rule {rule.name} returns nothing on real agent data")
     assert not problems, "\n".join(problems)
 
 
 def _names(store: VictoriaMetrics) -> set[str]:
     return {name for name, _ in store.points('{school="sh-test"}')}
-
-
-def _query(store: VictoriaMetrics, promql: str) -> list[object]:
-    body = urllib.parse.urlencode({"query": promql}).encode()
-    with urllib.request.urlopen(f"{store.url}/api/v1/query", data=body, timeout=10) as response:
-        answer = json.loads(response.read())
-    assert answer["status"] == "success", answer
-    result: list[object] = answer["data"]["result"]
-    return result
 
 
 # --- a real vmalert ---------------------------------------------------------------------------
@@ -186,15 +175,6 @@ def test_an_alert_fires_and_resolves_through_vmalerts_api(tmp_path: Path, store:
                  what="ClassroomCO2High resolved")
     finally:
         vmalert.stop()
-
-
-def write_lines(store: VictoriaMetrics, lines: list[str]) -> None:
-    """Line protocol into the store, searchable once this returns."""
-    request = urllib.request.Request(f"{store.url}/api/v2/write?precision=ms", data="\n".join(lines).encode(),
-                                     method="POST")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status == 204
-    store.points("classroom_env_co2_ppm")  # flushes: searchable at once
 
 
 def test_rules_module_finds_the_metrics_of_an_expression() -> None:

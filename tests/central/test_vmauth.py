@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.central.rosters import write_roster
 from tests.central.servers import VMAuth
 from tests.support.agentconfig import agent_toml
 from tests.support.processes import AgentProcess, SimulatedCampus, wait_for
@@ -18,29 +19,13 @@ from tests.support.victoriametrics import VictoriaMetrics
 
 pytestmark = pytest.mark.integration
 
-ROSTER = """
-[[schools]]
-code = "sh-a"
-name = "School A"
-token_file = "a.token"
-
-[[schools]]
-code = "sh-b"
-name = "School B"
-token_file = "b.token"
-"""
-
-
 @pytest.fixture
 def guarded(tmp_path: Path) -> Iterator[tuple[VictoriaMetrics, VMAuth, Path]]:
     """A store behind vmauth configured by ``campus-ops vmauth`` from a two-school roster."""
     store = VictoriaMetrics(tmp_path / "vm-data")
     store.start()
-    (tmp_path / "a.token").write_text("token-of-a\n")
-    (tmp_path / "b.token").write_text("token-of-b\n")
     (tmp_path / "ops.token").write_text("token-of-ops\n")
-    roster = tmp_path / "roster.toml"
-    roster.write_text(ROSTER)
+    roster = write_roster(tmp_path, tokens={"a.token": "token-of-a\n", "b.token": "token-of-b\n"})
     result = subprocess.run([sys.executable, "-m", "campus_ops", "vmauth", "--roster", str(roster),
                              "--store", store.url, "--operator-token-file", str(tmp_path / "ops.token")],
                             capture_output=True, text=True, timeout=60)
