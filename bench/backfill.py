@@ -25,9 +25,9 @@ from pathlib import Path
 import structlog
 
 from edge_agent.buffer import AsyncBuffer, DiskBuffer
-from edge_agent.config.model import InfluxDBSink as SinkConfig
 from edge_agent.forwarder import Forwarder
 from edge_agent.sinks.influxdb import InfluxDBSink
+from edge_agent.sinks.influxdb_config import InfluxDBSink as SinkConfig
 from edge_agent.status import AgentStatus, SinkStatus
 from tests.support.victoriametrics import VictoriaMetrics
 

@@ -18,7 +18,7 @@ import tomllib
 from collections import defaultdict
 from typing import Any
 
-from drivers import Reading
+from campus_core.readings import Reading
 from drivers.modbus import ModbusDevice, ModbusDriver
 from drivers.modbus.link import Links
 from edge_agent.config.loader import BUNDLED_PROFILES

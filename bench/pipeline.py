@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from drivers import Reading
+from campus_core.readings import Reading
 from edge_agent import __version__
 from edge_agent.buffer import DiskBuffer
 from edge_agent.normalise import PointEncoder, identity_tags

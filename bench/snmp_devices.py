@@ -26,7 +26,7 @@ from typing import cast
 
 import structlog
 
-from drivers import DeviceError
+from campus_core.readings import DeviceError
 from drivers.snmp import SnmpDevice, SnmpDriver
 from drivers.snmp.session import POOL
 from edge_agent import __version__

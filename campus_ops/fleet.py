@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from edge_agent.units import parse_duration
+from campus_core.units import parse_duration
 
 from .roster import RosterError, load_roster
 from .store import Store, StoreError

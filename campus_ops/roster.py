@@ -13,8 +13,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from campus_core.files import SecretError, read_secret_file, readable_file
 from edge_agent.config.errors import format_loc
-from edge_agent.files import SecretError, read_secret_file, readable_file
 
 #: A school code as the agent's ``agent.school`` takes it, and as it goes into a label.
 SCHOOL_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")

@@ -23,7 +23,8 @@ from typing import Any
 
 import structlog
 
-from drivers import Driver, Listener
+from campus_core.devices import Driver, Listener
+from campus_core.sinks import Sink
 
 from . import logs
 from .audit import AuditTrail
@@ -36,7 +37,6 @@ from .normalise import PointEncoder
 from .pipeline import Pipeline
 from .reload import Applied, ReloadPlan, plan
 from .selfmetrics import SelfMetrics
-from .sinks import Sink
 from .statedir import StateLock, open_buffer
 from .status import AgentStatus, SinkStatus
 from .systemd import Notifier, keep_alive, watchdog_period

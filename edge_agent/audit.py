@@ -14,7 +14,7 @@ from pathlib import Path
 
 import structlog
 
-from drivers import Reading
+from campus_core.readings import Reading
 
 from . import __version__
 from .config import AgentConfig

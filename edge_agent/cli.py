@@ -14,15 +14,18 @@ from typing import Protocol, cast
 
 import structlog
 
-from drivers import DeviceError, Driver, Listener, Reading
+import drivers
+from campus_core.devices import Driver, Listener
+from campus_core.readings import DeviceError, Reading
+from campus_core.units import format_duration, format_size
 
 from . import __version__, logs
 from .agent import Agent, buffer_path, build_drivers, build_encoders
 from .buffer import DiskBuffer
 from .config import ConfigError, LoadedConfig, load
 from .config.hygiene import root_warning, secret_warnings
+from .config.model import DevicesSection
 from .statedir import StateDirError
-from .units import format_duration, format_size
 
 DEFAULT_CONFIG = Path("/etc/edge-agent/agent.toml")
 
@@ -226,7 +229,10 @@ def _test(args: argparse.Namespace) -> int:
 
     async def listen_all(seconds: float = 10.0) -> int:
         """Pushed (MQTT) devices: listen a while in a session of their own, print what arrives."""
-        probes = [(device.name, device.probe()) for device in config.devices.mqtt]
+        # A clean session of its own (probe=True), so the agent's session is left untouched.
+        from drivers.mqtt.listener import MqttListener
+
+        probes = [(device.name, MqttListener(device, probe=True)) for device in config.devices.mqtt]
         if not probes:
             return 0
         print(f"# listening up to {seconds:g}s to {len(probes)} pushed device(s)", file=sys.stderr)
@@ -299,9 +305,13 @@ def _buffer(args: argparse.Namespace) -> int:
         disk.close()
 
 
+DRIVERS = Path(drivers.__file__).parent
 #: ``edge-agent scan <protocol>``: each driver that can scan offers a module with
 #: ``add_arguments(parser)`` and ``run(args) -> int`` (its docstring is the help text).
-SCANNERS = {"modbus": "drivers.modbus.scan", "snmp": "drivers.snmp.scan"}
+DRIVERS = Path(drivers.__file__).parent
+#: ``edge-agent scan <protocol>``: every protocol of the config whose driver has a scan.py.
+SCANNERS = {protocol: f"drivers.{protocol}.scan" for protocol in DevicesSection.model_fields
+            if (DRIVERS / protocol / "scan.py").is_file()}
 
 
 class Scanner(Protocol):

@@ -13,7 +13,8 @@ from collections.abc import Callable, Collection, Iterable
 
 import structlog
 
-from drivers import Deliver, DeviceConfig, Listener, Reading, counters
+from campus_core.devices import Deliver, DeviceConfig, Listener
+from campus_core.readings import Reading, counters
 
 from .config import AgentConfig
 from .normalise import PointEncoder, identity_tags

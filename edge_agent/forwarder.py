@@ -12,8 +12,9 @@ import time
 
 import structlog
 
+from campus_core.sinks import Sink, SinkAuthError, SinkError, SinkRejected, SinkTooLarge
+
 from .buffer import AsyncBuffer, Batch, encode_batch
-from .sinks import Sink, SinkAuthError, SinkError, SinkRejected, SinkTooLarge
 from .status import AgentStatus, SinkStatus
 
 log = structlog.get_logger("edge_agent.forwarder")

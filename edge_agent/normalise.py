@@ -7,7 +7,7 @@ only formats its values.
 
 from __future__ import annotations
 
-from drivers import Reading
+from campus_core.readings import Reading
 
 from .lineprotocol import escape_key, format_value, series_prefix
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 
 import structlog
 
-from drivers import Reading
+from campus_core.readings import Reading
 
 from .buffer import AsyncBuffer
 from .normalise import PointEncoder

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from drivers import DeviceConfig
+from campus_core.devices import DeviceConfig
 
 from .config import AgentConfig
 

@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 import structlog
 
-from drivers import DeviceError, Driver, Reading
+from campus_core.devices import Driver
+from campus_core.readings import DeviceError, Reading
 
 from .status import DeviceStatus
 

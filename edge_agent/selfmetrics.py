@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import structlog
 
-from drivers import FieldValue, Reading
+from campus_core.readings import FieldValue, Reading
 
 from . import __version__
 from .buffer import AsyncBuffer

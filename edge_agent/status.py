@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from drivers import FieldValue
+from campus_core.readings import FieldValue
 
 from .buffer import BufferStats
 

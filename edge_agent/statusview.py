@@ -7,8 +7,9 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from campus_core.units import format_size
+
 from .config.model import split_listen
-from .units import format_size
 
 TIMEOUT = 5.0
 

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from drivers import DeviceConfig
+from campus_core.devices import DeviceConfig
+from campus_core.files import SecretFile, readable_file
 from edge_agent.config.loader import BUNDLED_PROFILES, PATH_KEYS
 from edge_agent.config.model import AgentConfig, DevicesSection
-from edge_agent.files import SecretFile, readable_file
 
 REPO = Path(__file__).resolve().parents[1]
 PROTOCOLS = list(DevicesSection.model_fields)
-#: What a ``[[devices.<protocol>]]`` model must offer the agent (drivers.DeviceConfig).
+#: What a ``[[devices.<protocol>]]`` model must offer the agent (campus_core.devices.DeviceConfig).
 MEMBERS = [name for name in vars(DeviceConfig) if not name.startswith("_")]
 
 
@@ -80,4 +80,18 @@ def secret_file_keys(model: type[BaseModel], seen: set[type] | None = None) -> s
 def test_every_secret_file_key_is_taken_relative_to_its_config_file() -> None:
     keys = secret_file_keys(AgentConfig)
     assert {"token_file", "tls_ca", "password_file", "community_file", "priv_key_file"} <= keys
-    assert keys <= PATH_KEYS, f"add {sorted(keys - PATH_KEYS)} to PATH_KEYS in edge_agent/config/loader.py"
+    assert keys <= PATH_KEYS
+
+
+def test_path_keys_are_read_off_the_models() -> None:
+    # The keys every section had before they were read off the models: none may go missing.
+    assert {"state_dir", "profiles_dir", "token_file", "password_file", "community_file", "auth_key_file",
+            "priv_key_file", "tls_ca", "tls_cert", "tls_key"} <= PATH_KEYS
+
+
+def test_a_driver_with_a_scan_module_is_scannable() -> None:
+    from edge_agent.cli import SCANNERS
+
+    with_scan = [p for p in PROTOCOLS if (REPO / "drivers" / p / "scan.py").is_file()]
+    assert {p: f"drivers.{p}.scan" for p in with_scan} == SCANNERS
+    assert {"modbus", "snmp"} <= set(SCANNERS)

@@ -27,7 +27,7 @@ from typing import Self
 
 import structlog
 
-from drivers import DeviceError, FieldValue, Reading
+from campus_core.readings import DeviceError, FieldValue, Reading
 
 from .config import ModbusDevice, Register
 from .errors import (

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import (
     BaseModel,
@@ -13,12 +15,10 @@ from pydantic import (
     model_validator,
 )
 
-from edge_agent import validated
-from edge_agent.units import Duration
-
-if TYPE_CHECKING:
-    from . import ModbusDriver
-    from .link import LinkSettings
+from campus_core import validated
+from campus_core.devices import Driver
+from campus_core.plugins import Factory
+from campus_core.units import Duration
 
 Table = Literal["holding", "input", "coil", "discrete"]
 RegisterType = Literal[
@@ -193,7 +193,7 @@ class ModbusDevice(BaseModel):
     @field_validator("registers", mode="wrap")
     @classmethod
     def _registers_once(cls, registers: object, handler: ValidatorFunctionWrapHandler) -> list[Register]:
-        # Devices of one profile share its registers, validated once (see edge_agent.validated).
+        # Devices of one profile share its registers, validated once (see campus_core.validated).
         result: list[Register] = validated.once(registers, handler)
         return result
 
@@ -262,8 +262,6 @@ class ModbusDevice(BaseModel):
     @property
     def link(self) -> LinkSettings:
         """The physical link this device sits on; devices with equal keys share it."""
-        from .link import LinkSettings
-
         return LinkSettings.of(self)
 
     @property
@@ -271,16 +269,55 @@ class ModbusDevice(BaseModel):
         """Polled, not pushed."""
         return False
 
-    def create(self) -> ModbusDriver:
+    def create(self) -> Driver:
         """A driver for this device."""
-        from . import ModbusDriver
-
-        return ModbusDriver(self)
+        return _DRIVER(self)
 
     def describe(self) -> str:
         """Address and cost per poll, for ``edge-agent check``."""
-        from .planner import plan
-
-        requests = plan(self.registers, self.gap, self.max_registers, self.max_bits)
+        requests = _PLAN(self.registers, self.gap, self.max_registers, self.max_bits)
         return (f"modbus {self.link.describe()} unit {self.unit}: {len(self.registers)} fields "
                 f"in {len(requests)} request(s) -> {self.measurement}")
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSettings:
+    """What identifies and configures one physical link."""
+
+    transport: str
+    host: str | None = None
+    port: int = 502
+    serial: str | None = None
+    baudrate: int = 9600
+    parity: str = "N"
+    stopbits: int = 1
+    bytesize: int = 8
+
+    @classmethod
+    def of(cls, device: ModbusDevice) -> LinkSettings:
+        """The link a configured device sits on."""
+        if device.serial is not None:
+            return cls("rtu", serial=device.serial, baudrate=device.baudrate, parity=device.parity,
+                       stopbits=device.stopbits, bytesize=device.bytesize)
+        return cls(device.transport or "tcp", host=device.host, port=device.port)
+
+    @property
+    def key(self) -> tuple[str | int | None, ...]:
+        """Devices whose settings have equal keys share one link."""
+        if self.serial is not None:
+            return ("serial", self.serial)
+        return ("tcp", self.host, self.port)
+
+    def describe(self) -> str:
+        """``10.0.0.5:502``, ``rtu-over-tcp 10.0.0.9:4001`` or ``/dev/ttyUSB0 9600 8N1``."""
+        if self.serial is not None:
+            return f"{self.serial} {self.baudrate} {self.bytesize}{self.parity}{self.stopbits}"
+        host = f"[{self.host}]" if self.host and ":" in self.host else self.host
+        prefix = "rtu-over-tcp " if self.transport == "rtu-over-tcp" else ""
+        return f"{prefix}{host}:{self.port}"
+
+
+# The driver and the planner import this model; the model names them, so that the arrow of
+# imports runs one way (config <- decode <- planner <- link <- driver).
+_DRIVER = Factory[Driver]("drivers.modbus:ModbusDriver")
+_PLAN = Factory[Sequence[object]]("drivers.modbus.planner:plan")

@@ -12,7 +12,7 @@ import struct
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
-from drivers import FieldValue
+from campus_core.readings import FieldValue
 
 from .config import LONG_ORDERS, TYPE_WIDTH, Register
 

@@ -20,18 +20,16 @@ over TCP through a pymodbus client. The link is also where the wire is checked:
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from dataclasses import fields
+from typing import Any
 
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 from pymodbus.framer import FramerType
 
+from .config import LinkSettings
 from .errors import BadAnswer, LinkDown, LinkError, LinkStats, NoAnswer, WriteRefused
 from .mbap import Answer, MbapConnection
-
-if TYPE_CHECKING:
-    from .config import ModbusDevice
 
 #: The only function codes this agent sends: read coils, discrete inputs, holding, input.
 READ_FUNCTION_CODES = {"coil": 1, "discrete": 2, "holding": 3, "input": 4}
@@ -49,43 +47,6 @@ class LinkConflict(ValueError):
 
 class FrameError(LinkError):
     """pymodbus could not decode what arrived; set on the waiting request so it fails at once."""
-
-
-@dataclass(frozen=True, slots=True)
-class LinkSettings:
-    """What identifies and configures one physical link."""
-
-    transport: str
-    host: str | None = None
-    port: int = 502
-    serial: str | None = None
-    baudrate: int = 9600
-    parity: str = "N"
-    stopbits: int = 1
-    bytesize: int = 8
-
-    @classmethod
-    def of(cls, device: ModbusDevice) -> LinkSettings:
-        """The link a configured device sits on."""
-        if device.serial is not None:
-            return cls("rtu", serial=device.serial, baudrate=device.baudrate, parity=device.parity,
-                       stopbits=device.stopbits, bytesize=device.bytesize)
-        return cls(device.transport or "tcp", host=device.host, port=device.port)
-
-    @property
-    def key(self) -> tuple[str | int | None, ...]:
-        """Devices whose settings have equal keys share one link."""
-        if self.serial is not None:
-            return ("serial", self.serial)
-        return ("tcp", self.host, self.port)
-
-    def describe(self) -> str:
-        """``10.0.0.5:502``, ``rtu-over-tcp 10.0.0.9:4001`` or ``/dev/ttyUSB0 9600 8N1``."""
-        if self.serial is not None:
-            return f"{self.serial} {self.baudrate} {self.bytesize}{self.parity}{self.stopbits}"
-        host = f"[{self.host}]" if self.host and ":" in self.host else self.host
-        prefix = "rtu-over-tcp " if self.transport == "rtu-over-tcp" else ""
-        return f"{prefix}{host}:{self.port}"
 
 
 class Link:

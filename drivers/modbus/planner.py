@@ -98,7 +98,7 @@ def plan(
     return requests
 
 
-#: Plans made, by register list: the devices of one profile share its list (edge_agent.validated)
+#: Plans made, by register list: the devices of one profile share its list (campus_core.validated)
 #: and so share one plan. Requests are immutable; a driver that adapts its plan replaces it.
 _PLANS: dict[tuple[int, int, int, int], tuple[Sequence[Register], tuple[Request, ...]]] = {}
 #: Plans kept at most; a reload brings new lists, and the old ones need not stay.

@@ -21,11 +21,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edge_agent.units import parse_duration
+from campus_core.units import parse_duration
 
-from .config import BIT_TABLES, NAME
+from .config import BIT_TABLES, NAME, LinkSettings
 from .errors import LinkDown, LinkError
-from .link import Link, LinkSettings
+from .link import Link
 
 TABLES = ("holding", "input", "coil", "discrete")
 #: Exceptions a gateway gives for a unit that is not there.

@@ -18,10 +18,10 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from edge_agent.files import SecretError, SecretFile, read_secret_file
-from edge_agent.tls import TlsFileError, TlsOptions
-from edge_agent.tls import explain as explain_tls
-from edge_agent.units import Duration
+from campus_core.files import SecretError, SecretFile, read_secret_file
+from campus_core.tls import TlsFileError, TlsOptions
+from campus_core.tls import explain as explain_tls
+from campus_core.units import Duration
 
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 #: CONNACK codes that mean the credentials (or the client id) are refused: v3.1.1 and v5.

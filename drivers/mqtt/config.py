@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from edge_agent.units import ByteSize, Duration
+from campus_core.devices import Listener
+from campus_core.plugins import Factory
+from campus_core.units import ByteSize, Duration
 
 from .broker import BrokerSettings
 from .payload import FieldRule, FieldType, PayloadMapper, TimeFormat, TimeRule, parse_path
 from .topic import TopicPattern
-
-if TYPE_CHECKING:
-    from .listener import MqttListener
 
 # The same naming rules as every device (drivers/modbus/config.py), kept here so that
 # this driver does not depend on another one.
@@ -148,17 +145,9 @@ class MqttDevice(BrokerSettings):
         """The broker pushes its readings; nothing is polled."""
         return True
 
-    def create(self) -> MqttListener:
+    def create(self) -> Listener:
         """A listener for this subscription."""
-        from .listener import MqttListener
-
-        return MqttListener(self)
-
-    def probe(self) -> MqttListener:
-        """A listener for ``edge-agent test``: a clean session of its own, the agent's untouched."""
-        from .listener import MqttListener
-
-        return MqttListener(self, probe=True)
+        return _LISTENER(self)
 
     def describe(self) -> str:
         """Broker, topics and what is read, for ``edge-agent check``."""
@@ -167,3 +156,7 @@ class MqttDevice(BrokerSettings):
             else "time of arrival"
         return (f"mqtt {self.address.url} topic {topics}: {len(self.fields)} fields, {when}, "
                 f"pushed (QoS 1, client id {self.session_id}) -> {self.measurement}")
+
+
+# The listener imports this model; the model names it, so the arrow runs one way.
+_LISTENER = Factory[Listener]("drivers.mqtt.listener:MqttListener")

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import aiomqtt
 import structlog
 
-from drivers import Deliver, Reading
+from campus_core.devices import Deliver
+from campus_core.readings import Reading
 
 from .broker import BrokerError, Session, explain, make_client
 from .config import MqttDevice

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from drivers import FieldValue
+from campus_core.readings import FieldValue
 
 FieldType = Literal["float", "int", "bool"]
 TimeFormat = Literal["rfc3339", "epoch_s", "epoch_ms"]

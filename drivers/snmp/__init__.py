@@ -15,7 +15,7 @@ from typing import Self
 
 import structlog
 
-from drivers import DeviceError, FieldValue, Reading
+from campus_core.readings import DeviceError, FieldValue, Reading
 
 from .config import Column, ScalarField, SnmpDevice, Table
 from .convert import index_text

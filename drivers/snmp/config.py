@@ -7,19 +7,18 @@ Secrets (community, v3 keys) are never shown: ``describe()`` says only where the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
-from edge_agent.files import SecretFile
-from edge_agent.units import Duration
+from campus_core.devices import Driver
+from campus_core.files import SecretFile
+from campus_core.plugins import Factory
+from campus_core.units import Duration
 
 from .convert import COUNTER_SYNTAXES, Conversion, choose
 from .mibs import MibError, Resolved, mibs
 from .profiles import merge_profiles
-
-if TYPE_CHECKING:
-    from . import SnmpDriver
 
 Version = Literal["1", "2c", "3"]
 AuthProtocol = Literal["md5", "sha", "sha224", "sha256", "sha384", "sha512"]
@@ -308,11 +307,9 @@ class SnmpDevice(BaseModel):
         """Polled, not pushed."""
         return False
 
-    def create(self) -> SnmpDriver:
+    def create(self) -> Driver:
         """A driver for this device."""
-        from . import SnmpDriver
-
-        return SnmpDriver(self)
+        return _DRIVER(self)
 
     def describe(self) -> str:
         """Address, security and cost per poll, for ``edge-agent check``; never a secret."""
@@ -332,3 +329,7 @@ class SnmpDevice(BaseModel):
             reads.append(f"{len(self.tables)} table(s), {columns} columns by {walk}")
         return (f"snmp {self.host}:{self.port} {security}: {', '.join(reads)} -> "
                 f"{', '.join(self.measurements)}")
+
+
+# The driver imports this model; the model names it, so the arrow of imports runs one way.
+_DRIVER = Factory[Driver]("drivers.snmp:SnmpDriver")

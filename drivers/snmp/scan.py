@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from edge_agent.units import parse_duration
+from campus_core.units import parse_duration
 
 from .config import SnmpDevice
 from .convert import Raw, tag_converter

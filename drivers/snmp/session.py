@@ -26,14 +26,11 @@ import asyncio
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from edge_agent.files import SecretError, read_secret_file
 
 from . import ber
 from .config import SnmpDevice
-from .convert import Raw
+from .exchange import MIN_PASSPHRASE, Response, SnmpError, read_secret, timeout_reason
 from .mibs import Oid
 from .transport import RECEIVE_BUFFER, CommunityTransport, Peer, resolve
 
@@ -45,30 +42,10 @@ __all__ = [
     "SnmpError",
 ]
 
-#: USM passphrases shorter than this are refused by agents (RFC 3414, 11.2).
-MIN_PASSPHRASE = 8
 #: Walk requests out at once per engine (their answers are up to tens of kB each).
 WALKS_IN_FLIGHT = 8
 
 _PDUS = {"get": ber.GET, "getnext": ber.GET_NEXT, "getbulk": ber.GET_BULK}
-
-
-class SnmpError(Exception):
-    """A request got no usable answer; the message says what to check."""
-
-    def __init__(self, reason: str, timeout: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.timeout = timeout
-
-
-@dataclass
-class Response:
-    """An answer: its error status (None when fine), the 1-based index it names, the values."""
-
-    status: str | None
-    index: int
-    varbinds: list[tuple[Oid, Raw]]
 
 
 @dataclass(eq=False)
@@ -270,18 +247,6 @@ class Session:
         return Response(ber.status_name(status) if status else None, message.error_index, message.varbinds)
 
 
-def timeout_reason(config: SnmpDevice, address: str) -> str:
-    """Why a device may not have answered, by what its version makes likely."""
-    tries = f"{config.retries + 1} tr{'y' if config.retries == 0 else 'ies'} of {config.timeout:g}s"
-    reason = f"no answer from {address} ({tries}): is the device up and reachable, is the port right"
-    if config.version == "3":
-        if config.security_level == "authPriv":
-            return reason + ", is priv right? An agent drops requests it cannot decrypt (wrong priv " \
-                "key or protocol)"
-        return reason + "?"
-    return reason + ", is the community right? An agent ignores requests with a wrong community"
-
-
 def _community(config: SnmpDevice) -> bytes:
     if config.community_file is not None:
         community = read_secret(config.community_file, "community_file")
@@ -294,25 +259,3 @@ def _community(config: SnmpDevice) -> bytes:
         return community.encode("latin-1")
     except UnicodeEncodeError:
         return community.encode("utf-8")
-
-
-def read_secret(path: Path, key: str) -> str:
-    """The secret held in the file at ``path`` (config key ``key``), without its line ending."""
-    try:
-        text = read_secret_file(path, key)
-    except SecretError as exc:
-        raise SnmpError(str(exc)) from None
-    # Only the line ending goes: spaces may be part of a secret.
-    secret = text.rstrip("\r\n")
-    if not secret:
-        raise SnmpError(f"{key} {str(path)!r} is empty")
-    return secret
-
-
-def read_passphrase(path: Path, key: str) -> str:
-    """A USM passphrase from its file; SnmpError when it is too short for an agent to accept."""
-    secret = read_secret(path, key)
-    if len(secret) < MIN_PASSPHRASE:
-        raise SnmpError(f"{key} {str(path)!r} holds a passphrase of {len(secret)} characters; SNMPv3 "
-                        f"needs at least {MIN_PASSPHRASE}")
-    return secret

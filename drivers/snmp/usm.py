@@ -50,8 +50,8 @@ from pysnmp.proto import errind, rfc1902, rfc1905  # type: ignore[import-untyped
 
 from .config import SnmpDevice
 from .convert import Raw, RawType
+from .exchange import Response, SnmpError, read_passphrase, timeout_reason
 from .mibs import Oid
-from .session import Response, SnmpError, read_passphrase, timeout_reason
 from .transport import RECEIVE_BUFFER, Peer
 
 AUTH_PROTOCOLS = {

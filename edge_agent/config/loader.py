@@ -9,24 +9,50 @@ from __future__ import annotations
 import hashlib
 import os
 import tomllib
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from edge_agent import validated
+from campus_core import validated
 
 from . import credentials
 from .errors import ConfigError, Loc, Problem, explain, format_loc, model_at, suggest
 from .model import AgentConfig
 
 ENV_PREFIX = "EDGE_AGENT_"
+
+
+def path_keys(model: type[BaseModel]) -> frozenset[str]:
+    """Every key, in any section of ``model``, whose type is a path (``Path``, ``SecretFile``).
+
+    Read off the models, so that a new driver's file keys need no list kept here.
+    """
+    found: set[str] = set()
+    seen: set[type[BaseModel]] = set()
+
+    def visit(section: type[BaseModel]) -> None:
+        if section in seen:
+            return
+        seen.add(section)
+        for name, info in section.model_fields.items():
+            pending: list[Any] = [info.annotation]
+            while pending:
+                annotation = pending.pop()
+                if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                    visit(annotation)
+                elif isinstance(annotation, type) and issubclass(annotation, Path):
+                    found.add(name)
+                pending += typing.get_args(annotation)
+
+    visit(model)
+    return frozenset(found)
+
+
 #: Keys whose relative paths are taken relative to the file that sets them.
-PATH_KEYS = frozenset({
-    "state_dir", "profiles_dir", "token_file", "password_file", "community_file", "auth_key_file",
-    "priv_key_file", "tls_ca", "tls_cert", "tls_key",
-})
+PATH_KEYS = path_keys(AgentConfig)
 #: Profiles shipped with the source tree, used when the config's own folder has none.
 BUNDLED_PROFILES = Path(__file__).resolve().parents[2] / "configs" / "profiles"
 
@@ -183,7 +209,7 @@ def _apply_profiles(
     if not isinstance(devices, dict):
         return unresolved
     dirs = profile_dirs(config_dir, merged)
-    # Each profile file is read once: its devices then share its lists (edge_agent.validated).
+    # Each profile file is read once: its devices then share its lists (campus_core.validated).
     parsed: dict[Path, dict[str, Any] | None] = {}
     for protocol, entries in devices.items():
         if not isinstance(entries, list):

@@ -16,12 +16,11 @@ from email.utils import parsedate_to_datetime
 import aiohttp
 import structlog
 
+from campus_core.files import SecretError
+from campus_core.sinks import SinkAuthError, SinkError, SinkRejected, SinkTooLarge
+from campus_core.tls import TlsFileError, explain
 from edge_agent import __version__
-from edge_agent.config.model import InfluxDBSink as InfluxDBSinkConfig
-from edge_agent.files import SecretError
-from edge_agent.tls import TlsFileError, explain
-
-from . import SinkAuthError, SinkError, SinkRejected, SinkTooLarge
+from edge_agent.sinks.influxdb_config import InfluxDBSink as InfluxDBSinkConfig
 
 #: Characters of a store's error body kept for the log.
 MESSAGE_CHARS = 300

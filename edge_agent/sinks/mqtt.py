@@ -21,9 +21,9 @@ from typing import Any
 import aiomqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
+from campus_core.sinks import SinkAuthError, SinkError, SinkRejected, SinkTooLarge
 from drivers.mqtt.broker import BrokerError, Session, explain, make_client
 
-from . import SinkAuthError, SinkError, SinkRejected, SinkTooLarge
 from .mqtt_config import MqttSink as MqttSinkConfig
 
 #: PUBACK reason codes that still mean "accepted" (0x10: nobody subscribes right now).

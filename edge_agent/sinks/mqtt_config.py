@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import string
-from typing import TYPE_CHECKING
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
+from campus_core.plugins import Factory
+from campus_core.sinks import Sink
+from campus_core.units import ByteSize, Duration
 from drivers.mqtt.broker import BrokerSettings
-from edge_agent.units import ByteSize, Duration
-
-if TYPE_CHECKING:
-    from . import Sink
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 #: What a topic template may name.
@@ -75,9 +73,7 @@ class MqttSink(BrokerSettings):
 
     def create(self) -> Sink:
         """The sink this entry configures."""
-        from .mqtt import MqttSink as Publisher
-
-        return Publisher(self)
+        return _PUBLISHER(self)
 
     def describe(self) -> str:
         """One line for ``edge-agent check``."""
@@ -85,3 +81,7 @@ class MqttSink(BrokerSettings):
         auth = f"user {self.username}" if self.username else "anonymous"
         return (f"mqtt {self.address.url} topic {topic} (QoS 1, {auth}, "
                 f"{'gzip' if self.gzip else 'plain'} line protocol)")
+
+
+# The publisher imports this model; the model names it, so the arrow of imports runs one way.
+_PUBLISHER = Factory[Sink]("edge_agent.sinks.mqtt:MqttSink")

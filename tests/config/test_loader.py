@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from drivers import Listener
+from campus_core.devices import Listener
 from edge_agent.cli import main
 from edge_agent.config import ConfigError, load
 

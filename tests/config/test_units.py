@@ -2,7 +2,7 @@
 
 import pytest
 
-from edge_agent.units import format_duration, format_size, parse_duration, parse_size
+from campus_core.units import format_duration, format_size, parse_duration, parse_size
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = sorted(
     ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
-    for package in ("edge_agent", "drivers", "campus_ops")
+    for package in ("campus_core", "edge_agent", "drivers", "campus_ops")
     for path in (ROOT / package).rglob("*.py")
     if path.name != "__main__.py"
 )

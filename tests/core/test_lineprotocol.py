@@ -2,7 +2,7 @@
 
 import math
 
-from drivers import Reading
+from campus_core.readings import Reading
 from edge_agent.lineprotocol import escape_key, escape_measurement, format_value, series_prefix
 from edge_agent.normalise import PointEncoder, identity_tags
 

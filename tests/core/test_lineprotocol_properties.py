@@ -12,7 +12,7 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drivers import Reading
+from campus_core.readings import Reading
 from edge_agent.normalise import PointEncoder
 from tests.support.lineparser import parse
 

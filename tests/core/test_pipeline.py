@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from pathlib import Path
 
-from drivers import Reading
+from campus_core.readings import Reading
 from edge_agent.buffer import AsyncBuffer, DiskBuffer
 from edge_agent.normalise import PointEncoder
 from edge_agent.pipeline import Pipeline

@@ -13,7 +13,7 @@ from types import TracebackType
 
 import pytest
 
-from drivers import DeviceError, Reading
+from campus_core.readings import DeviceError, Reading
 from edge_agent.scheduler import DevicePoller
 from edge_agent.status import DeviceStatus
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from drivers import Reading
+from campus_core.readings import Reading
 from edge_agent.demo import ALERTS_PORT, BROKER_PORT, SIM_PORTS, STORE_PORT, render
 from edge_agent.status import AgentStatus, DeviceStatus, SinkStatus
 

@@ -15,13 +15,13 @@ import pytest
 from aiohttp import web
 from pydantic import ValidationError
 
-from drivers import Reading
+from campus_core.readings import Reading
+from campus_core.sinks import SinkError
 from edge_agent.buffer import AsyncBuffer, DiskBuffer, encode_batch
-from edge_agent.config.model import InfluxDBSink as SinkConfig
 from edge_agent.forwarder import Forwarder
 from edge_agent.normalise import PointEncoder
-from edge_agent.sinks import SinkError
 from edge_agent.sinks.influxdb import InfluxDBSink
+from edge_agent.sinks.influxdb_config import InfluxDBSink as SinkConfig
 from edge_agent.status import AgentStatus, SinkStatus
 from tests.support.accounting import books
 from tests.support.ports import LOOPBACK, free_port

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from drivers import Reading
+from campus_core.readings import Reading
 from drivers.modbus import ModbusDriver
 from drivers.modbus.link import Links
 from edge_agent.scheduler import DevicePoller

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from drivers import DeviceError
+from campus_core.readings import DeviceError
 from drivers.modbus import ModbusDriver
 from drivers.modbus.link import Links
 from simulators import Campus

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from campus_core.sinks import SinkAuthError, SinkError
 from edge_agent.buffer import AsyncBuffer, DiskBuffer, encode_batch
 from edge_agent.forwarder import Forwarder
-from edge_agent.sinks import SinkAuthError, SinkError
 from edge_agent.sinks.mqtt import MqttSink
 from edge_agent.sinks.mqtt_config import MqttSink as MqttSinkConfig
 from edge_agent.status import AgentStatus, SinkStatus

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from drivers.snmp import SnmpDevice
+from drivers.snmp import SnmpDevice, SnmpDriver
 from simulators.snmp import ber
 from simulators.snmp.agent import SimulatedAgent
 from simulators.snmp.switch import Switch
@@ -47,7 +47,7 @@ async def poll_twice(agent_class: type[SimulatedAgent], version: str, **entry: A
     try:
         device = SnmpDevice(name="switch-1", host="127.0.0.1", port=port, timeout="2s", version=version,
                             profile=["system", "if-mib"], **entry)
-        async with device.create() as driver:
+        async with SnmpDriver(device) as driver:
             first = await asyncio.wait_for(driver.poll(), 20)
             await asyncio.wait_for(driver.poll(), 20)
         return first, driver.stats

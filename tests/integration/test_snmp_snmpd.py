@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from drivers import DeviceError, Reading
-from drivers.snmp import SnmpDevice
+from campus_core.readings import DeviceError, Reading
+from drivers.snmp import SnmpDevice, SnmpDriver
 from tests.support.snmpd import COMMUNITY, SYS_LOCATION, SYS_NAME, USERS, Snmpd
 
 pytestmark = pytest.mark.integration
@@ -50,7 +50,7 @@ def v3_entry(snmpd: Snmpd, tmp_path: Path, user: str, **settings: Any) -> SnmpDe
 
 
 async def poll(device: SnmpDevice, times: int = 1) -> list[Reading]:
-    async with device.create() as driver:
+    async with SnmpDriver(device) as driver:
         readings: list[Reading] = []
         for _ in range(times):
             readings = await driver.poll()
@@ -99,7 +99,7 @@ async def test_v2c_interface_table_matches_snmpwalk(snmpd: Snmpd) -> None:
 
 async def test_v1_reads_the_same_rows_with_getnext(snmpd: Snmpd) -> None:
     device = entry(snmpd, version="1", profile=["if-mib"])
-    async with device.create() as driver:
+    async with SnmpDriver(device) as driver:
         readings = await driver.poll()
         requests = driver.requests
     assert "getbulk" not in requests and requests["getnext"] > 1

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from drivers import DeviceError, Reading
+from campus_core.readings import DeviceError, Reading
 from drivers.snmp import SnmpDevice, SnmpDriver
 from drivers.snmp.session import POOL
 from simulators.snmp import SnmpCampus
@@ -61,7 +61,7 @@ async def test_rates_across_a_counter32_wrap_are_right(campus: SnmpCampus) -> No
     agent.journal = []
     switch = campus.switch("switch-1")
     polls = []
-    async with switch_device(agent.port).create() as driver:
+    async with SnmpDriver(switch_device(agent.port)) as driver:
         for _ in range(5):
             polls.append(interfaces(await driver.poll()))
             await asyncio.sleep(1.5)
@@ -88,7 +88,7 @@ async def test_a_reboot_gives_no_rate_then_right_rates_again(campus: SnmpCampus)
     agent = campus.agents["switch-1"]
     agent.journal = []
     switch = campus.switch("switch-1")
-    async with switch_device(agent.port).create() as driver:
+    async with SnmpDriver(switch_device(agent.port)) as driver:
         await driver.poll()
         await asyncio.sleep(1.0)
         before = interfaces(await driver.poll())
@@ -110,7 +110,7 @@ async def test_a_48_port_walk_costs_a_few_getbulks_not_one_per_cell() -> None:
     campus = await simulated()
     try:
         agent = campus.agents["switch-1"]
-        async with switch_device(agent.port).create() as driver:
+        async with SnmpDriver(switch_device(agent.port)) as driver:
             await driver.poll()  # the first poll also finds the switch has no ifHC* columns
             agent.requests.clear()
             readings = await driver.poll()
@@ -127,7 +127,7 @@ async def test_with_small_answers_a_walk_still_costs_far_less_than_a_request_per
     campus = await simulated(max_size=1472)  # an agent that answers in one Ethernet frame
     try:
         agent = campus.agents["switch-1"]
-        async with switch_device(agent.port).create() as driver:
+        async with SnmpDriver(switch_device(agent.port)) as driver:
             await driver.poll()
             agent.requests.clear()
             assert len(interfaces(await driver.poll())) == PORTS
@@ -140,7 +140,7 @@ async def test_snmpv1_walks_with_getnext_and_reads_the_32_bit_counters() -> None
     campus = await simulated(hc=True)  # v1 cannot see the ifHC* columns even where they exist
     try:
         agent = campus.agents["switch-1"]
-        async with switch_device(agent.port, version="1").create() as driver:
+        async with SnmpDriver(switch_device(agent.port, version="1")) as driver:
             await driver.poll()
             await asyncio.sleep(0.5)
             agent.requests.clear()
@@ -159,7 +159,7 @@ async def test_a_switch_with_64_bit_counters_is_read_through_them() -> None:
     try:
         agent = campus.agents["switch-1"]
         agent.journal = []
-        async with switch_device(agent.port).create() as driver:
+        async with SnmpDriver(switch_device(agent.port)) as driver:
             await driver.poll()
             await asyncio.sleep(0.5)
             rows = interfaces(await driver.poll())
@@ -174,7 +174,7 @@ async def test_a_switch_with_64_bit_counters_is_read_through_them() -> None:
 async def test_the_ups_profile_reads_every_field(campus: SnmpCampus) -> None:
     ups = campus.agents["ups-1"]
     entry = SnmpDevice(name="ups-1", host="127.0.0.1", port=ups.port, profile=["system", "ups-mib"])
-    async with entry.create() as driver:
+    async with SnmpDriver(entry) as driver:
         readings = {r.measurement: r for r in await driver.poll()}
     point = readings["ups"]
     fields, tags = dict(point.fields), dict(point.tags)
@@ -236,7 +236,7 @@ async def test_an_oid_the_device_lacks_is_left_out_and_the_rest_still_read(
                            {"name": "processes", "oid": "HOST-RESOURCES-MIB::hrSystemProcesses"},
                            {"name": "interfaces", "oid": "IF-MIB::ifNumber"},
                        ])
-    async with entry.create() as driver:
+    async with SnmpDriver(entry) as driver:
         (first,) = await driver.poll()
         (second,) = await driver.poll()
     assert [name for name, _ in first.fields] == ["uptime_s", "interfaces"]
@@ -253,7 +253,7 @@ async def test_a_get_too_big_for_the_agent_is_split() -> None:
         fields.append({"name": "uptime_s", "oid": "sysUpTime"})
         entry = SnmpDevice(name="switch-1", host="127.0.0.1", port=agent.port, measurement="ports",
                            fields=fields)
-        async with entry.create() as driver:
+        async with SnmpDriver(entry) as driver:
             (point,) = await driver.poll()
         assert len(point.tags) == 30 and dict(point.tags)["descr_30"] == "GigabitEthernet1/0/30"
         assert agent.requests["get"] > 1  # tooBig, then halves until each answer fits
@@ -268,7 +268,7 @@ async def test_the_agent_only_ever_reads() -> None:
         for name, profile in (("switch-1", ["system", "if-mib"]), ("ups-1", ["system", "ups-mib"])):
             agent = campus.agents[name]
             device = SnmpDevice(name=name, host="127.0.0.1", port=agent.port, timeout="2s", profile=profile)
-            async with device.create() as driver:
+            async with SnmpDriver(device) as driver:
                 for _ in range(3):
                     await driver.poll()
             assert sum(agent.requests.values()) >= 3

@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from drivers import Reading
+from campus_core.readings import Reading
 from edge_agent.buffer import encode_batch
-from edge_agent.config.model import InfluxDBSink as SinkConfig
 from edge_agent.normalise import PointEncoder
 from edge_agent.sinks.influxdb import InfluxDBSink
+from edge_agent.sinks.influxdb_config import InfluxDBSink as SinkConfig
 from tests.support.processes import wait_for
 from tests.support.victoriametrics import VictoriaMetrics
 

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from drivers import DeviceError
+from campus_core.readings import DeviceError
 from drivers.modbus import ModbusDriver
 from drivers.modbus.link import Links
 from tests.drivers.modbus.devices import from_profile

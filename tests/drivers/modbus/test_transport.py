@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from drivers import DeviceError
+from campus_core.readings import DeviceError
 from drivers.modbus import ModbusDriver
 from drivers.modbus.link import Links
 from simulators.bus import Bus, build_bus

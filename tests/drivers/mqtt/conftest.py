@@ -11,7 +11,7 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from drivers import Reading
+from campus_core.readings import Reading
 from drivers.mqtt import MqttDevice, MqttListener
 from tests.support.mosquitto import Mosquitto
 from tests.support.ports import LOOPBACK

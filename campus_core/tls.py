@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, model_validator
 
-from edge_agent.files import SecretFile
+from campus_core.files import SecretFile
 
 
 class TlsFileError(ValueError):
