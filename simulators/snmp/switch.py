@@ -108,6 +108,18 @@ class Switch:
         for i, port in enumerate(self.ports):
             self.ports[i] = Port(**{**port.__dict__, "start": {"in": 0, "out": 0}})
 
+    def wrap_in(self, seconds: float) -> None:
+        """Aim every busy port's 32-bit octet counters to wrap ``seconds`` from now, exactly.
+
+        ``wrap_after`` aims at the boot and assumes the base rate; a test on a loaded machine
+        may start polling after that wrap already went by, so it aims here instead.
+        """
+        then = self.clock() + seconds
+        for i, port in enumerate(self.ports):
+            if port.base_bps["in"] or port.base_bps["out"]:
+                start = {d: -int(self.bits(port, d, then) / 8) % WRAP32 for d in ("in", "out")}
+                self.ports[i] = Port(**{**port.__dict__, "start": start})
+
     def uptime_ticks(self, now: float) -> int:
         """sysUpTime in hundredths of a second."""
         return int((now - self.boot) * 100) % WRAP32
