@@ -21,6 +21,7 @@ from typing import Protocol, cast
 from . import __version__
 
 COMMANDS: dict[str, str] = {
+    "bundle": "campus_ops.bundle",
     "dashboards": "campus_ops.dashboards",
     "fleet": "campus_ops.fleet",
     "vmauth": "campus_ops.vmauth",
