@@ -38,11 +38,9 @@ from edge_agent.bundle import (
     verify,
 )
 from edge_agent.bundle.manifest import parse_manifest, sign_bytes
+from edge_agent.bundle.scope import CENTRAL_SECTIONS
 
 HELP = "build, sign and verify the signed config bundles the gateways pull"
-
-#: What a bundle's conf.d may set: the rest of a gateway's config stays with its technician.
-CENTRAL_SECTIONS = ("devices", "sinks")
 
 
 class BundleError(Exception):

@@ -188,6 +188,15 @@ def _check(args: argparse.Namespace) -> int:
     listener = f"http://{health.listen} (/metrics, /healthz)" if health.listen else "listener off"
     own = f", edge_agent point every {format_duration(config.agent.interval)}" if health.self_metrics else ""
     print(f"health: {listener}{own}")
+    if config.fleet is not None:
+        print(f"fleet: {config.fleet.describe()}")
+        bundle = loaded.bundle
+        print("  bundle in force: " + (
+            f"version {bundle.manifest.version} for {bundle.manifest.target}, "
+            f"created {bundle.manifest.created.isoformat()}, sha256 {bundle.sha256[:12]}"
+            if bundle is not None else "none yet (the local config alone)"))
+    for note in loaded.notes:
+        print(f"note: {note}")
     for warning in secret_warnings(config):
         print(f"warning: {warning}")
     return 0

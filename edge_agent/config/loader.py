@@ -1,7 +1,13 @@
-"""Loading the config: agent.toml, conf.d drop-ins, device profiles, environment overrides.
+"""Loading the config: agent.toml, conf.d drop-ins, device profiles, environment overrides,
+and the city's signed bundle (``[fleet]``) beneath them.
 
 Every value is tracked to the file (or environment variable) it came from, so that an
 error names where to fix it.
+
+The city's bundle comes beneath the local files: its devices and sinks are added after the
+local ones, except those a local file names too (same name: the technician's entry
+outranks the city's), and its profiles are looked up after the local profile folders.
+Nothing else of the bundle reaches the config (:mod:`edge_agent.bundle.scope`).
 """
 
 from __future__ import annotations
@@ -12,13 +18,15 @@ import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
 from campus_core import validated
+from edge_agent.bundle import BundleRefused, VerifiedBundle
+from edge_agent.bundle.scope import parse_dropins
 
-from . import credentials
+from . import central, credentials
 from .errors import ConfigError, Loc, Problem, explain, format_loc, model_at, suggest
 from .model import AgentConfig
 
@@ -63,6 +71,10 @@ class LoadedConfig:
 
     config: AgentConfig
     files: dict[Path, str] = field(default_factory=dict)
+    #: The city's bundle that is part of it, if any.
+    bundle: VerifiedBundle | None = None
+    #: What the technician should know that is no error (a kept bundle not used, an override).
+    notes: list[str] = field(default_factory=list)
 
 
 class _Sources:
@@ -81,13 +93,18 @@ class _Sources:
         return "config"
 
 
-def load(path: Path | str) -> LoadedConfig:
-    """Read, merge and validate the config at ``path``; raise ConfigError listing all problems."""
+def load(path: Path | str, bundle: VerifiedBundle | Literal["kept"] | None = "kept") -> LoadedConfig:
+    """Read, merge and validate the config at ``path``; raise ConfigError listing all problems.
+
+    ``bundle`` is the city's part: "kept" (the bundle in force, kept in the state dir, when
+    ``[fleet]`` is set), a verified bundle to try, or None for the local files alone.
+    """
     path = Path(path)
     problems: list[Problem] = []
     sources = _Sources()
     files: dict[Path, str] = {}
     merged: dict[str, Any] = {}
+    notes: list[str] = []
 
     candidates = [path]
     dropins = path.parent / "conf.d"
@@ -100,10 +117,22 @@ def load(path: Path | str) -> LoadedConfig:
     if problems:
         raise ConfigError(problems)
 
+    where = central.local(merged)
+    if bundle == "kept":
+        bundle, notes = central.kept(where)
+    elif where.fleet is None:
+        bundle = None  # a bundle without [fleet] to say what it may set sets nothing
+    profiles: dict[str, tuple[Path, bytes]] = {}
+    if bundle is not None:
+        assert where.fleet is not None
+        profiles = _add_bundle(merged, bundle, where, path.parent, sources, problems, files, notes)
+        if problems:
+            raise ConfigError(problems)
+
     _record_env(sources)
     # ${CREDENTIALS_DIRECTORY}/...: systemd's folder, or secrets/ beside the main config.
     credentials.expand_paths(merged, PATH_KEYS, path.parent)
-    unresolved = _apply_profiles(merged, path.parent, sources, problems, files)
+    unresolved = _apply_profiles(merged, path.parent, sources, problems, files, profiles)
 
     try:
         with validated.shared():
@@ -115,7 +144,48 @@ def load(path: Path | str) -> LoadedConfig:
         ]
     if problems:
         raise ConfigError(problems)
-    return LoadedConfig(config, files)
+    return LoadedConfig(config, files, bundle, notes)
+
+
+def _add_bundle(merged: dict[str, Any], bundle: VerifiedBundle, where: central.Local, config_dir: Path,
+                sources: _Sources, problems: list[Problem], files: dict[Path, str],
+                notes: list[str]) -> dict[str, tuple[Path, bytes]]:
+    """Add the bundle's devices and sinks beneath the local ones; return its profiles by name."""
+    assert where.fleet is not None
+    root = central.current_dir(where.state_dir)
+    label = f"fleet bundle {bundle.manifest.version}"
+    try:
+        dropins = parse_dropins(bundle, where.fleet.allow)
+    except BundleRefused as exc:
+        problems.append(Problem(f"{root} ({label})", "", str(exc)))
+        return {}
+    taken = {section: {entry.get("name") for entries in tables.values() if isinstance(entries, list)
+                       for entry in entries if isinstance(entry, dict)}
+             for section, tables in merged.items() if isinstance(tables, dict)}
+    for name, data in dropins.items():
+        file = root / "conf.d" / name
+        files[file] = bundle.manifest.files[f"conf.d/{name}"]
+        for section, kinds in data.items():
+            if not isinstance(kinds, dict):
+                _merge(merged, {section: kinds}, (), f"{file} ({label})", sources, config_dir)
+                continue
+            if not isinstance(merged.setdefault(section, {}), dict):
+                continue  # the local files' own error is reported by the validation
+            local = taken.get(section, set())
+            for kind, entries in kinds.items():
+                if isinstance(entries, list):
+                    notes += [f"{section} entry {e['name']!r}: the local one outranks the city's ({file})"
+                              for e in entries if isinstance(e, dict) and e.get("name") in local]
+                    entries = [e for e in entries if not (isinstance(e, dict) and e.get("name") in local)]
+                # Relative paths in a bundle are read as if its files were the local conf.d.
+                _merge(merged, {section: {kind: entries}}, (), f"{file} ({label})", sources,
+                       config_dir / "conf.d")
+    found = {}
+    for name, raw in bundle.content("profiles").items():
+        file = root / "profiles" / name
+        files[file] = bundle.manifest.files[f"profiles/{name}"]
+        found[name.removesuffix(".toml")] = (file, raw)
+    return found
 
 
 def _read_toml(file: Path, problems: list[Problem], files: dict[Path, str]) -> dict[str, Any] | None:
@@ -127,6 +197,11 @@ def _read_toml(file: Path, problems: list[Problem], files: dict[Path, str]) -> d
     except OSError as exc:
         problems.append(Problem(str(file), "", f"cannot read: {exc.strerror}"))
         return None
+    return _parse_toml(file, raw, problems, files)
+
+
+def _parse_toml(file: Path, raw: bytes, problems: list[Problem],
+                files: dict[Path, str]) -> dict[str, Any] | None:
     files[file] = hashlib.sha256(raw).hexdigest()
     try:
         return tomllib.loads(raw.decode("utf-8"))
@@ -152,9 +227,10 @@ def _merge(
             for index in range(len(value)):
                 sources.record((*here, start + index), source)
             continue
-        if key in PATH_KEYS and isinstance(value, str) and value and not Path(value).is_absolute() \
-                and not credentials.uses_credentials(value):
-            value = os.path.normpath(base / value)
+        if key in PATH_KEYS and isinstance(value, str):
+            value = _relative_to(base, value)
+        elif key in PATH_KEYS and isinstance(value, list):  # a list of files (fleet.trusted_keys)
+            value = [_relative_to(base, item) for item in value]
         if isinstance(value, list):
             for index, item in enumerate(value):
                 _resolve_paths(item, base)
@@ -165,12 +241,21 @@ def _merge(
         sources.record(here, source)
 
 
+def _relative_to(base: Path, item: Any) -> Any:
+    """A relative path as the file that names it means it; anything else as it is."""
+    if isinstance(item, str) and item and not Path(item).is_absolute() \
+            and not credentials.uses_credentials(item):
+        return os.path.normpath(base / item)
+    return item
+
+
 def _resolve_paths(value: Any, base: Path) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
-            if key in PATH_KEYS and isinstance(item, str) and item and not Path(item).is_absolute() \
-                    and not credentials.uses_credentials(item):
-                value[key] = os.path.normpath(base / item)
+            if key in PATH_KEYS and isinstance(item, str):
+                value[key] = _relative_to(base, item)
+            elif key in PATH_KEYS and isinstance(item, list):
+                value[key] = [_relative_to(base, one) for one in item]
             else:
                 _resolve_paths(item, base)
     elif isinstance(value, list):
@@ -202,13 +287,19 @@ def _apply_profiles(
     sources: _Sources,
     problems: list[Problem],
     files: dict[Path, str],
+    central_profiles: dict[str, tuple[Path, bytes]],
 ) -> list[Loc]:
-    """Fill devices from their profiles; return the devices whose profile could not be used."""
+    """Fill devices from their profiles; return the devices whose profile could not be used.
+
+    The local profile folders come first, then the city's bundle, then the profiles shipped
+    with the agent.
+    """
     unresolved: list[Loc] = []
     devices = merged.get("devices")
     if not isinstance(devices, dict):
         return unresolved
     dirs = profile_dirs(config_dir, merged)
+    local_dirs, shipped = dirs[:-1], dirs[-1]
     # Each profile file is read once: its devices then share its lists (campus_core.validated).
     parsed: dict[Path, dict[str, Any] | None] = {}
     for protocol, entries in devices.items():
@@ -219,9 +310,14 @@ def _apply_profiles(
                 continue
             loc: Loc = ("devices", protocol, index, "profile")
             name = device["profile"]
-            file = next((d / f"{name}.toml" for d in dirs if (d / f"{name}.toml").is_file()), None)
+            file = next((d / f"{name}.toml" for d in local_dirs if (d / f"{name}.toml").is_file()), None)
+            if file is None and name in central_profiles:
+                file = central_profiles[name][0]
+            if file is None and (shipped / f"{name}.toml").is_file():
+                file = shipped / f"{name}.toml"
             if file is None:
-                known = sorted({p.stem for d in dirs if d.is_dir() for p in d.glob("*.toml")})
+                known = sorted({p.stem for d in dirs if d.is_dir() for p in d.glob("*.toml")}
+                               | set(central_profiles))
                 hint = suggest(name, known) or (f"; known profiles: {', '.join(known)}" if known else "")
                 problems.append(Problem(
                     sources.of(loc), format_loc(loc),
@@ -230,7 +326,9 @@ def _apply_profiles(
                 unresolved.append(loc[:-1])
                 continue
             if file not in parsed:
-                parsed[file] = _read_toml(file, problems, files)
+                city = next((raw for f, raw in central_profiles.values() if f == file), None)
+                parsed[file] = _read_toml(file, problems, files) if city is None \
+                    else _parse_toml(file, city, problems, files)
             profile = parsed[file]
             if profile is None:
                 unresolved.append(loc[:-1])

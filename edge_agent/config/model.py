@@ -16,6 +16,8 @@ from drivers.snmp.config import SnmpDevice
 from edge_agent.sinks.influxdb_config import InfluxDBSink
 from edge_agent.sinks.mqtt_config import MqttSink
 
+from .fleet import FleetSection
+
 if TYPE_CHECKING:
     from campus_core.sinks import Sink
 
@@ -150,6 +152,7 @@ class AgentConfig(BaseSettings):
     devices: DevicesSection = Field(default_factory=DevicesSection)
     log: LogSection = Field(default_factory=LogSection)
     health: HealthSection = Field(default_factory=HealthSection)
+    fleet: FleetSection | None = None
 
     @classmethod
     def settings_customise_sources(
