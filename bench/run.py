@@ -16,7 +16,7 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
-from . import backfill, efficiency, footprint, pipeline, startup, throughput
+from . import backfill, city, efficiency, footprint, pipeline, startup, throughput
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -29,6 +29,10 @@ TARGETS: dict[str, tuple[str, float]] = {
     "pipeline.append_points_per_s": (">=", 1_000_000),
     "pipeline.replay_points_per_s": (">=", 300_000),
     "backfill.drain_minutes": ("<=", 5),
+    "city.catch_up_over_raw": ("<=", 1.5),
+    "city.requests_per_delivered_batch": ("<=", 1.2),
+    "city.dropped_points": ("<=", 0),
+    "city.duplicate_points": ("<=", 0),
 }
 
 Bench = Callable[[], dict[str, float]]
@@ -45,6 +49,8 @@ def benches(quick: bool) -> dict[str, Bench]:
             "backfill": lambda: backfill.measure(hours=0.01),
             "footprint": lambda: footprint.measure(3, modbus=5, switches=1, sensors=2,
                                                    modbus_interval="1s", snmp_interval="2s"),
+            "city": lambda: city.measure(city.Plan(schools=2, meters=1, retry_max="2s"), outage=3,
+                                         warmup=2, picture="city-quick.png"),
         }
     return {
         "pipeline": pipeline.measure,
@@ -53,6 +59,7 @@ def benches(quick: bool) -> dict[str, Bench]:
         "startup": startup.measure,
         "backfill": backfill.measure,
         "footprint": footprint.measure,
+        "city": city.measure,
     }
 
 

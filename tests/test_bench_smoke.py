@@ -20,7 +20,7 @@ def test_every_benchmark_runs_at_a_tiny_size() -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     written = json.loads((ROOT / "bench" / "results" / "quick.json").read_text())
     assert set(written["results"]) == {"pipeline", "efficiency", "throughput", "startup", "backfill",
-                                       "footprint"}
+                                       "footprint", "city"}
     for figures in written["results"].values():
         assert figures and all(isinstance(v, int | float) for v in figures.values())
     assert written["context"]["cores"] >= 1

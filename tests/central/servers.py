@@ -1,4 +1,4 @@
-"""vmauth and vmalert as real processes beside a test VictoriaMetrics."""
+"""vmalert as a real process beside a test VictoriaMetrics (vmauth is in tests.support.vmauth)."""
 
 from __future__ import annotations
 
@@ -11,34 +11,9 @@ from typing import Any
 
 from tests.support.ports import LOOPBACK, free_port
 from tests.support.server import ServerProcess
+from tests.support.vmauth import VMAuth
 
-
-class VMAuth(ServerProcess):
-    """``vmauth -auth.config=FILE`` on a free loopback port."""
-
-    name = "vmauth"
-
-    def __init__(self, config: Path) -> None:
-        super().__init__()
-        self.config = config
-        self.port = free_port()
-        self.url = f"http://{LOOPBACK}:{self.port}"
-        self._log = config.parent / f"vmauth-{self.port}.log"
-
-    def start(self, timeout: float = 15.0) -> None:
-        """Start and wait until it answers (any HTTP status means it listens)."""
-        binary = shutil.which("vmauth") or "/usr/bin/vmauth"
-        self.launch([binary, f"-auth.config={self.config}", f"-httpListenAddr={LOOPBACK}:{self.port}",
-                     "-loggerLevel=WARN"], self._log, self._answers, see=self._log, timeout=timeout)
-
-    def _answers(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/health", timeout=1):
-                return True
-        except urllib.error.HTTPError:
-            return True
-        except OSError:
-            return False
+__all__ = ["VMAlert", "VMAuth"]
 
 
 class VMAlert(ServerProcess):

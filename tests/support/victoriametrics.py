@@ -23,8 +23,10 @@ class VictoriaMetrics(ServerProcess):
     name = BINARY
 
     def __init__(self, data_dir: Path, port: int | None = None, dedup: bool = False,
-                 tls: tuple[Path, Path] | None = None) -> None:
+                 tls: tuple[Path, Path] | None = None, flags: tuple[str, ...] = ()) -> None:
         super().__init__()
+        # More command-line flags, e.g. the ingest limit of a city store (-maxConcurrentInserts).
+        self.flags = list(flags)
         self.data_dir = data_dir
         # HTTPS with (certificate, key): the store a TLS sink talks to.
         self.tls = ["-tls", f"-tlsCertFile={tls[0]}", f"-tlsKeyFile={tls[1]}"] if tls else []
@@ -40,7 +42,7 @@ class VictoriaMetrics(ServerProcess):
         binary = shutil.which(BINARY) or f"/usr/bin/{BINARY}"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.launch([binary, f"-httpListenAddr={LOOPBACK}:{self.port}", f"-storageDataPath={self.data_dir}",
-                     "-search.latencyOffset=0s", "-loggerLevel=WARN", *self.dedup, *self.tls],
+                     "-search.latencyOffset=0s", "-loggerLevel=WARN", *self.dedup, *self.tls, *self.flags],
                     self._log, self._healthy, see=self._log, timeout=timeout)
 
     def _healthy(self) -> bool:
