@@ -12,6 +12,7 @@ from campus_core.devices import DeviceConfig
 from campus_core.units import ByteSize, Duration
 from drivers.modbus.config import NAME, ModbusDevice
 from drivers.mqtt.config import MqttDevice
+from drivers.opcua.config import OpcuaDevice
 from drivers.snmp.config import SnmpDevice
 from edge_agent.sinks.influxdb_config import InfluxDBSink
 from edge_agent.sinks.mqtt_config import MqttSink
@@ -93,6 +94,7 @@ class DevicesSection(BaseModel):
     modbus: list[ModbusDevice] = Field(default_factory=list)
     mqtt: list[MqttDevice] = Field(default_factory=list)
     snmp: list[SnmpDevice] = Field(default_factory=list)
+    opcua: list[OpcuaDevice] = Field(default_factory=list)
 
     def all(self) -> list[tuple[str, DeviceConfig]]:
         """Every configured device with its protocol name, in config order."""
