@@ -49,7 +49,8 @@ def benches(quick: bool) -> dict[str, Bench]:
             "backfill": lambda: backfill.measure(hours=0.01),
             "footprint": lambda: footprint.measure(3, modbus=5, switches=1, sensors=2,
                                                    modbus_interval="1s", snmp_interval="2s"),
-            "city": lambda: city.measure(city.Plan(schools=2, meters=1, retry_max="2s"), outage=3,
+            "city": lambda: city.measure(city.Plan(schools=2, meters=1, retry_max="2s",
+                                                             backlog_hours=0.05), outage=3,
                                          warmup=2, picture="city-quick.png"),
         }
     return {

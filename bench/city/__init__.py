@@ -9,7 +9,7 @@ sent per batch delivered, the 429/503 answers, the store's ingest over time, the
 CPU and memory, the books of every school, and the store's raw ingest time for the same
 rows. A plot goes to bench/results/.
 
-Run: ``python -m bench.city [--schools 40] [--outage 120]`` (bench/README.md).
+Run: ``python -m bench.city [--schools 40] [--outage 60] [--backlog-hours 12]`` (bench/README.md).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ __all__ = ["Plan", "Run", "measure", "run"]
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
-def measure(plan: Plan | None = None, outage: float = 120, warmup: float = 20,
+def measure(plan: Plan | None = None, outage: float = 60, warmup: float = 20,
             picture: str = "city.png") -> dict[str, float]:
     """One run of ``plan`` (40 schools by default); its figures, its plot in bench/results/``picture``."""
     plan = plan or Plan()

@@ -23,7 +23,13 @@ def plot(snapshots: list[Snapshot], out: Path, title: str) -> Path:
     figure, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(9, 6), constrained_layout=True)
     top.plot(t, backlog, color="tab:red")
     top.set_ylabel("points waiting\n(all gateways)")
-    bottom.plot(t, rates, color="tab:blue")
+    # The store publishes its row counter in steps: each second's rate jumps between 0 and a
+    # peak, so the mean over the last 5 s is drawn over it.
+    bottom.plot(t, rates, color="tab:blue", alpha=0.3, linewidth=0.8, label="each second")
+    window = 5
+    means = [sum(rates[max(0, i - window + 1):i + 1]) / len(rates[max(0, i - window + 1):i + 1])
+             for i in range(len(rates))]
+    bottom.plot(t, means, color="tab:blue", label="mean over 5 s")
     bottom.set_ylabel("store ingest\n(rows/s)")
     bottom.set_xlabel("seconds since the bench started")
     outage = [s.t for s in snapshots if s.phase == "outage"]
@@ -35,6 +41,7 @@ def plot(snapshots: list[Snapshot], out: Path, title: str) -> Path:
         if recovery:
             axis.axvspan(min(recovery), max(recovery), color="tab:green", alpha=0.1, label="catching up")
     top.legend(loc="upper left")
+    bottom.legend(loc="upper left")
     figure.suptitle(title)
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, dpi=100)

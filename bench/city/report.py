@@ -34,6 +34,7 @@ def figures(run: Run) -> dict[str, float]:
     return {
         "schools": run.plan.schools,
         "outage_s": run.outage,
+        "backlog_hours_prefilled": run.plan.backlog_hours,
         "backlog_points_at_restore": first.backlog,
         "catch_up_s": catch_up,
         "catch_up_median_school_s": statistics.median(caught) if caught else float("nan"),
@@ -41,6 +42,7 @@ def figures(run: Run) -> dict[str, float]:
         "store_rows_during_catch_up": rows,
         "store_raw_ingest_s": run.raw_s,
         "catch_up_over_raw": catch_up / run.raw_s if run.raw_s else float("nan"),
+        "raw_writer_refused": run.raw_refused,
         "requests_per_delivered_batch": requests_per_batch(first, last),
         "failed_tries_during_outage": run.at_restore.total("failures") - run.at_cut.total("failures"),
         "answered_429": run.answers.get(429, 0),
@@ -68,7 +70,8 @@ def lines(run: Run) -> list[str]:
     values = figures(run)
     plan = run.plan
     out = [f"city: {plan.schools} schools x {plan.meters} meters at {plan.meter_interval}, outage "
-           f"{run.outage:g}s, store -maxConcurrentInserts={plan.store_inserts} "
+           f"{run.outage:g}s (+{plan.backlog_hours:g} h prefilled), "
+           f"store -maxConcurrentInserts={plan.store_inserts} "
            f"-insert.maxQueueDuration={plan.store_queue}, sink retry_max {plan.retry_max}"]
     out += [f"  {name:<40} {value:>14,.2f}" for name, value in values.items()]
     ratio, retries = values["catch_up_over_raw"], values["requests_per_delivered_batch"]

@@ -1,7 +1,9 @@
 """The city's outage, start to end: warm up, cut every school off, restore, wait, count.
 
 1. every agent answers and has delivered something; ``warmup`` seconds of normal work;
-2. vmauth stops: no school reaches the store for ``outage`` seconds;
+2. vmauth stops: no school reaches the store for ``outage`` seconds (with hours of backlog
+   prefilled in every buffer, the city starts cut off instead, and the outage runs from
+   when every agent answers);
 3. vmauth starts again on the same port; one snapshot a second until every gateway has
    caught up (nothing older than a few seconds waiting), then a few seconds more;
 4. every agent stops (SIGTERM: each drains within its grace) and the books of every
@@ -62,10 +64,15 @@ def run(work: Path, plan: Plan, warmup: float = 20, outage: float = 120, max_wai
     with city(work, plan) as town:
         watch = Watch(town)
         try:
-            _wait_until_working(watch, timeout=120 + 3 * plan.schools)
-            watch.every_second("warm-up", warmup)
-            at_cut = watch.take("warm-up")
-            town.cut()
+            if plan.backlog_hours:
+                # Cut off from the start (rig.city): the outage runs from when every agent answers.
+                _wait_until_working(watch, timeout=120 + 3 * plan.schools, delivering=False)
+                at_cut = watch.take("outage")
+            else:
+                _wait_until_working(watch, timeout=120 + 3 * plan.schools)
+                watch.every_second("warm-up", warmup)
+                at_cut = watch.take("warm-up")
+                town.cut()
             watch.every_second("outage", outage)
             at_restore = watch.take("outage")
             town.restore()
@@ -82,19 +89,21 @@ def run(work: Path, plan: Plan, warmup: float = 20, outage: float = 120, max_wai
         if raw:
             rows = at_caught.store.rows - at_restore.store.rows
             result.raw_s, result.raw_refused = raw_ingest_seconds(
-                town.gate.url, town.raw_token, rows, plan.schools * plan.meters, plan.store_inserts)
+                town.gate.url, town.raw_token, rows, plan.schools * plan.meters, plan.store_inserts,
+                series_exist=not plan.backlog_hours)
         return result
 
 
-def _wait_until_working(watch: Watch, timeout: float) -> None:
-    """Until every agent answers /metrics and has delivered points."""
+def _wait_until_working(watch: Watch, timeout: float, delivering: bool = True) -> None:
+    """Until every agent answers /metrics (and, ``delivering``, has delivered points)."""
     deadline = time.monotonic() + timeout
     while True:
         snapshot = watch.take("start")
-        if all(a.answered and a.sent_points > 0 for a in snapshot.agents):
+        working = [a.answered and (a.sent_points > 0 or not delivering) for a in snapshot.agents]
+        if all(working):
             return
         if time.monotonic() > deadline:
-            waiting = sum(1 for a in snapshot.agents if not (a.answered and a.sent_points > 0))
+            waiting = working.count(False)
             raise RuntimeError(f"{waiting} of {len(snapshot.agents)} agents not working after {timeout:g}s; "
                                f"see {watch.city.work}/schools/*/agent.log")
         time.sleep(1)
