@@ -10,10 +10,11 @@ Everything is checked when the config loads, so a malformed NodeId is an error o
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from campus_core.devices import Driver
 from campus_core.files import SecretFile
@@ -31,6 +32,24 @@ SecurityMode = Literal["None", "Sign", "SignAndEncrypt"]
 _NODE_ID = re.compile(r"^(?:(?:ns=\d+|nsu=[^;]+);)?[isgb]=.+$")
 #: One browse path element: ``Name`` (any namespace) or ``<index>:Name``.
 _ELEMENT = re.compile(r"^(?:(\d+):)?([^/]+)$")
+
+
+def readable_dir(path: Path) -> Path:
+    """``path`` itself, or ValueError unless it is a folder this user can list."""
+    if not path.exists():
+        raise ValueError(f"folder {str(path)!r} does not exist; create it (mode 0700) and put the "
+                         "trusted server certificates there")
+    if not path.is_dir():
+        raise ValueError(f"{str(path)!r} is not a folder; trust_dir names a folder of certificates")
+    try:
+        next(iter(path.iterdir()), None)
+    except PermissionError:
+        raise ValueError(f"folder {str(path)!r} cannot be read by this user") from None
+    return path
+
+
+#: A folder of trusted certificates.
+TrustDir = Annotated[Path, AfterValidator(readable_dir)]
 
 
 def split_path(path: str) -> list[tuple[int | None, str]]:
@@ -107,7 +126,7 @@ class OpcuaDevice(BaseModel):
     security_mode: SecurityMode | None = None
     cert_file: SecretFile | None = None
     key_file: SecretFile | None = None
-    trust_dir: SecretFile | None = None
+    trust_dir: TrustDir | None = None
     username: str | None = Field(default=None, min_length=1)
     password_file: SecretFile | None = None
     user_cert_file: SecretFile | None = None

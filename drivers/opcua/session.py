@@ -14,10 +14,12 @@ from typing import Any
 
 from asyncua import Client, ua
 from asyncua.ua.uaerrors import UaError, UaStatusCodeError
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from campus_core.files import SecretError, read_secret_file
 
 from .config import OpcuaDevice, split_path
+from .security import SecurityProblem, load_certificate, offered, secure, set_identity, thumbprint
 
 # asyncua logs every lost connection and refused request itself, with tracebacks; the
 # driver's own log line names the device and what to do.
@@ -112,14 +114,63 @@ class Session:
 
     async def _connect(self, client: Client) -> None:
         config = self._config
-        if config.policy != "None" or config.identity == "certificate":
-            # Never fall back to an unsecured channel for a device configured as secured.
-            raise OpcuaError(f"policy {config.policy} / {config.identity} identity is not supported "
-                             "by this version of the agent yet")
-        if config.username is not None and config.password_file is not None:
-            client.set_user(config.username)
-            client.set_password(read_secret_file(config.password_file, "password_file").strip())
-        await client.connect()
+        password = None
+        if config.password_file is not None:
+            # Read at every connect, so a changed password is used without a restart.
+            password = read_secret_file(config.password_file, "password_file").rstrip("\r\n")
+        try:
+            if config.policy != "None":
+                await secure(client, config, await client.connect_and_get_server_endpoints())
+            set_identity(client, config, password)
+        except SecurityProblem as exc:
+            raise OpcuaError(str(exc)) from None
+        try:
+            await client.connect()
+        except UaStatusCodeError as exc:
+            raise OpcuaError(await self._refused(exc.code)) from None
+        except UaError as exc:
+            if "No matching endpoints" not in str(exc):
+                raise
+            # asyncua's words for a server without an endpoint of this policy and mode.
+            raise OpcuaError(await self._refused(ua.StatusCodes.BadSecurityPolicyRejected)) from None
+
+    async def _refused(self, code: int) -> str:
+        """What a refused connect means, with what the server offers when that helps."""
+        config = self._config
+        name = status_name(code)
+        codes = ua.StatusCodes
+        if code in (codes.BadIdentityTokenRejected, codes.BadIdentityTokenInvalid, codes.BadUserAccessDenied):
+            if config.username is not None:
+                return (f"{config.url} rejected user {config.username!r} ({name}); check username and the "
+                        "password in password_file against the machine's user list")
+            if config.user_cert_file is not None:
+                return (f"{config.url} rejected the user certificate {str(config.user_cert_file)!r} "
+                        f"({name}); add it to the machine's trusted user certificates")
+            return (f"{config.url} refuses anonymous sessions ({name}); set username and password_file, "
+                    "or user_cert_file and user_key_file")
+        if code in (codes.BadSecurityPolicyRejected, codes.BadSecurityModeRejected):
+            offers = await self._offers()
+            return (f"{config.url} refused policy {config.policy} with security_mode "
+                    f"{config.effective_security_mode} ({name}); it offers: {offers}")
+        if code in (codes.BadCertificateUntrusted, codes.BadSecurityChecksFailed,
+                    codes.BadCertificateInvalid, codes.BadCertificateUriInvalid, codes.BadCertificateRevoked,
+                    codes.BadCertificateTimeInvalid):
+            mine = "the agent's certificate"
+            if config.cert_file is not None:
+                with contextlib.suppress(SecurityProblem):
+                    cert = load_certificate(config.cert_file, "cert_file")
+                    mine += f" (cert_file, thumbprint {thumbprint(cert.public_bytes(Encoding.DER))})"
+            return (f"{config.url} does not accept {mine} ({name}); trust it on the machine "
+                    "(its OPC UA server's trusted clients, or accept the rejected certificate there)")
+        return f"{config.url} refused the session: {name}"
+
+    async def _offers(self) -> str:
+        probe = Client(self._config.url, timeout=self._config.timeout)
+        try:
+            endpoints = await asyncio.wait_for(probe.connect_and_get_server_endpoints(), self._config.timeout)
+        except (UaError, OSError, TimeoutError, ConnectionError):
+            return "(the server did not list its endpoints)"
+        return ", ".join(str(o) for o in offered(endpoints)) or "nothing"
 
     async def _read_limit(self, client: Client) -> int:
         """The smaller of ``max_nodes_per_read`` and the server's MaxNodesPerRead (0: none)."""

@@ -33,10 +33,19 @@ from typing import Any, Literal, Self
 
 from asyncua import Server, ua
 from asyncua.common.callback import CallbackType
+from asyncua.common.utils import ServiceError
 from asyncua.server.user_managers import UserManager
 from asyncua.server.users import User, UserRole
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..models import MachineModel
+
+
+def der_of(certificate: Any) -> bytes:
+    """The DER bytes of a certificate (a cryptography one, or DER bytes already)."""
+    if isinstance(certificate, bytes | bytearray):
+        return bytes(certificate)
+    return bytes(certificate.public_bytes(Encoding.DER))
 
 __all__ = ["CNC_NAMESPACE", "MACHINE_TOOL_NS", "Kind", "OpcuaMachine", "OpcuaMachineInfo",
            "add_arguments", "build_opcua_machines", "render_opcua_config"]
@@ -78,11 +87,10 @@ class _Users(UserManager):  # type: ignore[misc]
                  certificate: Any = None) -> User | None:
         if username is not None:
             return User(role=UserRole.User) if self.passwords.get(username) == password else None
-        if certificate is not None:
-            from cryptography.hazmat.primitives.serialization import Encoding
-
-            der = certificate.public_bytes(Encoding.DER)
-            return User(role=UserRole.User) if der in self.certificates else None
+        # asyncua hands over the channel's certificate for an anonymous session too: a known
+        # user certificate identifies, anything else is anonymous.
+        if certificate is not None and der_of(certificate) in self.certificates:
+            return User(role=UserRole.User)
         return User(role=UserRole.User) if self.anonymous else None
 
 
@@ -121,6 +129,7 @@ class OpcuaMachine:
         users: dict[str, str] | None = None,
         user_certificates: Sequence[bytes] = (),
         anonymous: bool | None = None,
+        trusted_clients: Sequence[bytes] | None = None,
     ) -> None:
         self.name = name
         self.kind: Kind = kind
@@ -131,6 +140,8 @@ class OpcuaMachine:
         self.policies = list(policies)
         self.certificate = certificate
         self.private_key = private_key
+        #: DER certificates of the clients allowed to open a secured channel (None: any).
+        self.trusted_clients = None if trusted_clients is None else list(trusted_clients)
         no_identity = not users and not user_certificates
         self.users = _Users(dict(users or {}), list(user_certificates),
                             no_identity if anonymous is None else anonymous)
@@ -175,11 +186,14 @@ class OpcuaMachine:
         if self.users.passwords:
             policy_ids.append("Username")
         if self.users.certificates:
-            policy_ids.append("Certificate")
+            policy_ids.append("Basic256Sha256")  # asyncua's name for the certificate identity
         server.set_security_IDs(policy_ids or ["Anonymous"])
         if self.certificate is not None and self.private_key is not None:
-            await server.load_certificate(str(self.certificate))
-            await server.load_private_key(str(self.private_key))
+            # Read here, PEM or DER alike (asyncua tells them apart by the file name only).
+            await server.load_certificate(_der_certificate(self.certificate))
+            await server.load_private_key(_der_key(self.private_key))
+        if self.trusted_clients is not None:
+            server.set_certificate_validator(self._validate_client)
         if self.max_nodes_per_read:
             limits = ua.ObjectIds.Server_ServerCapabilities_OperationLimits_MaxNodesPerRead
             limit = server.get_node(ua.NodeId(limits))
@@ -333,6 +347,10 @@ class OpcuaMachine:
             if transport is not None and transport.is_reading():
                 transport.pause_reading()
 
+    async def _validate_client(self, certificate: Any, description: Any) -> None:
+        if self.trusted_clients is not None and der_of(certificate) not in self.trusted_clients:
+            raise ServiceError(ua.StatusCodes.BadCertificateUntrusted)
+
     def _pre_read(self, event: Any, dispatcher: Any) -> None:
         if not event.is_external:
             return
@@ -345,6 +363,23 @@ class OpcuaMachine:
         if event.is_external:
             self.writes += 1
             raise ua.UaStatusCodeError(ua.StatusCodes.BadUserAccessDenied)
+
+
+def _der_certificate(path: Path) -> bytes:
+    from cryptography import x509
+
+    data = path.read_bytes()
+    return der_of(x509.load_pem_x509_certificate(data)) if b"-----BEGIN" in data else data
+
+
+def _der_key(path: Path) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    data = path.read_bytes()
+    if b"-----BEGIN" not in data:
+        return data
+    key = serialization.load_pem_private_key(data, None)
+    return key.private_bytes(Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
 
 
 def _zero(variant: ua.VariantType) -> Any:

@@ -34,7 +34,16 @@ def load_config(tmp_path: Path, devices: str) -> Any:
 
 
 def test_the_sample_loads(tmp_path: Path) -> None:
-    lathe, rig, cell = load_config(tmp_path, SAMPLE.read_text()).devices.opcua
+    text = SAMPLE.read_text()
+    for name in ("secrets/opcua-agent.der", "secrets/opcua-agent.key", "secrets/opcua-lathe-1"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("x")
+        text = text.replace(f"/etc/edge-agent/{name}", str(tmp_path / name))
+    (tmp_path / "trusted").mkdir()
+    text = text.replace("/etc/edge-agent/opcua-trusted", str(tmp_path / "trusted"))
+    lathe, rig, cell = load_config(tmp_path, text).devices.opcua
+    assert lathe.policy == "Basic256Sha256" and lathe.identity == "username"
+    assert "user edge-agent" in lathe.describe() and "Basic256Sha256/SignAndEncrypt" in lathe.describe()
     assert lathe.measurement == "training_machine" and lathe.tags["kind"] == "opcua-cnc-umati"
     assert lathe.root == "Machines/lathe-1" and lathe.interval == 5.0
     assert rig.nodes[0].node is not None and rig.nodes[0].node.startswith("nsu=")
