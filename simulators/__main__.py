@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import bus, mqtt_sensors
+from . import opcua as opcua_machines
 from . import snmp as snmp_devices
 from .campus import Campus, build_devices, render_devices_config
 from .profiles import KINDS, render_profile
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     mqtt_sensors.add_arguments(campus, in_campus=True)
 
     snmp_devices.add_arguments(campus)
+    opcua_machines.add_arguments(campus)
 
     profiles = sub.add_parser("profiles", help="write the agent profile TOML of every device kind")
     profiles.add_argument("directory", type=Path, help="output directory (created if missing)")
@@ -87,6 +89,7 @@ async def serve(
     campus: Campus,
     wireless: mqtt_sensors.WirelessSensors | None = None,
     snmp: snmp_devices.SnmpCampus | None = None,
+    opcua: opcua_machines.OpcuaCampus | None = None,
 ) -> int:
     """Run ``campus`` (and the MQTT sensors, if any) until SIGTERM/SIGINT; return the exit status."""
     loop = asyncio.get_running_loop()
@@ -111,6 +114,14 @@ async def serve(
                 return 1
             for snmp_device in snmp.devices:
                 print(f"{snmp_device.name} {snmp_device.kind} udp {snmp_device.endpoint}")
+        if opcua is not None:
+            try:
+                await opcua.start()
+            except OSError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+            for info in opcua.infos:
+                print(f"{info.name} opcua-{info.kind} {info.url}")
         if wireless is not None:
             publishing = asyncio.create_task(wireless.run(), name="wireless-sensors")
             for sensor in wireless.sensors:
@@ -124,6 +135,8 @@ async def serve(
         await campus.stop()
         if snmp is not None:
             await snmp.stop()
+        if opcua is not None:
+            await opcua.stop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
     return 0
@@ -146,6 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         devices = build_devices(*counts, base_port=args.base_port, host=args.host)
         wireless = mqtt_sensors.from_args(args, args.seed) if args.mqtt_broker else None
         snmp_layout = snmp_devices.build_snmp_devices(args.switches, args.ups, args.snmp_port, args.host)
+        opcua_layout = opcua_machines.build_opcua_machines(args.opcua_cnc, args.opcua_rigs, args.opcua_port,
+                                                           args.host)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -155,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.write("\n" + mqtt_sensors.render_config(args.mqtt_broker))
         if snmp_layout:
             sys.stdout.write("\n" + snmp_devices.render_snmp_config(snmp_layout))
+        if opcua_layout:
+            sys.stdout.write("\n" + opcua_machines.render_opcua_config(opcua_layout))
         return 0
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -171,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         utc_offset_h=args.utc_offset,
     )
     snmp = snmp_devices.from_args(args, clock)
-    return asyncio.run(serve(campus, wireless, snmp))
+    return asyncio.run(serve(campus, wireless, snmp, opcua_machines.from_args(args)))
 
 
 if __name__ == "__main__":

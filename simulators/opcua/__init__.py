@@ -47,8 +47,8 @@ def der_of(certificate: Any) -> bytes:
         return bytes(certificate)
     return bytes(certificate.public_bytes(Encoding.DER))
 
-__all__ = ["CNC_NAMESPACE", "MACHINE_TOOL_NS", "Kind", "OpcuaMachine", "OpcuaMachineInfo",
-           "add_arguments", "build_opcua_machines", "render_opcua_config"]
+__all__ = ["CNC_NAMESPACE", "MACHINE_TOOL_NS", "Kind", "OpcuaCampus", "OpcuaMachine", "OpcuaMachineInfo",
+           "add_arguments", "build_opcua_machines", "from_args", "render_opcua_config"]
 
 Kind = Literal["cnc", "plc-rig"]
 #: The umati machine-tool companion specification's namespace.
@@ -408,7 +408,9 @@ def build_opcua_machines(
 ) -> list[OpcuaMachineInfo]:
     """The OPC UA machines of a campus: lathes then rigs, on consecutive ports."""
     if not ipaddress.ip_address(host).is_loopback:
-        raise ValueError(f"{host} is not a loopback address; the simulators bind loopback only")
+        raise ValueError(f"host {host!r} is not a loopback address; refusing to bind")
+    if min(cnc, rigs) < 0:
+        raise ValueError("device counts must not be negative")
     infos = [OpcuaMachineInfo(f"cnc-{i}", "cnc", host, base_port + i - 1,
                               {"building": "T", "room": f"lab-{i}"}) for i in range(1, cnc + 1)]
     infos += [OpcuaMachineInfo(f"rig-{i}", "plc-rig", host, base_port + cnc + i - 1,
@@ -428,3 +430,37 @@ def render_opcua_config(infos: Sequence[OpcuaMachineInfo]) -> str:
         out.append(f'[[devices.opcua]]\nname = "{info.name}"\nurl = "{info.url}"\nprofile = "{profile}"\n'
                    f"{root}tags = {{ {tags} }}\n")
     return "\n".join(out)
+
+
+class OpcuaCampus:
+    """The campus's OPC UA machines; start it to serve them all."""
+
+    def __init__(self, infos: Sequence[OpcuaMachineInfo], seed: int = 1) -> None:
+        self.infos = list(infos)
+        self.machines = [OpcuaMachine(info.name, info.kind, info.port, host=info.host, seed=seed + 200 + i)
+                         for i, info in enumerate(self.infos)]
+        self._started: list[OpcuaMachine] = []
+
+    async def start(self) -> None:
+        """Listen on every port; OSError naming the machine if one is taken (none left open)."""
+        for machine in self.machines:
+            try:
+                await machine.start()
+            except OSError as exc:
+                await self.stop()
+                why = exc.strerror or exc
+                raise OSError(f"{machine.name}: cannot listen on {machine.url}: {why}") from None
+            self._started.append(machine)
+
+    async def stop(self) -> None:
+        """Stop every machine started."""
+        while self._started:
+            await self._started.pop().stop()
+
+
+def from_args(args: argparse.Namespace) -> OpcuaCampus | None:
+    """The OPC UA machines the campus command was asked for, or None."""
+    if not args.opcua_cnc and not args.opcua_rigs:
+        return None
+    return OpcuaCampus(build_opcua_machines(args.opcua_cnc, args.opcua_rigs, args.opcua_port, args.host),
+                       args.seed)

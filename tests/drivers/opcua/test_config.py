@@ -95,3 +95,16 @@ def test_mistakes_are_named_with_the_fix(entry: dict[str, Any], expected: str) -
 def test_browse_paths_split_into_names_with_optional_namespace_index() -> None:
     assert split_path("2:Machines/Lathe-1/Monitoring") == [(2, "Machines"), (None, "Lathe-1"),
                                                           (None, "Monitoring")]
+
+
+def test_the_campus_simulator_prints_opcua_entries_the_agent_loads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from simulators.__main__ import main
+
+    assert main(["campus", "--classrooms", "1", "--meters", "0", "--machines", "0", "--opcua-cnc", "1",
+                 "--opcua-rigs", "1", "--opcua-port", "17200", "--print-config"]) == 0
+    loaded = load_config(tmp_path, capsys.readouterr().out).devices.opcua
+    assert [(d.name, d.url) for d in loaded] == [("cnc-1", "opc.tcp://127.0.0.1:17200"),
+                                                 ("rig-1", "opc.tcp://127.0.0.1:17201")]
+    assert loaded[0].root == "Machines/cnc-1"
