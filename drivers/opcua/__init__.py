@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import UTC
 from types import TracebackType
 from typing import Any, Self
 
@@ -50,6 +51,9 @@ class OpcuaStats:
     unknown: int = 0
     not_a_number: int = 0
     session_lost: int = 0
+    subscriptions: int = 0
+    notifications: int = 0
+    dropped_notifications: int = 0
     bad_by_status: dict[str, int] = field(default_factory=dict)
 
 
@@ -61,6 +65,9 @@ class OpcuaDriver:
         self._session = Session(config)
         self._targets: list[tuple[NodeSpec, Any]] = []
         self._logged: set[str] = set()
+        self._changes = _Changes(config.max_pending)
+        self._by_node: dict[Any, list[NodeSpec]] = {}
+        self._tags: dict[str, str] = {}
         self.stats = OpcuaStats()
 
     @property
@@ -85,12 +92,23 @@ class OpcuaDriver:
         await self._session.close()
 
     async def poll(self) -> list[Reading]:
-        """Read every configured node once; raise DeviceError naming what to check."""
+        """Read every configured node once; raise DeviceError naming what to check.
+
+        In subscribe mode: on a new session, read the current values once and subscribe;
+        afterwards return what the server notified since the last poll (at its source
+        timestamps), after a small Read that proves the session is alive.
+        """
         config = self._config
         try:
-            if not self._session.open:
+            fresh = not self._session.open
+            if fresh:
                 await self._open()
+            if config.mode == "subscribe" and not fresh:
+                await self._session.alive()
+                return self._drain()
             values = await self._session.read([node_id for _, node_id in self._targets])
+            if config.mode == "subscribe":
+                await self._subscribe()
         except OpcuaError as exc:
             await self._session.close()
             raise DeviceError(config.name, exc.reason) from None
@@ -106,7 +124,45 @@ class OpcuaDriver:
         if reading is None:
             raise DeviceError(config.name, f"every node of {config.url} is Bad this poll (see the "
                               "warnings for each); check the machine's controller")
+        if config.mode == "subscribe":
+            self._tags = dict(reading.tags)
+            # What was notified before this read is older than it: the read supersedes it.
+            self._changes.pending.clear()
         return [reading]
+
+    async def _subscribe(self) -> None:
+        """Subscribe to every target on the new session; a refused node is named once."""
+        self._changes = _Changes(self._config.max_pending)
+        node_ids = [node_id for _, node_id in self._targets]
+        handles = await self._session.subscribe(node_ids, self._changes)
+        self._by_node = {}
+        for (spec, node_id), handle in zip(self._targets, handles, strict=True):
+            if handle is None:
+                self._unknown(spec, "the server refused to monitor it")
+                continue
+            self._by_node.setdefault(node_id, []).append(spec)
+        self.stats.subscriptions += 1
+
+    def _drain(self) -> list[Reading]:
+        """The notifications since the last poll as readings, one per source timestamp."""
+        changes = self._changes
+        self.stats.polls += 1
+        self.stats.notifications += changes.received
+        self.stats.dropped_notifications += changes.dropped
+        changes.received = changes.dropped = 0
+        pending, changes.pending = changes.pending, []
+        groups: dict[int, list[tuple[str, FieldValue]]] = {}
+        for node_id, data, arrived_ms in pending:
+            for spec in self._by_node.get(node_id, ()):
+                fields: list[tuple[str, FieldValue]] = []
+                tags: list[tuple[str, str]] = []
+                self._convert(spec, data, fields, tags)
+                if tags:
+                    self._tags.update(tags)
+                if fields:
+                    groups.setdefault(_source_ms(data, arrived_ms), []).extend(fields)
+        known = tuple(self._tags.items())
+        return [Reading(self.name, at, tuple(fields), known) for at, fields in sorted(groups.items())]
 
     async def _open(self) -> None:
         """Connect and find the configured nodes; the unknown ones are named once."""
@@ -142,41 +198,45 @@ class OpcuaDriver:
     def _reading(self, values: list[Any], now_ms: int) -> Reading | None:
         fields: list[tuple[str, FieldValue]] = []
         tags: list[tuple[str, str]] = []
-        stats = self.stats
         for (spec, _), data in zip(self._targets, values, strict=True):
-            status = data.StatusCode_
-            code = status.value if status is not None else 0
-            if status is not None and status.is_bad():
-                name = status_name(code)
-                stats.bad += 1
-                stats.bad_by_status[name] = stats.bad_by_status.get(name, 0) + 1
-                if code in (ua.StatusCodes.BadNodeIdUnknown, ua.StatusCodes.BadNodeIdInvalid):
-                    self._unknown(spec, f"the server answers {name}")
-                elif f"bad:{spec.name}" not in self._logged:
-                    self._logged.add(f"bad:{spec.name}")
-                    log.warning("node answers Bad; left out until it is good again", device=self.name,
-                                value=spec.name, node=spec.where, status=name)
-                continue
-            self._logged.discard(f"bad:{spec.name}")
-            if status is not None and status.is_uncertain():
-                stats.uncertain += 1
-            raw = data.Value.Value if data.Value is not None else None
-            if spec.tag is not None:
-                text = _text(raw)
-                if text:
-                    tags.append((spec.tag, text))
-                continue
-            number = _number(raw)
-            if number is None:
-                self._not_a_number(spec, raw)
-                continue
-            if isinstance(number, bool):
-                fields.append((spec.name, number))
-            else:
-                fields.append((spec.name, number * spec.scale + spec.offset))
+            self._convert(spec, data, fields, tags)
         if not fields and not tags:
             return None
         return Reading(self.name, now_ms, tuple(fields), tuple(tags))
+
+    def _convert(self, spec: NodeSpec, data: Any, fields: list[tuple[str, FieldValue]],
+                 tags: list[tuple[str, str]]) -> None:
+        """One DataValue into a field or a tag, by its quality (see the module's docstring)."""
+        stats = self.stats
+        status = data.StatusCode_
+        code = status.value if status is not None else 0
+        if status is not None and status.is_bad():
+            name = status_name(code)
+            stats.bad += 1
+            stats.bad_by_status[name] = stats.bad_by_status.get(name, 0) + 1
+            if code in (ua.StatusCodes.BadNodeIdUnknown, ua.StatusCodes.BadNodeIdInvalid):
+                self._unknown(spec, f"the server answers {name}")
+            elif f"bad:{spec.name}" not in self._logged:
+                self._logged.add(f"bad:{spec.name}")
+                log.warning("node answers Bad; left out until it is good again", device=self.name,
+                            value=spec.name, node=spec.where, status=name)
+            return
+        self._logged.discard(f"bad:{spec.name}")
+        if status is not None and status.is_uncertain():
+            stats.uncertain += 1
+        raw = data.Value.Value if data.Value is not None else None
+        if spec.tag is not None:
+            text = _text(raw)
+            if text:
+                tags.append((spec.tag, text))
+            return
+        number = _number(raw)
+        if number is None:
+            self._not_a_number(spec, raw)
+        elif isinstance(number, bool):
+            fields.append((spec.name, number))
+        else:
+            fields.append((spec.name, number * spec.scale + spec.offset))
 
     def _not_a_number(self, spec: NodeSpec, raw: Any) -> None:
         self.stats.not_a_number += 1
@@ -185,6 +245,35 @@ class OpcuaDriver:
             self._logged.add(key)
             log.warning("node holds no number; left out (text goes into a tag: tag = \"...\")",
                         device=self.name, value=spec.name, node=spec.where, type=type(raw).__name__)
+
+
+class _Changes:
+    """asyncua's subscription handler: keeps the notifications until the next poll takes them."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.pending: list[tuple[Any, Any, int]] = []
+        self.received = 0
+        self.dropped = 0
+
+    def datachange_notification(self, node: Any, val: Any, data: Any) -> None:
+        """Called by asyncua on the event loop for each changed value."""
+        self.received += 1
+        if len(self.pending) >= self.limit:
+            # A server flooding changes faster than we poll: the oldest go, counted.
+            del self.pending[0]
+            self.dropped += 1
+        self.pending.append((node.nodeid, data.monitored_item.Value, time.time_ns() // 1_000_000))
+
+
+def _source_ms(data: Any, arrived_ms: int) -> int:
+    """The value's source timestamp in ms (the server's, else when it arrived)."""
+    stamp = data.SourceTimestamp or data.ServerTimestamp
+    if stamp is None:
+        return arrived_ms
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    return int(stamp.timestamp() * 1000)
 
 
 def _number(raw: Any) -> float | bool | None:

@@ -119,6 +119,11 @@ class OpcuaDevice(BaseModel):
     timeout: Duration = 5.0
     root: str | None = Field(default=None, description="browse path (from Objects) or NodeId "
                              "that node paths start from")
+    publishing_interval: Duration = Field(default=1.0, description="subscribe mode: how often the server "
+                                          "sends the changes (and samples the values)")
+    max_pending: int = Field(default=10_000, ge=100, le=1_000_000,
+                             description="subscribe mode: notifications kept between two polls; "
+                             "past it the oldest are dropped and counted")
     max_nodes_per_read: int = Field(default=1000, ge=1, le=100_000,
                                     description="nodes per Read at most; the server's MaxNodesPerRead "
                                     "lowers it")
@@ -221,8 +226,9 @@ class OpcuaDevice(BaseModel):
         security = "no security" if self.policy == "None" else \
             f"{self.policy}/{self.effective_security_mode}"
         identity = f"user {self.username}" if self.username else self.identity
-        return (f"opcua {self.url} ({security}, {identity}): {len(self.nodes)} nodes by "
-                f"{'subscription' if self.mode == 'subscribe' else 'Read'} -> {self.measurement}")
+        how = f"subscription every {self.publishing_interval:g}s" if self.mode == "subscribe" else "Read"
+        return (f"opcua {self.url} ({security}, {identity}): {len(self.nodes)} nodes by {how} "
+                f"-> {self.measurement}")
 
 
 # The driver imports this model; the model names it, so the arrow of imports runs one way.

@@ -27,6 +27,7 @@ logging.getLogger("asyncua").setLevel(logging.CRITICAL)
 
 OBJECTS = ua.NodeId(ua.ObjectIds.ObjectsFolder)
 MAX_NODES_PER_READ = ua.NodeId(ua.ObjectIds.Server_ServerCapabilities_OperationLimits_MaxNodesPerRead)
+SERVER_STATE = ua.NodeId(ua.ObjectIds.Server_ServerStatus_State)
 HIERARCHICAL = ua.NodeId(ua.ObjectIds.HierarchicalReferences)
 #: Browse requests carry at most this many nodes (servers' MaxNodesPerBrowse is rarely lower).
 BROWSE_CHUNK = 100
@@ -284,6 +285,21 @@ class Session:
                     point = more[0].ContinuationPoint
                 out.append(refs)
         return out
+
+    async def alive(self) -> None:
+        """One small Read (the server's state): fails when the session is gone."""
+        self.reads += 1
+        (value,) = await self.client.uaclient.read_attributes([SERVER_STATE], ua.AttributeIds.Value)
+        value.StatusCode_.check()
+
+    async def subscribe(self, node_ids: list[Any], handler: Any) -> list[int | None]:
+        """A subscription to every node's data changes; the handle per node, None where refused."""
+        client = self.client
+        period_ms = self._config.publishing_interval * 1000
+        subscription = await client.create_subscription(period_ms, handler)
+        handles = await subscription.subscribe_data_change(
+            [client.get_node(node_id) for node_id in node_ids], sampling_interval=period_ms, queuesize=10)
+        return [h if isinstance(h, int) else None for h in handles]
 
     async def read(self, node_ids: list[Any]) -> list[Any]:
         """The DataValue of each node, in chunks the server accepts; one Read per chunk."""

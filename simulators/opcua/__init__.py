@@ -150,6 +150,8 @@ class OpcuaMachine:
         #: Write requests from clients (refused; the agent must never send one).
         self.writes = 0
         self.silent = False
+        #: Values that replace the model's (a test turning the spindle on a Sunday).
+        self.overrides: dict[str, Any] = {}
         self.parts = 0
         self._server: Server | None = None
         self._variables: dict[str, _Variable] = {}
@@ -301,7 +303,7 @@ class OpcuaMachine:
             self.parts += 1
         self._was_running = running
         rpm = float(sample["spindle_rpm"])
-        return {
+        values = {
             "spindle_rpm": rpm,
             "spindle_load_pct": round(float(sample["spindle_load_pct"]), 1),
             "spindle_rotating": rpm > 0,
@@ -317,6 +319,8 @@ class OpcuaMachine:
             "door_open": False,
             "emergency_stop": False,
         }
+        values.update(self.overrides)
+        return values
 
     async def _update(self) -> None:
         now = time.time()
@@ -324,7 +328,7 @@ class OpcuaMachine:
         for key, variable in self._variables.items():
             status = ua.StatusCode(variable.status or ua.StatusCodes.Good)
             if status.is_bad():
-                data = ua.DataValue(StatusCode_=status, SourceTimestamp=datetime.now(UTC))
+                data = ua.DataValue(ua.Variant(), StatusCode_=status, SourceTimestamp=datetime.now(UTC))
             else:
                 data = ua.DataValue(ua.Variant(values[key], variable.variant), StatusCode_=status,
                                     SourceTimestamp=datetime.now(UTC))
