@@ -274,7 +274,7 @@ class Session:
                 desc.ReferenceTypeId = HIERARCHICAL
                 desc.IncludeSubtypes = True
                 desc.NodeClassMask = 0
-                desc.ResultMask = ua.BrowseResultMask.BrowseName
+                desc.ResultMask = ua.BrowseResultMask.All
                 params.NodesToBrowse.append(desc)
             for result in await client.uaclient.browse(params):
                 refs = list(result.References)
