@@ -27,6 +27,7 @@ STORE_PORT = 8428
 SIM_PORTS = range(15020, 15027)  # Modbus TCP
 SNMP_PORTS = range(15030, 15032)  # UDP: the switch and the UPS
 BROKER_PORT = 15040
+OPCUA_PORTS = range(15050, 15052)  # OPC UA: a umati lathe and a PLC rig
 ALERTS_PORT = 8880  # vmalert: its UI and /api/v1/alerts
 RULES_DIR = Path(__file__).resolve().parents[1] / "deploy" / "central" / "rules"
 #: The simulated clock starts on a school-day morning, so the demo shows lessons and running
@@ -50,7 +51,8 @@ class DemoError(Exception):
 
 
 async def _demo(state_dir: Path, store: bool, duration: float | None, broker: list[str] | None) -> int:
-    busy = [p for p in ([STORE_PORT] if store else []) + [*SIM_PORTS, BROKER_PORT] if _port_busy(p)]
+    busy = [p for p in ([STORE_PORT] if store else []) + [*SIM_PORTS, BROKER_PORT, *OPCUA_PORTS]
+            if _port_busy(p)]
     busy += [p for p in SNMP_PORTS if _udp_busy(p)]
     if busy:
         raise DemoError(f"port(s) {', '.join(map(str, busy))} on 127.0.0.1 are in use: "
@@ -110,6 +112,7 @@ async def _start_simulators(state_dir: Path) -> asyncio.subprocess.Process:
         "--classrooms", "3", "--meters", "2", "--machines", "2", "--sim-start", SIM_START,
         "--switches", "1", "--ups", "1", "--switch-ports", "24", "--snmp-port", str(SNMP_PORTS[0]),
         "--mqtt-broker", f"mqtt://127.0.0.1:{BROKER_PORT}", "--wireless", "2", "--wireless-interval", "2",
+        "--opcua-cnc", "1", "--opcua-rigs", "1", "--opcua-port", str(OPCUA_PORTS[0]),
         stdout=asyncio.subprocess.PIPE, stderr=(state_dir / "simulators.log").open("ab"),
         start_new_session=True,  # Ctrl-C goes to the demo, which stops the agent first
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from campus_core.readings import Reading
-from edge_agent.demo import ALERTS_PORT, BROKER_PORT, SIM_PORTS, STORE_PORT, render
+from edge_agent.demo import ALERTS_PORT, BROKER_PORT, OPCUA_PORTS, SIM_PORTS, STORE_PORT, render
 from edge_agent.status import AgentStatus, DeviceStatus, SinkStatus
 
 pytestmark = pytest.mark.integration
@@ -36,7 +36,7 @@ def test_the_view_shows_devices_values_and_the_flow(tmp_path: Path) -> None:
     assert "accepted 42" in text and "sent 40  waiting 2  ok" in text
 
 
-@pytest.mark.skipif(any(_busy(p) for p in [STORE_PORT, BROKER_PORT, ALERTS_PORT, *SIM_PORTS]),
+@pytest.mark.skipif(any(_busy(p) for p in [STORE_PORT, BROKER_PORT, ALERTS_PORT, *SIM_PORTS, *OPCUA_PORTS]),
                     reason="the demo's fixed ports are in use on this machine")
 def test_the_demo_runs_and_shows_readings_sent(tmp_path: Path) -> None:
     result = subprocess.run(
@@ -45,7 +45,8 @@ def test_the_demo_runs_and_shows_readings_sent(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     last_frame = result.stdout.split("\x1b[H\x1b[2J")[-2]
-    for device in ("classroom-1", "meter-2", "machine-2", "switch-1", "ups-1", "wireless-iaq"):
+    for device in ("classroom-1", "meter-2", "machine-2", "switch-1", "ups-1", "wireless-iaq", "cnc-1",
+                   "rig-1"):
         assert f"{device:<12} up" in last_frame
     sent = int(last_frame.split(" sent ")[1].split()[0])
     assert sent > 0
