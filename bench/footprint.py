@@ -55,7 +55,7 @@ class Campus:
 
 @contextlib.contextmanager
 def campus(work: Path, modbus: int = 1000, switches: int = 100, sensors: int = 200,
-           modbus_interval: str = "10s", snmp_interval: str = "60s") -> Iterator[Campus]:
+           modbus_interval: str = "10s", snmp_interval: str = "60s", opcua: int = 0) -> Iterator[Campus]:
     """Simulators, VictoriaMetrics and Mosquitto running; an agent config that polls them all."""
     store = VictoriaMetrics(work / "vm")
     broker = Mosquitto(work / "broker")
@@ -66,6 +66,9 @@ def campus(work: Path, modbus: int = 1000, switches: int = 100, sensors: int = 2
         sim_args = ["--classrooms", "0", "--meters", str(modbus), "--machines", "0",
                     "--base-port", str(base), "--switches", str(switches), "--snmp-port", str(snmp_base),
                     "--mqtt-broker", broker.url, "--wireless", str(sensors), "--wireless-interval", "10"]
+        if opcua:
+            # umati CNC machines (nine nodes each, one Read a poll) at the agent's interval, 10 s.
+            sim_args += ["--opcua-cnc", str(opcua), "--opcua-port", str(free_port_range(opcua))]
         config_dir = work / "agent"
         write_profile_40(config_dir)
         listen = f"127.0.0.1:{free_port()}"
@@ -95,7 +98,7 @@ broker = "{broker.url}"
 topic = "campus/{{building}}/{{room}}/iaq"
 profile = "wireless-iaq"
 """)
-            yield Campus(config_dir / "agent.toml", listen, modbus + switches)
+            yield Campus(config_dir / "agent.toml", listen, modbus + switches + opcua)
     finally:
         broker.stop()
         store.stop()
@@ -110,9 +113,9 @@ def wait_until_answering(listen: str, devices: int, within: float = 240) -> int:
 
 
 def measure(seconds: float = 180, modbus: int = 1000, switches: int = 100, sensors: int = 200,
-            modbus_interval: str = "10s", snmp_interval: str = "60s") -> dict[str, float]:
+            modbus_interval: str = "10s", snmp_interval: str = "60s", opcua: int = 0) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp, \
-            campus(Path(tmp), modbus, switches, sensors, modbus_interval, snmp_interval) as site:
+            campus(Path(tmp), modbus, switches, sensors, modbus_interval, snmp_interval, opcua) as site:
         agent = AgentProcess(site.config)
         agent.start()
         assert agent.process is not None
