@@ -16,7 +16,9 @@ def requests_per_batch(first: Snapshot, last: Snapshot) -> float:
     """Write requests sent (acknowledged + failed) per request acknowledged, between two snapshots."""
     acked = last.total("requests") - first.total("requests")
     failed = last.total("failures") - first.total("failures")
-    return (acked + failed) / acked if acked else float("inf")
+    if not acked:
+        return float("inf") if failed else 1.0
+    return (acked + failed) / acked
 
 
 def figures(run: Run) -> dict[str, float]:
@@ -43,8 +45,8 @@ def figures(run: Run) -> dict[str, float]:
         "store_raw_ingest_s": run.raw_s,
         "catch_up_over_raw": catch_up / run.raw_s if run.raw_s else float("nan"),
         "raw_writer_refused": run.raw_refused,
-        "requests_per_delivered_batch": requests_per_batch(first, last),
-        "failed_tries_during_outage": run.at_restore.total("failures") - run.at_cut.total("failures"),
+        "requests_per_delivered_batch": requests_per_batch(run.at_reopen, last),
+        "failed_tries_during_outage": run.at_reopen.total("failures") - run.at_cut.total("failures"),
         "answered_429": run.answers.get(429, 0),
         "answered_503": run.answers.get(503, 0),
         "store_refused_inserts_503": last.store.refused - first.store.refused,

@@ -53,6 +53,11 @@ class Run:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def at_reopen(self) -> Snapshot:
+        """The first snapshot after vmauth answered again: tries that failed before it were the outage's."""
+        return next((s for s in self.snapshots if s.phase == "recovery"), self.at_caught)
+
+    @property
     def caught_up(self) -> bool:
         """Every gateway caught up within the wait."""
         return all(t is not None for t in self.caught_t)
