@@ -16,7 +16,9 @@ the pipeline) is never closed, so no reading is lost.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from campus_core.sinks import Sink
 from . import logs
 from .audit import AuditTrail
 from .buffer import AsyncBuffer, DiskBuffer
+from .bundle.pull import Puller
 from .config import AgentConfig, ConfigError, LoadedConfig, load
 from .fleet import Fleet, encoder_for
 from .forwarder import Forwarder
@@ -73,6 +76,10 @@ class Agent:
     def __init__(self, loaded: LoadedConfig, config_path: Path | None = None) -> None:
         self.config = loaded.config
         self.files = loaded.files
+        self.bundle = loaded.bundle  # the city's part of the config in force
+        self._notes = loaded.notes
+        #: A SIGHUP and a city bundle are applied one at a time.
+        self._applying = asyncio.Lock()
         self._applied: Applied | None = None  # taken when the agent starts
         #: What a reload reads: the main config file (conf.d/ beside it comes along).
         self.config_path = config_path or next(iter(loaded.files), None)
@@ -128,6 +135,8 @@ class Agent:
         self._audit = AuditTrail(encoders, pipeline.accept)
         reporter = SelfMetrics(self.status, buffer, encoders, pipeline.accept, lambda: self.config)
         health = HealthServer(self.status, lambda: self.config, reporter.refresh)
+        self._puller = Puller(self.status, lambda: self.config, self.config_path,
+                              functools.partial(self._apply, run, fleet, health), self._audit)
         run.forwarding = asyncio.create_task(run.forwarder.run(), name="forwarder")
         committing = asyncio.create_task(pipeline.run(), name="pipeline")
         reporting: list[asyncio.Task[None]] = []  # with the pollers: it writes points too
@@ -141,7 +150,10 @@ class Agent:
             log.info("agent started", school=config.agent.school, campus=config.agent.campus,
                      devices=len(fleet), sinks=[s.name for s in sinks] or "none (local buffer only)",
                      buffer=str(buffer_path(config)), health=health.listen or "off")
-            self._audit.record("start", config, self.files)
+            for note in self._notes:
+                log.warning(note)
+            self.status.config_sha256 = self._audit.record("start", config, self.files, bundle=self.bundle)
+            reporting.append(asyncio.create_task(self._puller.run(self.bundle), name="fleet-bundle"))
             _settle_heap()
             self._notifier.ready(self.status.summary())
             while await self._next_request(run.forwarding, committing) == "reload":
@@ -193,20 +205,58 @@ class Agent:
             if path is None:
                 raise ConfigError([])
             loaded = await asyncio.to_thread(load, path)
-            assert self._applied is not None
-            change = await asyncio.to_thread(plan, self._applied, loaded.config)
         except Exception as exc:
-            # A bug in reading it must not take down a running agent either.
-            problems = [str(p) for p in exc.problems] if isinstance(exc, ConfigError) else [repr(exc)]
-            problems = problems or ["no config file is known to read again"]
-            self.status.reload_failures += 1
-            self.status.last_reload_error = "; ".join(problems)
-            log.error("new config refused; the running config stays in force", config=str(path),
-                      problems=problems)
-            self._audit.refused(path, problems)
-            self._notifier.ready(self.status.summary())
+            self._refused(path, exc)
             return
-        self._applied, self.files = change.applied, loaded.files
+        for note in loaded.notes:
+            log.warning(note)
+        if await self._apply(run, fleet, health, loaded, "reload"):
+            self._puller.reconsider()  # what the local files allow may have changed
+
+    def _refused(self, path: Path | None, exc: Exception) -> None:
+        """A new config that cannot be used: say why; the running config stays."""
+        # A bug in reading it must not take down a running agent either.
+        problems = [str(p) for p in exc.problems] if isinstance(exc, ConfigError) else [repr(exc)]
+        problems = problems or ["no config file is known to read again"]
+        self.status.reload_failures += 1
+        self.status.last_reload_error = "; ".join(problems)
+        log.error("new config refused; the running config stays in force", config=str(path),
+                  problems=problems)
+        self._audit.refused(path, problems)
+        self._notifier.ready(self.status.summary())
+
+    async def _apply(self, run: _Running, fleet: Fleet, health: HealthServer, loaded: LoadedConfig,
+                     event: str, commit: Callable[[], Awaitable[None]] | None = None) -> bool:
+        """Apply a loaded config (SIGHUP, or a city bundle): only what changed restarts.
+
+        ``commit`` runs once the config is in force, before another one can be applied.
+        """
+        async with self._applying:
+            if event != "reload":
+                self._notifier.reloading()
+            try:
+                assert self._applied is not None
+                change = await asyncio.to_thread(plan, self._applied, loaded.config)
+            except Exception as exc:
+                # A bug in comparing them must not take down a running agent either.
+                if event == "reload":
+                    self._refused(self.config_path, exc)
+                else:
+                    log.exception("cannot apply the config", audit_event=event)
+                    self._notifier.ready(self.status.summary())
+                return False
+            await self._put_in_force(run, fleet, health, loaded, change, event)
+            if commit is not None:
+                await commit()
+            elif event == "reload":
+                self._puller.in_force(loaded.bundle)
+            self._notifier.ready(self.status.summary())
+            return True
+
+    async def _put_in_force(self, run: _Running, fleet: Fleet, health: HealthServer, loaded: LoadedConfig,
+                            change: ReloadPlan, event: str) -> None:
+        path = self.config_path
+        self._applied, self.files, self.bundle = change.applied, loaded.files, loaded.bundle
         self.config = change.effective
         if change.log_changed:
             logs.configure(self.config.log.level, self.config.log.format)
@@ -217,11 +267,12 @@ class Agent:
         if change.listen_changed:
             await health.stop()
             await health.start(self.config.health.listen)
-        self.status.reloads += 1
-        _log_reload(path, change)
-        self._audit.record("reload", self.config, self.files, change.added, change.removed, change.changed)
+        if event == "reload":
+            self.status.reloads += 1
+        _log_reload(path, change, loaded)
+        self.status.config_sha256 = self._audit.record(event, self.config, self.files, change.added,
+                                                       change.removed, change.changed, loaded.bundle)
         _settle_heap()
-        self._notifier.ready(self.status.summary())
 
     async def _restart_forwarder(self, run: _Running) -> None:
         """New sink settings: stop sending, then send again with the new sinks, from their cursors."""
@@ -245,10 +296,12 @@ class _Running:
     forwarding: asyncio.Task[None] = field(init=False)
 
 
-def _log_reload(path: Path | None, change: ReloadPlan) -> None:
+def _log_reload(path: Path | None, change: ReloadPlan, loaded: LoadedConfig) -> None:
+    bundle = loaded.bundle
     log.info("config reloaded", config=str(path), added=change.added, removed=change.removed,
              changed=change.changed, unchanged=len(change.unchanged),
-             sinks="restarted" if change.sinks_changed else "unchanged")
+             sinks="restarted" if change.sinks_changed else "unchanged",
+             bundle_version=bundle.manifest.version if bundle else None)
     if change.needs_restart:
         log.warning("some changes take effect only at the next restart (systemctl restart edge-agent); "
                     "the running values stay until then", keys=change.needs_restart)

@@ -17,6 +17,7 @@ import structlog
 from campus_core.readings import Reading
 
 from . import __version__
+from .bundle import VerifiedBundle
 from .config import AgentConfig
 from .normalise import PointEncoder
 from .status import now_ms
@@ -42,20 +43,40 @@ class AuditTrail:
         self._accept = accept
 
     def record(self, event: str, config: AgentConfig, files: Mapping[Path, str],
-               added: Sequence[str] = (), removed: Sequence[str] = (), changed: Sequence[str] = ()) -> None:
-        """Log ``event`` (start, reload) with the files in force, and write it to the store."""
+               added: Sequence[str] = (), removed: Sequence[str] = (), changed: Sequence[str] = (),
+               bundle: VerifiedBundle | None = None) -> str:
+        """Log ``event`` (start, reload, bundle) with the files in force, and write it to the store.
+
+        Returns the config's digest. ``bundle`` is the city's bundle that is part of it.
+        """
         sha = digest(files)
         log.info("config in force", audit_event=event, config_sha256=sha,
                  files={str(path): file_sha for path, file_sha in files.items()},
                  devices=len(config.devices.all()), sinks=len(config.sinks.all()),
-                 added=list(added), removed=list(removed), changed=list(changed))
+                 added=list(added), removed=list(removed), changed=list(changed),
+                 bundle_version=bundle.manifest.version if bundle else None,
+                 bundle_sha256=bundle.sha256 if bundle else None)
         self._encoders[EVENT_KEY] = PointEncoder(MEASUREMENT, {
             "school": config.agent.school, "campus": config.agent.campus, "version": __version__,
         })
         fields = (("files", float(len(files))), ("devices", float(len(config.devices.all()))),
                   ("sinks", float(len(config.sinks.all()))), ("added", float(len(added))),
-                  ("removed", float(len(removed))), ("changed", float(len(changed))))
+                  ("removed", float(len(removed))), ("changed", float(len(changed))),
+                  ("bundle_version", float(bundle.manifest.version if bundle else 0)))
         self._accept([Reading(EVENT_KEY, now_ms(), fields, (("config_sha256", sha), ("event", event)))])
+        return sha
+
+    def bundle_refused(self, reason: str, message: str, version: int | None, sha256: str | None,
+                       source: str) -> None:
+        """A city bundle refused: logged as an error and written to the store, so the city's
+        security centre sees it (the running config stays, its digest with it)."""
+        log.error("city bundle refused; the running config stays in force", audit_event="bundle_refused",
+                  reason=reason, problem=message, bundle_version=version, bundle_sha256=sha256, url=source)
+        if EVENT_KEY not in self._encoders:
+            return  # no config was recorded yet: nothing to tag the point with
+        fields = (("bundle_version", float(version or 0)),)
+        tags = (("event", "bundle_refused"), ("reason", reason))
+        self._accept([Reading(EVENT_KEY, now_ms(), fields, tags)])
 
     def refused(self, path: Path | None, problems: Sequence[str]) -> None:
         """A reload refused: logged for the audit; the running config (and its digest) stays."""

@@ -86,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     buffer.add_argument("--replay", metavar="ID", type=int, nargs="+",
                         help="with dead: queue these dead-lettered batches again")
     buffer.add_argument("--replay-all", action="store_true", help="with dead: queue every one again")
+    fleet = command("fleet", "the city's config bundles: the one in force, when, the last refusal", _fleet)
+    fleet.add_argument("action", choices=["status"], help="status: the bundle in force and the last refusal")
+    config_arg(fleet)
     scan = command("scan", "probe a device and print a draft config entry for it", _scan)
     scan.add_argument("protocol", choices=sorted(SCANNERS), help="the device's protocol")
     scan.add_argument("options", nargs=argparse.REMAINDER,
@@ -348,6 +351,15 @@ def _scan(args: argparse.Namespace) -> int:
     parser = argparse.ArgumentParser(prog=f"edge-agent scan {args.protocol}", description=scanner.__doc__)
     scanner.add_arguments(parser)
     return int(scanner.run(parser.parse_args(args.options)))
+
+
+def _fleet(args: argparse.Namespace) -> int:
+    from .bundle.status import show
+
+    loaded = _load(args.config)
+    if loaded is None:
+        return 1
+    return show(loaded)
 
 
 def _dead_letters(path: Path, max_disk: int, args: argparse.Namespace) -> int:

@@ -50,6 +50,22 @@ def warnings(config: AgentConfig) -> list[str]:
             if getattr(entry, "insecure_skip_verify", False)]
 
 
+def fleet_report(status: AgentStatus) -> dict[str, Any]:
+    """The city's bundles as ``/healthz`` and ``edge-agent fleet status`` show them."""
+    bundle = status.bundle
+    refusal = bundle.last_refusal
+    return {
+        "version": bundle.version, "sha256": bundle.sha256, "applied_ms": bundle.applied_ms,
+        "checks": bundle.checks, "last_check_ms": bundle.last_check_ms,
+        "fetch_failures": bundle.fetch_failures, "last_fetch_error": bundle.last_fetch_error,
+        "refused_total": bundle.refused_total, "refused": dict(bundle.refused),
+        "last_refusal": None if refusal is None else {
+            "reason": refusal.reason, "message": refusal.message, "version": refusal.version,
+            "sha256": refusal.sha256, "at_ms": refusal.at_ms,
+        },
+    }
+
+
 def report(status: AgentStatus, config: AgentConfig, now: int) -> dict[str, Any]:
     """The JSON body of ``/healthz``: verdict, devices, sinks, buffer."""
     found = problems(status, config.health.sink_down_after, now)
@@ -78,6 +94,8 @@ def report(status: AgentStatus, config: AgentConfig, now: int) -> dict[str, Any]
         "reloads": status.reloads,
         "reload_failures": status.reload_failures,
         "last_reload_error": status.last_reload_error,
+        "config_sha256": status.config_sha256,
+        "fleet": None if config.fleet is None else fleet_report(status),
         "devices": [{
             "name": d.name, "protocol": d.protocol, "up": d.up, "polls": d.polls, "failures": d.failures,
             "consecutive_failures": d.consecutive_failures, "latency_s": round(d.last_latency_s, 4),

@@ -56,6 +56,7 @@ class StatusCollector:
                                   value=status.points_dropped)
         yield _counter("buffer_errors", "failed buffer writes",
                                   value=status.buffer_errors)
+        yield from _config(status)
 
     def _buffer(self) -> Iterable[Metric]:
         stats = self._status.buffer
@@ -104,6 +105,24 @@ class StatusCollector:
             failures.add_metric(key, sink.failures)
             dead.add_metric(key, sink.dead_points)
         yield from (up, failing, sent, requests, failures, dead)
+
+
+def _config(status: AgentStatus) -> Iterable[Metric]:
+    """The config in force (its digest, the city's bundle in it) and the bundles refused."""
+    bundle = status.bundle
+    info = InfoMetricFamily(f"{PREFIX}_config", "the config in force: one SHA-256 over its files, "
+                            "and the city bundle's manifest SHA-256 (empty: none)")
+    info.add_metric([], {"config_sha256": status.config_sha256, "bundle_sha256": bundle.sha256 or ""})
+    yield info
+    yield _gauge("config_version", "version of the city's bundle in force (0: the local config alone)",
+                 value=bundle.version)
+    refused = _counter("config_refused", "city bundles refused, by reason (the running config stayed)",
+                       labels=["reason"])
+    for reason, count in sorted(bundle.refused.items()):
+        refused.add_metric([reason], count)
+    yield refused
+    yield _counter("config_fetch_failures", "fetches of the city's bundle that failed (server down, "
+                   "error, no answer in time)", value=bundle.fetch_failures)
 
 
 #: The per-device families: name, type, help, and the sample value of a device (None: no sample).

@@ -53,6 +53,9 @@ def reading(status: AgentStatus, now: int) -> Reading:
         ("sink_auth_failures", float(sum(s.auth_failures for s in sinks))),
         ("buffer_errors", float(status.buffer_errors)),
         ("reloads", float(status.reloads)),
+        # The city's bundle in force (0: the local config alone) and the bundles refused.
+        ("config_version", float(status.bundle.version)),
+        ("config_refused_total", float(status.bundle.refused_total)),
     ]
     buffer = status.buffer
     if buffer is not None:

@@ -73,6 +73,34 @@ class SinkStatus:
 
 
 @dataclass
+class Refusal:
+    """A city bundle the agent would not apply, and why."""
+
+    reason: str
+    message: str
+    version: int | None
+    sha256: str | None
+    at_ms: int
+
+
+@dataclass
+class BundleStatus:
+    """The city's bundles as this process saw them (``[fleet]``)."""
+
+    #: The bundle in force: version (0 without one), the manifest's SHA-256, when it was applied.
+    version: int = 0
+    sha256: str | None = None
+    applied_ms: int | None = None
+    refused_total: int = 0
+    refused: dict[str, int] = field(default_factory=dict)
+    last_refusal: Refusal | None = None
+    checks: int = 0
+    fetch_failures: int = 0
+    last_check_ms: int | None = None
+    last_fetch_error: str | None = None
+
+
+@dataclass
 class AgentStatus:
     """Counters of this process since it started."""
 
@@ -86,6 +114,9 @@ class AgentStatus:
     reloads: int = 0
     reload_failures: int = 0
     last_reload_error: str | None = None
+    #: One SHA-256 over every file of the config in force (``edge_agent.audit.digest``).
+    config_sha256: str = ""
+    bundle: BundleStatus = field(default_factory=BundleStatus)
     #: The latest snapshot of the buffer (refreshed every interval and on each health request).
     buffer: BufferStats | None = None
     buffer_at_ms: int = 0
