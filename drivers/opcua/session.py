@@ -57,6 +57,10 @@ def status_name(code: int) -> str:
 def describe_failure(exc: BaseException, config: OpcuaDevice, during: str) -> str:
     """What went wrong while ``during`` (connecting, reading), in a technician's words."""
     url = config.url
+    cause = exc.__cause__
+    if type(exc) is UaError and cause is not None:
+        # asyncua 1.1.8 wraps a timeout or a socket error as "Failed to send request".
+        exc = cause
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
         return (f"no answer from {url} within {config.timeout:g}s while {during}; check that the "
                 "server is running and reachable, or raise timeout")

@@ -35,10 +35,14 @@ from asyncua import Server, ua
 from asyncua.common.callback import CallbackType
 from asyncua.common.utils import ServiceError
 from asyncua.server.user_managers import UserManager
-from asyncua.server.users import User, UserRole
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..models import MachineModel
+
+try:  # asyncua 1.1.8 moved the user types
+    from asyncua.crypto.permission_rules import User, UserRole
+except ImportError:  # asyncua 1.1.5
+    from asyncua.server.users import User, UserRole
 
 
 def der_of(certificate: Any) -> bytes:
