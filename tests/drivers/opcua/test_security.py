@@ -156,3 +156,15 @@ def test_trust_dir_must_be_a_folder(pki: dict[str, Any], tmp_path: Path) -> None
 
     with pytest.raises(ValidationError, match="does not exist"):
         secured(pki, "opc.tcp://127.0.0.1:4840", "Basic256Sha256", "Sign", trust_dir=tmp_path / "nope")
+
+
+async def test_user_and_password_without_a_policy(pki: dict[str, Any]) -> None:
+    async with machine(pki, P.NoSecurity, users={"teacher": "s3cret-Pass"}) as server:
+        config = cnc("cnc-1", server.url, username="teacher", password_file=pki["password"])
+        driver = OpcuaDriver(config)
+        async with driver:
+            (reading,) = await driver.poll()
+        assert len(reading.fields) == 8
+        assert "s3cret" not in config.describe() and "s3cret" not in repr(config)
+        reason = await failure(config.model_copy(update={"password_file": pki["wrong"]}))
+        assert "rejected user 'teacher'" in reason
