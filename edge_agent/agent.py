@@ -149,7 +149,8 @@ class Agent:
                 keep_alive(self._notifier, self.status.summary, watchdog_period()), name="watchdog"))
             log.info("agent started", school=config.agent.school, campus=config.agent.campus,
                      devices=len(fleet), sinks=[s.name for s in sinks] or "none (local buffer only)",
-                     buffer=str(buffer_path(config)), health=health.listen or "off")
+                     buffer=str(buffer_path(config)), health=health.listen or "off",
+                     event_loop=type(asyncio.get_running_loop()).__module__.partition(".")[0])
             for note in self._notes:
                 log.warning(note)
             self.status.config_sha256 = self._audit.record("start", config, self.files, bundle=self.bundle)

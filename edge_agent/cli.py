@@ -19,7 +19,7 @@ from campus_core.devices import Driver, Listener
 from campus_core.readings import DeviceError, Reading
 from campus_core.units import format_duration, format_size
 
-from . import __version__, logs
+from . import __version__, eventloop, logs
 from .agent import Agent, buffer_path, build_drivers, build_encoders
 from .buffer import DiskBuffer
 from .config import ConfigError, LoadedConfig, load
@@ -129,7 +129,7 @@ def _run(args: argparse.Namespace) -> int:
         await agent.run()
 
     try:
-        asyncio.run(serve())
+        eventloop.run(serve())
     except StateDirError as exc:
         log.error("cannot start", reason=str(exc))
         return 1
@@ -281,7 +281,7 @@ def _test(args: argparse.Namespace) -> int:
         polled = await poll_all()
         return max(polled, await listen_all())
 
-    return asyncio.run(test_all())
+    return eventloop.run(test_all())
 
 
 def _buffer(args: argparse.Namespace) -> int:
