@@ -2,10 +2,15 @@
 
 Each device gets one :class:`PointEncoder`, built at config load. The series prefix
 (measurement and identity tags, escaped) is built once per series and cached, so a poll
-only formats its values.
+only formats its values. A device sends the same fields of the same types at every poll,
+so the field part is a ``%`` template too, built once per field set: one C-level
+formatting of the whole tuple instead of a Python step per field (bench/ratio.py:
+38 -> 21 us for 100 integer fields).
 """
 
 from __future__ import annotations
+
+import math
 
 from campus_core.readings import Reading
 
@@ -13,6 +18,11 @@ from .lineprotocol import escape_key, format_value, series_prefix
 
 #: Series prefixes one device may cache (table rows of a large switch stay well below).
 MAX_CACHED_SERIES = 10_000
+#: Field templates one device may cache: a device sends one field set, a few at most.
+MAX_CACHED_TEMPLATES = 64
+#: Integers below this in magnitude are exact as floats: ``%d.0`` is their float's repr.
+EXACT_INT = 2**53
+_NUMBER_TYPES = frozenset({int, float})
 
 
 class PointEncoder:
@@ -24,10 +34,43 @@ class PointEncoder:
         self._prefix = series_prefix(measurement, self.tags) + " "
         self._prefixes: dict[tuple[str | None, tuple[tuple[str, str], ...]], str] = {}
         self._field_keys: dict[str, str] = {}
+        self._templates: dict[tuple[tuple[str, ...], tuple[type, ...]], str] = {}
         self.skipped_values = 0
 
     def encode(self, reading: Reading) -> str | None:
         """One line for ``reading``, or None when no field has a value line protocol can carry."""
+        if reading.fields:
+            names, values = zip(*reading.fields, strict=True)
+            types = tuple(map(type, values))
+            template = self._templates.get((names, types))
+            if template is None:
+                template = self._template(names, types)
+            # The template holds for ints exact as floats and finite floats (a NaN or an
+            # infinity makes the sum one); anything else takes the per-field path below.
+            if template and min(values) > -EXACT_INT and max(values) < EXACT_INT \
+                    and math.isfinite(sum(values)):
+                if reading.tags or reading.measurement:
+                    prefix = self._series(reading.measurement, reading.tags)
+                else:
+                    prefix = self._prefix
+                return f"{prefix}{template % values} {reading.time_ms}"
+        return self._encode_each(reading)
+
+    def _template(self, names: tuple[str, ...], types: tuple[type, ...]) -> str:
+        """``key=%d.0,key=%r,...`` for a field set of ints and floats; "" when it has others (bools)."""
+        if not _NUMBER_TYPES.issuperset(types):
+            template = ""
+        else:
+            template = ",".join(
+                escape_key(name).replace("%", "%%") + ("=%d.0" if kind is int else "=%r")
+                for name, kind in zip(names, types, strict=True)
+            )
+        if len(self._templates) < MAX_CACHED_TEMPLATES:
+            self._templates[(names, types)] = template
+        return template
+
+    def _encode_each(self, reading: Reading) -> str | None:
+        """Field by field: for bools, values no float carries exactly, NaN and infinities."""
         keys = self._field_keys
         parts = []
         for name, value in reading.fields:

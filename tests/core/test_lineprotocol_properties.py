@@ -52,3 +52,16 @@ def test_encoded_points_parse_back(measurement: str, tags: dict[str, str],
 def test_values_a_line_cannot_carry_never_make_a_broken_line(fields: list[tuple[str, float]]) -> None:
     encoder = PointEncoder("m", {"device": "d"})
     assert encoder.encode(Reading("d", 1, tuple(fields))) is None
+
+
+ANY_VALUE = st.one_of(st.floats(), st.booleans(), st.integers(min_value=-(2**64), max_value=2**64),
+                      st.sampled_from([2**53 - 1, 2**53, -(2**53) + 1, -(2**53), 0, -0.0, 1e16, 1e-300]))
+
+
+@given(fields=st.lists(st.tuples(NAME, ANY_VALUE), min_size=1, max_size=8), polls=st.integers(1, 3))
+def test_the_field_template_writes_what_the_field_by_field_path_writes(
+        fields: list[tuple[str, float | bool | int]], polls: int) -> None:
+    encoder = PointEncoder("m", {"device": "d"})
+    reading = Reading("d", 1, tuple(fields))
+    for _ in range(polls):  # the first poll builds the template, the next ones use it
+        assert encoder.encode(reading) == encoder._encode_each(reading)
