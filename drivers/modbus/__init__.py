@@ -130,6 +130,9 @@ class ModbusDriver:
         fields: list[tuple[str, FieldValue]] = []
         tags: list[tuple[str, str]] = []
         for request, values in results:
+            if request.whole is not None:
+                fields += request.whole.fields(values)
+                continue
             for slot in request.slots:
                 words = values[slot.offset : slot.offset + slot.width]
                 if slot.decode is not None and slot.field is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import operator
 import struct
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from campus_core.readings import FieldValue
@@ -133,6 +134,64 @@ def decode_string(words: Sequence[int], swap: bool = False) -> str | None:
     raw = raw.split(b"\x00", 1)[0]
     text = "".join(chr(b) if 32 <= b < 127 else "?" for b in raw).strip()
     return text or None
+
+
+@dataclass(frozen=True, slots=True)
+class WholeRead:
+    """Every field of one request decoded by one ``struct.unpack`` of a format made at plan time.
+
+    For requests of plain numbers in big-endian order (most meters): the answer's words go
+    back into bytes once, and one precompiled format reads every value, skipping the words
+    between them; only scaled fields are touched one by one afterwards. The per-value
+    decoders (:func:`decoder_for`) stay for everything else and give the same values.
+    """
+
+    names: tuple[str, ...]
+    words: struct.Struct
+    values: struct.Struct
+    #: (index, scale, offset, decimals) of each scaled field; decimals None: a float type, unrounded.
+    scaled: tuple[tuple[int, float, float, int | None], ...]
+
+    def fields(self, answer: Sequence[int]) -> tuple[tuple[str, FieldValue], ...]:
+        """The ``(field, value)`` pairs of one answer (its words, in request order)."""
+        values: tuple[FieldValue, ...] = self.values.unpack(self.words.pack(*answer))
+        if self.scaled:
+            scaled = list(values)
+            for index, scale, offset, digits in self.scaled:
+                value = scaled[index] * scale + offset
+                scaled[index] = value if digits is None else round(value, digits)
+            values = tuple(scaled)
+        return tuple(zip(self.names, values, strict=True))
+
+
+def whole_read(registers: Sequence[Register], start: int, count: int) -> WholeRead | None:
+    """The :class:`WholeRead` of a request reading ``registers`` from ``start``; None when one of
+    them needs its own decoder (a tag, a bit, a string, an enum, a swapped byte order, an overlap)."""
+    codes = [">"]
+    names: list[str] = []
+    scaled: list[tuple[int, float, float, int | None]] = []
+    position = start
+    for register in registers:
+        kind = register.type or "uint16"
+        if register.field is None or register.tag is not None or register.enum is not None \
+                or kind not in _FORMAT or register.address < position:
+            return None
+        width = TYPE_WIDTH[kind]
+        if byte_order(register.order, 2 * width) != tuple(range(2 * width)):
+            return None
+        if register.address > position:
+            codes.append(f"{2 * (register.address - position)}x")
+        codes.append(_FORMAT[kind][1])
+        if register.scale != 1.0 or register.offset != 0.0:
+            digits = None if kind.startswith("float") \
+                else _decimals(register.scale) + _decimals(register.offset)
+            scaled.append((len(names), register.scale, register.offset, digits))
+        names.append(register.field)
+        position = register.address + width
+    if position > start + count:
+        return None
+    codes.append(f"{2 * (start + count - position)}x")
+    return WholeRead(tuple(names), struct.Struct(f">{count}H"), struct.Struct("".join(codes)), tuple(scaled))
 
 
 def _decimals(number: float) -> int:

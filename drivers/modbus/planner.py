@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .config import BIT_TABLES, PROTOCOL_MAX_BITS, PROTOCOL_MAX_REGISTERS, Register
-from .decode import Decoder, TextDecoder, decoder_for, text_for
+from .decode import Decoder, TextDecoder, WholeRead, decoder_for, text_for, whole_read
 
 #: Protocol limits per read request (Modbus application protocol v1.1b3, 6.1-6.4).
 MAX_REGISTERS = PROTOCOL_MAX_REGISTERS
@@ -49,6 +49,8 @@ class Request:
     address: int
     count: int
     slots: tuple[Slot, ...]
+    #: Every field in one unpack, when the values allow (decode.WholeRead); else slot by slot.
+    whole: WholeRead | None = None
 
     @property
     def end(self) -> int:
@@ -142,4 +144,5 @@ def _request(table: str, start: int, end: int, group: Sequence[Register]) -> Req
         )
         for r in group
     )
-    return Request(table, start, end - start, slots)
+    whole = None if table in BIT_TABLES else whole_read(group, start, end - start)
+    return Request(table, start, end - start, slots, whole)

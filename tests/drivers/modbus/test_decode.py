@@ -1,11 +1,15 @@
 """Decoding register words: every type, every word order, scale and offset."""
 
+import math
 import struct
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from drivers.modbus.config import Register
 from drivers.modbus.decode import decoder_for, words_to_bytes
+from drivers.modbus.planner import plan
 
 
 def words(data: bytes) -> list[int]:
@@ -70,8 +74,6 @@ def test_bytes_come_back_in_abcd() -> None:
 
 # ---------------------------------------------------------------- every type, every order
 
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 from drivers.modbus.decode import decode_string, text_for  # noqa: E402
 
@@ -159,3 +161,48 @@ def test_an_enum_names_the_raw_value_and_keeps_the_number() -> None:
     assert name([2]) == "running"
     assert name([7]) == "unknown-7"
     assert decoder_for(register)([2]) == 2
+
+
+# One unpack for the whole read gives what the per-value decoders give, whatever the registers.
+KINDS = ["int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64", "bool"]
+WIDTH = {"int16": 1, "uint16": 1, "bool": 1, "int32": 2, "uint32": 2, "float32": 2, "int64": 4,
+         "uint64": 4, "float64": 4}
+
+
+@st.composite
+def register_sets(draw: st.DrawFn) -> list[Register]:
+    registers = []
+    address = draw(st.integers(0, 5))
+    for index in range(draw(st.integers(1, 8))):
+        kind = draw(st.sampled_from(KINDS))
+        registers.append(reg(
+            field=f"f{index}", address=address, type=kind, bit=3 if kind == "bool" else None,
+            order=draw(st.sampled_from(["ABCD", "ABCD", "CDAB", "BADC"])),
+            scale=1.0 if kind == "bool" else draw(st.sampled_from([1.0, 1.0, 0.1, 0.01, 10.0])),
+            offset=0.0 if kind == "bool" else draw(st.sampled_from([0.0, 0.0, -40.0])),
+        ))
+        address += WIDTH[kind] + draw(st.sampled_from([0, 0, 1, 3]))
+    return registers
+
+
+@given(registers=register_sets(), data=st.data())
+def test_a_whole_read_decodes_as_each_value_alone(registers: list[Register], data: st.DataObject) -> None:
+    (request,) = plan(registers, max_gap=100)
+    answer = data.draw(st.lists(st.integers(0, 65535), min_size=request.count, max_size=request.count))
+    alone = [(slot.field, slot.decode(answer[slot.offset : slot.offset + slot.width]))
+             for slot in request.slots if slot.decode is not None]
+    if request.whole is None:  # a bit, a swapped order: decoded one by one, as before
+        assert any(r.type == "bool" or r.order != "ABCD" for r in registers)
+        return
+    whole = request.whole.fields(answer)
+    assert [name for name, _ in whole] == [name for name, _ in alone]
+    for (_, got), (_, want) in zip(whole, alone, strict=True):
+        assert got == want or (math.isnan(got) and math.isnan(want))
+        assert type(got) is type(want)
+
+
+def test_plain_meters_are_read_whole() -> None:
+    registers = [reg(field=f"v{i}", address=2 * i, type="float32") for i in range(20)]
+    (request,) = plan(registers, max_gap=100)
+    assert request.whole is not None
+    assert plan([reg(type="uint16", enum={1: "on"}, field=None, tag="state")], max_gap=100)[0].whole is None
