@@ -9,7 +9,8 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_PACKAGES := victoria-metrics mosquitto
 # systemd: systemd-analyze, to verify the unit file offline (no running systemd needed).
 # prometheus: promtool, to unit-test the central alert rules (vmalert runs the same format).
-TEST_PACKAGES := victoria-metrics mosquitto mosquitto-clients snmpd snmp systemd prometheus
+# libmodbus-dev, pkgconf: bench.ratio compiles a libmodbus server, so no Python server limits it.
+TEST_PACKAGES := victoria-metrics mosquitto mosquitto-clients snmpd snmp systemd prometheus libmodbus-dev pkgconf
 
 .PHONY: demo test lint typecheck faults bench venv clean
 
@@ -57,4 +58,5 @@ clean:
 	rm -rf $(VENV) state build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache
 
 bench: venv
+	@$(MAKE) --no-print-directory debs PACKAGES="$(TEST_PACKAGES)"
 	$(BIN)/python -m bench.run
