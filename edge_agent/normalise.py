@@ -35,6 +35,9 @@ class PointEncoder:
         self._prefixes: dict[tuple[str | None, tuple[tuple[str, str], ...]], str] = {}
         self._field_keys: dict[str, str] = {}
         self._templates: dict[tuple[tuple[str, ...], tuple[type, ...]], str] = {}
+        # The last field set and its template: a device sends the same one poll after poll,
+        # and comparing tuples of the same objects is cheaper than hashing them.
+        self._last: tuple[tuple[str, ...], tuple[type, ...], str] = ((), (), "")
         self.skipped_values = 0
 
     def encode(self, reading: Reading) -> str | None:
@@ -42,9 +45,10 @@ class PointEncoder:
         if reading.fields:
             names, values = zip(*reading.fields, strict=True)
             types = tuple(map(type, values))
-            template = self._templates.get((names, types))
-            if template is None:
-                template = self._template(names, types)
+            last_names, last_types, template = self._last
+            if names != last_names or types != last_types:
+                template = self._templates.get((names, types)) or self._template(names, types)
+                self._last = (names, types, template)
             # The template holds for ints exact as floats and finite floats (a NaN or an
             # infinity makes the sum one); anything else takes the per-field path below.
             if template and min(values) > -EXACT_INT and max(values) < EXACT_INT \
