@@ -12,7 +12,9 @@ Nothing else of the bundle reaches the config (:mod:`edge_agent.bundle.scope`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 import tomllib
 import typing
@@ -129,7 +131,7 @@ def load(path: Path | str, bundle: VerifiedBundle | Literal["kept"] | None = "ke
         if problems:
             raise ConfigError(problems)
 
-    _record_env(sources)
+    apply_environment(merged, sources)
     # ${CREDENTIALS_DIRECTORY}/...: systemd's folder, or secrets/ beside the main config.
     credentials.expand_paths(merged, PATH_KEYS, path.parent)
     unresolved = _apply_profiles(merged, path.parent, sources, problems, files, profiles)
@@ -263,11 +265,34 @@ def _resolve_paths(value: Any, base: Path) -> None:
             _resolve_paths(item, base)
 
 
-def _record_env(sources: _Sources) -> None:
-    for name in os.environ:
-        if name.upper().startswith(ENV_PREFIX):
-            parts = name[len(ENV_PREFIX) :].lower().split("__")
-            sources.record(tuple(parts), f"environment variable {name}")
+def apply_environment(
+    merged: dict[str, Any], sources: _Sources, environ: typing.Mapping[str, str] = os.environ
+) -> None:
+    """Lay ``EDGE_AGENT_<SECTION>__<KEY>`` variables over the files' values; a variable wins.
+
+    Names are case-insensitive, ``__`` steps into a table, and a value that starts with
+    ``[`` or ``{`` is read as JSON (a list or a table), any other as the string it is, which
+    the models convert as they convert the files' strings. A variable whose first part is no
+    section of the config (``EDGE_AGENT_EVENT_LOOP``, say) is not config and is left alone.
+    """
+    for name, value in sorted(environ.items()):
+        if not name.upper().startswith(ENV_PREFIX):
+            continue
+        parts = tuple(name[len(ENV_PREFIX) :].lower().split("__"))
+        if parts[0] not in AgentConfig.model_fields or not all(parts):
+            continue
+        table = merged
+        for part in parts[:-1]:
+            if not isinstance(table.get(part), dict):
+                table[part] = {}
+            table = table[part]
+        parsed: Any = value
+        if value.lstrip().startswith(("[", "{")):
+            # Not JSON after all: kept as the string, and the model's error names the variable.
+            with contextlib.suppress(ValueError):
+                parsed = json.loads(value)
+        table[parts[-1]] = parsed
+        sources.record(parts, f"environment variable {name}")
 
 
 def profile_dirs(config_dir: Path, merged: dict[str, Any]) -> list[Path]:

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from campus_core.devices import DeviceConfig
 from campus_core.units import ByteSize, Duration
@@ -139,14 +138,13 @@ def split_listen(listen: str) -> tuple[str, int]:
     return host, int(port)
 
 
-class AgentConfig(BaseSettings):
-    """The whole config: agent.toml, its conf.d drop-ins, then ``EDGE_AGENT_*`` variables."""
+class AgentConfig(BaseModel):
+    """The whole config: agent.toml, its conf.d drop-ins, then ``EDGE_AGENT_*`` variables.
 
-    model_config = SettingsConfigDict(
-        env_prefix="EDGE_AGENT_",
-        env_nested_delimiter="__",
-        extra="forbid",
-    )
+    The loader lays the variables over the files (``config.loader.apply_environment``).
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
     agent: AgentSection
     buffer: BufferSection = Field(default_factory=BufferSection)
@@ -155,18 +153,6 @@ class AgentConfig(BaseSettings):
     log: LogSection = Field(default_factory=LogSection)
     health: HealthSection = Field(default_factory=HealthSection)
     fleet: FleetSection | None = None
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Environment first: a variable overrides what the files say.
-        return (env_settings, init_settings)
 
     @model_validator(mode="after")
     def _unique_names(self) -> AgentConfig:

@@ -97,6 +97,22 @@ def test_a_bad_environment_value_names_the_variable(tmp_path: Path, monkeypatch:
     assert problem.startswith("environment variable EDGE_AGENT_AGENT__INTERVAL: agent.interval:")
 
 
+def test_a_variable_sets_one_key_and_leaves_the_rest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("edge_agent_agent__Campus", "east")  # any case
+    monkeypatch.setenv("EDGE_AGENT_LOG", '{"level": "debug"}')  # JSON for a whole table
+    monkeypatch.setenv("EDGE_AGENT_EVENT_LOOP", "asyncio")  # not a section: not config, no error
+    config = load(write(tmp_path / "agent.toml", BASE)).config
+    assert config.agent.campus == "east"
+    assert config.agent.interval == 10.0  # from the file, beside the variable's key
+    assert config.log.level == "debug"
+
+
+def test_a_variable_naming_no_key_names_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EDGE_AGENT_BUFFER__MAX_DISCK", "1GiB")
+    [problem] = problems_of(write(tmp_path / "agent.toml", BASE))
+    assert problem.startswith("environment variable EDGE_AGENT_BUFFER__MAX_DISCK: buffer.max_disck:")
+
+
 def test_a_profile_fills_the_device_and_the_device_wins(tmp_path: Path) -> None:
     write(tmp_path / "profiles" / "meter.toml", PROFILE)
     path = write(tmp_path / "agent.toml", """
