@@ -5,6 +5,10 @@ sends: the bytes on disk are the bytes on the wire. A batch leaves the buffer wh
 configured sink has acknowledged it, or when the disk cap forces the oldest out; each
 reading dropped that way is counted per sink.
 
+A sink may settle its batches in any order (several requests in flight): each sink's
+cursor marks the run it has settled with no gap, and ``settled_ahead`` the batches beyond
+it. Settling a batch twice counts it once, so the books stay exact whatever the order.
+
 :class:`DiskBuffer` is synchronous and belongs to one thread; the agent uses it through
 :class:`AsyncBuffer`, which runs every call on a single worker thread off the event loop.
 """
@@ -40,6 +44,14 @@ CREATE TABLE IF NOT EXISTS batches (
     data BLOB NOT NULL                     -- gzip of newline-terminated line protocol
 );
 CREATE TABLE IF NOT EXISTS cursors (sink TEXT PRIMARY KEY, acked INTEGER NOT NULL);
+-- Batches a sink has settled (delivered or dead-lettered) past its cursor: with several
+-- requests in flight they finish out of order, and the cursor moves only past a run
+-- with no gap, so nothing unsent is ever behind it.
+CREATE TABLE IF NOT EXISTS settled_ahead (
+    sink TEXT NOT NULL,
+    batch_id INTEGER NOT NULL,
+    PRIMARY KEY (sink, batch_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dead_letters (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -153,6 +165,11 @@ class DiskBuffer:
         self.was_clean = True
         self.last_drop_ms: int | None = None  # when the newest batch dropped for room was made
         self._bytes = 0
+        # Batches handed to a sink by read() and not settled yet, and of those the ones the cap
+        # dropped meanwhile: the cursor may pass a dropped batch, and when its request comes
+        # back 2xx after all it still counts as delivered rather than dropped.
+        self._out: dict[str, set[int]] = {}
+        self._dropped_out: dict[str, dict[int, int]] = {}
         if readonly:
             if not path.exists():
                 raise FileNotFoundError(f"no buffer at {path}")
@@ -192,6 +209,7 @@ class DiskBuffer:
             self.removed_sinks = sorted(known - set(self.sinks))
             for sink in self.removed_sinks:
                 self._db.execute("DELETE FROM cursors WHERE sink = ?", (sink,))
+                self._db.execute("DELETE FROM settled_ahead WHERE sink = ?", (sink,))
             self._purge_acked()
         self._bytes = self._scalar("SELECT COALESCE(SUM(bytes), 0) FROM batches")
         os.chmod(path, 0o600)
@@ -218,50 +236,65 @@ class DiskBuffer:
             dropped = self._enforce_cap(cursor.lastrowid or 0)
         return Appended(cursor.lastrowid or 0, dropped, self.last_drop_ms)
 
-    def read(self, sink: str, max_points: int) -> list[Batch]:
-        """The oldest batches ``sink`` has not acknowledged, up to about ``max_points`` points."""
+    def read(self, sink: str, max_points: int, after: int = 0, upto: int | None = None) -> list[Batch]:
+        """The oldest batches ``sink`` has not settled, up to about ``max_points`` points.
+
+        Only batches with an id above ``after`` (what the caller already has in hand) and at
+        most ``upto`` are read: a forwarder with several requests in flight reads on from
+        where it left off, and reads the live end and the backlog apart.
+        """
         acked = self._scalar("SELECT acked FROM cursors WHERE sink = ?", (sink,))
         batches: list[Batch] = []
         points = 0
         rows = self._db.execute(
-            "SELECT id, created_ms, points, data FROM batches WHERE id > ? ORDER BY id LIMIT 1000",
-            (acked,),
+            "SELECT id, created_ms, points, data FROM batches WHERE id > ? AND id <= ?"
+            " AND id NOT IN (SELECT batch_id FROM settled_ahead WHERE sink = ?) ORDER BY id LIMIT 1000",
+            (max(acked, after), upto if upto is not None else 2**62, sink),
         )
         for row in rows:
             if batches and points + row[2] > max_points:
                 break
             batches.append(Batch(*row))
             points += row[2]
+        self._out.setdefault(sink, set()).update(b.id for b in batches)
         return batches
 
+    def newest_id(self) -> int:
+        """The id of the newest batch (0 when the buffer is empty)."""
+        return self._scalar("SELECT COALESCE(MAX(id), 0) FROM batches")
+
     def ack(self, sink: str, batches: Sequence[Batch]) -> None:
-        """``sink`` has stored ``batches``: move its cursor past them and free what all sinks have."""
+        """``sink`` has stored ``batches`` (in any order): settle them and free what all sinks have."""
         if not batches:
             return
         with self._transaction():
+            fresh = self._unsettled(sink, batches)
+            if not fresh:
+                return
             # A batch the disk cap dropped while it was on its way to the store was counted as
             # dropped; the store has it after all, so it counts as delivered instead.
-            ids = [b.id for b in batches]
-            present = {row[0] for row in self._db.execute(
-                f"SELECT id FROM batches WHERE id IN ({','.join('?' * len(ids))})", ids)}
-            rescued = sum(b.points for b in batches if b.id not in present)
+            ids = [b.id for b in fresh]
+            present = self._present(ids)
+            rescued = sum(b.points for b in fresh if b.id not in present)
             if rescued:
                 self._bump(f"dropped:{sink}", -rescued)
-            self._db.execute("UPDATE cursors SET acked = ? WHERE sink = ?", (batches[-1].id, sink))
-            self._bump(f"delivered:{sink}", sum(b.points for b in batches))
-            self._purge_acked()
+            self._bump(f"delivered:{sink}", sum(b.points for b in fresh))
+            self._settle(sink, ids)
 
     def dead_letter(self, sink: str, batch: Batch, status: int, message: str) -> None:
         """The store refused ``batch`` as malformed: keep it aside with the reason, and go on."""
         with self._transaction():
+            if not self._unsettled(sink, [batch]):
+                return
             self._db.execute(
                 "INSERT INTO dead_letters (sink, batch_id, created_ms, points, status, message, data)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (sink, batch.id, batch.created_ms, batch.points, status, message, batch.data),
             )
-            self._db.execute("UPDATE cursors SET acked = ? WHERE sink = ?", (batch.id, sink))
+            if batch.id not in self._present([batch.id]):
+                self._bump(f"dropped:{sink}", -batch.points)  # counted once: as dead, not dropped too
             self._bump(f"dead:{sink}", batch.points)
-            self._purge_acked()
+            self._settle(sink, [batch.id])
 
     def dead_letters(self) -> list[DeadLetter]:
         """Every batch a store refused, oldest first."""
@@ -301,8 +334,9 @@ class DiskBuffer:
         for sink, acked in self._db.execute("SELECT sink, acked FROM cursors ORDER BY sink").fetchall():
             n, pts, size, oldest = self._db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(points), 0), COALESCE(SUM(bytes), 0), MIN(created_ms)"
-                " FROM batches WHERE id > ?",
-                (acked,),
+                " FROM batches WHERE id > ?"
+                " AND id NOT IN (SELECT batch_id FROM settled_ahead WHERE sink = ?)",
+                (acked, sink),
             ).fetchone()
             backlog.append(SinkBacklog(sink, n, pts, size, oldest))
         counters = dict(self._db.execute("SELECT name, value FROM counters WHERE name != 'open'").fetchall())
@@ -331,11 +365,48 @@ class DiskBuffer:
             self._db.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
             self._bytes -= size
             cursors = self._db.execute("SELECT sink, acked FROM cursors").fetchall()
-            losers = [sink for sink, acked in cursors if acked < batch_id]
+            ahead = {row[0] for row in self._db.execute(
+                "SELECT sink FROM settled_ahead WHERE batch_id = ?", (batch_id,))}
+            losers = [sink for sink, acked in cursors if acked < batch_id and sink not in ahead]
             for sink in losers or ([] if self.sinks else [LOCAL]):
+                if batch_id in self._out.get(sink, ()):
+                    self._dropped_out.setdefault(sink, {})[batch_id] = points
                 dropped[sink] = dropped.get(sink, 0) + points
                 self._bump(f"dropped:{sink}", points)
         return dropped
+
+    def _unsettled(self, sink: str, batches: Sequence[Batch]) -> list[Batch]:
+        """Of ``batches``, those ``sink`` has not settled yet (a second ack counts nothing)."""
+        acked = self._scalar("SELECT acked FROM cursors WHERE sink = ?", (sink,))
+        ahead = {row[0] for row in self._db.execute(
+            "SELECT batch_id FROM settled_ahead WHERE sink = ? AND batch_id > ?", (sink, acked))}
+        dropped = self._dropped_out.get(sink, {})
+        return [b for b in batches if (b.id > acked and b.id not in ahead) or b.id in dropped]
+
+    def _present(self, ids: Sequence[int]) -> set[int]:
+        return {row[0] for row in self._db.execute(
+            f"SELECT id FROM batches WHERE id IN ({','.join('?' * len(ids))})", list(ids))}
+
+    def _settle(self, sink: str, ids: Sequence[int]) -> None:
+        """Mark ``ids`` settled for ``sink``; move its cursor past the run with no gap."""
+        out, dropped = self._out.get(sink, set()), self._dropped_out.get(sink, {})
+        for i in ids:
+            out.discard(i)
+            dropped.pop(i, None)
+        self._db.executemany("INSERT OR IGNORE INTO settled_ahead VALUES (?, ?)", [(sink, i) for i in ids])
+        acked = self._scalar("SELECT acked FROM cursors WHERE sink = ?", (sink,))
+        gap = self._db.execute(
+            "SELECT MIN(id) FROM batches WHERE id > ?"
+            " AND id NOT IN (SELECT batch_id FROM settled_ahead WHERE sink = ?)", (acked, sink)).fetchone()[0]
+        if gap is None:
+            # Everything stored past the cursor is settled: the cursor goes to the last of them.
+            last = self._scalar("SELECT MAX(batch_id) FROM settled_ahead WHERE sink = ?", (sink,))
+            cursor = max(acked, last)
+        else:
+            cursor = max(acked, gap - 1)
+        self._db.execute("UPDATE cursors SET acked = ? WHERE sink = ?", (cursor, sink))
+        self._db.execute("DELETE FROM settled_ahead WHERE sink = ? AND batch_id <= ?", (sink, cursor))
+        self._purge_acked()
 
     def _purge_acked(self) -> None:
         if not self.sinks:
@@ -400,9 +471,13 @@ class AsyncBuffer:
         """See :meth:`DiskBuffer.append`."""
         return await self._run(self._db.append, lines)
 
-    async def read(self, sink: str, max_points: int) -> list[Batch]:
+    async def read(self, sink: str, max_points: int, after: int = 0, upto: int | None = None) -> list[Batch]:
         """See :meth:`DiskBuffer.read`."""
-        return await self._run(self._db.read, sink, max_points)
+        return await self._run(self._db.read, sink, max_points, after, upto)
+
+    async def newest_id(self) -> int:
+        """See :meth:`DiskBuffer.newest_id`."""
+        return await self._run(self._db.newest_id)
 
     async def ack(self, sink: str, batches: Sequence[Batch]) -> None:
         """See :meth:`DiskBuffer.ack`."""
