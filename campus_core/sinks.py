@@ -6,6 +6,7 @@ gzip members form one valid gzip stream) and acts on what the sink raises.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -22,6 +23,14 @@ class SinkError(Exception):
         self.retry_after = retry_after
 
 
+class SinkThrottled(SinkError):
+    """The store is overloaded: it said 429 or 503, or did not answer in time. Send less."""
+
+
+class SinkUnreachable(SinkError):
+    """No connection to the store at all (refused, no route, a name that does not resolve)."""
+
+
 class SinkAuthError(SinkError):
     """The store refused our credentials (401/403): a technician must act; retried slowly."""
 
@@ -36,6 +45,18 @@ class SinkRejected(SinkError):
 
 class SinkTooLarge(SinkError):
     """The request was too large (413): send fewer points at a time."""
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """How hard a sink may press its store.
+
+    ``max_in_flight``: requests at once at most (the forwarder adapts below it);
+    ``max_rate``: points per second at most, None for no cap.
+    """
+
+    max_in_flight: int = 1
+    max_rate: float | None = None
 
 
 class Sink(Protocol):
@@ -59,6 +80,11 @@ class Sink(Protocol):
     @property
     def retry_max(self) -> float:
         """The longest wait between retries, in seconds."""
+        ...
+
+    @property
+    def pacing(self) -> Pacing:
+        """How many requests at once, and how many points per second, at most."""
         ...
 
     async def start(self) -> None:

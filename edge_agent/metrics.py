@@ -95,6 +95,10 @@ class StatusCollector:
         failures = _counter("sink_failures", "write requests that failed", labels=labels)
         dead = _counter("sink_dead_lettered_points",
                                    "points the store refused, kept in dead letters", labels=labels)
+        throttled = _counter("sink_throttled", "write requests the store answered 429 or 503, or not in time",
+                             labels=labels)
+        concurrency = _gauge("sink_concurrency", "requests the sink may have in flight now "
+                             "(below 1: the share of time it sends)", labels=labels)
         now = now_ms()
         for sink in self._status.sinks.values():
             key = [sink.name]
@@ -104,7 +108,9 @@ class StatusCollector:
             requests.add_metric(key, sink.sent_requests)
             failures.add_metric(key, sink.failures)
             dead.add_metric(key, sink.dead_points)
-        yield from (up, failing, sent, requests, failures, dead)
+            throttled.add_metric(key, sink.throttled)
+            concurrency.add_metric(key, sink.concurrency)
+        yield from (up, failing, sent, requests, failures, dead, throttled, concurrency)
 
 
 def _config(status: AgentStatus) -> Iterable[Metric]:

@@ -58,6 +58,10 @@ class SinkStatus:
     #: Failures because the store refused the credentials (401/403), counted in failures too.
     auth_failures: int = 0
     consecutive_failures: int = 0
+    #: Requests the store answered 429 or 503, or did not answer in time (in failures too).
+    throttled: int = 0
+    #: The pacing's limit on requests in flight; below 1, the share of time spent sending.
+    concurrency: float = 1.0
     last_ok_ms: int | None = None
     last_error: str | None = None
 

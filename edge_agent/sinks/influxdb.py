@@ -17,7 +17,15 @@ import aiohttp
 import structlog
 
 from campus_core.files import SecretError
-from campus_core.sinks import SinkAuthError, SinkError, SinkRejected, SinkTooLarge
+from campus_core.sinks import (
+    Pacing,
+    SinkAuthError,
+    SinkError,
+    SinkRejected,
+    SinkThrottled,
+    SinkTooLarge,
+    SinkUnreachable,
+)
 from campus_core.tls import TlsFileError, explain
 from edge_agent import __version__
 from edge_agent.sinks.influxdb_config import InfluxDBSink as InfluxDBSinkConfig
@@ -37,6 +45,7 @@ class InfluxDBSink:
         self._name = config.name
         self._session: aiohttp.ClientSession | None = None
         self._endpoint = f"{config.url}/api/v2/write"
+        self._pacing = Pacing(config.max_in_flight, config.max_rate)
         self._params = {"bucket": config.bucket, "precision": "ms"}
         if config.org:
             self._params["org"] = config.org
@@ -55,6 +64,11 @@ class InfluxDBSink:
     def retry_max(self) -> float:
         """The longest wait between retries."""
         return self._config.retry_max
+
+    @property
+    def pacing(self) -> Pacing:
+        """``max_in_flight`` and ``max_rate`` from the config."""
+        return self._pacing
 
     @property
     def url(self) -> str:
@@ -90,7 +104,8 @@ class InfluxDBSink:
         self._session = aiohttp.ClientSession(
             headers=headers,
             timeout=aiohttp.ClientTimeout(total=config.timeout),
-            connector=aiohttp.TCPConnector(ssl=ssl_context if ssl_context is not None else True, limit=4),
+            connector=aiohttp.TCPConnector(ssl=ssl_context if ssl_context is not None else True,
+                                           limit=config.max_in_flight),
             # The store answers in plain text; nothing here needs cookies or redirects.
             cookie_jar=aiohttp.DummyCookieJar(),
         )
@@ -119,12 +134,16 @@ class InfluxDBSink:
                     raise self._error(response.status, text or response.reason or "",
                                       response.headers.get("Retry-After"))
         except TimeoutError:
-            raise SinkError(self._name, f"{config.url} did not answer within {config.timeout:g}s") from None
-        except (aiohttp.ClientError, OSError) as exc:
+            raise SinkThrottled(self._name, f"{config.url} did not answer within {config.timeout:g}s") \
+                from None
+        except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError, OSError) as exc:
             tls_problem = explain(exc)
             if tls_problem is not None:
                 raise SinkError(self._name, f"{config.url}: {tls_problem}") from None
-            raise SinkError(self._name, f"cannot reach {config.url}: {exc}") from None
+            raise SinkUnreachable(self._name, f"cannot reach {config.url}: {exc}") from None
+        except aiohttp.ClientError as exc:
+            tls_problem = explain(exc)
+            raise SinkError(self._name, f"{config.url}: {tls_problem or exc}") from None
 
     async def close(self) -> None:
         """Close the HTTP session."""
@@ -141,7 +160,8 @@ class InfluxDBSink:
             return SinkTooLarge(self._name, f"{where}: request too large")
         if status in (400, 422):
             return SinkRejected(self._name, f"{where}: {message}", status)
-        return SinkError(self._name, f"{where}: {message}", _retry_after(retry_after))
+        kind = SinkThrottled if status in (429, 503) else SinkError
+        return kind(self._name, f"{where}: {message}", _retry_after(retry_after))
 
 
 def _retry_after(value: str | None) -> float | None:

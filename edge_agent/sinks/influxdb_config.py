@@ -29,6 +29,9 @@ class InfluxDBSink(TlsOptions):
     retry_max: Duration = 30.0
     batch_points: int = Field(default=5000, ge=1, le=1_000_000)
     gzip: bool = True
+    max_in_flight: int = Field(default=4, ge=1, le=64,
+                               description="requests at once at most; the sink adapts below it")
+    max_rate: float | None = Field(default=None, gt=0, description="points/s at most; none by default")
 
     @field_validator("url")
     @classmethod

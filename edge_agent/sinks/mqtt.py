@@ -21,7 +21,7 @@ from typing import Any
 import aiomqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
-from campus_core.sinks import SinkAuthError, SinkError, SinkRejected, SinkTooLarge
+from campus_core.sinks import Pacing, SinkAuthError, SinkError, SinkRejected, SinkTooLarge
 from drivers.mqtt.broker import BrokerError, Session, explain, make_client
 
 from .mqtt_config import MqttSink as MqttSinkConfig
@@ -29,6 +29,9 @@ from .mqtt_config import MqttSink as MqttSinkConfig
 #: PUBACK reason codes that still mean "accepted" (0x10: nobody subscribes right now).
 ACCEPTED = frozenset({0, 0x10})
 NOT_AUTHORISED, PACKET_TOO_LARGE, PAYLOAD_FORMAT_INVALID = 0x87, 0x95, 0x99
+
+#: The MQTT uplink's pacing: it publishes one message at a time and sets no rate.
+ONE_AT_A_TIME = Pacing()
 
 
 class _Connection:
@@ -78,6 +81,11 @@ class MqttSink:
     def retry_max(self) -> float:
         """The longest wait between retries."""
         return self._config.retry_max
+
+    @property
+    def pacing(self) -> Pacing:
+        """One message at a time: the broker's QoS 1 acknowledgements come back in order."""
+        return ONE_AT_A_TIME
 
     async def start(self) -> None:
         """Nothing to do: the first write connects (a broker down at start is a retried write)."""

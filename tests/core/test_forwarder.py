@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,10 +27,11 @@ def lines(n: int, start: int = 0) -> list[str]:
 
 
 async def deliver(tmp_path: Path, store: StubStore, batches: list[list[str]], *, request_timeout: str = "2s",
-                  batch_points: int = 5000, wait: float = 20.0) -> tuple[AgentStatus, DiskBuffer]:
+                  batch_points: int = 5000, wait: float = 20.0,
+                  **pacing: Any) -> tuple[AgentStatus, DiskBuffer]:
     """Buffer ``batches``, run a forwarder into ``store`` until the buffer is empty."""
     config = SinkConfig(url=store.url, bucket="b", name="s", retry_max="500ms", timeout=request_timeout,
-                        batch_points=batch_points)
+                        batch_points=batch_points, **pacing)
     status = AgentStatus()
     status.sinks["s"] = SinkStatus("s", store.url)
     path = tmp_path / "buffer.db"
@@ -160,3 +162,77 @@ async def test_a_token_file_that_holds_no_token_is_named_and_retried_until_fixed
     assert store.accepted == lines(2)
     assert [r.authorization for r in store.received] == ["Token s3cret-token"]
     assert "s3cret-token" not in (status.sinks["s"].last_error or "")
+
+
+# ---------------------------------------------------------------- pacing: several in flight
+
+def books(disk: DiskBuffer) -> tuple[int, int]:
+    counters = disk.stats().counters
+    return counters["accepted"], counters.get("delivered:s", 0) + counters.get("dead:s", 0)
+
+
+async def test_requests_overlap_up_to_max_in_flight_and_each_batch_arrives_once(tmp_path: Path) -> None:
+    async with StubStore(decide=lambda _: Answer(delay=0.05)) as store:
+        status, disk = await deliver(tmp_path, store, [lines(10, 10 * i) for i in range(60)],
+                                     batch_points=10, max_in_flight=4)
+    assert 2 <= store.most_in_flight <= 4
+    assert sorted(store.accepted) == sorted(lines(600))  # all of it, nothing twice
+    assert books(disk) == (600, 600) and disk.stats().points == 0
+    assert status.sinks["s"].concurrency > 1
+
+
+async def test_a_request_failing_among_others_in_flight_goes_back_and_arrives(tmp_path: Path) -> None:
+    failed: list[int] = []
+
+    def refuse_once(received: list[str]) -> Answer:
+        if "m,device=d v=55.0 1700000000055" in received and not failed:
+            failed.append(1)
+            return Answer(503, "too many concurrent inserts", delay=0.05)
+        return Answer(delay=0.05)
+
+    async with StubStore(decide=refuse_once) as store:
+        status, disk = await deliver(tmp_path, store, [lines(10, 10 * i) for i in range(30)],
+                                     batch_points=10, max_in_flight=4)
+    assert sorted(store.accepted) == sorted(lines(300))
+    assert books(disk) == (300, 300)
+    assert status.sinks["s"].throttled == 1
+
+
+async def test_refusals_bring_the_limit_below_one_and_nothing_is_lost(tmp_path: Path) -> None:
+    answers = iter([Answer(429, "slow down"), Answer()] * 100)
+    limits: list[float] = []
+
+    status = AgentStatus()
+
+    def watch(received: list[str]) -> Answer:
+        limits.append(status.sinks["s"].concurrency)
+        return next(answers)
+
+    async with StubStore(decide=watch) as store:
+        config = SinkConfig(url=store.url, bucket="b", name="s", retry_max="200ms", batch_points=10)
+        status.sinks["s"] = SinkStatus("s", store.url)
+        buffer = AsyncBuffer(lambda: DiskBuffer(tmp_path / "buffer.db", ["s"], 10**9))
+        disk = await buffer.open()
+        for i in range(12):
+            await buffer.append(lines(10, 10 * i))
+        forwarder = Forwarder(buffer, [InfluxDBSink(config)], status)
+        task = asyncio.create_task(forwarder.run())
+        try:
+            assert await forwarder.drained(60), "the buffer did not drain"
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    assert min(limits) < 1.0  # it paused after answers rather than press on
+    assert sorted(store.accepted) == sorted(lines(120))
+    assert books(disk) == (120, 120)
+    assert status.sinks["s"].throttled == len(store.received) - 12
+
+
+async def test_max_rate_spaces_the_requests(tmp_path: Path) -> None:
+    async with StubStore() as store:
+        await deliver(tmp_path, store, [lines(10, 10 * i) for i in range(11)], batch_points=10,
+                      max_rate=100.0, max_in_flight=4)
+    first, last = store.received[0].at, store.received[-1].at
+    assert last - first >= 0.9  # 100 points after the first request's at 100 points/s
+    assert sorted(store.accepted) == sorted(lines(110))

@@ -45,6 +45,8 @@ class StubStore:
         self.script = list(script or [])
         self.decide = decide
         self.received: list[Received] = []
+        self.in_flight = 0
+        self.most_in_flight = 0  # the most requests it was answering at once
         self.port = free_port()
         self.url = f"http://{LOOPBACK}:{self.port}"
         self._runner: web.AppRunner | None = None
@@ -75,6 +77,11 @@ class StubStore:
             self.script.pop(0) if self.script else Answer())
         self.received.append(Received(time.monotonic(), lines, answer.status,
                                       request.headers.get("Authorization")))
-        if answer.delay:
-            await asyncio.sleep(answer.delay)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if answer.delay:
+                await asyncio.sleep(answer.delay)
+        finally:
+            self.in_flight -= 1
         return web.Response(status=answer.status, text=answer.body, headers=answer.headers)
