@@ -18,6 +18,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import sys
 import tarfile
 import tomllib
@@ -95,6 +96,7 @@ def tarball(files: Mapping[str, bytes]) -> bytes:
 def write(files: Mapping[str, bytes], out: Path) -> None:
     """Write a bundle as a tarball (``*.tar.gz``, ``*.tgz``) or into a directory."""
     if out.name.endswith((".tar.gz", ".tgz")):
+        out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_name(f".{out.name}.partial")
         partial.write_bytes(tarball(files))
         partial.replace(out)  # a server never serves half a bundle
@@ -184,11 +186,18 @@ def _verify(args: argparse.Namespace) -> int:
 def _keygen(args: argparse.Namespace) -> int:
     key = Ed25519PrivateKey.generate()
     public = args.out.with_name(args.out.name.removesuffix(".key") + ".pub")
-    if args.out.exists():
-        raise BundleError(f"{args.out} exists; a signing key is never overwritten")
-    args.out.touch(mode=0o600)
-    args.out.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    try:
+        args.out.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # O_EXCL: a signing key is never overwritten, not even by a second keygen at the same moment.
+        handle = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise BundleError(f"{args.out} exists; a signing key is never overwritten") from None
+    except OSError as exc:
+        raise BundleError(f"cannot write the key {str(args.out)!r}: {exc.strerror}") from None
+    with os.fdopen(handle, "wb") as out:
+        out.write(private)
     public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
                                                      serialization.PublicFormat.SubjectPublicKeyInfo))
     print(f"signing key {args.out} (keep it offline), public key {public} (fleet.trusted_keys)")

@@ -24,14 +24,15 @@ def source(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("out", ["bundle", "bundle.tar.gz"])
 def test_keygen_build_sign_verify(tmp_path: Path, source: Path, out: str,
                                   capsys: pytest.CaptureFixture[str]) -> None:
-    key = tmp_path / "city.key"
+    # Into folders that do not exist yet, as the docs' commands write them.
+    key = tmp_path / "keys" / "city.key"
     assert main(["bundle", "keygen", "--out", str(key)]) == 0
-    assert key.stat().st_mode & 0o777 == 0o600 and (tmp_path / "city.pub").is_file()
-    bundle = tmp_path / out
+    assert key.stat().st_mode & 0o777 == 0o600 and key.parent.stat().st_mode & 0o777 == 0o700
+    bundle = tmp_path / "served" / out
     assert main(["bundle", "build", str(source), "--school", "sh-031", "--version", "7",
                  "--out", str(bundle)]) == 0
     assert "not signed yet" in capsys.readouterr().out
-    pub = str(tmp_path / "city.pub")
+    pub = str(key.with_name("city.pub"))
     assert main(["bundle", "verify", str(bundle), "--key", pub]) == 1
     assert "refused (signature)" in capsys.readouterr().err
     assert main(["bundle", "sign", str(bundle), "--key", str(key)]) == 0
