@@ -153,7 +153,8 @@ class Forwarder:
             log.error("store refused the credentials; data kept, retrying", sink=sink.name,
                       reason=exc.reason, retry_in=round(delay, 1))
         else:
-            delay = backoff.next(at_least=min(exc.retry_after or 0.0, 3600.0))
+            delay = backoff.next(at_least=min(exc.retry_after or 0.0, 3600.0),
+                                 busy=isinstance(exc, SinkThrottled))
             log.warning("sink write failed; data kept, retrying", sink=sink.name,
                         reason=exc.reason, retry_in=round(delay, 1), failures=backoff.failures)
         return delay

@@ -15,6 +15,9 @@ answers say, the way Vector's adaptive request concurrency does:
 - :class:`Backoff` spaces the retries: the first retry after an outage begins is drawn at
   random over a few seconds so that gateways failing together do not return together, the
   later ones grow exponentially to ``retry_max``, and a ``Retry-After`` is never undercut.
+  A store that is busy (429/503 without Retry-After, or slow past the timeout) is retried
+  within :data:`THROTTLED_CAP`: the lowered concurrency already asks less of it, and a
+  gateway left waiting half a minute would find the store idle when it returns.
 
 Everything here is arithmetic on the times it is given, so it is tested without a clock.
 """
@@ -27,6 +30,11 @@ from dataclasses import dataclass
 
 #: The window over which the first retry after an outage is spread (seconds).
 FIRST_RETRY_WINDOW = 5.0
+#: The longest wait before retrying a store that answered "busy" (seconds). Measured with
+#: bench.city: with retry_max 30 s, the last schools of a reconnect storm sat out the final
+#: fifth of the catch-up in backoff while the store idled.
+THROTTLED_CAP = 4.0
+
 #: How far past a Retry-After the retries of many gateways are spread (a share of it).
 RETRY_AFTER_SPREAD = 0.2
 #: The lowest limit: one request, then a pause of 19 answer times.
@@ -149,15 +157,19 @@ class Backoff:
         self.failures = 0
         self._random = chance or random.Random()
 
-    def next(self, at_least: float = 0.0) -> float:
-        """The delay before the next try, never shorter than ``at_least`` (a Retry-After)."""
+    def next(self, at_least: float = 0.0, *, busy: bool = False) -> float:
+        """The delay before the next try, never shorter than ``at_least`` (a Retry-After).
+
+        ``busy``: the store answered but is overloaded; the delay stays within THROTTLED_CAP.
+        """
         self.failures += 1
+        cap = min(self.cap, THROTTLED_CAP) if busy else self.cap
         if self.failures == 1:
             # Gateways that failed in the same second (a store restart, a link flap) would
             # otherwise all retry in the same second: spread the first retry widely.
-            delay = self._random.uniform(0.0, min(self.cap, self.first_window))
+            delay = self._random.uniform(0.0, min(cap, self.first_window))
         else:
-            delay = min(self.cap, self.base * 2.0 ** (self.failures - 1)) * self._random.uniform(0.5, 1.0)
+            delay = min(cap, self.base * 2.0 ** (self.failures - 1)) * self._random.uniform(0.5, 1.0)
         return max(delay, self.after(at_least))
 
     def after(self, retry_after: float) -> float:

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from edge_agent.pacing import MIN_LIMIT, Backoff, Concurrency, RateLimit
+from edge_agent.pacing import MIN_LIMIT, THROTTLED_CAP, Backoff, Concurrency, RateLimit
 
 
 def steady(concurrency: Concurrency, seconds: float, windows: int, now: float = 0.0) -> float:
@@ -96,6 +96,16 @@ def test_the_first_retry_is_spread_and_later_ones_grow_to_the_cap() -> None:
     assert delays[-1] >= 15.0  # capped, with jitter of at most half
     backoff.reset()
     assert backoff.next() <= 5.0
+
+
+def test_a_busy_store_is_retried_within_seconds_however_often_it_refused() -> None:
+    backoff = Backoff(cap=30.0, chance=random.Random(2))
+    busy = [backoff.next(busy=True) for _ in range(12)]
+    assert all(d <= THROTTLED_CAP for d in busy) and max(busy[4:]) >= THROTTLED_CAP / 2
+    # The count goes on: a store that then cannot be reached at all is backed off from there.
+    assert backoff.next() >= 15.0
+    # A busy store's Retry-After still rules.
+    assert backoff.next(at_least=60.0, busy=True) >= 60.0
 
 
 def test_a_retry_after_is_never_undercut() -> None:
