@@ -17,7 +17,6 @@ import argparse
 import json
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +34,8 @@ from tests.support.victoriametrics import VictoriaMetrics
 from .measure import simulators
 
 #: The demo config's fixed ports, in the order edge_agent.demo uses them.
-MODBUS, SNMP, BROKER, OPCUA, STORE = range(15020, 15027), range(15030, 15032), 15040, range(15050, 15052), 8428
+MODBUS, SNMP, OPCUA = range(15020, 15027), range(15030, 15032), range(15050, 15052)
+BROKER, STORE = 15040, 8428
 
 
 def _get(url: str) -> str:
@@ -61,7 +61,8 @@ def measure(work: Path, seconds: float, warmup: float) -> dict[str, object]:
     modbus, snmp, opcua = free_port_range(len(MODBUS)), free_udp_ports(len(SNMP)), free_port_range(len(OPCUA))
     broker = Mosquitto(work)
     store = VictoriaMetrics(work / "store")
-    ports = {**{old: modbus + i for i, old in enumerate(MODBUS)}, **{old: snmp + i for i, old in enumerate(SNMP)},
+    ports = {**{old: modbus + i for i, old in enumerate(MODBUS)},
+             **{old: snmp + i for i, old in enumerate(SNMP)},
              **{old: opcua + i for i, old in enumerate(OPCUA)}, BROKER: broker.port, STORE: store.port}
     health = f"{LOOPBACK}:{free_port()}"
     config = work / "agent.toml"
@@ -124,7 +125,8 @@ def _size(path: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.series", description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=300, help="how long to count (default %(default)s)")
-    parser.add_argument("--warmup", type=float, default=30, help="seconds before counting (default %(default)s)")
+    parser.add_argument("--warmup", type=float, default=30,
+                        help="seconds before counting (default %(default)s)")
     parser.add_argument("--keep", type=Path, help="keep the run's folder here (default: a temporary one)")
     args = parser.parse_args(argv)
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-series-"))
