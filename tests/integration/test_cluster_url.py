@@ -54,12 +54,12 @@ def vmauth(tmp_path: Path, store: VictoriaMetrics) -> Iterator[VMAuth]:
     proxy.stop()
 
 
-async def write(url: str, device: str) -> None:
-    encoder = PointEncoder("cluster_check", {"school": "sh-031", "device": device})
+async def write(url: str, device: str, token: str = TOKEN, school: str = "sh-031") -> None:
+    encoder = PointEncoder("cluster_check", {"school": school, "device": device})
     line = encoder.encode(Reading(device, time.time_ns() // 1_000_000, (("value", 1.0),)))
     assert line is not None
     sink = InfluxDBSink(SinkConfig.model_validate({"url": url, "bucket": "city", "name": "city",
-                                                   "token": TOKEN}))
+                                                   "token": token}))
     try:
         await sink.write(encode_batch([line]), 1)
     finally:
@@ -81,3 +81,22 @@ async def test_a_url_without_the_path_reaches_no_store(store: VictoriaMetrics, v
     with pytest.raises(SinkError):
         await write(vmauth.url, "no-path")
     assert store.points('{__name__="cluster_check_value"}') == {}
+
+
+async def test_vmauth_in_front_of_the_cluster_adds_the_account_path_and_pins_the_school(
+        tmp_path: Path, store: VictoriaMetrics) -> None:
+    # docs/scale.md's per-school user in front of vminsert: the gateway keeps a plain base URL,
+    # vmauth's url_prefix carries /insert/<accountID>/influx and the school's extra_label.
+    root = store.url.removesuffix(PREFIX)
+    config = tmp_path / "vmauth-cluster.yml"
+    config.write_text('users:\n  - bearer_token: "sh-032-token"\n    url_map:\n'
+                      '      - src_paths: ["/api/v2/write", "/write"]\n'
+                      f'        url_prefix: "{root}{PREFIX}/?extra_label=school=sh-032"\n')
+    proxy = VMAuth(config)
+    proxy.start()
+    try:
+        await write(proxy.url, "pinned", token="sh-032-token", school="sh-999")
+    finally:
+        proxy.stop()
+    stored = wait_for(lambda: store.points('{__name__="cluster_check_value"}'), 15, what="the point")
+    assert [dict(labels)["school"] for _, labels in stored] == ["sh-032"]
