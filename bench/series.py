@@ -1,0 +1,145 @@
+"""What one school sends the city: the demo campus against its own VictoriaMetrics.
+
+``python -m bench.series [--seconds 300] [--warmup 30] [--keep DIR]`` runs the demo campus
+(``configs/demo/agent.toml`` as it is, the simulators with ``edge-agent demo``'s arguments)
+on free loopback ports, with ``edge-agent run`` as its own process writing into a fresh
+VictoriaMetrics. After ``--warmup`` seconds (every device connected) it counts, over
+``--seconds``: the points the store acknowledged (the agent's ``sink_sent_points``), the
+rows the store took in (its ``vm_rows_inserted_total{type="influx"}``: one row per field),
+and the series the store holds (``/api/v1/series``, by device). Then it stops the agent,
+flushes and merges the store, and gives its data folder's size per stored row. docs/scale.md
+scales these figures to the city.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+from edge_agent.demo import DEMO_CONFIG, SIM_START
+from tests.support.mosquitto import Mosquitto
+from tests.support.ports import LOOPBACK, free_port, free_port_range, free_udp_ports
+from tests.support.processes import AgentProcess
+from tests.support.victoriametrics import VictoriaMetrics
+
+from .measure import simulators
+
+#: The demo config's fixed ports, in the order edge_agent.demo uses them.
+MODBUS, SNMP, OPCUA = range(15020, 15027), range(15030, 15032), range(15050, 15052)
+BROKER, STORE = 15040, 8428
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return str(response.read().decode("utf-8"))
+
+
+def _metric(text: str, name: str) -> float:
+    """The sum of every sample of ``name`` (with any labels) in Prometheus text."""
+    pattern = re.compile(rf"^{re.escape(name)}(\{{[^}}]*\}})? (\S+)$", re.MULTILINE)
+    return sum(float(match.group(2)) for match in pattern.finditer(text))
+
+
+def _demo_config(text: str, ports: dict[int, int], state: Path, health: str) -> str:
+    """The demo config with its fixed ports moved to free ones, its state and a /metrics."""
+    text = re.sub(r"\b(150[2-5]\d|8428)\b", lambda m: str(ports.get(int(m.group(1)), m.group(1))), text)
+    text = re.sub(r'^state_dir = .*$', f'state_dir = "{state}"', text, flags=re.MULTILINE)
+    return text.replace("[log]", f'[health]\nlisten = "{health}"\n\n[log]', 1)
+
+
+def measure(work: Path, seconds: float, warmup: float) -> dict[str, object]:
+    """Run the demo school and return its figures."""
+    modbus, snmp, opcua = free_port_range(len(MODBUS)), free_udp_ports(len(SNMP)), free_port_range(len(OPCUA))
+    broker = Mosquitto(work)
+    store = VictoriaMetrics(work / "store")
+    ports = {**{old: modbus + i for i, old in enumerate(MODBUS)},
+             **{old: snmp + i for i, old in enumerate(SNMP)},
+             **{old: opcua + i for i, old in enumerate(OPCUA)}, BROKER: broker.port, STORE: store.port}
+    health = f"{LOOPBACK}:{free_port()}"
+    config = work / "agent.toml"
+    config.write_text(_demo_config(DEMO_CONFIG.read_text(), ports, work / "agent", health))
+    # edge_agent.demo's simulator arguments, on the free ports.
+    args = ["--base-port", str(modbus), "--classrooms", "3", "--meters", "2", "--machines", "2",
+            "--sim-start", SIM_START, "--switches", "1", "--ups", "1", "--switch-ports", "24",
+            "--snmp-port", str(snmp), "--mqtt-broker", broker.url, "--wireless", "2",
+            "--wireless-interval", "2", "--opcua-cnc", "1", "--opcua-rigs", "1", "--opcua-port", str(opcua)]
+    broker.start()
+    store.start()
+    agent = AgentProcess(config)
+    try:
+        with simulators(work, args):
+            agent.start()
+            time.sleep(warmup)
+            sent0 = _metric(_get(f"http://{health}/metrics"), "edge_agent_sink_sent_points_total")
+            rows0 = _metric(_get(f"{store.url}/metrics"), 'vm_rows_inserted_total{type="influx"}')
+            start = time.monotonic()
+            time.sleep(seconds)
+            sent1 = _metric(_get(f"http://{health}/metrics"), "edge_agent_sink_sent_points_total")
+            rows1 = _metric(_get(f"{store.url}/metrics"), 'vm_rows_inserted_total{type="influx"}')
+            elapsed = time.monotonic() - start
+            agent.stop()
+        _get(f"{store.url}/internal/force_flush")
+        query = urllib.parse.urlencode({"match[]": '{__name__=~".+"}'})
+        series = json.loads(_get(f"{store.url}/api/v1/series?{query}"))["data"]
+        by_device = Counter(s.get("device", f"(no device: {s['__name__'].split('_')[0]})") for s in series)
+        names = Counter(s["__name__"] for s in series)
+        _get(f"{store.url}/internal/force_merge")
+        time.sleep(5)  # the merge runs in the background
+        store_metrics = _get(f"{store.url}/metrics")
+        stored_rows = _metric(store_metrics, 'vm_rows{type="storage/big"}') + _metric(
+            store_metrics, 'vm_rows{type="storage/small"}')
+    finally:
+        store.stop()
+        broker.stop()
+    data = _size(work / "store" / "data")
+    index = _size(work / "store" / "indexdb")
+    return {
+        "seconds": round(elapsed, 1),
+        "series": len(series),
+        "metric_names": len(names),
+        "series_by_device": dict(sorted(by_device.items())),
+        "points_per_s": round((sent1 - sent0) / elapsed, 2),
+        "rows_per_s": round((rows1 - rows0) / elapsed, 2),
+        "fields_per_point": round((rows1 - rows0) / max(1.0, sent1 - sent0), 2),
+        "rows_stored": int(stored_rows),
+        "data_bytes": data,
+        "indexdb_bytes": index,
+        "data_bytes_per_row": round(data / max(1.0, stored_rows), 3),
+    }
+
+
+def _size(path: Path) -> int:
+    """Bytes in the files under ``path`` (as ``du -b`` counts them, without folders)."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.series", description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=300, help="how long to count (default %(default)s)")
+    parser.add_argument("--warmup", type=float, default=30,
+                        help="seconds before counting (default %(default)s)")
+    parser.add_argument("--keep", type=Path, help="keep the run's folder here (default: a temporary one)")
+    args = parser.parse_args(argv)
+    work = args.keep or Path(tempfile.mkdtemp(prefix="bench-series-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        figures = measure(work, args.seconds, args.warmup)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    json.dump(figures, sys.stdout, indent=2)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
