@@ -15,10 +15,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -28,6 +26,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+if TYPE_CHECKING:
+    # cryptography is ~8 MB of memory a gateway without [fleet] never needs: imported when used.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
@@ -108,6 +110,9 @@ class VerifiedBundle:
 def load_public_keys(paths: Sequence[Path]) -> list[Ed25519PublicKey]:
     """The Ed25519 public keys in these PEM files (``openssl pkey -pubout``); ValueError naming
     the file that holds none."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
     keys = []
     for path in paths:
         try:
@@ -153,6 +158,8 @@ def verify(files: Mapping[str, bytes], keys: Sequence[Ed25519PublicKey], *, scho
 
 def check_signature(manifest: bytes, signature: bytes | None, keys: Sequence[Ed25519PublicKey]) -> None:
     """The manifest's bytes must carry a valid signature by one of ``keys``."""
+    from cryptography.exceptions import InvalidSignature
+
     if signature is None:
         raise BundleRefused("signature", f"no {SIGNATURE}: the bundle is not signed")
     try:

@@ -177,3 +177,13 @@ def test_the_agent_verifies_without_the_central_side() -> None:
 
     code = "import sys, edge_agent.bundle; assert not [m for m in sys.modules if m.startswith('campus_ops')]"
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+def test_a_gateway_without_fleet_loads_no_cryptography() -> None:
+    import subprocess
+    import sys
+
+    # ~8 MB of resident memory on every gateway, for bundles most of them may never get.
+    code = ("import sys, edge_agent.agent, edge_agent.cli; "
+            "assert not [m for m in sys.modules if m.startswith('cryptography')]")
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
