@@ -202,7 +202,12 @@ async def serve(sensors: WirelessSensors) -> int:
         print(f"{sensor.name} {KIND} {sensor.topic}")
     print("ready", flush=True)
     await stop.wait()
-    task.cancel()
+    # Cancelled again until it ends: on Python 3.11 a cancellation that meets the end of a
+    # publish's inner wait_for can be swallowed, and the publisher then waited forever for
+    # readings the cancelled measuring task would never queue (a stop that hung past 20 s).
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=1.0)
     with contextlib.suppress(asyncio.CancelledError):
         await task
     return 0
