@@ -25,7 +25,15 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
-from edge_agent.demo import DEMO_CONFIG, SIM_START
+from edge_agent.demo import (
+    BROKER_PORT,
+    DEMO_CONFIG,
+    OPCUA_PORTS,
+    SIM_PORTS,
+    SNMP_PORTS,
+    STORE_PORT,
+    campus_arguments,
+)
 from tests.support.mosquitto import Mosquitto
 from tests.support.ports import LOOPBACK, free_port, free_port_range, free_udp_ports
 from tests.support.processes import AgentProcess
@@ -33,9 +41,7 @@ from tests.support.victoriametrics import VictoriaMetrics
 
 from .measure import simulators
 
-#: The demo config's fixed ports, in the order edge_agent.demo uses them.
-MODBUS, SNMP, OPCUA = range(15020, 15027), range(15030, 15032), range(15050, 15052)
-BROKER, STORE = 15040, 8428
+MODBUS, SNMP, OPCUA, BROKER, STORE = SIM_PORTS, SNMP_PORTS, OPCUA_PORTS, BROKER_PORT, STORE_PORT
 
 
 def _get(url: str) -> str:
@@ -67,11 +73,7 @@ def measure(work: Path, seconds: float, warmup: float) -> dict[str, object]:
     health = f"{LOOPBACK}:{free_port()}"
     config = work / "agent.toml"
     config.write_text(_demo_config(DEMO_CONFIG.read_text(), ports, work / "agent", health))
-    # edge_agent.demo's simulator arguments, on the free ports.
-    args = ["--base-port", str(modbus), "--classrooms", "3", "--meters", "2", "--machines", "2",
-            "--sim-start", SIM_START, "--switches", "1", "--ups", "1", "--switch-ports", "24",
-            "--snmp-port", str(snmp), "--mqtt-broker", broker.url, "--wireless", "2",
-            "--wireless-interval", "2", "--opcua-cnc", "1", "--opcua-rigs", "1", "--opcua-port", str(opcua)]
+    args = campus_arguments(modbus, snmp, broker.url, opcua)  # the demo's campus, on the free ports
     broker.start()
     store.start()
     agent = AgentProcess(config)

@@ -106,13 +106,19 @@ async def _demo(state_dir: Path, store: bool, duration: float | None, broker: li
     return 0
 
 
+def campus_arguments(modbus: int = SIM_PORTS[0], snmp: int = SNMP_PORTS[0],
+                     broker: str = f"mqtt://127.0.0.1:{BROKER_PORT}",
+                     opcua: int = OPCUA_PORTS[0]) -> list[str]:
+    """``simulators campus``'s arguments for the demo school, on these first ports."""
+    return ["--base-port", str(modbus), "--classrooms", "3", "--meters", "2", "--machines", "2",
+            "--sim-start", SIM_START, "--switches", "1", "--ups", "1", "--switch-ports", "24",
+            "--snmp-port", str(snmp), "--mqtt-broker", broker, "--wireless", "2", "--wireless-interval", "2",
+            "--opcua-cnc", "1", "--opcua-rigs", "1", "--opcua-port", str(opcua)]
+
+
 async def _start_simulators(state_dir: Path) -> asyncio.subprocess.Process:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "simulators", "campus", "--base-port", str(SIM_PORTS[0]),
-        "--classrooms", "3", "--meters", "2", "--machines", "2", "--sim-start", SIM_START,
-        "--switches", "1", "--ups", "1", "--switch-ports", "24", "--snmp-port", str(SNMP_PORTS[0]),
-        "--mqtt-broker", f"mqtt://127.0.0.1:{BROKER_PORT}", "--wireless", "2", "--wireless-interval", "2",
-        "--opcua-cnc", "1", "--opcua-rigs", "1", "--opcua-port", str(OPCUA_PORTS[0]),
+        sys.executable, "-m", "simulators", "campus", *campus_arguments(),
         stdout=asyncio.subprocess.PIPE, stderr=(state_dir / "simulators.log").open("ab"),
         start_new_session=True,  # Ctrl-C goes to the demo, which stops the agent first
     )
