@@ -89,10 +89,17 @@ class Pipeline:
             await self.flush()
 
     async def flush(self) -> None:
-        """Commit everything pending now, in batches of at most ``batch_points`` lines."""
-        while self._pending:
-            lines = self._pending[: self._batch_points]
-            del self._pending[: self._batch_points]
+        """Commit the lines pending now, in batches of at most ``batch_points`` lines.
+
+        Lines that arrive while it commits wait for the next flush: chasing them would
+        commit a batch of a few lines after every append under a steady load.
+        """
+        todo = len(self._pending)
+        while todo > 0 and self._pending:
+            count = min(todo, self._batch_points)
+            todo -= count
+            lines = self._pending[:count]
+            del self._pending[:count]
             try:
                 appended = await self._buffer.append(lines)
             except Exception as exc:

@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 from pathlib import Path
 
+import pytest
+
 from campus_core.readings import Reading
 from edge_agent.buffer import AsyncBuffer, DiskBuffer
 from edge_agent.normalise import PointEncoder
@@ -61,6 +63,30 @@ async def test_flush_commits_everything_pending_in_batches(tmp_path: Path) -> No
     stats = await buffer.stats()
     assert (stats.batches, stats.points) == (3, 10)
     assert status.points_accepted == status.points_buffered == 10
+    await buffer.close()
+
+
+async def test_lines_that_arrive_during_a_flush_wait_for_the_next_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Under a steady load a flush that chased new arrivals committed a batch of a few lines
+    # after every append, and the sink sent a request for each.
+    pipeline, buffer, status = await open_pipeline(tmp_path, flush=60, batch=1000)
+    real_append = buffer.append
+
+    async def append_while_polling(lines: list[str]) -> object:
+        pipeline.accept([reading(100)])  # a poll that lands while the batch is on its way to disk
+        return await real_append(lines)
+
+    monkeypatch.setattr(buffer, "append", append_while_polling)
+    pipeline.accept([reading(i) for i in range(10)])
+    await pipeline.flush()
+    stats = await buffer.stats()
+    assert (stats.batches, stats.points) == (1, 10)
+    assert status.points_accepted == 11 and status.points_buffered == 10
+    monkeypatch.undo()
+    await pipeline.flush()
+    assert (await buffer.stats()).points == 11
     await buffer.close()
 
 
