@@ -25,7 +25,7 @@ BATCH = 5000
 
 def readings(count: int) -> list[Reading]:
     names = [f"field_{i}_v" for i in range(FIELDS)]
-    return [Reading("meter-1", 1_700_000_000_000 + i, tuple((n, 230.0 + i % 97 * 0.1) for n in names))
+    return [Reading.of("meter-1", 1_700_000_000_000 + i, tuple((n, 230.0 + i % 97 * 0.1) for n in names))
             for i in range(count)]
 
 

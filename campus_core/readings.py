@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, is_dataclass
 
 FieldValue = float | int | bool
@@ -12,17 +13,37 @@ FieldValue = float | int | bool
 class Reading:
     """One point: the values a device gave in one poll, in field order.
 
-    ``fields`` holds ``(name, value)`` pairs so that the hot path builds no dict per poll.
-    ``tags`` carries tags that only the device knows at poll time (a table row's index);
-    the device's static tags are added later, once, by the normaliser. ``measurement``
-    overrides the device's measurement for this point (an SNMP table beside its scalars).
+    Field names and values are two parallel tuples rather than ``(name, value)`` pairs: a
+    driver that decodes a whole read at once hands over the names its plan made (the same
+    tuple every poll) and the values one unpack gave, and the encoder formats the values
+    tuple as it is; pairs cost two tuples per field to build and to take apart again
+    (bench/README, "Closing the gap"). :meth:`of` builds one from pairs, :attr:`fields`
+    gives them back. ``tags`` carries tags that only the device knows at poll time (a
+    table row's index); the device's static tags are added later, once, by the
+    normaliser. ``measurement`` overrides the device's measurement for this point (an
+    SNMP table beside its scalars).
     """
 
     device: str
     time_ms: int
-    fields: tuple[tuple[str, FieldValue], ...]
+    names: tuple[str, ...]
+    values: tuple[FieldValue, ...]
     tags: tuple[tuple[str, str], ...] = ()
     measurement: str | None = None
+
+    @classmethod
+    def of(cls, device: str, time_ms: int, fields: Iterable[tuple[str, FieldValue]],
+           tags: tuple[tuple[str, str], ...] = (), measurement: str | None = None) -> Reading:
+        """A reading from ``(name, value)`` pairs, for drivers that collect a field at a time."""
+        pairs = tuple(fields)
+        names = tuple(name for name, _ in pairs)
+        values = tuple(value for _, value in pairs)
+        return cls(device, time_ms, names, values, tags, measurement)
+
+    @property
+    def fields(self) -> tuple[tuple[str, FieldValue], ...]:
+        """The ``(name, value)`` pairs, in field order (built on each call: not for the hot path)."""
+        return tuple(zip(self.names, self.values, strict=True))
 
 
 class DeviceError(Exception):

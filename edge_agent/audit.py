@@ -63,7 +63,7 @@ class AuditTrail:
                   ("sinks", float(len(config.sinks.all()))), ("added", float(len(added))),
                   ("removed", float(len(removed))), ("changed", float(len(changed))),
                   ("bundle_version", float(bundle.manifest.version if bundle else 0)))
-        self._accept([Reading(EVENT_KEY, now_ms(), fields, (("config_sha256", sha), ("event", event)))])
+        self._accept([Reading.of(EVENT_KEY, now_ms(), fields, (("config_sha256", sha), ("event", event)))])
         return sha
 
     def bundle_refused(self, reason: str, message: str, version: int | None, sha256: str | None,
@@ -76,7 +76,7 @@ class AuditTrail:
             return  # no config was recorded yet: nothing to tag the point with
         fields = (("bundle_version", float(version or 0)),)
         tags = (("event", "bundle_refused"), ("reason", reason))
-        self._accept([Reading(EVENT_KEY, now_ms(), fields, tags)])
+        self._accept([Reading.of(EVENT_KEY, now_ms(), fields, tags)])
 
     def refused(self, path: Path | None, problems: Sequence[str]) -> None:
         """A reload refused: logged for the audit; the running config (and its digest) stays."""

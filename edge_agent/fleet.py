@@ -99,7 +99,7 @@ def _listening(status: DeviceStatus, deliver: Deliver) -> Deliver:
         if readings:
             status.polls += len(readings)
             status.last_ok_ms = readings[-1].time_ms
-            status.last_fields = readings[-1].fields
+            status.last_reading = readings[-1]
             status.consecutive_failures = 0
 
     return deliver_and_count

@@ -23,6 +23,8 @@ MAX_CACHED_TEMPLATES = 64
 #: Integers below this in magnitude are exact as floats: ``%d.0`` is their float's repr.
 EXACT_INT = 2**53
 _NUMBER_TYPES = frozenset({int, float})
+#: What a field set's values must pass for its template: ints in range, floats finite, or both.
+_INTS, _FLOATS, _MIXED = "ints", "floats", "mixed"
 
 
 class PointEncoder:
@@ -34,25 +36,26 @@ class PointEncoder:
         self._prefix = series_prefix(measurement, self.tags) + " "
         self._prefixes: dict[tuple[str | None, tuple[tuple[str, str], ...]], str] = {}
         self._field_keys: dict[str, str] = {}
-        self._templates: dict[tuple[tuple[str, ...], tuple[type, ...]], str] = {}
+        self._templates: dict[tuple[tuple[str, ...], tuple[type, ...]], tuple[str, str]] = {}
         # The last field set and its template: a device sends the same one poll after poll,
         # and comparing tuples of the same objects is cheaper than hashing them.
-        self._last: tuple[tuple[str, ...], tuple[type, ...], str] = ((), (), "")
+        self._last: tuple[tuple[str, ...], tuple[type, ...], str, str] = ((), (), "", _MIXED)
         self.skipped_values = 0
 
     def encode(self, reading: Reading) -> str | None:
         """One line for ``reading``, or None when no field has a value line protocol can carry."""
-        if reading.fields:
-            names, values = zip(*reading.fields, strict=True)
+        names, values = reading.names, reading.values
+        if values:
             types = tuple(map(type, values))
-            last_names, last_types, template = self._last
+            last_names, last_types, template, check = self._last
             if names != last_names or types != last_types:
-                template = self._templates.get((names, types)) or self._template(names, types)
-                self._last = (names, types, template)
+                template, check = self._templates.get((names, types)) or self._template(names, types)
+                self._last = (names, types, template, check)
             # The template holds for ints exact as floats and finite floats (a NaN or an
             # infinity makes the sum one); anything else takes the per-field path below.
-            if template and min(values) > -EXACT_INT and max(values) < EXACT_INT \
-                    and math.isfinite(sum(values)):
+            # A field set of one type needs only its own test: ints are always finite.
+            if template and (check is _FLOATS or (min(values) > -EXACT_INT and max(values) < EXACT_INT)) \
+                    and (check is _INTS or math.isfinite(sum(values))):
                 if reading.tags or reading.measurement:
                     prefix = self._series(reading.measurement, reading.tags)
                 else:
@@ -60,24 +63,27 @@ class PointEncoder:
                 return f"{prefix}{template % values} {reading.time_ms}"
         return self._encode_each(reading)
 
-    def _template(self, names: tuple[str, ...], types: tuple[type, ...]) -> str:
-        """``key=%d.0,key=%r,...`` for a field set of ints and floats; "" when it has others (bools)."""
+    def _template(self, names: tuple[str, ...], types: tuple[type, ...]) -> tuple[str, str]:
+        """``key=%d.0,key=%r,...`` for a field set of ints and floats ("" when it has others, bools)
+        and which test its values need: :data:`_INTS`, :data:`_FLOATS` or :data:`_MIXED`."""
         if not _NUMBER_TYPES.issuperset(types):
-            template = ""
+            entry = ("", _MIXED)
         else:
             template = ",".join(
                 escape_key(name).replace("%", "%%") + ("=%d.0" if kind is int else "=%r")
                 for name, kind in zip(names, types, strict=True)
             )
+            kinds = set(types)
+            entry = (template, _INTS if kinds == {int} else _FLOATS if kinds == {float} else _MIXED)
         if len(self._templates) < MAX_CACHED_TEMPLATES:
-            self._templates[(names, types)] = template
-        return template
+            self._templates[(names, types)] = entry
+        return entry
 
     def _encode_each(self, reading: Reading) -> str | None:
         """Field by field: for bools, values no float carries exactly, NaN and infinities."""
         keys = self._field_keys
         parts = []
-        for name, value in reading.fields:
+        for name, value in zip(reading.names, reading.values, strict=True):
             text = format_value(value)
             if text is None:
                 self.skipped_values += 1

@@ -101,7 +101,7 @@ class DevicePoller:
         status.last_error = None
         if readings:
             status.last_ok_ms = readings[-1].time_ms
-            status.last_fields = readings[-1].fields
+            status.last_reading = readings[-1]
             self._on_readings(readings)
         return True
 

@@ -62,7 +62,7 @@ def reading(status: AgentStatus, now: int) -> Reading:
         fields += [("buffer_points", float(buffer.points)), ("buffer_bytes", float(buffer.bytes))]
         oldest = [b.oldest_ms for b in buffer.backlog if b.oldest_ms]
         fields.append(("buffer_oldest_age_s", max(0.0, (now - min(oldest)) / 1000) if oldest else 0.0))
-    return Reading(SELF_KEY, now, tuple(fields))
+    return Reading.of(SELF_KEY, now, tuple(fields))
 
 
 def device_readings(status: AgentStatus, now: int, encoders: dict[str, PointEncoder]) -> list[Reading]:
@@ -78,7 +78,7 @@ def device_readings(status: AgentStatus, now: int, encoders: dict[str, PointEnco
         if device.name not in encoders:
             continue
         silent_ms = now - (device.last_ok_ms if device.last_ok_ms is not None else device.since_ms)
-        out.append(Reading(device.name, now, (
+        out.append(Reading.of(device.name, now, (
             ("up", 1.0 if device.up else 0.0),
             ("consecutive_failures", float(device.consecutive_failures)),
             ("silent_s", max(0.0, silent_ms / 1000)),

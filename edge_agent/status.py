@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from campus_core.readings import FieldValue
+from campus_core.readings import FieldValue, Reading
 
 from .buffer import BufferStats
 
@@ -34,10 +34,16 @@ class DeviceStatus:
     #: When the agent began to work this device (start or the reload that added it).
     since_ms: int = field(default_factory=lambda: now_ms())
     last_error: str | None = None
-    last_fields: tuple[tuple[str, FieldValue], ...] = ()
+    #: The last reading (kept whole: its pairs are built only when someone asks for them).
+    last_reading: Reading | None = None
     last_latency_s: float = 0.0
     #: The driver's own counters (requests, timeouts, rejected payloads...), read when asked.
     events: Callable[[], dict[str, int]] = field(default=dict, repr=False)
+
+    @property
+    def last_fields(self) -> tuple[tuple[str, FieldValue], ...]:
+        """The ``(field, value)`` pairs of the last reading; none before the first."""
+        return self.last_reading.fields if self.last_reading is not None else ()
 
     @property
     def up(self) -> bool:

@@ -127,21 +127,29 @@ class ModbusDriver:
         return [self._reading(results)]
 
     def _reading(self, results: Sequence[tuple[Request, Values]]) -> Reading:
-        fields: list[tuple[str, FieldValue]] = []
+        whole = results[0][0].whole if len(results) == 1 else None
+        if whole is not None:
+            # The common meter: one request decoded at once, under the plan's own names tuple.
+            answer = whole.values_of(results[0][1])
+            return Reading(self.name, time.time_ns() // 1_000_000, whole.names, answer)
+        names: list[str] = []
+        decoded: list[FieldValue] = []
         tags: list[tuple[str, str]] = []
         for request, values in results:
             if request.whole is not None:
-                fields += request.whole.fields(values)
+                names += request.whole.names
+                decoded += request.whole.values_of(values)
                 continue
             for slot in request.slots:
                 words = values[slot.offset : slot.offset + slot.width]
                 if slot.decode is not None and slot.field is not None:
-                    fields.append((slot.field, slot.decode(words)))
+                    names.append(slot.field)
+                    decoded.append(slot.decode(words))
                 if slot.text is not None and slot.tag is not None:
                     text = slot.text(words)
                     if text is not None:
                         tags.append((slot.tag, text))
-        return Reading(self.name, time.time_ns() // 1_000_000, tuple(fields), tuple(tags))
+        return Reading(self.name, time.time_ns() // 1_000_000, tuple(names), tuple(decoded), tuple(tags))
 
     def _acquire(self) -> Link:
         if self._link is None:

@@ -152,8 +152,8 @@ class WholeRead:
     #: (index, scale, offset, decimals) of each scaled field; decimals None: a float type, unrounded.
     scaled: tuple[tuple[int, float, float, int | None], ...]
 
-    def fields(self, answer: Sequence[int]) -> tuple[tuple[str, FieldValue], ...]:
-        """The ``(field, value)`` pairs of one answer (its words, in request order)."""
+    def values_of(self, answer: Sequence[int]) -> tuple[FieldValue, ...]:
+        """The field values of one answer (its words, in request order), in the order of :attr:`names`."""
         values: tuple[FieldValue, ...] = self.values.unpack(self.words.pack(*answer))
         if self.scaled:
             scaled = list(values)
@@ -161,7 +161,7 @@ class WholeRead:
                 value = scaled[index] * scale + offset
                 scaled[index] = value if digits is None else round(value, digits)
             values = tuple(scaled)
-        return tuple(zip(self.names, values, strict=True))
+        return values
 
 
 def whole_read(registers: Sequence[Register], start: int, count: int) -> WholeRead | None:

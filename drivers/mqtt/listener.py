@@ -233,7 +233,7 @@ class MqttListener:
             return None
         if self._mapper.timestamp is None:
             time_ms = self._distinct(tags, time_ms)
-        return Reading(config.name, time_ms, fields, tags)
+        return Reading.of(config.name, time_ms, fields, tags)
 
     def _tags(self, topic: str) -> tuple[tuple[str, str], ...] | None:
         for pattern in self._patterns:

@@ -162,7 +162,7 @@ class OpcuaDriver:
                 if fields:
                     groups.setdefault(_source_ms(data, arrived_ms), []).extend(fields)
         known = tuple(self._tags.items())
-        return [Reading(self.name, at, tuple(fields), known) for at, fields in sorted(groups.items())]
+        return [Reading.of(self.name, at, tuple(fields), known) for at, fields in sorted(groups.items())]
 
     async def _open(self) -> None:
         """Connect and find the configured nodes; the unknown ones are named once."""
@@ -202,7 +202,7 @@ class OpcuaDriver:
             self._convert(spec, data, fields, tags)
         if not fields and not tags:
             return None
-        return Reading(self.name, now_ms, tuple(fields), tuple(tags))
+        return Reading.of(self.name, now_ms, tuple(fields), tuple(tags))
 
     def _convert(self, spec: NodeSpec, data: Any, fields: list[tuple[str, FieldValue]],
                  tags: list[tuple[str, str]]) -> None:

@@ -167,7 +167,7 @@ class SnmpDriver:
             if sample is not None and not sample[0].missing:
                 self._convert(scalar.value, sample, ("scalar", scalar.measurement), 1.0, fields, tags)
         device = self._config.name
-        return [Reading(device, now_ms, tuple(fields), tuple(tags), measurement)
+        return [Reading.of(device, now_ms, tuple(fields), tuple(tags), measurement)
                 for measurement, (fields, tags) in groups.items() if fields]
 
     def _table_readings(
@@ -195,7 +195,7 @@ class SnmpDriver:
                     self._convert(value, sample, row_key, factor, fields, tags)
             if fields:
                 readings.append(
-                    Reading(self._config.name, now_ms, tuple(fields), tuple(tags), table.measurement)
+                    Reading.of(self._config.name, now_ms, tuple(fields), tuple(tags), table.measurement)
                 )
         return readings
 

@@ -30,7 +30,7 @@ def test_numbers_are_floats_and_booleans_stay_booleans() -> None:
 def test_a_reading_becomes_one_line_with_identity_tags() -> None:
     tags = identity_tags("sh-031", "main", "lab-meter", {"building": "B", "school": "spoofed"})
     encoder = PointEncoder("power_meter", tags)
-    line = encoder.encode(Reading("lab-meter", 1700000000123, (("voltage_v", 230.5), ("running", True))))
+    line = encoder.encode(Reading.of("lab-meter", 1700000000123, (("voltage_v", 230.5), ("running", True))))
     assert line == (
         "power_meter,building=B,campus=main,device=lab-meter,school=sh-031 "
         "voltage_v=230.5,running=true 1700000000123"
@@ -39,14 +39,14 @@ def test_a_reading_becomes_one_line_with_identity_tags() -> None:
 
 def test_values_line_protocol_cannot_carry_are_skipped_and_counted() -> None:
     encoder = PointEncoder("m", {"device": "d"})
-    assert encoder.encode(Reading("d", 1, (("a", math.nan),))) is None
-    assert encoder.encode(Reading("d", 1, (("a", math.inf), ("b", 1.0)))) == "m,device=d b=1.0 1"
+    assert encoder.encode(Reading.of("d", 1, (("a", math.nan),))) is None
+    assert encoder.encode(Reading.of("d", 1, (("a", math.inf), ("b", 1.0)))) == "m,device=d b=1.0 1"
     assert encoder.skipped_values == 2
 
 
 def test_reading_tags_add_to_the_device_tags() -> None:
     encoder = PointEncoder("ifaces", {"device": "sw"})
-    line = encoder.encode(Reading("sw", 5, (("in_bps", 1.0),), (("ifindex", "3"),)))
+    line = encoder.encode(Reading.of("sw", 5, (("in_bps", 1.0),), (("ifindex", "3"),)))
     assert line == "ifaces,device=sw,ifindex=3 in_bps=1.0 5"
-    other = encoder.encode(Reading("sw", 6, (("up", True),), (("device", "spoof"),), "ifstatus"))
+    other = encoder.encode(Reading.of("sw", 6, (("up", True),), (("device", "spoof"),), "ifstatus"))
     assert other == "ifstatus,device=sw up=true 6"

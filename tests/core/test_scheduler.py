@@ -50,7 +50,7 @@ class ScriptedDriver:
             if isinstance(step, Exception):
                 raise step
             await asyncio.sleep(step)
-            return [Reading("scripted", 0, (("v", 1.0),))]
+            return [Reading.of("scripted", 0, (("v", 1.0),))]
         finally:
             self.active -= 1
 

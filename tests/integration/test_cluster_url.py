@@ -56,7 +56,7 @@ def vmauth(tmp_path: Path, store: VictoriaMetrics) -> Iterator[VMAuth]:
 
 async def write(url: str, device: str, token: str = TOKEN, school: str = "sh-031") -> None:
     encoder = PointEncoder("cluster_check", {"school": school, "device": device})
-    line = encoder.encode(Reading(device, time.time_ns() // 1_000_000, (("value", 1.0),)))
+    line = encoder.encode(Reading.of(device, time.time_ns() // 1_000_000, (("value", 1.0),)))
     assert line is not None
     sink = InfluxDBSink(SinkConfig.model_validate({"url": url, "bucket": "city", "name": "city",
                                                    "token": token}))

@@ -23,9 +23,9 @@ def _busy(port: int) -> bool:
 
 def test_the_view_shows_devices_values_and_the_flow(tmp_path: Path) -> None:
     status = AgentStatus()
-    reading = Reading("meter-1", 1, (("voltage_l1_v", 229.71), ("running", True)))
+    reading = Reading.of("meter-1", 1, (("voltage_l1_v", 229.71), ("running", True)))
     status.devices["meter-1"] = DeviceStatus("meter-1", "modbus", 5.0, polls=3, last_ok_ms=1,
-                                             last_fields=reading.fields)
+                                             last_reading=reading)
     status.devices["machine-1"] = DeviceStatus("machine-1", "modbus", 1.0, polls=2, failures=2,
                                                consecutive_failures=2, last_error="cannot connect")
     status.sinks["city"] = SinkStatus("city", "http://127.0.0.1:8428", sent_points=40)

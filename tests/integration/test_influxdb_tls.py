@@ -48,7 +48,7 @@ def tls_store(tmp_path: Path, ca: TestCA) -> Iterator[VictoriaMetrics]:
 
 def body(device: str = "d") -> bytes:
     encoder = PointEncoder("tls_check", {"device": device})
-    line = encoder.encode(Reading(device, time.time_ns() // 1_000_000, (("v", 1.0),)))
+    line = encoder.encode(Reading.of(device, time.time_ns() // 1_000_000, (("v", 1.0),)))
     assert line is not None
     return encode_batch([line])
 

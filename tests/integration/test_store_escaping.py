@@ -25,7 +25,7 @@ async def test_awkward_tag_values_arrive_as_written(store: VictoriaMetrics) -> N
     lines = []
     for i, value in enumerate(AWKWARD):
         encoder = PointEncoder("escape_check", {"device": f"d{i}", "room": value})
-        line = encoder.encode(Reading(f"d{i}", now, (("v", float(i)),)))
+        line = encoder.encode(Reading.of(f"d{i}", now, (("v", float(i)),)))
         assert line is not None
         lines.append(line)
     sink = InfluxDBSink(SinkConfig(url=store.url, bucket="b", name="s"))

@@ -194,9 +194,9 @@ def test_a_whole_read_decodes_as_each_value_alone(registers: list[Register], dat
     if request.whole is None:  # a bit, a swapped order: decoded one by one, as before
         assert any(r.type == "bool" or r.order != "ABCD" for r in registers)
         return
-    whole = request.whole.fields(answer)
-    assert [name for name, _ in whole] == [name for name, _ in alone]
-    for (_, got), (_, want) in zip(whole, alone, strict=True):
+    values = request.whole.values_of(answer)
+    assert list(request.whole.names) == [name for name, _ in alone]
+    for got, (_, want) in zip(values, alone, strict=True):
         assert got == want or (math.isnan(got) and math.isnan(want))
         assert type(got) is type(want)
 
