@@ -118,7 +118,8 @@ def _ssl_cause(error: BaseException) -> ssl.SSLError | None:
         seen.add(id(cause))
         if isinstance(cause, ssl.SSLError) and type(cause).__module__ == "ssl":
             return cause
-        # aiohttp keeps the original as certificate_error / os_error.
+        # Client libraries keep the original as a cause, or (aiohttp's way) as
+        # certificate_error / os_error.
         pending += [getattr(cause, "certificate_error", None), getattr(cause, "os_error", None),
                     cause.__cause__, cause.__context__]
     return None

@@ -1,6 +1,6 @@
 """The health listener: ``/metrics`` for Prometheus and ``/healthz`` for people and probes.
 
-It runs on the agent's event loop (aiohttp), on ``[health] listen`` (127.0.0.1:9273 by
+It runs on the agent's event loop (:mod:`campus_core.http`), on ``[health] listen`` (127.0.0.1:9273 by
 default). ``/healthz`` answers 200 with a JSON report, or 503 with the same report when a
 sink has been failing for longer than ``health.sink_down_after`` or no polled device answers.
 A listener that cannot bind (the port is taken) is logged and left out: polling and
@@ -10,12 +10,14 @@ buffering matter more than the view on them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import structlog
-from aiohttp import web
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+from campus_core.http import HttpServer, Reply, Request
 
 from . import __version__
 from .config import AgentConfig
@@ -124,7 +126,7 @@ class HealthServer:
         self._config = config  # read at each request: a reload may change the thresholds
         self._refresh = refresh
         self._registry = registry(status, config)
-        self._runner: web.AppRunner | None = None
+        self._server: HttpServer | None = None
         self.listen = ""
 
     async def start(self, listen: str) -> bool:
@@ -133,29 +135,25 @@ class HealthServer:
             log.info("health listener off (health.listen is empty)")
             return False
         host, port = split_listen(listen)
-        app = web.Application()
-        app.router.add_get("/metrics", self._handle_metrics)
-        app.router.add_get("/healthz", self._handle_healthz)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
-        await runner.setup()
+        server = HttpServer({"/metrics": self._handle_metrics, "/healthz": self._handle_healthz},
+                            server_name=f"edge-agent/{__version__}", on_error=self._handler_failed)
         try:
-            await web.TCPSite(runner, host, port).start()
+            await server.start(host, port)
         except OSError as exc:
-            await runner.cleanup()
             log.error("health listener cannot listen; /metrics and /healthz are unavailable, the agent "
                       "goes on without them (set health.listen to a free address, or \"\" to turn it off)",
                       listen=listen, error=str(exc))
             return False
-        self._runner = runner
+        self._server = server
         self.listen = listen
         log.info("health listener up", listen=listen, endpoints=["/metrics", "/healthz"])
         return True
 
     async def stop(self) -> None:
         """Stop listening."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._server is not None:
+            await self._server.stop()
+            self._server = None
             self.listen = ""
 
     async def _fresh(self) -> None:
@@ -165,17 +163,22 @@ class HealthServer:
         except TimeoutError:
             pass  # the buffer's worker is busy (a long commit): answer with the last snapshot
 
-    async def _handle_metrics(self, request: web.Request) -> web.StreamResponse:
+    async def _handle_metrics(self, request: Request) -> Reply:
         await self._fresh()
-        response = web.StreamResponse(headers={"Content-Type": CONTENT_TYPE_LATEST})
-        await response.prepare(request)
-        await response.write(generate_latest(self._registry))
-        for family in device_metrics(self._status):
-            await response.write(family.encode())
-        await response.write_eof()
-        return response
+        return Reply(200, self._metrics_text(), {"Content-Type": CONTENT_TYPE_LATEST})
 
-    async def _handle_healthz(self, request: web.Request) -> web.StreamResponse:
+    async def _metrics_text(self) -> AsyncIterator[bytes]:
+        # Streamed a family at a time: a thousand devices' text is never held whole.
+        yield generate_latest(self._registry)
+        for family in device_metrics(self._status):
+            yield family.encode()
+
+    async def _handle_healthz(self, request: Request) -> Reply:
         await self._fresh()
         body = report(self._status, self._config(), now_ms())
-        return web.json_response(body, status=200 if body["status"] == "ok" else 503)
+        return Reply(200 if body["status"] == "ok" else 503, json.dumps(body).encode(),
+                     {"Content-Type": "application/json; charset=utf-8"})
+
+    @staticmethod
+    def _handler_failed(error: BaseException) -> None:
+        log.error("health listener: answering a request failed", error=repr(error), exc_info=error)

@@ -13,16 +13,13 @@ import hashlib
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
-import aiohttp
-
-from campus_core.tls import client_context
+from campus_core.http import BodyTooLarge, HttpClient, HttpError
+from campus_core.tls import client_context, explain
 
 from .archive import MAX_BYTES, read_bundle, read_tar
 from .manifest import MANIFEST, BundleRefused
-
-#: Bytes read per chunk of the answer.
-CHUNK = 64 * 1024
 
 
 class FetchError(Exception):
@@ -48,32 +45,37 @@ async def fetch(url: str, etag: str | None, *, within: float, tls_ca: Path | Non
 
 
 async def _get(url: str, etag: str | None, within: float, context: ssl.SSLContext) -> Fetched:
-    headers = {"If-None-Match": etag} if etag else {}
+    parts = urlsplit(url)
+    client = HttpClient(f"{parts.scheme}://{parts.netloc}", timeout=within, ssl_context=context)
+    target = parts.path or "/"
+    if parts.query:
+        target += f"?{parts.query}"
     try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=within)) as session, \
-                session.get(url, headers=headers, ssl=context, allow_redirects=False) as response:
-            if response.status == 304:
-                return Fetched(None, etag)
-            if response.status != 200:
-                reason = response.reason or ""
-                raise FetchError(f"{url} answered {response.status} {reason}".rstrip()
-                                 + ("; is the bundle for this school published?" if response.status == 404
-                                    else ""))
-            body = bytearray()
-            async for chunk in response.content.iter_chunked(CHUNK):
-                body += chunk
-                if len(body) > MAX_BYTES:
-                    raise BundleRefused("format", f"{url} sent more than {MAX_BYTES // 2**20} MiB; "
-                                        "no bundle is that large")
-            files = read_tar(bytes(body))
-            return Fetched(files, response.headers.get("ETag"))
+        response = await client.request("GET", target, headers={"If-None-Match": etag} if etag else None,
+                                        max_body=MAX_BYTES)
     except TimeoutError:
         raise FetchError(f"{url} gave no full answer within {within:g}s (fleet.timeout)") from None
-    except aiohttp.ClientConnectorCertificateError as exc:
-        raise FetchError(f"{url}: the server's certificate is not trusted ({exc.certificate_error}); "
+    except BodyTooLarge:
+        raise BundleRefused("format", f"{url} sent more than {MAX_BYTES // 2**20} MiB; "
+                            "no bundle is that large") from None
+    except ssl.SSLCertVerificationError as exc:
+        raise FetchError(f"{url}: the server's certificate is not trusted ({exc.verify_message}); "
                          "check fleet.tls_ca") from None
-    except aiohttp.ClientError as exc:
-        raise FetchError(f"{url}: {exc or type(exc).__name__}") from None
+    except OSError as exc:
+        tls_problem = explain(exc)
+        if tls_problem is not None:
+            raise FetchError(f"{url}: {tls_problem}; check fleet.tls_ca") from None
+        raise FetchError(f"{url}: cannot connect ({exc or type(exc).__name__})") from None
+    except HttpError as exc:
+        raise FetchError(f"{url}: {exc}") from None
+    finally:
+        await client.close()
+    if response.status == 304:
+        return Fetched(None, etag)
+    if response.status != 200:
+        raise FetchError(f"{url} answered {response.status} {response.reason}".rstrip()
+                         + ("; is the bundle for this school published?" if response.status == 404 else ""))
+    return Fetched(read_tar(response.body), response.headers.get("etag"))
 
 
 def _read_local(path: Path, etag: str | None) -> Fetched:

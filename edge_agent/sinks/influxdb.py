@@ -1,9 +1,11 @@
 """The InfluxDB v2 write API sink (InfluxDB 2.x/3.x, VictoriaMetrics and others that speak it).
 
-One POST to ``/api/v2/write`` per batch, through aiohttp. The buffer already holds
-gzip-compressed line protocol and the body is posted as it is, so nothing is decoded or
-compressed again. influxdb-client did this job before; all it did here was this one
-request, and importing it cost 14 MB of the agent's 100 MB budget (bench/README.md).
+One POST to ``/api/v2/write`` per batch, on kept-alive connections of the agent's own
+HTTP client (:mod:`campus_core.http`). The buffer already holds gzip-compressed line
+protocol and the body is posted as it is, so nothing is decoded or compressed again.
+influxdb-client did this job first and aiohttp after it; all either did here was this one
+request, and their imports cost 14 MB and 10 MB of the campus's 90 MB budget
+(bench/README.md).
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ import gzip
 import time
 from email.utils import parsedate_to_datetime
 
-import aiohttp
 import structlog
 
 from campus_core.files import SecretError
+from campus_core.http import ClosedEarly, HttpClient, HttpError
 from campus_core.sinks import (
     Pacing,
     SinkAuthError,
@@ -32,6 +34,8 @@ from edge_agent.sinks.influxdb_config import InfluxDBSink as InfluxDBSinkConfig
 
 #: Characters of a store's error body kept for the log.
 MESSAGE_CHARS = 300
+#: The longest answer read from the store (its answers are short texts; more is no store).
+ERROR_BODY_BYTES = 4 * 2**20
 
 log = structlog.get_logger("edge_agent.sinks.influxdb")
 
@@ -43,8 +47,7 @@ class InfluxDBSink:
         assert config.name is not None
         self._config = config
         self._name = config.name
-        self._session: aiohttp.ClientSession | None = None
-        self._endpoint = f"{config.url}/api/v2/write"
+        self._client: HttpClient | None = None
         self._pacing = Pacing(config.max_in_flight, config.max_rate)
         self._params = {"bucket": config.bucket, "precision": "ms"}
         if config.org:
@@ -76,7 +79,7 @@ class InfluxDBSink:
         return self._config.url
 
     async def start(self) -> None:
-        """Create the HTTP session; the token and TLS files are read now (off the loop), never logged.
+        """Create the HTTP client; the token and TLS files are read now (off the loop), never logged.
 
         A file that cannot be read or used raises a :class:`SinkError` naming it: the
         forwarder retries, so fixing the file is enough.
@@ -101,55 +104,54 @@ class InfluxDBSink:
                 log.warning("TLS verification is OFF for this sink (insecure_skip_verify): anyone on "
                             "the path can read and change what is sent; for a lab only",
                             sink=self._name, url=config.url)
-        self._session = aiohttp.ClientSession(
-            headers=headers,
-            timeout=aiohttp.ClientTimeout(total=config.timeout),
-            connector=aiohttp.TCPConnector(ssl=ssl_context if ssl_context is not None else True,
-                                           limit=config.max_in_flight),
-            # The store answers in plain text; nothing here needs cookies or redirects.
-            cookie_jar=aiohttp.DummyCookieJar(),
-        )
+        self._client = HttpClient(config.url, timeout=config.timeout, headers=headers,
+                                  ssl_context=ssl_context, connections=config.max_in_flight)
 
     async def write(self, body: bytes, points: int) -> None:
         """POST the batch; raise a :class:`SinkError` subclass unless the store answered 2xx."""
-        if self._session is None:
+        if self._client is None:
             await self.start()
-        assert self._session is not None
+        assert self._client is not None
         config = self._config
         if not config.gzip:
             body = gzip.decompress(body)
         try:
-            async with asyncio.timeout(config.timeout + 1):
-                async with self._session.post(self._endpoint, params=self._params, data=body,
-                                              allow_redirects=False) as response:
-                    if 200 <= response.status < 300:
-                        return
-                    if 300 <= response.status < 400:
-                        # Often http:// answered by a redirect to https://. Not followed: the
-                        # agent sends its token and data only where the config says.
-                        raise SinkError(self._name, f"{config.url} answered {response.status}, a redirect "
-                                        f"to {response.headers.get('Location', '(no Location)')}: set url "
-                                        "to where it points")
-                    text = await response.text(errors="replace")
-                    raise self._error(response.status, text or response.reason or "",
-                                      response.headers.get("Retry-After"))
+            response = await self._client.request("POST", "/api/v2/write", params=self._params, body=body,
+                                                  max_body=ERROR_BODY_BYTES)
         except TimeoutError:
             raise SinkThrottled(self._name, f"{config.url} did not answer within {config.timeout:g}s") \
                 from None
-        except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError, OSError) as exc:
+        except OSError as exc:
             tls_problem = explain(exc)
             if tls_problem is not None:
                 raise SinkError(self._name, f"{config.url}: {tls_problem}") from None
-            raise SinkUnreachable(self._name, f"cannot reach {config.url}: {exc}") from None
-        except aiohttp.ClientError as exc:
-            tls_problem = explain(exc)
-            raise SinkError(self._name, f"{config.url}: {tls_problem or exc}") from None
+            raise SinkUnreachable(self._name, f"cannot reach {config.url}: {exc or type(exc).__name__}") \
+                from None
+        except ClosedEarly:
+            # TLS 1.3 refuses a client certificate after the handshake: the answer never comes.
+            hint = "; over TLS that is how a refused client certificate looks: check tls_cert and tls_key" \
+                if config.url.startswith("https:") else ""
+            raise SinkUnreachable(self._name, f"{config.url} closed the connection without an answer{hint}") \
+                from None
+        except HttpError as exc:
+            # What answered is not an HTTP server, or broke off mid-answer: a wrong port, a proxy.
+            raise SinkError(self._name, f"{config.url} gave no proper HTTP answer: {exc}") from None
+        status = response.status
+        if 200 <= status < 300:
+            return
+        if 300 <= status < 400:
+            # Often http:// answered by a redirect to https://. Not followed: the agent sends
+            # its token and data only where the config says.
+            where = response.headers.get("location", "(no Location)")
+            raise SinkError(self._name, f"{config.url} answered {status}, a redirect to {where}: "
+                            "set url to where it points")
+        raise self._error(status, response.text() or response.reason, response.headers.get("retry-after"))
 
     async def close(self) -> None:
-        """Close the HTTP session."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Close the HTTP client's connections."""
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
 
     def _error(self, status: int, body: str, retry_after: str | None) -> SinkError:
         message = body.strip()[:MESSAGE_CHARS]

@@ -75,7 +75,7 @@ class InfluxDBSink(TlsOptions):
             token = read_secret_file(self.token_file, "token_file").strip()
             where = f"token_file {str(self.token_file)!r}"
         if token and not (token.isascii() and token.isprintable()):
-            # aiohttp would refuse the header at every write; say why once, here.
+            # No HTTP header can carry it: every write would fail; say why once, here.
             raise SecretError(f"{where} holds characters no token has (a line break, non-ASCII text?): "
                               "token_file should hold the token alone")
         return token

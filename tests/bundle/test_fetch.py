@@ -67,7 +67,7 @@ async def test_a_server_of_another_ca_is_not_trusted(server: BundleServer, tmp_p
 
 
 async def test_a_server_that_is_down_is_a_failed_fetch() -> None:
-    with pytest.raises(FetchError, match="Cannot connect"):
+    with pytest.raises(FetchError, match="cannot connect"):
         await fetch(f"https://{LOOPBACK}:{free_port()}/b.tar.gz", None, within=5)
 
 
