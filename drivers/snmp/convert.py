@@ -162,8 +162,11 @@ def _text(raw: Raw) -> str | None:
         return _plain(raw)
     data = raw.octets.rstrip(b"\x00")
     text = data.decode("utf-8", errors="replace")
-    # One line, no control characters: a tag must be something a dashboard can show.
-    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    # One line, no control characters: a tag must be something a dashboard can show. Most
+    # texts have none, and the test for it runs in C; the loop is for those that do.
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else " " for c in text)
+    return " ".join(text.split())
 
 
 def _printable(data: bytes) -> bool:
@@ -171,7 +174,7 @@ def _printable(data: bytes) -> bool:
         text = data.rstrip(b"\x00").decode("utf-8")
     except UnicodeDecodeError:
         return False
-    return all(c.isprintable() or c in "\r\n\t" for c in text)
+    return text.isprintable() or all(c.isprintable() or c in "\r\n\t" for c in text)
 
 
 def _colon_hex(raw: Raw) -> str | None:
