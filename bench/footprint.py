@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"campus footprint ({args.seconds:g}s, {os.cpu_count()} cores)")
     for name, value in figures.items():
         print(f"  {name:<30} {value:>12,.2f}")
-    print("  targets: cpu <= 0.05 of one core, peak RSS <= 100 MB")
+    print("  targets (as bench/run.py checks them): cpu <= 0.03 of one core, peak RSS <= 90 MB")
     return 0
 
 
