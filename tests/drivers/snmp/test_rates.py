@@ -70,6 +70,32 @@ def test_rows_that_went_away_are_forgotten_after_a_good_poll() -> None:
     assert rates.rate(ROW, "in", 300, 2.0, wraps=True) == 100.0
 
 
+def test_a_counter_a_row_stopped_reporting_starts_over_when_it_comes_back() -> None:
+    rates = CounterRates()
+    rates.begin()
+    rates.rate(ROW, "in", 100, 0.0, wraps=True)
+    rates.rate(ROW, "out", 100, 0.0, wraps=True)
+    rates.end()
+    rates.begin()
+    assert rates.rate(ROW, "in", 200, 1.0, wraps=True) == 100.0
+    rates.end()
+    rates.begin()
+    assert rates.rate(ROW, "out", 300, 2.0, wraps=True) is None  # it was gone one poll
+    assert rates.rate(ROW, "in", 300, 2.0, wraps=True) == 100.0
+
+
+def test_a_counter_first_seen_after_its_rows_were_made_has_rates_of_its_own() -> None:
+    rates = CounterRates()
+    other = ("port", 2)
+    rates.rate(ROW, "in", 100, 0.0, wraps=True)
+    rates.rate(other, "in", 100, 0.0, wraps=True)
+    assert rates.rate(other, "errors", 7, 0.0, wraps=True) is None
+    assert rates.rate(ROW, "errors", 5, 1.0, wraps=True) is None
+    assert rates.rate(ROW, "errors", 15, 2.0, wraps=True) == 10.0
+    assert rates.rate(other, "errors", 9, 2.0, wraps=True) == 1.0
+    assert rates.rate(ROW, "in", 300, 2.0, wraps=True) == 100.0
+
+
 @given(st.integers(0, WRAP32 - 1), st.lists(st.integers(0, 2**31 - 1), min_size=1, max_size=30),
        st.floats(0.5, 300))
 def test_any_counter32_history_gives_its_true_rates(
