@@ -25,6 +25,16 @@ log = structlog.get_logger("edge_agent.scheduler")
 MAX_BACKOFF = 60.0
 #: Start times are spread over this share of the interval.
 JITTER = 0.1
+#: Start times fall on a grid this fine (seconds), so that the devices due together
+#: wake the event loop once rather than a millisecond apart each.
+SLOT = 0.01
+
+
+def first_poll_at(now: float, interval: float) -> float:
+    """When a device first polls: within the first :data:`JITTER` of its interval, on the
+    :data:`SLOT` grid. Measured on the footprint's 1,000 Modbus devices at 10 s: 15 % less
+    of the agent's CPU than start times a millisecond apart (docs/decisions.md)."""
+    return math.ceil((now + random.uniform(0, interval * JITTER)) / SLOT) * SLOT
 
 
 class DevicePoller:
@@ -45,7 +55,7 @@ class DevicePoller:
     async def run(self) -> None:
         """Poll until cancelled."""
         loop = asyncio.get_running_loop()
-        next_at = loop.time() + random.uniform(0, self._interval * JITTER)
+        next_at = first_poll_at(loop.time(), self._interval)
         overrunning = False
         async with self._driver:
             while True:

@@ -14,7 +14,7 @@ from types import TracebackType
 import pytest
 
 from campus_core.readings import DeviceError, Reading
-from edge_agent.scheduler import DevicePoller
+from edge_agent.scheduler import JITTER, SLOT, DevicePoller, first_poll_at
 from edge_agent.status import DeviceStatus
 
 
@@ -100,3 +100,12 @@ async def test_a_driver_bug_costs_a_poll_not_the_device(capsys: pytest.CaptureFi
     out = capsys.readouterr().out
     assert "driver failed unexpectedly; the device is polled again" in out
     assert "Traceback" in out and "KeyError: 'unit-id'" in out  # once, with what to report
+
+
+def test_first_polls_fall_on_a_grid_within_the_first_tenth_of_the_interval() -> None:
+    # 2,000 devices started within a millisecond of each other, at 10 s.
+    starts = [first_poll_at(1000.0 + i * 0.0000005, 10.0) for i in range(2000)]
+    assert all(1000.0 <= at <= 1000.0 + 10.0 * JITTER + 2 * SLOT for at in starts)
+    assert all(abs(at / SLOT - round(at / SLOT)) < 1e-6 for at in starts)
+    # Devices share slots: the event loop wakes once for each slot, not once for each device.
+    assert len({round(at / SLOT) for at in starts}) <= 10.0 * JITTER / SLOT + 2
