@@ -49,9 +49,9 @@ class UptimeWatch:
 
 
 #: A row's samples lie in one flat list, three slots a counter: its last value, the
-#: monotonic time it was read, and the poll that read it. A switch's ports times their
-#: counters are tens of thousands of samples on a campus: 100 switches x 48 ports x 9
-#: counters held 6.0 MB with an object and a dict entry a sample, 3.4 MB so (values included).
+#: monotonic time it was read, and the poll that read it. A campus's switches hold tens of
+#: thousands of samples: 100 switches x 48 ports x 9 counters took 6.0 MB as an object and
+#: a dict entry a sample, 3.4 MB as these lists (values included).
 _VALUE, _AT, _POLL, _STRIDE = 0, 1, 2, 3
 
 
