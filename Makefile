@@ -21,6 +21,7 @@ demo: venv
 test: venv
 	@$(MAKE) --no-print-directory debs PACKAGES="$(TEST_PACKAGES)"
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q -ra
 
@@ -31,6 +32,7 @@ faults: venv
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 typecheck: venv
 	$(BIN)/mypy

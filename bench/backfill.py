@@ -38,8 +38,10 @@ def backlog(hours: float, end_ms: int) -> Iterator[str]:
     """The campus's lines over ``hours`` up to ``end_ms``, oldest first, interval by interval."""
     start_ms = end_ms - int(hours * 3600_000)
     meter = ",".join(f"value_{i:02d}={230.0 + i * 0.5}" for i in range(20))
-    port = "in_bps=1.2e7,out_bps=3.4e6,in_packets_ps=1200.0,out_packets_ps=800.0,in_errors_ps=0.0," \
+    port = (
+        "in_bps=1.2e7,out_bps=3.4e6,in_packets_ps=1200.0,out_packets_ps=800.0,in_errors_ps=0.0,"
         "out_errors_ps=0.0,in_discards_ps=0.0,out_discards_ps=0.0,speed_bps=1e9"
+    )
     sensor = "co2_ppm=612.0,temperature_c=21.5,humidity_pct=45.2,pm25_ugm3=12.3,battery_pct=88.0"
     for ts in range(start_ms, end_ms, 10_000):
         for d in range(1000):
@@ -74,8 +76,9 @@ async def drain(path: Path, url: str) -> float:
     status.sinks["store"] = SinkStatus("store", url)
     buffer = AsyncBuffer(lambda: DiskBuffer(path, ["store"], max_disk=2**40))
     await buffer.open()
-    forwarder = Forwarder(buffer, [InfluxDBSink(SinkConfig(url=url, bucket="bench", name="store",
-                                                           timeout="60s"))], status)
+    forwarder = Forwarder(
+        buffer, [InfluxDBSink(SinkConfig(url=url, bucket="bench", name="store", timeout="60s"))], status
+    )
     started = time.monotonic()
     task = asyncio.create_task(forwarder.run())
     try:

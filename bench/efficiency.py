@@ -64,9 +64,15 @@ async def served_per_poll() -> dict[str, float]:
     base = free_port_range(1)
     profile = tomllib.loads((PROFILES / "energy-meter-3ph.toml").read_text())
     async with Campus(classrooms=0, meters=1, machines=0, base_port=base) as campus:
-        device = ModbusDevice.model_validate({"name": "meter-1", "host": "127.0.0.1", "port": base,
-                                              "measurement": profile["measurement"],
-                                              "registers": profile["registers"]})
+        device = ModbusDevice.model_validate(
+            {
+                "name": "meter-1",
+                "host": "127.0.0.1",
+                "port": base,
+                "measurement": profile["measurement"],
+                "registers": profile["registers"],
+            }
+        )
         async with device.create() as driver:
             before = Counter(campus.function_codes)
             for _ in range(10):
@@ -81,8 +87,9 @@ async def snmp_walk() -> dict[str, float]:
     await campus.start()
     try:
         agent = campus.agents["switch-1"]
-        device = SnmpDevice(name="switch-1", host="127.0.0.1", port=agent.port, timeout="2s",
-                            profile=["system", "if-mib"])
+        device = SnmpDevice(
+            name="switch-1", host="127.0.0.1", port=agent.port, timeout="2s", profile=["system", "if-mib"]
+        )
         async with device.create() as driver:
             await driver.poll()
             agent.requests.clear()
@@ -91,8 +98,11 @@ async def snmp_walk() -> dict[str, float]:
     finally:
         await campus.stop()
     least = 1 + math.ceil(rows / device.max_repetitions) + 1
-    return {"snmp_48_port_poll_pdus": served, "snmp_48_port_poll_expected_pdus": least,
-            "snmp_switch_ports": ports}
+    return {
+        "snmp_48_port_poll_pdus": served,
+        "snmp_48_port_poll_expected_pdus": least,
+        "snmp_switch_ports": ports,
+    }
 
 
 def measure() -> dict[str, float]:

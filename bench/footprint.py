@@ -54,8 +54,15 @@ class Campus:
 
 
 @contextlib.contextmanager
-def campus(work: Path, modbus: int = 1000, switches: int = 100, sensors: int = 200,
-           modbus_interval: str = "10s", snmp_interval: str = "60s", opcua: int = 0) -> Iterator[Campus]:
+def campus(
+    work: Path,
+    modbus: int = 1000,
+    switches: int = 100,
+    sensors: int = 200,
+    modbus_interval: str = "10s",
+    snmp_interval: str = "60s",
+    opcua: int = 0,
+) -> Iterator[Campus]:
     """Simulators, VictoriaMetrics and Mosquitto running; an agent config that polls them all."""
     store = VictoriaMetrics(work / "vm")
     broker = Mosquitto(work / "broker")
@@ -63,9 +70,26 @@ def campus(work: Path, modbus: int = 1000, switches: int = 100, sensors: int = 2
     broker.start()
     try:
         base, snmp_base = free_port_range(modbus), free_port_range(max(switches, 1), socket.SOCK_DGRAM)
-        sim_args = ["--classrooms", "0", "--meters", str(modbus), "--machines", "0",
-                    "--base-port", str(base), "--switches", str(switches), "--snmp-port", str(snmp_base),
-                    "--mqtt-broker", broker.url, "--wireless", str(sensors), "--wireless-interval", "10"]
+        sim_args = [
+            "--classrooms",
+            "0",
+            "--meters",
+            str(modbus),
+            "--machines",
+            "0",
+            "--base-port",
+            str(base),
+            "--switches",
+            str(switches),
+            "--snmp-port",
+            str(snmp_base),
+            "--mqtt-broker",
+            broker.url,
+            "--wireless",
+            str(sensors),
+            "--wireless-interval",
+            "10",
+        ]
         if opcua:
             # umati CNC machines (nine nodes each, one Read a poll) at the agent's interval, 10 s.
             sim_args += ["--opcua-cnc", str(opcua), "--opcua-port", str(free_port_range(opcua))]
@@ -73,10 +97,13 @@ def campus(work: Path, modbus: int = 1000, switches: int = 100, sensors: int = 2
         write_profile_40(config_dir)
         listen = f"127.0.0.1:{free_port()}"
         with simulators(work, sim_args) as devices:
-            devices = devices.replace('profile = "energy-meter-3ph"',
-                                      f'profile = "bench-40"\ninterval = "{modbus_interval}"')
-            devices = devices.replace('profile = ["system", "if-mib"]',
-                                      f'profile = ["system", "if-mib"]\ninterval = "{snmp_interval}"')
+            devices = devices.replace(
+                'profile = "energy-meter-3ph"', f'profile = "bench-40"\ninterval = "{modbus_interval}"'
+            )
+            devices = devices.replace(
+                'profile = ["system", "if-mib"]',
+                f'profile = ["system", "if-mib"]\ninterval = "{snmp_interval}"',
+            )
             (config_dir / "agent.toml").write_text(f"""
 [agent]
 school = "bench"
@@ -112,10 +139,19 @@ def wait_until_answering(listen: str, devices: int, within: float = 240) -> int:
     return _answering(listen)
 
 
-def measure(seconds: float = 180, modbus: int = 1000, switches: int = 100, sensors: int = 200,
-            modbus_interval: str = "10s", snmp_interval: str = "60s", opcua: int = 0) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp, \
-            campus(Path(tmp), modbus, switches, sensors, modbus_interval, snmp_interval, opcua) as site:
+def measure(
+    seconds: float = 180,
+    modbus: int = 1000,
+    switches: int = 100,
+    sensors: int = 200,
+    modbus_interval: str = "10s",
+    snmp_interval: str = "60s",
+    opcua: int = 0,
+) -> dict[str, float]:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        campus(Path(tmp), modbus, switches, sensors, modbus_interval, snmp_interval, opcua) as site,
+    ):
         agent = AgentProcess(site.config)
         agent.start()
         assert agent.process is not None
@@ -136,9 +172,11 @@ def measure(seconds: float = 180, modbus: int = 1000, switches: int = 100, senso
         finally:
             agent.stop(timeout=60)
     overruns = sum(end_metrics.get("edge_agent_device_overruns_total", {}).values()) - sum(
-        start_metrics.get("edge_agent_device_overruns_total", {}).values())
+        start_metrics.get("edge_agent_device_overruns_total", {}).values()
+    )
     errors = sum(end_metrics.get("edge_agent_device_poll_errors_total", {}).values()) - sum(
-        start_metrics.get("edge_agent_device_poll_errors_total", {}).values())
+        start_metrics.get("edge_agent_device_poll_errors_total", {}).values()
+    )
     ordered = sorted(latencies) or [0.0]
     return {
         "agent_cpu_share_of_one_core": (cpu1 - cpu0) / (wall1 - wall0),

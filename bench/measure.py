@@ -30,11 +30,17 @@ def peak_rss_mb(pid: int) -> float:
 @contextlib.contextmanager
 def simulators(work: Path, args: list[str]) -> Iterator[str]:
     """``python -m simulators campus ARGS`` running; yields the agent's device entries."""
-    entries = subprocess.run([sys.executable, "-m", "simulators", "campus", *args, "--print-config"],
-                             check=True, capture_output=True, text=True, timeout=120).stdout
+    entries = subprocess.run(
+        [sys.executable, "-m", "simulators", "campus", *args, "--print-config"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     log = (work / "simulators.log").open("ab")
-    process = subprocess.Popen([sys.executable, "-m", "simulators", "campus", *args],
-                               stdout=subprocess.PIPE, stderr=log, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulators", "campus", *args], stdout=subprocess.PIPE, stderr=log, text=True
+    )
     try:
         assert process.stdout is not None
         for line in process.stdout:

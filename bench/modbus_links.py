@@ -40,14 +40,28 @@ def device(entry: dict[str, Any]) -> ModbusDevice:
 
 
 async def measure() -> dict[str, dict[str, float]]:
-    async with NullModem() as modem, Bus(build_bus(classrooms=UNITS), serial=modem.a) as bus, \
-            Campus(classrooms=UNITS, meters=0, machines=0, base_port=16500) as campus:
+    async with (
+        NullModem() as modem,
+        Bus(build_bus(classrooms=UNITS), serial=modem.a) as bus,
+        Campus(classrooms=UNITS, meters=0, machines=0, base_port=16500) as campus,
+    ):
         # The simulators turn pymodbus' logger up to WARNING; its frame dumps would drown the figures.
         logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
         entries = tomllib.loads(bus.render_config(serial=modem.b, pause="20ms", timeout="300ms"))
         configs = [device(e) for e in entries["devices"]["modbus"]]
-        configs.append(device({"name": "bus-dead", "serial": modem.b, "baudrate": 19200, "unit": 99,
-                               "pause": "20ms", "timeout": "300ms", "profile": "classroom-iaq"}))
+        configs.append(
+            device(
+                {
+                    "name": "bus-dead",
+                    "serial": modem.b,
+                    "baudrate": 19200,
+                    "unit": 99,
+                    "pause": "20ms",
+                    "timeout": "300ms",
+                    "profile": "classroom-iaq",
+                }
+            )
+        )
         configs += [device(e) for e in tomllib.loads(campus.render_config())["devices"]["modbus"]]
         latency: dict[str, list[float]] = defaultdict(list)
         links = Links()
@@ -67,12 +81,15 @@ async def measure() -> dict[str, dict[str, float]]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     figures = {}
-    for group, names in (("bus (20 units, 20 ms pause, 1 dead)", [d.name for d in bus.devices]),
-                         ("tcp (20 links)", [d.name for d in campus.devices])):
+    for group, names in (
+        ("bus (20 units, 20 ms pause, 1 dead)", [d.name for d in bus.devices]),
+        ("tcp (20 links)", [d.name for d in campus.devices]),
+    ):
         samples = sorted(s for n in names for s in latency[n])
         polls = [len(latency[n]) for n in names]
         figures[group] = {
-            "polls_per_device_min": min(polls), "expected": SECONDS / INTERVAL,
+            "polls_per_device_min": min(polls),
+            "expected": SECONDS / INTERVAL,
             "latency_p50_ms": 1000 * statistics.median(samples),
             "latency_p95_ms": 1000 * samples[int(0.95 * (len(samples) - 1))],
             "latency_max_ms": 1000 * samples[-1],

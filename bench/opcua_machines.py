@@ -55,23 +55,43 @@ async def _cycles(drivers: list[OpcuaDriver], cycles: int, simulator: int) -> di
     for _ in range(cycles):
         nodes += sum(await asyncio.gather(*(_poll(d) for d in drivers)))
     spent = time.process_time() - cpu
-    return {"nodes": nodes, "agent_cpu_s": spent, "wall_s": time.perf_counter() - wall,
-            "simulator_cpu_s": cpu_seconds(simulator) - sim_cpu,
-            "nodes_per_cpu_second": nodes / spent if spent else 0.0}
+    return {
+        "nodes": nodes,
+        "agent_cpu_s": spent,
+        "wall_s": time.perf_counter() - wall,
+        "simulator_cpu_s": cpu_seconds(simulator) - sim_cpu,
+        "nodes_per_cpu_second": nodes / spent if spent else 0.0,
+    }
 
 
 async def measure_reads(base: int, simulator: int) -> dict[str, float]:
     profile: dict[str, Any] = tomllib.loads(PROFILE.read_text())
-    devices = [OpcuaDevice(name=f"cnc-{i}", url=f"opc.tcp://127.0.0.1:{base + i - 1}",
-                           root=f"Machines/cnc-{i}", **profile) for i in range(1, MACHINES + 1)]
+    devices = [
+        OpcuaDevice(
+            name=f"cnc-{i}", url=f"opc.tcp://127.0.0.1:{base + i - 1}", root=f"Machines/cnc-{i}", **profile
+        )
+        for i in range(1, MACHINES + 1)
+    ]
     drivers = [OpcuaDriver(d) for d in devices]
     narrow = await _cycles(drivers, CYCLES, simulator)
     reads = sum(d.stats.reads for d in drivers)
-    wide_nodes = [{**node, "field" if "field" in node else "tag": f"{node.get('field') or node['tag']}_{k}"}
-                  for k in range(WIDE) for node in profile["nodes"]]
-    wide_device = devices[0].model_copy(update={"name": "wide", "nodes": OpcuaDevice(
-        name="wide", url=devices[0].url, root="Machines/cnc-1", measurement="training_machine",
-        nodes=wide_nodes).nodes})
+    wide_nodes = [
+        {**node, "field" if "field" in node else "tag": f"{node.get('field') or node['tag']}_{k}"}
+        for k in range(WIDE)
+        for node in profile["nodes"]
+    ]
+    wide_device = devices[0].model_copy(
+        update={
+            "name": "wide",
+            "nodes": OpcuaDevice(
+                name="wide",
+                url=devices[0].url,
+                root="Machines/cnc-1",
+                measurement="training_machine",
+                nodes=wide_nodes,
+            ).nodes,
+        }
+    )
     wide = OpcuaDriver(wide_device)
     wide_figures = await _cycles([wide], CYCLES, simulator)
     for driver in [*drivers, wide]:
@@ -89,16 +109,38 @@ async def measure_reads(base: int, simulator: int) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--footprint", type=float, default=0, metavar="SECONDS",
-                        help="also measure the campus footprint with and without 20 OPC UA machines")
+    parser.add_argument(
+        "--footprint",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="also measure the campus footprint with and without 20 OPC UA machines",
+    )
     args = parser.parse_args(argv)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
     base = free_port_range(MACHINES)
     simulator = subprocess.Popen(
-        [sys.executable, "-m", "simulators", "campus", "--classrooms", "1", "--meters", "0",
-         "--machines", "0", "--base-port", str(free_port_range(1)), "--opcua-cnc", str(MACHINES),
-         "--opcua-port", str(base)],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "simulators",
+            "campus",
+            "--classrooms",
+            "1",
+            "--meters",
+            "0",
+            "--machines",
+            "0",
+            "--base-port",
+            str(free_port_range(1)),
+            "--opcua-cnc",
+            str(MACHINES),
+            "--opcua-port",
+            str(base),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     figures: dict[str, float] = {}
     try:
         assert simulator.stdout is not None
@@ -112,8 +154,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.footprint:
         for label, opcua in (("campus", 0), ("campus_plus_20_opcua", MACHINES)):
             found = footprint.measure(args.footprint, opcua=opcua)
-            for key in ("agent_cpu_share_of_one_core", "agent_peak_rss_mb", "missed_polls", "failed_polls",
-                        "devices_up"):
+            for key in (
+                "agent_cpu_share_of_one_core",
+                "agent_peak_rss_mb",
+                "missed_polls",
+                "failed_polls",
+                "devices_up",
+            ):
                 figures[f"{label}_{key}"] = found[key]
     context = {"cores": os.cpu_count(), "python": platform.python_version(), "agent": __version__}
     print(f"OPC UA ({context})")

@@ -25,13 +25,16 @@ BATCH = 5000
 
 def readings(count: int) -> list[Reading]:
     names = [f"field_{i}_v" for i in range(FIELDS)]
-    return [Reading.of("meter-1", 1_700_000_000_000 + i, tuple((n, 230.0 + i % 97 * 0.1) for n in names))
-            for i in range(count)]
+    return [
+        Reading.of("meter-1", 1_700_000_000_000 + i, tuple((n, 230.0 + i % 97 * 0.1) for n in names))
+        for i in range(count)
+    ]
 
 
 def measure(points: int = POINTS) -> dict[str, float]:
-    encoder = PointEncoder("energy_meter", identity_tags("sh-031", "main", "meter-1",
-                                                         {"building": "A", "room": "plant-1"}))
+    encoder = PointEncoder(
+        "energy_meter", identity_tags("sh-031", "main", "meter-1", {"building": "A", "room": "plant-1"})
+    )
     batch = readings(points)
     started = time.perf_counter()
     lines = [encoder.encode(r) for r in batch]

@@ -48,9 +48,26 @@ def cpu(seconds: float, sizes: tuple[int, int, int]) -> Path:
             # The footprint benchmark scrapes /metrics every 10 s; so does this run.
             scraper = _Scraper(site.listen)
             scraper.start()
-            subprocess.run([spy, "record", "--pid", str(agent.process.pid), "--duration", str(int(seconds)),
-                            "--rate", "200", "--format", "raw", "--nonblocking", "-o", str(out)],
-                           check=True, capture_output=True, timeout=seconds + 60)
+            subprocess.run(
+                [
+                    spy,
+                    "record",
+                    "--pid",
+                    str(agent.process.pid),
+                    "--duration",
+                    str(int(seconds)),
+                    "--rate",
+                    "200",
+                    "--format",
+                    "raw",
+                    "--nonblocking",
+                    "-o",
+                    str(out),
+                ],
+                check=True,
+                capture_output=True,
+                timeout=seconds + 60,
+            )
             scraper.stop()
         finally:
             agent.stop(timeout=60)
@@ -101,8 +118,10 @@ def memory(settle: float, sizes: tuple[int, int, int], growth: float = 0, top: i
             task = asyncio.create_task(agent.run())
             answering = await asyncio.to_thread(wait_until_answering, site.listen, site.devices)
             await asyncio.sleep(settle)
-            print(f"{answering} devices answering; peak RSS {peak_rss_mb(os.getpid()):.0f} MB "
-                  "(with tracemalloc's own cost)")
+            print(
+                f"{answering} devices answering; peak RSS {peak_rss_mb(os.getpid()):.0f} MB "
+                "(with tracemalloc's own cost)"
+            )
             snapshot = tracemalloc.take_snapshot()
             if growth:
                 # What is still allocated after more minutes and was not before: a leak shows here.
@@ -111,13 +130,17 @@ def memory(settle: float, sizes: tuple[int, int, int], growth: float = 0, top: i
                 grown = later.compare_to(snapshot, "lineno")
                 print(f"-- grown in {growth:g} s: {sum(d.size_diff for d in grown) / 2**20:+.2f} MB")
                 for diff in grown[:top]:
-                    print(f"  {diff.size_diff / 2**20:+7.3f} MB {diff.count_diff:>+9,} blocks  "
-                          f"{diff.traceback[0]}")
+                    print(
+                        f"  {diff.size_diff / 2**20:+7.3f} MB {diff.count_diff:>+9,} blocks  "
+                        f"{diff.traceback[0]}"
+                    )
                 snapshot = later
             before = tracemalloc.get_traced_memory()[0]
             unreachable = gc.collect()
-            print(f"cyclic garbage: {unreachable:,} objects, "
-                  f"{(before - tracemalloc.get_traced_memory()[0]) / 2**20:.1f} MB")
+            print(
+                f"cyclic garbage: {unreachable:,} objects, "
+                f"{(before - tracemalloc.get_traced_memory()[0]) / 2**20:.1f} MB"
+            )
             agent.stop()
             await task
             return snapshot
@@ -159,8 +182,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("what", choices=["cpu", "memory"])
     parser.add_argument("--seconds", type=float, default=60, help="cpu: how long to sample")
-    parser.add_argument("--growth", type=float, default=0,
-                        help="memory: also watch this many seconds more for memory that stays")
+    parser.add_argument(
+        "--growth",
+        type=float,
+        default=0,
+        help="memory: also watch this many seconds more for memory that stays",
+    )
     parser.add_argument("--modbus", type=int, default=1000)
     parser.add_argument("--switches", type=int, default=100)
     parser.add_argument("--sensors", type=int, default=200)

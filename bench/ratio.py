@@ -46,8 +46,9 @@ def build_server(work: Path) -> Path:
     flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libmodbus"], capture_output=True, text=True)
     if flags.returncode != 0:
         raise SystemExit("bench.ratio needs libmodbus: apt-get install libmodbus-dev")
-    subprocess.run(["gcc", "-O2", "-o", str(binary), str(SOURCE), *flags.stdout.split()],
-                   check=True, timeout=120)
+    subprocess.run(
+        ["gcc", "-O2", "-o", str(binary), str(SOURCE), *flags.stdout.split()], check=True, timeout=120
+    )
     return binary
 
 
@@ -94,16 +95,32 @@ async def _bare(port: int, connections: int, registers: int, seconds: float) -> 
     for client in clients:
         client.close()
     cpu = (usage1.ru_utime + usage1.ru_stime) - (usage0.ru_utime + usage0.ru_stime)
-    return {"fields_per_s": (fields1 - fields0) / (wall1 - wall0),
-            "fields_per_cpu_second": (fields1 - fields0) / cpu}
+    return {
+        "fields_per_s": (fields1 - fields0) / (wall1 - wall0),
+        "fields_per_cpu_second": (fields1 - fields0) / cpu,
+    }
 
 
 def bare_client(port: int, connections: int, registers: int, seconds: float) -> dict[str, float]:
     """The bare client's figures, measured in a process of its own."""
     out = subprocess.run(
-        [sys.executable, "-m", "bench.ratio", "--bare-port", str(port), "--devices", str(connections),
-         "--registers", str(registers), "--seconds", str(seconds)],
-        check=True, capture_output=True, text=True, timeout=seconds + 120,
+        [
+            sys.executable,
+            "-m",
+            "bench.ratio",
+            "--bare-port",
+            str(port),
+            "--devices",
+            str(connections),
+            "--registers",
+            str(registers),
+            "--seconds",
+            str(seconds),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 120,
     ).stdout
     figures: dict[str, float] = json.loads(out)
     return figures
@@ -119,8 +136,9 @@ def write_profile(config_dir: Path, registers: int) -> None:
     (config_dir / "profiles" / "bench-ratio.toml").write_text(f'measurement = "bench_ratio"\n\n{entries}')
 
 
-def agent(work: Path, port: int, devices: int, registers: int, seconds: float,
-          profile: Path | None = None) -> dict[str, float]:
+def agent(
+    work: Path, port: int, devices: int, registers: int, seconds: float, profile: Path | None = None
+) -> dict[str, float]:
     """The agent's figures: 20 devices on the server, delivered into VictoriaMetrics.
 
     With ``profile``, py-spy samples the agent through the measured window into that file.
@@ -160,9 +178,25 @@ bucket = "bench"
         time.sleep(1)
         spy = None
         if profile is not None:
-            spy = subprocess.Popen([py_spy(), "record", "--pid", str(pid), "--duration", str(int(seconds)),
-                                    "--rate", "200", "--format", "raw", "--nonblocking", "-o", str(profile)],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            spy = subprocess.Popen(
+                [
+                    py_spy(),
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--duration",
+                    str(int(seconds)),
+                    "--rate",
+                    "200",
+                    "--format",
+                    "raw",
+                    "--nonblocking",
+                    "-o",
+                    str(profile),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         cpu0, wall0, done0 = cpu_seconds(pid), time.monotonic(), counters(buffer_file)
         time.sleep(seconds)
         cpu1, wall1, done1 = cpu_seconds(pid), time.monotonic(), counters(buffer_file)
@@ -172,8 +206,11 @@ bucket = "bench"
         process.stop()
         store.stop()
     delivered = (done1.get("delivered:store", 0) - done0.get("delivered:store", 0)) * registers
-    return {"fields_per_s": delivered / (wall1 - wall0), "fields_per_cpu_second": delivered / (cpu1 - cpu0),
-            "cpu_share_of_one_core": (cpu1 - cpu0) / (wall1 - wall0)}
+    return {
+        "fields_per_s": delivered / (wall1 - wall0),
+        "fields_per_cpu_second": delivered / (cpu1 - cpu0),
+        "cpu_share_of_one_core": (cpu1 - cpu0) / (wall1 - wall0),
+    }
 
 
 def py_spy() -> str:
@@ -184,8 +221,9 @@ def py_spy() -> str:
     return spy
 
 
-def measure(seconds: float = 20, devices: int = 20, registers: int = 100, rounds: int = 3,
-            profile: Path | None = None) -> dict[str, float]:
+def measure(
+    seconds: float = 20, devices: int = 20, registers: int = 100, rounds: int = 3, profile: Path | None = None
+) -> dict[str, float]:
     """Rounds of the bare client then the agent on the same server; the medians of each figure.
 
     The machines are shared: alternating the two, round after round, lets a noisy moment
@@ -199,12 +237,21 @@ def measure(seconds: float = 20, devices: int = 20, registers: int = 100, rounds
         try:
             for round_ in range(rounds):
                 bares.append(bare_client(server.port, devices, registers, seconds))
-                ours.append(agent(work / f"round-{round_}", server.port, devices, registers, seconds,
-                                  profile if round_ == 0 else None))
+                ours.append(
+                    agent(
+                        work / f"round-{round_}",
+                        server.port,
+                        devices,
+                        registers,
+                        seconds,
+                        profile if round_ == 0 else None,
+                    )
+                )
         finally:
             server.stop()
-    ratios = [a["fields_per_cpu_second"] / b["fields_per_cpu_second"]
-              for a, b in zip(ours, bares, strict=True)]
+    ratios = [
+        a["fields_per_cpu_second"] / b["fields_per_cpu_second"] for a, b in zip(ours, bares, strict=True)
+    ]
     return {
         "bare_fields_per_cpu_second": median(b["fields_per_cpu_second"] for b in bares),
         "bare_fields_per_s": median(b["fields_per_s"] for b in bares),
@@ -217,15 +264,19 @@ def measure(seconds: float = 20, devices: int = 20, registers: int = 100, rounds
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--devices", type=int, default=20, help="connections / devices (default 20)")
     parser.add_argument("--registers", type=int, default=100, help="registers per read (default 100)")
     parser.add_argument("--rounds", type=int, default=3, help="bare client then agent, this many times")
-    parser.add_argument("--profile", action="store_true",
-                        help="py-spy the agent into bench/results/profile-ratio.txt "
-                             "(a profiled run's figures are not the figures)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy the agent into bench/results/profile-ratio.txt "
+        "(a profiled run's figures are not the figures)",
+    )
     parser.add_argument("--bare-port", type=int, help=argparse.SUPPRESS)  # the bare client's own process
     args = parser.parse_args(argv)
     if args.bare_port is not None:
@@ -235,8 +286,10 @@ def main(argv: list[str] | None = None) -> int:
     if profile is not None:
         profile.parent.mkdir(exist_ok=True)
     figures = measure(args.seconds, args.devices, args.registers, args.rounds, profile)
-    print(f"agent against a bare pymodbus client ({args.devices} connections x {args.registers} registers, "
-          f"libmodbus server, {args.seconds:g}s each, {os.cpu_count()} cores)")
+    print(
+        f"agent against a bare pymodbus client ({args.devices} connections x {args.registers} registers, "
+        f"libmodbus server, {args.seconds:g}s each, {os.cpu_count()} cores)"
+    )
     for name, value in figures.items():
         print(f"  {name:<32} {value:>14,.2f}")
     print("  targets: ratio_agent_to_bare >= 0.8; agent_fields_per_s_delivered >= 400,000")

@@ -50,11 +50,15 @@ def benches(quick: bool) -> dict[str, Bench]:
             "ratio": lambda: ratio.measure(seconds=1, devices=2, registers=10, rounds=1),
             "startup": lambda: startup.measure(runs=1),
             "backfill": lambda: backfill.measure(hours=0.01),
-            "footprint": lambda: footprint.measure(3, modbus=5, switches=1, sensors=2,
-                                                   modbus_interval="1s", snmp_interval="2s"),
-            "city": lambda: city.measure(city.Plan(schools=2, meters=1, retry_max="2s",
-                                                             backlog_hours=0.05), outage=3,
-                                         warmup=2, picture="city-quick.png"),
+            "footprint": lambda: footprint.measure(
+                3, modbus=5, switches=1, sensors=2, modbus_interval="1s", snmp_interval="2s"
+            ),
+            "city": lambda: city.measure(
+                city.Plan(schools=2, meters=1, retry_max="2s", backlog_hours=0.05),
+                outage=3,
+                warmup=2,
+                picture="city-quick.png",
+            ),
         }
     return {
         "pipeline": pipeline.measure,
@@ -91,9 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", help="run only these benchmarks")
     args = parser.parse_args(argv)
     context = {
-        "cores": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
-        "agent": metadata.version("campus-edge-agent"), "pymodbus": metadata.version("pymodbus"),
-        "pysnmp": metadata.version("pysnmp"), "deflate": _deflate(),
+        "cores": os.cpu_count(),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "agent": metadata.version("campus-edge-agent"),
+        "pymodbus": metadata.version("pymodbus"),
+        "pysnmp": metadata.version("pysnmp"),
+        "deflate": _deflate(),
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "quick": args.quick,
     }
@@ -112,8 +120,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.only and out.exists():
         # A partial run updates its benchmarks and keeps the others' last figures.
         results = {**json.loads(out.read_text()).get("results", {}), **results}
-    out.write_text(json.dumps({"context": context, "results": results,
-                               "targets": {k: list(v) for k, v in TARGETS.items()}}, indent=2) + "\n")
+    out.write_text(
+        json.dumps(
+            {"context": context, "results": results, "targets": {k: list(v) for k, v in TARGETS.items()}},
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"written: {out}")
     return 0
 

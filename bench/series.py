@@ -58,7 +58,7 @@ def _metric(text: str, name: str) -> float:
 def _demo_config(text: str, ports: dict[int, int], state: Path, health: str) -> str:
     """The demo config with its fixed ports moved to free ones, its state and a /metrics."""
     text = re.sub(r"\b(150[2-5]\d|8428)\b", lambda m: str(ports.get(int(m.group(1)), m.group(1))), text)
-    text = re.sub(r'^state_dir = .*$', f'state_dir = "{state}"', text, flags=re.MULTILINE)
+    text = re.sub(r"^state_dir = .*$", f'state_dir = "{state}"', text, flags=re.MULTILINE)
     return text.replace("[log]", f'[health]\nlisten = "{health}"\n\n[log]', 1)
 
 
@@ -67,9 +67,13 @@ def measure(work: Path, seconds: float, warmup: float) -> dict[str, object]:
     modbus, snmp, opcua = free_port_range(len(MODBUS)), free_udp_ports(len(SNMP)), free_port_range(len(OPCUA))
     broker = Mosquitto(work)
     store = VictoriaMetrics(work / "store")
-    ports = {**{old: modbus + i for i, old in enumerate(MODBUS)},
-             **{old: snmp + i for i, old in enumerate(SNMP)},
-             **{old: opcua + i for i, old in enumerate(OPCUA)}, BROKER: broker.port, STORE: store.port}
+    ports = {
+        **{old: modbus + i for i, old in enumerate(MODBUS)},
+        **{old: snmp + i for i, old in enumerate(SNMP)},
+        **{old: opcua + i for i, old in enumerate(OPCUA)},
+        BROKER: broker.port,
+        STORE: store.port,
+    }
     health = f"{LOOPBACK}:{free_port()}"
     config = work / "agent.toml"
     config.write_text(_demo_config(DEMO_CONFIG.read_text(), ports, work / "agent", health))
@@ -98,7 +102,8 @@ def measure(work: Path, seconds: float, warmup: float) -> dict[str, object]:
         time.sleep(5)  # the merge runs in the background
         store_metrics = _get(f"{store.url}/metrics")
         stored_rows = _metric(store_metrics, 'vm_rows{type="storage/big"}') + _metric(
-            store_metrics, 'vm_rows{type="storage/small"}')
+            store_metrics, 'vm_rows{type="storage/small"}'
+        )
     finally:
         store.stop()
         broker.stop()
@@ -127,8 +132,9 @@ def _size(path: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.series", description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=300, help="how long to count (default %(default)s)")
-    parser.add_argument("--warmup", type=float, default=30,
-                        help="seconds before counting (default %(default)s)")
+    parser.add_argument(
+        "--warmup", type=float, default=30, help="seconds before counting (default %(default)s)"
+    )
     parser.add_argument("--keep", type=Path, help="keep the run's folder here (default: a temporary one)")
     args = parser.parse_args(argv)
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-series-"))

@@ -50,12 +50,22 @@ async def _poll(driver: SnmpDriver, started: float, answered: list[float]) -> in
 
 
 async def measure(base: int, dead_base: int, simulator: int) -> dict[str, object]:
-    configs = [SnmpDevice(name=f"switch-{i}", host="127.0.0.1", port=base + i - 1,
-                          profile=["system", "if-mib"]) for i in range(1, SWITCHES + 1)]
-    configs += [SnmpDevice(name=f"ups-{i}", host="127.0.0.1", port=base + SWITCHES + i - 1,
-                           profile=["system", "ups-mib"]) for i in range(1, UPSES + 1)]
-    configs += [SnmpDevice(name=f"dead-{i}", host="127.0.0.1", port=dead_base + i, profile="system",
-                           timeout="1s", retries=1) for i in range(DEAD)]
+    configs = [
+        SnmpDevice(name=f"switch-{i}", host="127.0.0.1", port=base + i - 1, profile=["system", "if-mib"])
+        for i in range(1, SWITCHES + 1)
+    ]
+    configs += [
+        SnmpDevice(
+            name=f"ups-{i}", host="127.0.0.1", port=base + SWITCHES + i - 1, profile=["system", "ups-mib"]
+        )
+        for i in range(1, UPSES + 1)
+    ]
+    configs += [
+        SnmpDevice(
+            name=f"dead-{i}", host="127.0.0.1", port=dead_base + i, profile="system", timeout="1s", retries=1
+        )
+        for i in range(DEAD)
+    ]
     drivers = [SnmpDriver(config) for config in configs]
     sockets_before, threads_before = open_sockets(), threading.active_count()
     cycles: list[dict[str, float]] = []
@@ -67,11 +77,15 @@ async def measure(base: int, dead_base: int, simulator: int) -> dict[str, object
         if cycle == 0:
             continue  # the first poll also finds out which counters each switch has
         points += sum(counts)
-        cycles.append({
-            "answering_done_s": max(answered), "all_done_s": time.perf_counter() - started,
-            "agent_cpu_s": time.process_time() - cpu, "simulator_cpu_s": cpu_seconds(simulator) - sim_cpu,
-            "answered": len(answered),
-        })
+        cycles.append(
+            {
+                "answering_done_s": max(answered),
+                "all_done_s": time.perf_counter() - started,
+                "agent_cpu_s": time.process_time() - cpu,
+                "simulator_cpu_s": cpu_seconds(simulator) - sim_cpu,
+                "answered": len(answered),
+            }
+        )
         await asyncio.sleep(1.0)
     figures: dict[str, object] = {
         key: statistics.median(c[key] for c in cycles)
@@ -94,8 +108,20 @@ def main() -> int:
     base = free_udp_ports(SWITCHES + UPSES)
     dead_base = free_udp_ports(DEAD)
     simulator = subprocess.Popen(
-        [sys.executable, "-m", "simulators.snmp", "--switches", str(SWITCHES), "--ups", str(UPSES),
-         "--base-port", str(base)], stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "simulators.snmp",
+            "--switches",
+            str(SWITCHES),
+            "--ups",
+            str(UPSES),
+            "--base-port",
+            str(base),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert simulator.stdout is not None
         for line in simulator.stdout:
@@ -105,8 +131,12 @@ def main() -> int:
     finally:
         simulator.terminate()
         simulator.wait(timeout=20)
-    context = {"cores": os.cpu_count(), "python": platform.python_version(), "agent": __version__,
-               "devices": f"{SWITCHES} switches x 48 ports, {UPSES} UPSes, {DEAD} unreachable"}
+    context = {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "agent": __version__,
+        "devices": f"{SWITCHES} switches x 48 ports, {UPSES} UPSes, {DEAD} unreachable",
+    }
     print(f"SNMP, 200 devices polled at once by one process ({context}); medians of {CYCLES} cycles")
     for name, value in figures.items():
         print(f"  {name:<26} {value:>12,.3f}" if isinstance(value, float) else f"  {name:<26} {value:>12}")

@@ -67,8 +67,9 @@ format = "json"
         checks = []
         for _ in range(runs):
             started = time.monotonic()
-            subprocess.run([sys.executable, "-m", "edge_agent", "check", str(config)],
-                           check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, "-m", "edge_agent", "check", str(config)], check=True, capture_output=True
+            )
             checks.append(time.monotonic() - started)
         firsts = [first_point_s(config) for _ in range(runs)]
         campus.stop()

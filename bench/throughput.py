@@ -71,8 +71,7 @@ bucket = "bench"
         pid = agent.process.pid
         buffer_file = config.parent / "state" / "buffer.db"
         try:
-            wait_for(lambda: counters(buffer_file).get("accepted", 0) > 0, 30,
-                     what="the first points")
+            wait_for(lambda: counters(buffer_file).get("accepted", 0) > 0, 30, what="the first points")
             cpu0, wall0, done0 = cpu_seconds(pid), time.monotonic(), counters(buffer_file)
             time.sleep(seconds)
             cpu1, wall1, done1 = cpu_seconds(pid), time.monotonic(), counters(buffer_file)
@@ -95,8 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--meters", type=int, default=16)
     args = parser.parse_args(argv)
     figures = measure(args.seconds, args.meters)
-    print(f"end-to-end throughput ({args.meters} meters x {FIELDS_PER_POINT} fields, "
-          f"{args.seconds:g}s, {os.cpu_count()} cores)")
+    print(
+        f"end-to-end throughput ({args.meters} meters x {FIELDS_PER_POINT} fields, "
+        f"{args.seconds:g}s, {os.cpu_count()} cores)"
+    )
     for name, value in figures.items():
         print(f"  {name:<30} {value:>14,.2f}")
     print("  target: fields_per_cpu_second >= 100,000")

@@ -32,8 +32,14 @@ class Reading:
     measurement: str | None = None
 
     @classmethod
-    def of(cls, device: str, time_ms: int, fields: Iterable[tuple[str, FieldValue]],
-           tags: tuple[tuple[str, str], ...] = (), measurement: str | None = None) -> Reading:
+    def of(
+        cls,
+        device: str,
+        time_ms: int,
+        fields: Iterable[tuple[str, FieldValue]],
+        tags: tuple[tuple[str, str], ...] = (),
+        measurement: str | None = None,
+    ) -> Reading:
         """A reading from ``(name, value)`` pairs, for drivers that collect a field at a time."""
         pairs = tuple(fields)
         names = tuple(name for name, _ in pairs)

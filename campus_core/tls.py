@@ -77,8 +77,10 @@ def client_context(
             # An empty password: an encrypted key fails here instead of prompting on a terminal.
             context.load_cert_chain(str(cert), str(key), password="")
         except (ssl.SSLError, OSError) as exc:
-            raise TlsFileError(f"cannot use tls_cert/tls_key {str(cert)!r}: {exc} (PEM files, an "
-                               "unencrypted key that matches the certificate)") from None
+            raise TlsFileError(
+                f"cannot use tls_cert/tls_key {str(cert)!r}: {exc} (PEM files, an "
+                "unencrypted key that matches the certificate)"
+            ) from None
     if insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
@@ -93,18 +95,24 @@ def explain(error: BaseException) -> str | None:
     if isinstance(cause, ssl.SSLCertVerificationError):
         text = str(cause.verify_message or cause).lower()
         if "hostname" in text or "ip address mismatch" in text:
-            return (f"the server's certificate is not for this host name ({cause.verify_message}); "
-                    "check the URL against the certificate")
+            return (
+                f"the server's certificate is not for this host name ({cause.verify_message}); "
+                "check the URL against the certificate"
+            )
         if "expired" in text:
             return "the server's certificate has expired"
         if "not yet valid" in text:
             return "the server's certificate is not valid yet (check the gateway's clock)"
         if "issuer" in text or "self-signed" in text or "self signed" in text:
-            return ("the server's certificate is signed by an unknown CA; set tls_ca to the file "
-                    f"of the CA that signed it ({cause.verify_message})")
+            return (
+                "the server's certificate is signed by an unknown CA; set tls_ca to the file "
+                f"of the CA that signed it ({cause.verify_message})"
+            )
         return f"the server's certificate was refused: {cause.verify_message}"
-    return (f"TLS handshake failed ({cause.reason or cause}); check tls_ca, tls_cert and tls_key, "
-            "and that the server speaks TLS on this port")
+    return (
+        f"TLS handshake failed ({cause.reason or cause}); check tls_ca, tls_cert and tls_key, "
+        "and that the server speaks TLS on this port"
+    )
 
 
 def _ssl_cause(error: BaseException) -> ssl.SSLError | None:
@@ -120,6 +128,10 @@ def _ssl_cause(error: BaseException) -> ssl.SSLError | None:
             return cause
         # Client libraries keep the original as a cause, or (aiohttp's way) as
         # certificate_error / os_error.
-        pending += [getattr(cause, "certificate_error", None), getattr(cause, "os_error", None),
-                    cause.__cause__, cause.__context__]
+        pending += [
+            getattr(cause, "certificate_error", None),
+            getattr(cause, "os_error", None),
+            cause.__cause__,
+            cause.__context__,
+        ]
     return None

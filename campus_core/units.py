@@ -13,15 +13,21 @@ _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?", re.IGNORECASE)
 _SIZE_UNITS = {
     "b": 1,
-    "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
 }
 
 
 def parse_duration(value: object) -> float:
     """Return seconds for "250ms", "10s", "5m", "1h30m", "1d" or a bare number of seconds."""
     if isinstance(value, bool):
-        raise ValueError("a duration such as \"10s\", \"5m\" or \"1h30m\" is expected, not a boolean")
+        raise ValueError('a duration such as "10s", "5m" or "1h30m" is expected, not a boolean')
     if isinstance(value, int | float):
         seconds = float(value)
     elif isinstance(value, str):
@@ -36,10 +42,10 @@ def parse_duration(value: object) -> float:
         if pos != len(text) or not text:
             raise ValueError(
                 f"{value!r} is not a duration; write a number with a unit: "
-                "\"500ms\", \"10s\", \"5m\", \"1h30m\", \"1d\""
+                '"500ms", "10s", "5m", "1h30m", "1d"'
             )
     else:
-        raise ValueError(f"a duration such as \"10s\" is expected, got {type(value).__name__}")
+        raise ValueError(f'a duration such as "10s" is expected, got {type(value).__name__}')
     if seconds <= 0:
         raise ValueError(f"{value!r}: a duration must be greater than zero")
     return seconds
@@ -48,19 +54,19 @@ def parse_duration(value: object) -> float:
 def parse_size(value: object) -> int:
     """Return bytes for "2GiB", "500MB", "64KiB" or a bare number of bytes."""
     if isinstance(value, bool):
-        raise ValueError("a size such as \"2GiB\" is expected, not a boolean")
+        raise ValueError('a size such as "2GiB" is expected, not a boolean')
     if isinstance(value, int):
         size = value
     elif isinstance(value, str):
         match = _SIZE.fullmatch(value.strip())
         if not match:
             raise ValueError(
-                f"{value!r} is not a size; write a number with a unit: \"512MiB\", \"2GiB\", \"500MB\""
+                f'{value!r} is not a size; write a number with a unit: "512MiB", "2GiB", "500MB"'
             )
         unit = (match.group(2) or "b").lower()
         size = int(float(match.group(1)) * _SIZE_UNITS[unit])
     else:
-        raise ValueError(f"a size such as \"2GiB\" is expected, got {type(value).__name__}")
+        raise ValueError(f'a size such as "2GiB" is expected, got {type(value).__name__}')
     if size <= 0:
         raise ValueError(f"{value!r}: a size must be greater than zero")
     return size

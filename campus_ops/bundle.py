@@ -62,13 +62,21 @@ def collect(source: Path) -> dict[str, bytes]:
         except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise BundleError(f"{source / name}: not valid TOML: {exc}") from None
         if name.startswith("conf.d/") and (other := sorted(set(parsed) - set(CENTRAL_SECTIONS))):
-            raise BundleError(f"{source / name}: sets [{'], ['.join(other)}]; a bundle's drop-ins "
-                              f"set only {', '.join(CENTRAL_SECTIONS)} (the rest is the school's)")
+            raise BundleError(
+                f"{source / name}: sets [{'], ['.join(other)}]; a bundle's drop-ins "
+                f"set only {', '.join(CENTRAL_SECTIONS)} (the rest is the school's)"
+            )
     return files
 
 
-def manifest_bytes(files: Mapping[str, bytes], *, version: int, school: str | None = None,
-                   group: str | None = None, created: datetime.datetime | None = None) -> bytes:
+def manifest_bytes(
+    files: Mapping[str, bytes],
+    *,
+    version: int,
+    school: str | None = None,
+    group: str | None = None,
+    created: datetime.datetime | None = None,
+) -> bytes:
     """The manifest of ``files``, validated as the agent will read it."""
     when = created or datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     document: dict[str, object] = {"format": 1, "version": version, "created": when.isoformat()}
@@ -143,8 +151,10 @@ def _build(args: argparse.Namespace) -> int:
     write(files, args.out)
     manifest = parse_manifest(files[MANIFEST])
     state = "signed" if args.key is not None else "not signed yet (campus-ops bundle sign)"
-    print(f"bundle {args.out}: version {manifest.version} for {manifest.target}, "
-          f"{len(manifest.files)} file(s), {state}")
+    print(
+        f"bundle {args.out}: version {manifest.version} for {manifest.target}, "
+        f"{len(manifest.files)} file(s), {state}"
+    )
     return 0
 
 
@@ -176,8 +186,10 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"campus-ops bundle verify: {args.bundle}: refused ({exc.reason}): {exc}", file=sys.stderr)
         return 1
     manifest: Manifest = bundle.manifest
-    print(f"bundle OK: {args.bundle}: version {manifest.version} for {manifest.target}, "
-          f"created {manifest.created.isoformat()}, {len(manifest.files)} file(s), sha256 {bundle.sha256}")
+    print(
+        f"bundle OK: {args.bundle}: version {manifest.version} for {manifest.target}, "
+        f"created {manifest.created.isoformat()}, {len(manifest.files)} file(s), sha256 {bundle.sha256}"
+    )
     for name in sorted(manifest.files):
         print(f"  {name}  {manifest.files[name]}")
     return 0
@@ -186,8 +198,9 @@ def _verify(args: argparse.Namespace) -> int:
 def _keygen(args: argparse.Namespace) -> int:
     key = Ed25519PrivateKey.generate()
     public = args.out.with_name(args.out.name.removesuffix(".key") + ".pub")
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     try:
         args.out.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         # O_EXCL: a signing key is never overwritten, not even by a second keygen at the same moment.
@@ -198,8 +211,11 @@ def _keygen(args: argparse.Namespace) -> int:
         raise BundleError(f"cannot write the key {str(args.out)!r}: {exc.strerror}") from None
     with os.fdopen(handle, "wb") as out:
         out.write(private)
-    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                     serialization.PublicFormat.SubjectPublicKeyInfo))
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
     print(f"signing key {args.out} (keep it offline), public key {public} (fleet.trusted_keys)")
     return 0
 
@@ -212,8 +228,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     target = build.add_mutually_exclusive_group(required=True)
     target.add_argument("--school", help="the school it is for (agent.school)")
     target.add_argument("--group", help="or the group of schools it is for (fleet.groups)")
-    build.add_argument("--version", type=int, required=True,
-                       help="greater than any bundle these gateways had before (they refuse a downgrade)")
+    build.add_argument(
+        "--version",
+        type=int,
+        required=True,
+        help="greater than any bundle these gateways had before (they refuse a downgrade)",
+    )
     build.add_argument("--out", type=Path, required=True, help="a directory, or a file ending .tar.gz")
     build.add_argument("--key", type=Path, help="sign it too, with this Ed25519 private key (PEM)")
     build.set_defaults(act=_build)
@@ -223,8 +243,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sign.set_defaults(act=_sign)
     check = actions.add_parser("verify", help="check it as a gateway does; exit 1 if it would refuse it")
     check.add_argument("bundle", type=Path, help="bundle directory or .tar.gz")
-    check.add_argument("--key", type=Path, action="append", required=True,
-                       help="a trusted public key (PEM); repeat for several")
+    check.add_argument(
+        "--key",
+        type=Path,
+        action="append",
+        required=True,
+        help="a trusted public key (PEM); repeat for several",
+    )
     check.add_argument("--school", help="check that a gateway of this school would take it")
     check.add_argument("--group", action="append", help="with --school: a group the school is in")
     check.set_defaults(act=_verify)
@@ -241,6 +266,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"campus-ops bundle {args.action}: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"campus-ops bundle {args.action}: {exc.filename or ''}: {exc.strerror or exc}",
-              file=sys.stderr)
+        print(
+            f"campus-ops bundle {args.action}: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr
+        )
         return 2

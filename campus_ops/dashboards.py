@@ -55,74 +55,184 @@ class Board:
 
 
 BOARDS = (
-    Board("campus-city-overview", "City overview", "Schools reporting, alerts firing, data freshness.", (
-        Query("Schools reporting", "count(group by (school) (last_over_time(edge_agent_uptime_s[5m])))",
-              "stat"),
-        Query("Alerts firing", 'count(ALERTS{alertstate="firing"})', "stat"),
-        Query("Alerts firing by school",
-              'count by (school, alertname, severity) (ALERTS{alertstate="firing"})', "table"),
-        Query("Data freshness (age of each school's last gateway point)",
-              "time() - max by (school) (timestamp(edge_agent_uptime_s))", "table", "s"),
-        Query("Devices answering per school", "school:devices_up:sum", "timeseries", "short", "{{school}}"),
-    ), variables=()),
-    Board("campus-classroom-environment", "Classroom environment",
-          "Air quality per school, building and room against GB/T 18883-2022.", (
-        Query("CO2", f"classroom_env_co2_ppm{{{CLASSROOM}}}", unit="ppm", legend="{{building}}-{{room}}"),
-        Query("Temperature", f"classroom_env_temperature_c{{{CLASSROOM}}}", unit="celsius",
-              legend="{{building}}-{{room}}"),
-        Query("Relative humidity", f"classroom_env_humidity_pct{{{CLASSROOM}}}", unit="percent",
-              legend="{{building}}-{{room}}"),
-        Query("PM2.5", f"classroom_env_pm25_ugm3{{{CLASSROOM}}}", unit="conµgm3",
-              legend="{{building}}-{{room}}"),
-        Query("Noise", f"classroom_env_noise_db{{{CLASSROOM}}}", unit="dB", legend="{{building}}-{{room}}"),
-        Query("Share of classrooms above 1000 ppm CO2",
-              f"school:classrooms_co2_above_limit:ratio{{{SCHOOL}}}", "stat", "percentunit"),
-    ), variables=("school", "building", "room")),
-    Board("campus-energy", "Energy", "Power and energy per school and building.", (
-        Query("Power per building", f"sum by (school, building) (energy_meter_power_total_w{{{SCHOOL}}})",
-              unit="watt", legend="{{school}} {{building}}"),
-        Query("Energy over the last day per building",
-              f"school_building:energy_import_kwh:increase1d{{{SCHOOL}}}", "table", "kwatth"),
-        Query("Energy over the last day", f"sum(school:energy_import_kwh:increase1d{{{SCHOOL}}})", "stat",
-              "kwatth"),
-        Query("Phase voltages", f'{{__name__=~"energy_meter_voltage_l[123]_v",{SCHOOL}}}', unit="volt",
-              legend="{{device}} {{__name__}}"),
-    )),
-    Board("campus-network", "Network", "Switch ports and UPSes.", (
-        Query("Busiest ports (received)", f"topk(10, network_interface_in_bps{{{SCHOOL}}})", unit="bps",
-              legend="{{device}} {{if_name}}"),
-        Query("Port errors", f"network_interface_in_errors_ps{{{SCHOOL}}} + network_interface_out_errors_ps",
-              unit="pps", legend="{{device}} {{if_name}}"),
-        Query("Ports down per switch",
-              "sum by (school, device) "
-              f"(last_over_time(network_interface_oper_status{{{SCHOOL}}}[2m]) == bool 2)",
-              "table"),
-        Query("UPS battery charge", f"ups_battery_charge_pct{{{SCHOOL}}}", unit="percent",
-              legend="{{device}}"),
-        Query("UPS load", f"ups_output_load_pct{{{SCHOOL}}}", unit="percent", legend="{{device}}"),
-    )),
-    Board("campus-training-equipment", "Training equipment",
-          "Use of the training-room machines, and alarms.", (
-        Query("Running hours", f"training_machine_run_time_h{{{SCHOOL}}}", "table", "h"),
-        Query("Share of the last hour running", f"avg_over_time(training_machine_running{{{SCHOOL}}}[1h])",
-              "table", "percentunit"),
-        Query("Machines in alarm", f"sum by (school) (training_machine_alarm{{{SCHOOL}}})", "stat"),
-        Query("Spindle load", f"training_machine_spindle_load_pct{{{SCHOOL}}}", unit="percent",
-              legend="{{device}}"),
-    )),
-    Board("campus-fleet-health", "Fleet health", "Every school's gateway: devices, buffer, losses.", (
-        Query("Devices answering / configured", f"edge_agent_devices_ok{{{SCHOOL}}}", "table"),
-        Query("Devices down", f"edge_agent_devices_failed{{{SCHOOL}}}", legend="{{school}}"),
-        Query("Points waiting on the gateway", f"edge_agent_buffer_points{{{SCHOOL}}}", legend="{{school}}"),
-        Query("Oldest waiting point", f"edge_agent_buffer_oldest_age_s{{{SCHOOL}}}", unit="s",
-              legend="{{school}}"),
-        Query("Points dropped (since the agent started)", f"edge_agent_points_dropped{{{SCHOOL}}}",
-              legend="{{school}}"),
-        Query("Sink failures (since the agent started)", f"edge_agent_sink_failures{{{SCHOOL}}}",
-              legend="{{school}}"),
-        Query("Agent versions", "count by (version) (edge_agent_uptime_s)", "table"),
-        Query("Device state", f"edge_agent_device_up{{{SCHOOL}}}", "table"),
-    )),
+    Board(
+        "campus-city-overview",
+        "City overview",
+        "Schools reporting, alerts firing, data freshness.",
+        (
+            Query(
+                "Schools reporting",
+                "count(group by (school) (last_over_time(edge_agent_uptime_s[5m])))",
+                "stat",
+            ),
+            Query("Alerts firing", 'count(ALERTS{alertstate="firing"})', "stat"),
+            Query(
+                "Alerts firing by school",
+                'count by (school, alertname, severity) (ALERTS{alertstate="firing"})',
+                "table",
+            ),
+            Query(
+                "Data freshness (age of each school's last gateway point)",
+                "time() - max by (school) (timestamp(edge_agent_uptime_s))",
+                "table",
+                "s",
+            ),
+            Query(
+                "Devices answering per school", "school:devices_up:sum", "timeseries", "short", "{{school}}"
+            ),
+        ),
+        variables=(),
+    ),
+    Board(
+        "campus-classroom-environment",
+        "Classroom environment",
+        "Air quality per school, building and room against GB/T 18883-2022.",
+        (
+            Query("CO2", f"classroom_env_co2_ppm{{{CLASSROOM}}}", unit="ppm", legend="{{building}}-{{room}}"),
+            Query(
+                "Temperature",
+                f"classroom_env_temperature_c{{{CLASSROOM}}}",
+                unit="celsius",
+                legend="{{building}}-{{room}}",
+            ),
+            Query(
+                "Relative humidity",
+                f"classroom_env_humidity_pct{{{CLASSROOM}}}",
+                unit="percent",
+                legend="{{building}}-{{room}}",
+            ),
+            Query(
+                "PM2.5",
+                f"classroom_env_pm25_ugm3{{{CLASSROOM}}}",
+                unit="conµgm3",
+                legend="{{building}}-{{room}}",
+            ),
+            Query(
+                "Noise", f"classroom_env_noise_db{{{CLASSROOM}}}", unit="dB", legend="{{building}}-{{room}}"
+            ),
+            Query(
+                "Share of classrooms above 1000 ppm CO2",
+                f"school:classrooms_co2_above_limit:ratio{{{SCHOOL}}}",
+                "stat",
+                "percentunit",
+            ),
+        ),
+        variables=("school", "building", "room"),
+    ),
+    Board(
+        "campus-energy",
+        "Energy",
+        "Power and energy per school and building.",
+        (
+            Query(
+                "Power per building",
+                f"sum by (school, building) (energy_meter_power_total_w{{{SCHOOL}}})",
+                unit="watt",
+                legend="{{school}} {{building}}",
+            ),
+            Query(
+                "Energy over the last day per building",
+                f"school_building:energy_import_kwh:increase1d{{{SCHOOL}}}",
+                "table",
+                "kwatth",
+            ),
+            Query(
+                "Energy over the last day",
+                f"sum(school:energy_import_kwh:increase1d{{{SCHOOL}}})",
+                "stat",
+                "kwatth",
+            ),
+            Query(
+                "Phase voltages",
+                f'{{__name__=~"energy_meter_voltage_l[123]_v",{SCHOOL}}}',
+                unit="volt",
+                legend="{{device}} {{__name__}}",
+            ),
+        ),
+    ),
+    Board(
+        "campus-network",
+        "Network",
+        "Switch ports and UPSes.",
+        (
+            Query(
+                "Busiest ports (received)",
+                f"topk(10, network_interface_in_bps{{{SCHOOL}}})",
+                unit="bps",
+                legend="{{device}} {{if_name}}",
+            ),
+            Query(
+                "Port errors",
+                f"network_interface_in_errors_ps{{{SCHOOL}}} + network_interface_out_errors_ps",
+                unit="pps",
+                legend="{{device}} {{if_name}}",
+            ),
+            Query(
+                "Ports down per switch",
+                "sum by (school, device) "
+                f"(last_over_time(network_interface_oper_status{{{SCHOOL}}}[2m]) == bool 2)",
+                "table",
+            ),
+            Query(
+                "UPS battery charge",
+                f"ups_battery_charge_pct{{{SCHOOL}}}",
+                unit="percent",
+                legend="{{device}}",
+            ),
+            Query("UPS load", f"ups_output_load_pct{{{SCHOOL}}}", unit="percent", legend="{{device}}"),
+        ),
+    ),
+    Board(
+        "campus-training-equipment",
+        "Training equipment",
+        "Use of the training-room machines, and alarms.",
+        (
+            Query("Running hours", f"training_machine_run_time_h{{{SCHOOL}}}", "table", "h"),
+            Query(
+                "Share of the last hour running",
+                f"avg_over_time(training_machine_running{{{SCHOOL}}}[1h])",
+                "table",
+                "percentunit",
+            ),
+            Query("Machines in alarm", f"sum by (school) (training_machine_alarm{{{SCHOOL}}})", "stat"),
+            Query(
+                "Spindle load",
+                f"training_machine_spindle_load_pct{{{SCHOOL}}}",
+                unit="percent",
+                legend="{{device}}",
+            ),
+        ),
+    ),
+    Board(
+        "campus-fleet-health",
+        "Fleet health",
+        "Every school's gateway: devices, buffer, losses.",
+        (
+            Query("Devices answering / configured", f"edge_agent_devices_ok{{{SCHOOL}}}", "table"),
+            Query("Devices down", f"edge_agent_devices_failed{{{SCHOOL}}}", legend="{{school}}"),
+            Query(
+                "Points waiting on the gateway", f"edge_agent_buffer_points{{{SCHOOL}}}", legend="{{school}}"
+            ),
+            Query(
+                "Oldest waiting point",
+                f"edge_agent_buffer_oldest_age_s{{{SCHOOL}}}",
+                unit="s",
+                legend="{{school}}",
+            ),
+            Query(
+                "Points dropped (since the agent started)",
+                f"edge_agent_points_dropped{{{SCHOOL}}}",
+                legend="{{school}}",
+            ),
+            Query(
+                "Sink failures (since the agent started)",
+                f"edge_agent_sink_failures{{{SCHOOL}}}",
+                legend="{{school}}",
+            ),
+            Query("Agent versions", "count by (version) (edge_agent_uptime_s)", "table"),
+            Query("Device state", f"edge_agent_device_up{{{SCHOOL}}}", "table"),
+        ),
+    ),
 )
 
 #: Template variables: the label they list and the series they list it from.
@@ -144,21 +254,38 @@ def _panel(query: Query) -> stat.Panel | timeseries.Panel | table.Panel:
         panel = table.Panel()
     else:
         panel = timeseries.Panel()
-    return (panel.title(query.title).datasource(DATASOURCE).unit(query.unit).with_target(target)
-            .height(8).span(8 if query.kind == "stat" else 12))
+    return (
+        panel.title(query.title)
+        .datasource(DATASOURCE)
+        .unit(query.unit)
+        .with_target(target)
+        .height(8)
+        .span(8 if query.kind == "stat" else 12)
+    )
 
 
 def build(board: Board) -> dashboard.Dashboard:
     """The dashboard's builder."""
-    built = (dashboard.Dashboard(board.title).uid(board.uid).description(board.description)
-             .tags(["campus-edge-agent", "generated"]).refresh("1m").time("now-6h", "now")
-             .with_variable(dashboard.DatasourceVariable("datasource").label("Store").type("prometheus")))
+    built = (
+        dashboard.Dashboard(board.title)
+        .uid(board.uid)
+        .description(board.description)
+        .tags(["campus-edge-agent", "generated"])
+        .refresh("1m")
+        .time("now-6h", "now")
+        .with_variable(dashboard.DatasourceVariable("datasource").label("Store").type("prometheus"))
+    )
     for name in board.variables:
         label, series = VARIABLES[name]
         built = built.with_variable(
-            dashboard.QueryVariable(name).label(name.capitalize()).datasource(DATASOURCE)
-            .query(f"label_values({series}, {label})").refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
-            .multi(True).include_all(True))
+            dashboard.QueryVariable(name)
+            .label(name.capitalize())
+            .datasource(DATASOURCE)
+            .query(f"label_values({series}, {label})")
+            .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
+            .multi(True)
+            .include_all(True)
+        )
     for query in board.panels:
         built = built.with_panel(_panel(query))
     return built
@@ -179,10 +306,14 @@ def queries() -> Iterator[tuple[str, Query]]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``[--out DIR] [--check]``."""
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help="folder to write to (default %(default)s)")
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 if the folder's files differ from what would be written")
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="folder to write to (default %(default)s)"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if the folder's files differ from what would be written",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -190,8 +321,11 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out
     rendered = render_all()
     if args.check:
-        stale = [name for name, text in rendered.items()
-                 if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text]
+        stale = [
+            name
+            for name, text in rendered.items()
+            if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text
+        ]
         for name in stale:
             print(f"campus-ops dashboards: {out / name} is not what the generator makes", file=sys.stderr)
         return 1 if stale else 0

@@ -25,8 +25,18 @@ from .store import Store, StoreError
 HELP = "one line per school's gateway, worst first: silent, missing, degraded, ok"
 
 #: The ``edge_agent`` fields the view shows (``config_version`` when the agent sends it).
-FIELDS = ("uptime_s", "devices", "devices_ok", "devices_failed", "buffer_points", "buffer_oldest_age_s",
-          "points_dropped", "points_dead_lettered", "sink_failures", "config_version")
+FIELDS = (
+    "uptime_s",
+    "devices",
+    "devices_ok",
+    "devices_failed",
+    "buffer_points",
+    "buffer_oldest_age_s",
+    "points_dropped",
+    "points_dead_lettered",
+    "sink_failures",
+    "config_version",
+)
 #: Worst first.
 ORDER = {"missing": 0, "silent": 1, "degraded": 2, "ok": 3}
 
@@ -97,8 +107,14 @@ def _set(gateway: Gateway, name: str, value: float) -> None:
         gateway.config_version = f"{value:g}"
 
 
-def judge(gateways: dict[tuple[str, str], Gateway], roster: list[str] | None, *, now: float,
-          stale_s: float, backlog_s: float) -> list[Gateway]:
+def judge(
+    gateways: dict[tuple[str, str], Gateway],
+    roster: list[str] | None,
+    *,
+    now: float,
+    stale_s: float,
+    backlog_s: float,
+) -> list[Gateway]:
     """The gateways with their state, roster schools that never wrote as ``missing``, worst first."""
     out = list(gateways.values())
     for gateway in out:
@@ -148,24 +164,32 @@ def line(gateway: Gateway) -> str:
         return f"{name:<20} {'missing':<9} never reported"
     seen = f"seen {_age(gateway.age_s or 0)} ago"
     config = f"  config {gateway.config_version}" if gateway.config_version else ""
-    waiting = (f"waiting {_n(gateway.points_waiting)}"
-               + (f" (oldest {_age(gateway.oldest_waiting_s)})" if gateway.oldest_waiting_s else ""))
-    return (f"{name:<20} {gateway.state:<9} {seen:<14} v{gateway.version or '?'}{config}  "
-            f"devices {_n(gateway.devices_up)} up/{_n(gateway.devices_down)} down  {waiting}  "
-            f"dropped {_n(gateway.dropped)}  dead {_n(gateway.dead_lettered)}  "
-            f"sink errors {_n(gateway.sink_errors)}")
+    waiting = f"waiting {_n(gateway.points_waiting)}" + (
+        f" (oldest {_age(gateway.oldest_waiting_s)})" if gateway.oldest_waiting_s else ""
+    )
+    return (
+        f"{name:<20} {gateway.state:<9} {seen:<14} v{gateway.version or '?'}{config}  "
+        f"devices {_n(gateway.devices_up)} up/{_n(gateway.devices_down)} down  {waiting}  "
+        f"dropped {_n(gateway.dropped)}  dead {_n(gateway.dead_lettered)}  "
+        f"sink errors {_n(gateway.sink_errors)}"
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``--store URL [--roster FILE] [--stale 5m] [--backlog 15m] [--lookback 30d] [--json]``."""
     parser.add_argument("--store", required=True, help="the store's URL (VictoriaMetrics, PromQL API)")
     parser.add_argument("--roster", type=Path, help="the roster: schools that never reported show as missing")
-    parser.add_argument("--stale", default="5m",
-                        help="quiet longer than this is silent (default %(default)s)")
-    parser.add_argument("--backlog", default="15m",
-                        help="oldest waiting point older than this is degraded (default %(default)s)")
-    parser.add_argument("--lookback", default="30d",
-                        help="how far back to look for gateways (default %(default)s)")
+    parser.add_argument(
+        "--stale", default="5m", help="quiet longer than this is silent (default %(default)s)"
+    )
+    parser.add_argument(
+        "--backlog",
+        default="15m",
+        help="oldest waiting point older than this is degraded (default %(default)s)",
+    )
+    parser.add_argument(
+        "--lookback", default="30d", help="how far back to look for gateways (default %(default)s)"
+    )
     parser.add_argument("--timeout", default="10s", help="per request to the store (default %(default)s)")
     parser.add_argument("--token-file", type=Path, help="file with a bearer token to read the store with")
     parser.add_argument("--json", action="store_true", help='print {"schools": [...]} instead of lines')

@@ -37,8 +37,10 @@ class School(BaseModel):
     @classmethod
     def _code(cls, value: str) -> str:
         if not SCHOOL_CODE.match(value):
-            raise ValueError("a school code is lower-case letters, digits and '-', "
-                             "starting with a letter or digit, at most 63 characters")
+            raise ValueError(
+                "a school code is lower-case letters, digits and '-', "
+                "starting with a letter or digit, at most 63 characters"
+            )
         return value
 
 
@@ -68,18 +70,26 @@ def load_roster(path: Path) -> Roster:
     try:
         roster = Roster.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{path}: {format_loc(error['loc']) or '(top)'}: {error['msg']}"
-                 + (f" (given: {error['input']!r})" if error["type"] not in ("missing", "extra_forbidden")
-                    and not isinstance(error["input"], dict | list) else "")
-                 for error in exc.errors()]
+        lines = [
+            f"{path}: {format_loc(error['loc']) or '(top)'}: {error['msg']}"
+            + (
+                f" (given: {error['input']!r})"
+                if error["type"] not in ("missing", "extra_forbidden")
+                and not isinstance(error["input"], dict | list)
+                else ""
+            )
+            for error in exc.errors()
+        ]
         raise RosterError("\n".join(lines)) from None
     schools = []
     seen: dict[str, int] = {}
     for index, school in enumerate(roster.schools):
         key = f"schools[{index}]"
         if school.code in seen:
-            raise RosterError(f"{path}: {key}.code: school {school.code!r} is already listed "
-                              f"at schools[{seen[school.code]}]; each school appears once")
+            raise RosterError(
+                f"{path}: {key}.code: school {school.code!r} is already listed "
+                f"at schools[{seen[school.code]}]; each school appears once"
+            )
         seen[school.code] = index
         token_file = school.token_file if school.token_file.is_absolute() else path.parent / school.token_file
         try:
@@ -98,9 +108,13 @@ def read_token(roster_path: Path, index: int, school: School) -> str:
     except SecretError as exc:
         raise RosterError(f"{roster_path}: {exc}") from None
     if not token:
-        raise RosterError(f"{roster_path}: {key}: file {str(school.token_file)!r} is empty; "
-                          "put the school's bearer token in it")
+        raise RosterError(
+            f"{roster_path}: {key}: file {str(school.token_file)!r} is empty; "
+            "put the school's bearer token in it"
+        )
     if any(ch.isspace() for ch in token):
-        raise RosterError(f"{roster_path}: {key}: the token in {str(school.token_file)!r} "
-                          "holds white space; a bearer token is one word")
+        raise RosterError(
+            f"{roster_path}: {key}: the token in {str(school.token_file)!r} "
+            "holds white space; a bearer token is one word"
+        )
     return token

@@ -25,8 +25,11 @@ class Store:
         """``[(labels, value)]`` of an instant vector; :class:`StoreError` on any failure."""
         endpoint = f"{self.url}/api/v1/query"
         request = urllib.request.Request(
-            endpoint, data=urllib.parse.urlencode({"query": promql}).encode(), method="POST",
-            headers={"Content-Type": "application/x-www-form-urlencoded"})
+            endpoint,
+            data=urllib.parse.urlencode({"query": promql}).encode(),
+            method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         if self.token:
             request.add_header("Authorization", f"Bearer {self.token}")
         try:
@@ -53,8 +56,10 @@ def _vector(url: str, body: bytes) -> list[tuple[dict[str, str], float]]:
     try:
         answer: Any = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        raise StoreError(f"store {url} answered with something that is not JSON "
-                         f"(starts {body[:60]!r}); is this a PromQL API?") from None
+        raise StoreError(
+            f"store {url} answered with something that is not JSON "
+            f"(starts {body[:60]!r}); is this a PromQL API?"
+        ) from None
     if not isinstance(answer, dict) or answer.get("status") != "success":
         error = answer.get("error") if isinstance(answer, dict) else None
         raise StoreError(f"store {url} refused the query: {error or str(answer)[:200]}")

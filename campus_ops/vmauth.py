@@ -30,8 +30,9 @@ def _quote(text: str) -> str:
     return json.dumps(text)
 
 
-def render_vmauth(roster: Roster, store_url: str, *, roster_path: Path | None = None,
-                  operator_token: str | None = None) -> str:
+def render_vmauth(
+    roster: Roster, store_url: str, *, roster_path: Path | None = None, operator_token: str | None = None
+) -> str:
     """The vmauth config (YAML) for ``roster`` in front of the store at ``store_url``.
 
     Every school becomes one user: its token, a ``url_map`` of the write paths to
@@ -47,8 +48,10 @@ def render_vmauth(roster: Roster, store_url: str, *, roster_path: Path | None = 
     for index, school in enumerate(roster.schools):
         token = read_token(where, index, school)
         if token in owners:
-            raise RosterError(f"{where}: schools[{index}].token_file: same token as school "
-                              f"{owners[token]!r}; each school needs its own")
+            raise RosterError(
+                f"{where}: schools[{index}].token_file: same token as school "
+                f"{owners[token]!r}; each school needs its own"
+            )
         owners[token] = school.code
         lines += [
             f"  # {school.code}: {school.name}",
@@ -73,10 +76,16 @@ def render_vmauth(roster: Roster, store_url: str, *, roster_path: Path | None = 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``--roster FILE --store URL [--operator-token-file FILE]``."""
     parser.add_argument("--roster", type=Path, required=True, help="the roster TOML (deploy/central/)")
-    parser.add_argument("--store", default="http://127.0.0.1:8428",
-                        help="the VictoriaMetrics URL vmauth forwards to (default %(default)s)")
-    parser.add_argument("--operator-token-file", type=Path,
-                        help="file with the token operators read the store with (a separate user)")
+    parser.add_argument(
+        "--store",
+        default="http://127.0.0.1:8428",
+        help="the VictoriaMetrics URL vmauth forwards to (default %(default)s)",
+    )
+    parser.add_argument(
+        "--operator-token-file",
+        type=Path,
+        help="file with the token operators read the store with (a separate user)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -56,8 +56,9 @@ def buffer_path(config: AgentConfig) -> Path:
 
 def build_drivers(config: AgentConfig) -> list[tuple[str, Driver | Listener, float]]:
     """One driver (or listener) per configured device, with its protocol and poll interval."""
-    return [(protocol, device.create(), config.interval_of(device))
-            for protocol, device in config.devices.all()]
+    return [
+        (protocol, device.create(), config.interval_of(device)) for protocol, device in config.devices.all()
+    ]
 
 
 def build_encoders(config: AgentConfig) -> dict[str, PointEncoder]:
@@ -105,9 +106,12 @@ class Agent:
         path = buffer_path(config)
         lock = StateLock(config.agent.state_dir)
         lock.acquire()
-        buffer = AsyncBuffer(lambda: open_buffer(lambda: DiskBuffer(
-            path, [s.name for s in sinks], config.buffer.max_disk, config.buffer.sync
-        ), path))
+        buffer = AsyncBuffer(
+            lambda: open_buffer(
+                lambda: DiskBuffer(path, [s.name for s in sinks], config.buffer.max_disk, config.buffer.sync),
+                path,
+            )
+        )
         try:
             disk = await buffer.open()
             if disk.removed_sinks:
@@ -128,15 +132,24 @@ class Agent:
         encoders: dict[str, PointEncoder] = {}  # shared by the pipeline, the fleet and self-metrics
         run = _Running(buffer, sinks, Forwarder(buffer, sinks, self.status))
         pipeline = Pipeline(
-            buffer, encoders, self.status,
-            config.buffer.flush_interval, config.buffer.batch_points, lambda: run.forwarder.notify(),
+            buffer,
+            encoders,
+            self.status,
+            config.buffer.flush_interval,
+            config.buffer.batch_points,
+            lambda: run.forwarder.notify(),
         )
         fleet = Fleet(self.status, encoders, pipeline.accept, pipeline.deliver)
         self._audit = AuditTrail(encoders, pipeline.accept)
         reporter = SelfMetrics(self.status, buffer, encoders, pipeline.accept, lambda: self.config)
         health = HealthServer(self.status, lambda: self.config, reporter.refresh)
-        self._puller = Puller(self.status, lambda: self.config, self.config_path,
-                              functools.partial(self._apply, run, fleet, health), self._audit)
+        self._puller = Puller(
+            self.status,
+            lambda: self.config,
+            self.config_path,
+            functools.partial(self._apply, run, fleet, health),
+            self._audit,
+        )
         run.forwarding = asyncio.create_task(run.forwarder.run(), name="forwarder")
         committing = asyncio.create_task(pipeline.run(), name="pipeline")
         reporting: list[asyncio.Task[None]] = []  # with the pollers: it writes points too
@@ -145,12 +158,21 @@ class Agent:
             fleet.start(config)
             reporting.append(asyncio.create_task(reporter.run(), name="self-metrics"))
             await health.start(config.health.listen)
-            alive.append(asyncio.create_task(
-                keep_alive(self._notifier, self.status.summary, watchdog_period()), name="watchdog"))
-            log.info("agent started", school=config.agent.school, campus=config.agent.campus,
-                     devices=len(fleet), sinks=[s.name for s in sinks] or "none (local buffer only)",
-                     buffer=str(buffer_path(config)), health=health.listen or "off",
-                     event_loop=type(asyncio.get_running_loop()).__module__.partition(".")[0])
+            alive.append(
+                asyncio.create_task(
+                    keep_alive(self._notifier, self.status.summary, watchdog_period()), name="watchdog"
+                )
+            )
+            log.info(
+                "agent started",
+                school=config.agent.school,
+                campus=config.agent.campus,
+                devices=len(fleet),
+                sinks=[s.name for s in sinks] or "none (local buffer only)",
+                buffer=str(buffer_path(config)),
+                health=health.listen or "off",
+                event_loop=type(asyncio.get_running_loop()).__module__.partition(".")[0],
+            )
             for note in self._notes:
                 log.warning(note)
             self.status.config_sha256 = self._audit.record("start", config, self.files, bundle=self.bundle)
@@ -221,13 +243,21 @@ class Agent:
         problems = problems or ["no config file is known to read again"]
         self.status.reload_failures += 1
         self.status.last_reload_error = "; ".join(problems)
-        log.error("new config refused; the running config stays in force", config=str(path),
-                  problems=problems)
+        log.error(
+            "new config refused; the running config stays in force", config=str(path), problems=problems
+        )
         self._audit.refused(path, problems)
         self._notifier.ready(self.status.summary())
 
-    async def _apply(self, run: _Running, fleet: Fleet, health: HealthServer, loaded: LoadedConfig,
-                     event: str, commit: Callable[[], Awaitable[None]] | None = None) -> bool:
+    async def _apply(
+        self,
+        run: _Running,
+        fleet: Fleet,
+        health: HealthServer,
+        loaded: LoadedConfig,
+        event: str,
+        commit: Callable[[], Awaitable[None]] | None = None,
+    ) -> bool:
         """Apply a loaded config (SIGHUP, or a city bundle): only what changed restarts.
 
         ``commit`` runs once the config is in force, before another one can be applied.
@@ -254,8 +284,15 @@ class Agent:
             self._notifier.ready(self.status.summary())
             return True
 
-    async def _put_in_force(self, run: _Running, fleet: Fleet, health: HealthServer, loaded: LoadedConfig,
-                            change: ReloadPlan, event: str) -> None:
+    async def _put_in_force(
+        self,
+        run: _Running,
+        fleet: Fleet,
+        health: HealthServer,
+        loaded: LoadedConfig,
+        change: ReloadPlan,
+        event: str,
+    ) -> None:
         path = self.config_path
         self._applied, self.files, self.bundle = change.applied, loaded.files, loaded.bundle
         self.config = change.effective
@@ -271,8 +308,9 @@ class Agent:
         if event == "reload":
             self.status.reloads += 1
         _log_reload(path, change, loaded)
-        self.status.config_sha256 = self._audit.record(event, self.config, self.files, change.added,
-                                                       change.removed, change.changed, loaded.bundle)
+        self.status.config_sha256 = self._audit.record(
+            event, self.config, self.files, change.added, change.removed, change.changed, loaded.bundle
+        )
         _settle_heap()
 
     async def _restart_forwarder(self, run: _Running) -> None:
@@ -299,13 +337,22 @@ class _Running:
 
 def _log_reload(path: Path | None, change: ReloadPlan, loaded: LoadedConfig) -> None:
     bundle = loaded.bundle
-    log.info("config reloaded", config=str(path), added=change.added, removed=change.removed,
-             changed=change.changed, unchanged=len(change.unchanged),
-             sinks="restarted" if change.sinks_changed else "unchanged",
-             bundle_version=bundle.manifest.version if bundle else None)
+    log.info(
+        "config reloaded",
+        config=str(path),
+        added=change.added,
+        removed=change.removed,
+        changed=change.changed,
+        unchanged=len(change.unchanged),
+        sinks="restarted" if change.sinks_changed else "unchanged",
+        bundle_version=bundle.manifest.version if bundle else None,
+    )
     if change.needs_restart:
-        log.warning("some changes take effect only at the next restart (systemctl restart edge-agent); "
-                    "the running values stay until then", keys=change.needs_restart)
+        log.warning(
+            "some changes take effect only at the next restart (systemctl restart edge-agent); "
+            "the running values stay until then",
+            keys=change.needs_restart,
+        )
 
 
 def _settle_heap() -> None:

@@ -309,8 +309,7 @@ class DiskBuffer:
         A replayed batch is appended as a new batch, so every sink gets it again; a store
         that already holds some of its points overwrites them (same series and timestamp).
         """
-        where, args = ("", ()) if ids is None else (
-            f" WHERE id IN ({','.join('?' * len(ids))})", tuple(ids))
+        where, args = ("", ()) if ids is None else (f" WHERE id IN ({','.join('?' * len(ids))})", tuple(ids))
         points = 0
         with self._transaction():
             rows = self._db.execute(f"SELECT id, points, data FROM dead_letters{where}", args).fetchall()
@@ -365,8 +364,10 @@ class DiskBuffer:
             self._db.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
             self._bytes -= size
             cursors = self._db.execute("SELECT sink, acked FROM cursors").fetchall()
-            ahead = {row[0] for row in self._db.execute(
-                "SELECT sink FROM settled_ahead WHERE batch_id = ?", (batch_id,))}
+            ahead = {
+                row[0]
+                for row in self._db.execute("SELECT sink FROM settled_ahead WHERE batch_id = ?", (batch_id,))
+            }
             losers = [sink for sink, acked in cursors if acked < batch_id and sink not in ahead]
             for sink in losers or ([] if self.sinks else [LOCAL]):
                 if batch_id in self._out.get(sink, ()):
@@ -378,14 +379,22 @@ class DiskBuffer:
     def _unsettled(self, sink: str, batches: Sequence[Batch]) -> list[Batch]:
         """Of ``batches``, those ``sink`` has not settled yet (a second ack counts nothing)."""
         acked = self._scalar("SELECT acked FROM cursors WHERE sink = ?", (sink,))
-        ahead = {row[0] for row in self._db.execute(
-            "SELECT batch_id FROM settled_ahead WHERE sink = ? AND batch_id > ?", (sink, acked))}
+        ahead = {
+            row[0]
+            for row in self._db.execute(
+                "SELECT batch_id FROM settled_ahead WHERE sink = ? AND batch_id > ?", (sink, acked)
+            )
+        }
         dropped = self._dropped_out.get(sink, {})
         return [b for b in batches if (b.id > acked and b.id not in ahead) or b.id in dropped]
 
     def _present(self, ids: Sequence[int]) -> set[int]:
-        return {row[0] for row in self._db.execute(
-            f"SELECT id FROM batches WHERE id IN ({','.join('?' * len(ids))})", list(ids))}
+        return {
+            row[0]
+            for row in self._db.execute(
+                f"SELECT id FROM batches WHERE id IN ({','.join('?' * len(ids))})", list(ids)
+            )
+        }
 
     def _settle(self, sink: str, ids: Sequence[int]) -> None:
         """Mark ``ids`` settled for ``sink``; move its cursor past the run with no gap."""
@@ -397,7 +406,9 @@ class DiskBuffer:
         acked = self._scalar("SELECT acked FROM cursors WHERE sink = ?", (sink,))
         gap = self._db.execute(
             "SELECT MIN(id) FROM batches WHERE id > ?"
-            " AND id NOT IN (SELECT batch_id FROM settled_ahead WHERE sink = ?)", (acked, sink)).fetchone()[0]
+            " AND id NOT IN (SELECT batch_id FROM settled_ahead WHERE sink = ?)",
+            (acked, sink),
+        ).fetchone()[0]
         if gap is None:
             # Everything stored past the cursor is settled: the cursor goes to the last of them.
             last = self._scalar("SELECT MAX(batch_id) FROM settled_ahead WHERE sink = ?", (sink,))

@@ -61,44 +61,74 @@ def _parser() -> argparse.ArgumentParser:
 
     def config_arg(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
-            "config", nargs="?", type=Path, default=DEFAULT_CONFIG,
+            "config",
+            nargs="?",
+            type=Path,
+            default=DEFAULT_CONFIG,
             help=f"agent.toml (default {DEFAULT_CONFIG}); conf.d/*.toml beside it is read too",
         )
 
     run = command("run", "run the agent until SIGTERM or Ctrl-C", _run)
     config_arg(run)
-    run.add_argument("--allow-root", action="store_true",
-                     help="run as root without a warning (the agent needs no privileges)")
+    run.add_argument(
+        "--allow-root",
+        action="store_true",
+        help="run as root without a warning (the agent needs no privileges)",
+    )
     config_arg(command("check", "validate the config and summarise it; exit 1 on any error", _check))
-    status = command("status", "ask the running agent how it is doing (its health listener); "
-                     "exit 1 when unhealthy or not answering", _status)
+    status = command(
+        "status",
+        "ask the running agent how it is doing (its health listener); exit 1 when unhealthy or not answering",
+        _status,
+    )
     config_arg(status)
-    status.add_argument("--listen", metavar="HOST:PORT",
-                        help="ask this address instead of the config's health.listen")
-    test = command("test", "poll every device once and print the points as line protocol; send nothing",
-                   _test)
+    status.add_argument(
+        "--listen", metavar="HOST:PORT", help="ask this address instead of the config's health.listen"
+    )
+    test = command(
+        "test", "poll every device once and print the points as line protocol; send nothing", _test
+    )
     config_arg(test)
     buffer = command("buffer", "inspect the on-disk buffer", _buffer)
-    buffer.add_argument("action", choices=["stats", "tail", "dead"],
-                        help="stats: depth per sink; tail: newest points; dead: batches a store refused")
+    buffer.add_argument(
+        "action",
+        choices=["stats", "tail", "dead"],
+        help="stats: depth per sink; tail: newest points; dead: batches a store refused",
+    )
     config_arg(buffer)
     buffer.add_argument("-n", "--lines", type=int, default=20, help="points to show with tail (default 20)")
-    buffer.add_argument("--replay", metavar="ID", type=int, nargs="+",
-                        help="with dead: queue these dead-lettered batches again")
+    buffer.add_argument(
+        "--replay",
+        metavar="ID",
+        type=int,
+        nargs="+",
+        help="with dead: queue these dead-lettered batches again",
+    )
     buffer.add_argument("--replay-all", action="store_true", help="with dead: queue every one again")
     fleet = command("fleet", "the city's config bundles: the one in force, when, the last refusal", _fleet)
     fleet.add_argument("action", choices=["status"], help="status: the bundle in force and the last refusal")
     config_arg(fleet)
     scan = command("scan", "probe a device and print a draft config entry for it", _scan)
     scan.add_argument("protocol", choices=sorted(SCANNERS), help="the device's protocol")
-    scan.add_argument("options", nargs=argparse.REMAINDER,
-                      help="the protocol's options; see edge-agent scan PROTOCOL --help")
-    demo = command("demo", "start a simulated campus, a local store and the agent, and show what flows",
-                   _demo)
-    demo.add_argument("--state-dir", type=Path, default=Path("state/demo"),
-                      help="where the demo keeps its buffer and store data (default ./state/demo)")
-    demo.add_argument("--no-store", action="store_true",
-                      help="do not start VictoriaMetrics; readings stay in the local buffer")
+    scan.add_argument(
+        "options",
+        nargs=argparse.REMAINDER,
+        help="the protocol's options; see edge-agent scan PROTOCOL --help",
+    )
+    demo = command(
+        "demo", "start a simulated campus, a local store and the agent, and show what flows", _demo
+    )
+    demo.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path("state/demo"),
+        help="where the demo keeps its buffer and store data (default ./state/demo)",
+    )
+    demo.add_argument(
+        "--no-store",
+        action="store_true",
+        help="do not start VictoriaMetrics; readings stay in the local buffer",
+    )
     demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     return parser
 
@@ -149,19 +179,26 @@ def _status(args: argparse.Namespace) -> int:
     if listen is None:
         loaded = _load(args.config)
         if loaded is None:
-            print("edge-agent status: (the config is read for health.listen; run as root, "
-                  "or give --listen HOST:PORT)", file=sys.stderr)
+            print(
+                "edge-agent status: (the config is read for health.listen; run as root, "
+                "or give --listen HOST:PORT)",
+                file=sys.stderr,
+            )
             return 1
         listen = loaded.config.health.listen
     if not listen:
-        print("edge-agent status: the health listener is off (health.listen = \"\"); "
-              "see `edge-agent buffer stats` and the journal instead", file=sys.stderr)
+        print(
+            'edge-agent status: the health listener is off (health.listen = ""); '
+            "see `edge-agent buffer stats` and the journal instead",
+            file=sys.stderr,
+        )
         return 1
     try:
         body = fetch(listen)
     except (Unreachable, ValueError) as exc:
-        print(f"edge-agent status: {exc}; is the agent running? (systemctl status edge-agent)",
-              file=sys.stderr)
+        print(
+            f"edge-agent status: {exc}; is the agent running? (systemctl status edge-agent)", file=sys.stderr
+        )
         return 1
     print(render(body))
     return 0 if body["status"] == "ok" else 1
@@ -174,8 +211,10 @@ def _check(args: argparse.Namespace) -> int:
     config = loaded.config
     others = len(loaded.files) - 1
     print(f"config OK: {args.config}" + (f" (+ {others} drop-in and profile files)" if others else ""))
-    print(f"school {config.agent.school}, campus {config.agent.campus}, "
-          f"default interval {format_duration(config.agent.interval)}")
+    print(
+        f"school {config.agent.school}, campus {config.agent.campus}, "
+        f"default interval {format_duration(config.agent.interval)}"
+    )
     devices = config.devices.all()
     print(f"devices: {len(devices)}")
     for _, device in devices:
@@ -185,8 +224,10 @@ def _check(args: argparse.Namespace) -> int:
     print(f"sinks: {len(sinks) or 'none (readings stay in the local buffer)'}")
     for sink in sinks:
         print(f"  {sink.name:<20} {sink.describe()}")
-    print(f"buffer: {buffer_path(config)} (max {format_size(config.buffer.max_disk)}, "
-          f"sync {config.buffer.sync})")
+    print(
+        f"buffer: {buffer_path(config)} (max {format_size(config.buffer.max_disk)}, "
+        f"sync {config.buffer.sync})"
+    )
     health = config.health
     listener = f"http://{health.listen} (/metrics, /healthz)" if health.listen else "listener off"
     own = f", edge_agent point every {format_duration(config.agent.interval)}" if health.self_metrics else ""
@@ -194,10 +235,15 @@ def _check(args: argparse.Namespace) -> int:
     if config.fleet is not None:
         print(f"fleet: {config.fleet.describe()}")
         bundle = loaded.bundle
-        print("  bundle in force: " + (
-            f"version {bundle.manifest.version} for {bundle.manifest.target}, "
-            f"created {bundle.manifest.created.isoformat()}, sha256 {bundle.sha256[:12]}"
-            if bundle is not None else "none yet (the local config alone)"))
+        print(
+            "  bundle in force: "
+            + (
+                f"version {bundle.manifest.version} for {bundle.manifest.target}, "
+                f"created {bundle.manifest.created.isoformat()}, sha256 {bundle.sha256[:12]}"
+                if bundle is not None
+                else "none yet (the local config alone)"
+            )
+        )
     for note in loaded.notes:
         print(f"note: {note}")
     for warning in secret_warnings(config):
@@ -222,8 +268,10 @@ def _test(args: argparse.Namespace) -> int:
             except DeviceError as exc:
                 return driver.name, exc.reason
             lines = [line for r in readings if (line := encoders[r.device].encode(r)) is not None]
-            print(f"# {driver.name}: {len(lines)} point(s) in {time.perf_counter() - started:.3f}s",
-                  file=sys.stderr)
+            print(
+                f"# {driver.name}: {len(lines)} point(s) in {time.perf_counter() - started:.3f}s",
+                file=sys.stderr,
+            )
             return driver.name, lines
 
         polled = [d for _, d, _ in build_drivers(config) if not isinstance(d, Listener)]
@@ -269,11 +317,15 @@ def _test(args: argparse.Namespace) -> int:
             stats = listener.stats
             if not stats.connects:
                 failed += 1
-                print(f"edge-agent test: {name}: FAILED: {stats.last_error or 'no connection'}",
-                      file=sys.stderr)
+                print(
+                    f"edge-agent test: {name}: FAILED: {stats.last_error or 'no connection'}", file=sys.stderr
+                )
                 continue
-            rejected = f"; {stats.rejected_total} message(s) rejected, last: {stats.last_reject}" \
-                if stats.rejected_total else ""
+            rejected = (
+                f"; {stats.rejected_total} message(s) rejected, last: {stats.last_reject}"
+                if stats.rejected_total
+                else ""
+            )
             print(f"# {name}: subscribed, {points[name]} point(s){rejected}", file=sys.stderr)
         return 1 if failed else 0
 
@@ -294,8 +346,9 @@ def _buffer(args: argparse.Namespace) -> int:
     try:
         disk = DiskBuffer(path, [], loaded.config.buffer.max_disk, readonly=True)
     except FileNotFoundError:
-        print(f"edge-agent: no buffer at {path} yet (the agent creates it when it first runs)",
-              file=sys.stderr)
+        print(
+            f"edge-agent: no buffer at {path} yet (the agent creates it when it first runs)", file=sys.stderr
+        )
         return 1
     try:
         if args.action == "tail":
@@ -303,12 +356,17 @@ def _buffer(args: argparse.Namespace) -> int:
                 print(line)
             return 0
         stats = disk.stats()
-        print(f"buffer {path}: {stats.points} points in {stats.batches} batches, "
-              f"{format_size(stats.bytes)} of {format_size(loaded.config.buffer.max_disk)}")
+        print(
+            f"buffer {path}: {stats.points} points in {stats.batches} batches, "
+            f"{format_size(stats.bytes)} of {format_size(loaded.config.buffer.max_disk)}"
+        )
         now = time.time_ns() // 1_000_000
         for backlog in stats.backlog:
-            age = f", oldest {format_duration(max(0.001, (now - backlog.oldest_ms) / 1000))} old" \
-                if backlog.oldest_ms else ""
+            age = (
+                f", oldest {format_duration(max(0.001, (now - backlog.oldest_ms) / 1000))} old"
+                if backlog.oldest_ms
+                else ""
+            )
             print(f"  sink {backlog.sink}: {backlog.points} points to send in {backlog.batches} batches{age}")
         for name, value in sorted(stats.counters.items()):
             print(f"  {name}: {value}")
@@ -322,8 +380,11 @@ DRIVERS = Path(drivers.__file__).parent
 #: ``add_arguments(parser)`` and ``run(args) -> int`` (its docstring is the help text).
 DRIVERS = Path(drivers.__file__).parent
 #: ``edge-agent scan <protocol>``: every protocol of the config whose driver has a scan.py.
-SCANNERS = {protocol: f"drivers.{protocol}.scan" for protocol in DevicesSection.model_fields
-            if (DRIVERS / protocol / "scan.py").is_file()}
+SCANNERS = {
+    protocol: f"drivers.{protocol}.scan"
+    for protocol in DevicesSection.model_fields
+    if (DRIVERS / protocol / "scan.py").is_file()
+}
 
 
 class Scanner(Protocol):
@@ -378,8 +439,9 @@ def _dead_letters(path: Path, max_disk: int, args: argparse.Namespace) -> int:
             print("no dead letters: no store has refused a batch")
         for d in letters:
             made = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(d.created_ms / 1000))
-            print(f"{d.id:>5}  sink {d.sink}  {d.points} points from {made}  "
-                  f"answered {d.status}: {d.message}")
+            print(
+                f"{d.id:>5}  sink {d.sink}  {d.points} points from {made}  answered {d.status}: {d.message}"
+            )
         if letters:
             print("replay with: edge-agent buffer dead CONFIG --replay ID... | --replay-all")
         return 0

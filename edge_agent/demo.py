@@ -51,12 +51,15 @@ class DemoError(Exception):
 
 
 async def _demo(state_dir: Path, store: bool, duration: float | None, broker: list[str] | None) -> int:
-    busy = [p for p in ([STORE_PORT] if store else []) + [*SIM_PORTS, BROKER_PORT, *OPCUA_PORTS]
-            if _port_busy(p)]
+    busy = [
+        p for p in ([STORE_PORT] if store else []) + [*SIM_PORTS, BROKER_PORT, *OPCUA_PORTS] if _port_busy(p)
+    ]
     busy += [p for p in SNMP_PORTS if _udp_busy(p)]
     if busy:
-        raise DemoError(f"port(s) {', '.join(map(str, busy))} on 127.0.0.1 are in use: "
-                        "stop what uses them (an earlier demo?) and try again")
+        raise DemoError(
+            f"port(s) {', '.join(map(str, busy))} on 127.0.0.1 are in use: "
+            "stop what uses them (an earlier demo?) and try again"
+        )
     try:
         loaded = load(DEMO_CONFIG)
     except ConfigError as exc:
@@ -106,20 +109,56 @@ async def _demo(state_dir: Path, store: bool, duration: float | None, broker: li
     return 0
 
 
-def campus_arguments(modbus: int = SIM_PORTS[0], snmp: int = SNMP_PORTS[0],
-                     broker: str = f"mqtt://127.0.0.1:{BROKER_PORT}",
-                     opcua: int = OPCUA_PORTS[0]) -> list[str]:
+def campus_arguments(
+    modbus: int = SIM_PORTS[0],
+    snmp: int = SNMP_PORTS[0],
+    broker: str = f"mqtt://127.0.0.1:{BROKER_PORT}",
+    opcua: int = OPCUA_PORTS[0],
+) -> list[str]:
     """``simulators campus``'s arguments for the demo school, on these first ports."""
-    return ["--base-port", str(modbus), "--classrooms", "3", "--meters", "2", "--machines", "2",
-            "--sim-start", SIM_START, "--switches", "1", "--ups", "1", "--switch-ports", "24",
-            "--snmp-port", str(snmp), "--mqtt-broker", broker, "--wireless", "2", "--wireless-interval", "2",
-            "--opcua-cnc", "1", "--opcua-rigs", "1", "--opcua-port", str(opcua)]
+    return [
+        "--base-port",
+        str(modbus),
+        "--classrooms",
+        "3",
+        "--meters",
+        "2",
+        "--machines",
+        "2",
+        "--sim-start",
+        SIM_START,
+        "--switches",
+        "1",
+        "--ups",
+        "1",
+        "--switch-ports",
+        "24",
+        "--snmp-port",
+        str(snmp),
+        "--mqtt-broker",
+        broker,
+        "--wireless",
+        "2",
+        "--wireless-interval",
+        "2",
+        "--opcua-cnc",
+        "1",
+        "--opcua-rigs",
+        "1",
+        "--opcua-port",
+        str(opcua),
+    ]
 
 
 async def _start_simulators(state_dir: Path) -> asyncio.subprocess.Process:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "simulators", "campus", *campus_arguments(),
-        stdout=asyncio.subprocess.PIPE, stderr=(state_dir / "simulators.log").open("ab"),
+        sys.executable,
+        "-m",
+        "simulators",
+        "campus",
+        *campus_arguments(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=(state_dir / "simulators.log").open("ab"),
         start_new_session=True,  # Ctrl-C goes to the demo, which stops the agent first
     )
     assert process.stdout is not None
@@ -150,8 +189,10 @@ async def _start_broker(state_dir: Path, command: list[str] | None) -> asyncio.s
     if command is None:
         raise DemoError("mosquitto is not installed: run `make demo` (it installs it)")
     process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.DEVNULL,
-        stderr=(state_dir / "mosquitto.log").open("ab"), start_new_session=True,
+        *command,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=(state_dir / "mosquitto.log").open("ab"),
+        start_new_session=True,
     )
     await _listening(process, BROKER_PORT, "mosquitto", state_dir / "mosquitto.log")
     return process
@@ -160,12 +201,18 @@ async def _start_broker(state_dir: Path, command: list[str] | None) -> asyncio.s
 async def _start_store(state_dir: Path) -> asyncio.subprocess.Process:
     binary = shutil.which("victoria-metrics")
     if binary is None:
-        raise DemoError("victoria-metrics is not installed: run `make demo` (it installs it), "
-                        "or `edge-agent demo --no-store` to keep readings in the local buffer")
+        raise DemoError(
+            "victoria-metrics is not installed: run `make demo` (it installs it), "
+            "or `edge-agent demo --no-store` to keep readings in the local buffer"
+        )
     process = await asyncio.create_subprocess_exec(
-        binary, f"-httpListenAddr=127.0.0.1:{STORE_PORT}", f"-storageDataPath={state_dir / 'store'}",
-        "-search.latencyOffset=0s", "-loggerLevel=WARN",
-        stdout=asyncio.subprocess.DEVNULL, stderr=(state_dir / "store.log").open("ab"),
+        binary,
+        f"-httpListenAddr=127.0.0.1:{STORE_PORT}",
+        f"-storageDataPath={state_dir / 'store'}",
+        "-search.latencyOffset=0s",
+        "-loggerLevel=WARN",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=(state_dir / "store.log").open("ab"),
         start_new_session=True,
     )
     await _listening(process, STORE_PORT, "victoria-metrics", state_dir / "store.log")
@@ -189,15 +236,23 @@ async def _start_vmalert(state_dir: Path) -> tuple[asyncio.subprocess.Process | 
         return None, f"alerts: port {ALERTS_PORT} is in use: vmalert not started"
     store = f"http://127.0.0.1:{STORE_PORT}"
     process = await asyncio.create_subprocess_exec(
-        binary, *(f"-rule={path}" for path in rules), f"-datasource.url={store}",
-        f"-remoteWrite.url={store}", f"-remoteRead.url={store}", "-notifier.url=http://127.0.0.1:9093",
-        f"-httpListenAddr=127.0.0.1:{ALERTS_PORT}", "-loggerLevel=WARN",
-        stdout=asyncio.subprocess.DEVNULL, stderr=(state_dir / "vmalert.log").open("ab"),
+        binary,
+        *(f"-rule={path}" for path in rules),
+        f"-datasource.url={store}",
+        f"-remoteWrite.url={store}",
+        f"-remoteRead.url={store}",
+        "-notifier.url=http://127.0.0.1:9093",
+        f"-httpListenAddr=127.0.0.1:{ALERTS_PORT}",
+        "-loggerLevel=WARN",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=(state_dir / "vmalert.log").open("ab"),
         start_new_session=True,
     )
     await _listening(process, ALERTS_PORT, "vmalert", state_dir / "vmalert.log")
-    return process, (f"alerts: http://127.0.0.1:{ALERTS_PORT} (vmalert)   "
-                     f"store UI: http://127.0.0.1:{STORE_PORT}/vmui (query ALERTS)")
+    return process, (
+        f"alerts: http://127.0.0.1:{ALERTS_PORT} (vmalert)   "
+        f"store UI: http://127.0.0.1:{STORE_PORT}/vmui (query ALERTS)"
+    )
 
 
 async def _listening(process: asyncio.subprocess.Process, port: int, name: str, log: Path) -> None:
@@ -219,8 +274,9 @@ async def _view(status: AgentStatus, store: bool, log_path: Path, alerting: str 
         await asyncio.sleep(1)
 
 
-def render(status: AgentStatus, store: bool, log_path: Path, width: int = 120,
-           alerting: str | None = None) -> str:
+def render(
+    status: AgentStatus, store: bool, log_path: Path, width: int = 120, alerting: str | None = None
+) -> str:
     """The live view as text: devices with their last values, then the flow counters."""
     now_ms = time.time_ns() // 1_000_000
     lines = [
@@ -237,18 +293,27 @@ def render(status: AgentStatus, store: bool, log_path: Path, width: int = 120,
             values = device.last_error
         line = f"{device.name:<12} {state:<6} {device.polls:>6} {age:>6}  {values}"
         lines.append(line[: width - 1])
-    lines += ["", f"readings  accepted {status.points_accepted}   buffered on disk {status.points_buffered}"
-              f"   dropped {status.points_dropped}"]
+    lines += [
+        "",
+        f"readings  accepted {status.points_accepted}   buffered on disk {status.points_buffered}"
+        f"   dropped {status.points_dropped}",
+    ]
     for sink in status.sinks.values():
         backlog = status.points_buffered - sink.sent_points
         state = f"failing: {sink.last_error}" if sink.consecutive_failures else "ok"
-        lines.append(f"sink {sink.name} ({sink.url})  sent {sink.sent_points}  "
-                     f"waiting {max(0, backlog)}  {state}"[: width - 1])
+        lines.append(
+            f"sink {sink.name} ({sink.url})  sent {sink.sent_points}  waiting {max(0, backlog)}  {state}"[
+                : width - 1
+            ]
+        )
     if not store:
         lines.append("no store: readings stay in the local buffer (edge-agent buffer tail ...)")
     else:
-        lines += ["", "query the store:  curl -s 'http://127.0.0.1:8428/api/v1/export?match[]="
-                      "{school=\"demo-school\"}' | head"]
+        lines += [
+            "",
+            "query the store:  curl -s 'http://127.0.0.1:8428/api/v1/export?match[]="
+            '{school="demo-school"}\' | head',
+        ]
         if alerting:
             lines.append(alerting)
     return "\n".join(lines) + "\n"

@@ -108,8 +108,12 @@ def _listening(status: DeviceStatus, deliver: Deliver) -> Deliver:
 def _report_crash(task: asyncio.Task[None]) -> None:
     # A poller handles device errors itself; anything reaching here is a bug to see in the log.
     if not task.cancelled() and task.exception() is not None:
-        log.error("device task ended with an error; the device is no longer polled until a "
-                  "restart or reload changes it", task=task.get_name(), error=repr(task.exception()))
+        log.error(
+            "device task ended with an error; the device is no longer polled until a "
+            "restart or reload changes it",
+            task=task.get_name(),
+            error=repr(task.exception()),
+        )
 
 
 async def _cancel(tasks: list[asyncio.Task[None]]) -> None:

@@ -126,8 +126,13 @@ class Forwarder:
     async def _dead_letter(self, sink: Sink, batch: Batch, code: int, reason: str) -> None:
         await self._buffer.dead_letter(sink.name, batch, code, reason)
         self._status.sinks[sink.name].dead_points += batch.points
-        log.error("store refused a batch; kept in dead letters, the queue goes on",
-                  sink=sink.name, points=batch.points, batch=batch.id, reason=reason)
+        log.error(
+            "store refused a batch; kept in dead letters, the queue goes on",
+            sink=sink.name,
+            points=batch.points,
+            batch=batch.id,
+            reason=reason,
+        )
 
     @staticmethod
     def _sent(status: SinkStatus, points: int) -> None:
@@ -150,13 +155,23 @@ class Forwarder:
             status.auth_failures += 1
             # Credentials do not fix themselves quickly: try at the slowest pace.
             delay = backoff.next(at_least=sink.retry_max)
-            log.error("store refused the credentials; data kept, retrying", sink=sink.name,
-                      reason=exc.reason, retry_in=round(delay, 1))
+            log.error(
+                "store refused the credentials; data kept, retrying",
+                sink=sink.name,
+                reason=exc.reason,
+                retry_in=round(delay, 1),
+            )
         else:
-            delay = backoff.next(at_least=min(exc.retry_after or 0.0, 3600.0),
-                                 busy=isinstance(exc, SinkThrottled))
-            log.warning("sink write failed; data kept, retrying", sink=sink.name,
-                        reason=exc.reason, retry_in=round(delay, 1), failures=backoff.failures)
+            delay = backoff.next(
+                at_least=min(exc.retry_after or 0.0, 3600.0), busy=isinstance(exc, SinkThrottled)
+            )
+            log.warning(
+                "sink write failed; data kept, retrying",
+                sink=sink.name,
+                reason=exc.reason,
+                retry_in=round(delay, 1),
+                failures=backoff.failures,
+            )
         return delay
 
 
@@ -221,8 +236,9 @@ class _Drain:
             if len(self._in_flight) < self._concurrency.slots and wait <= 0:
                 return
             if self._in_flight:
-                await asyncio.wait(self._in_flight, timeout=wait if wait > 0 else None,
-                                   return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(
+                    self._in_flight, timeout=wait if wait > 0 else None, return_when=asyncio.FIRST_COMPLETED
+                )
             else:
                 await asyncio.sleep(wait)
 
@@ -230,8 +246,9 @@ class _Drain:
         """Nothing to send: wait for new batches, or for a request to finish (it may fail back)."""
         waiter = asyncio.create_task(self._wakeup.wait())
         try:
-            await asyncio.wait({waiter, *self._in_flight}, timeout=IDLE_POLL,
-                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {waiter, *self._in_flight}, timeout=IDLE_POLL, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             waiter.cancel()
 

@@ -48,8 +48,11 @@ def warnings(config: AgentConfig) -> list[str]:
     """What a security review would flag in the running config: TLS verification turned off."""
     entries: list[tuple[str, object]] = [(f"sink {s.name}", s) for s in config.sinks.all()]
     entries += [(f"device {d.name}", d) for _, d in config.devices.all()]
-    return [f"{where}: TLS verification is off (insecure_skip_verify)" for where, entry in entries
-            if getattr(entry, "insecure_skip_verify", False)]
+    return [
+        f"{where}: TLS verification is off (insecure_skip_verify)"
+        for where, entry in entries
+        if getattr(entry, "insecure_skip_verify", False)
+    ]
 
 
 def fleet_report(status: AgentStatus) -> dict[str, Any]:
@@ -57,13 +60,23 @@ def fleet_report(status: AgentStatus) -> dict[str, Any]:
     bundle = status.bundle
     refusal = bundle.last_refusal
     return {
-        "version": bundle.version, "sha256": bundle.sha256, "applied_ms": bundle.applied_ms,
-        "checks": bundle.checks, "last_check_ms": bundle.last_check_ms,
-        "fetch_failures": bundle.fetch_failures, "last_fetch_error": bundle.last_fetch_error,
-        "refused_total": bundle.refused_total, "refused": dict(bundle.refused),
-        "last_refusal": None if refusal is None else {
-            "reason": refusal.reason, "message": refusal.message, "version": refusal.version,
-            "sha256": refusal.sha256, "at_ms": refusal.at_ms,
+        "version": bundle.version,
+        "sha256": bundle.sha256,
+        "applied_ms": bundle.applied_ms,
+        "checks": bundle.checks,
+        "last_check_ms": bundle.last_check_ms,
+        "fetch_failures": bundle.fetch_failures,
+        "last_fetch_error": bundle.last_fetch_error,
+        "refused_total": bundle.refused_total,
+        "refused": dict(bundle.refused),
+        "last_refusal": None
+        if refusal is None
+        else {
+            "reason": refusal.reason,
+            "message": refusal.message,
+            "version": refusal.version,
+            "sha256": refusal.sha256,
+            "at_ms": refusal.at_ms,
         },
     }
 
@@ -77,14 +90,20 @@ def report(status: AgentStatus, config: AgentConfig, now: int) -> dict[str, Any]
     for sink in status.sinks.values():
         waiting = backlog.get(sink.name)
         oldest = waiting.oldest_ms if waiting else None
-        sinks.append({
-            "name": sink.name, "url": sink.url, "up": sink.consecutive_failures == 0,
-            "failing_s": round(sink.failing_for(now, status.started_ms), 1),
-            "sent_points": sink.sent_points, "failures": sink.failures, "dead_points": sink.dead_points,
-            "last_error": sink.last_error,
-            "backlog_points": waiting.points if waiting else None,
-            "oldest_age_s": round((now - oldest) / 1000, 1) if oldest else None,
-        })
+        sinks.append(
+            {
+                "name": sink.name,
+                "url": sink.url,
+                "up": sink.consecutive_failures == 0,
+                "failing_s": round(sink.failing_for(now, status.started_ms), 1),
+                "sent_points": sink.sent_points,
+                "failures": sink.failures,
+                "dead_points": sink.dead_points,
+                "last_error": sink.last_error,
+                "backlog_points": waiting.points if waiting else None,
+                "oldest_age_s": round((now - oldest) / 1000, 1) if oldest else None,
+            }
+        )
     return {
         "status": "unhealthy" if found else "ok",
         "problems": found,
@@ -98,16 +117,32 @@ def report(status: AgentStatus, config: AgentConfig, now: int) -> dict[str, Any]
         "last_reload_error": status.last_reload_error,
         "config_sha256": status.config_sha256,
         "fleet": None if config.fleet is None else fleet_report(status),
-        "devices": [{
-            "name": d.name, "protocol": d.protocol, "up": d.up, "polls": d.polls, "failures": d.failures,
-            "consecutive_failures": d.consecutive_failures, "latency_s": round(d.last_latency_s, 4),
-            "last_ok_ms": d.last_ok_ms, "last_error": d.last_error,
-        } for d in status.devices.values()],
+        "devices": [
+            {
+                "name": d.name,
+                "protocol": d.protocol,
+                "up": d.up,
+                "polls": d.polls,
+                "failures": d.failures,
+                "consecutive_failures": d.consecutive_failures,
+                "latency_s": round(d.last_latency_s, 4),
+                "last_ok_ms": d.last_ok_ms,
+                "last_error": d.last_error,
+            }
+            for d in status.devices.values()
+        ],
         "sinks": sinks,
-        "points": {"accepted": status.points_accepted, "buffered": status.points_buffered,
-                   "dropped": status.points_dropped},
-        "buffer": None if buffer is None else {
-            "points": buffer.points, "bytes": buffer.bytes, "batches": buffer.batches,
+        "points": {
+            "accepted": status.points_accepted,
+            "buffered": status.points_buffered,
+            "dropped": status.points_dropped,
+        },
+        "buffer": None
+        if buffer is None
+        else {
+            "points": buffer.points,
+            "bytes": buffer.bytes,
+            "batches": buffer.batches,
             "dropped": sum(v for k, v in buffer.counters.items() if k.startswith("dropped:")),
         },
     }
@@ -135,14 +170,20 @@ class HealthServer:
             log.info("health listener off (health.listen is empty)")
             return False
         host, port = split_listen(listen)
-        server = HttpServer({"/metrics": self._handle_metrics, "/healthz": self._handle_healthz},
-                            server_name=f"edge-agent/{__version__}", on_error=self._handler_failed)
+        server = HttpServer(
+            {"/metrics": self._handle_metrics, "/healthz": self._handle_healthz},
+            server_name=f"edge-agent/{__version__}",
+            on_error=self._handler_failed,
+        )
         try:
             await server.start(host, port)
         except OSError as exc:
-            log.error("health listener cannot listen; /metrics and /healthz are unavailable, the agent "
-                      "goes on without them (set health.listen to a free address, or \"\" to turn it off)",
-                      listen=listen, error=str(exc))
+            log.error(
+                "health listener cannot listen; /metrics and /healthz are unavailable, the agent "
+                'goes on without them (set health.listen to a free address, or "" to turn it off)',
+                listen=listen,
+                error=str(exc),
+            )
             return False
         self._server = server
         self.listen = listen
@@ -176,8 +217,11 @@ class HealthServer:
     async def _handle_healthz(self, request: Request) -> Reply:
         await self._fresh()
         body = report(self._status, self._config(), now_ms())
-        return Reply(200 if body["status"] == "ok" else 503, json.dumps(body).encode(),
-                     {"Content-Type": "application/json; charset=utf-8"})
+        return Reply(
+            200 if body["status"] == "ok" else 503,
+            json.dumps(body).encode(),
+            {"Content-Type": "application/json; charset=utf-8"},
+        )
 
     @staticmethod
     def _handler_failed(error: BaseException) -> None:

@@ -54,8 +54,11 @@ class PointEncoder:
             # The template holds for ints exact as floats and finite floats (a NaN or an
             # infinity makes the sum one); anything else takes the per-field path below.
             # A field set of one type needs only its own test: ints are always finite.
-            if template and (check is _FLOATS or (min(values) > -EXACT_INT and max(values) < EXACT_INT)) \
-                    and (check is _INTS or math.isfinite(sum(values))):
+            if (
+                template
+                and (check is _FLOATS or (min(values) > -EXACT_INT and max(values) < EXACT_INT))
+                and (check is _INTS or math.isfinite(sum(values)))
+            ):
                 if reading.tags or reading.measurement:
                     prefix = self._series(reading.measurement, reading.tags)
                 else:

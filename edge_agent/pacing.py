@@ -62,8 +62,15 @@ class _Mean:
 class Concurrency:
     """An AIMD limit on requests in flight, driven by answer times and back-pressure."""
 
-    def __init__(self, maximum: int, *, decrease: float = 0.9, alpha: float = 0.4,
-                 deviation_scale: float = 2.5, min_window: float = 0.05) -> None:
+    def __init__(
+        self,
+        maximum: int,
+        *,
+        decrease: float = 0.9,
+        alpha: float = 0.4,
+        deviation_scale: float = 2.5,
+        min_window: float = 0.05,
+    ) -> None:
         self.maximum = max(1, maximum)
         self.limit = 1.0
         self.decrease = decrease
@@ -149,8 +156,13 @@ class RateLimit:
 class Backoff:
     """Retry delays: a spread-out first retry, then exponential with jitter up to ``cap``."""
 
-    def __init__(self, cap: float, base: float = 1.0, first_window: float = FIRST_RETRY_WINDOW,
-                 chance: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        cap: float,
+        base: float = 1.0,
+        first_window: float = FIRST_RETRY_WINDOW,
+        chance: random.Random | None = None,
+    ) -> None:
         self.cap = cap
         self.base = base
         self.first_window = first_window

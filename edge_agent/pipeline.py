@@ -106,8 +106,11 @@ class Pipeline:
                 self._pending[:0] = lines
                 self._status.buffer_errors += 1
                 self._shed_excess()
-                log.error("buffer write failed; keeping readings in memory and retrying",
-                          error=str(exc), pending=len(self._pending))
+                log.error(
+                    "buffer write failed; keeping readings in memory and retrying",
+                    error=str(exc),
+                    pending=len(self._pending),
+                )
                 return
             self._status.points_buffered += len(lines)
             self._committed += len(lines)
@@ -115,8 +118,11 @@ class Pipeline:
             if appended.dropped:
                 self._status.points_dropped += max(appended.dropped.values())
                 age = (time.time_ns() // 1_000_000 - (appended.newest_dropped_ms or 0)) / 1000
-                log.warning("buffer full (max_disk reached): oldest readings dropped",
-                            dropped_by_sink=appended.dropped, newest_dropped_age_s=round(age, 1))
+                log.warning(
+                    "buffer full (max_disk reached): oldest readings dropped",
+                    dropped_by_sink=appended.dropped,
+                    newest_dropped_age_s=round(age, 1),
+                )
             self._on_commit()
 
     def _wake_waiters(self) -> None:
@@ -141,5 +147,6 @@ class Pipeline:
                     future.set_exception(BufferUnavailable("readings dropped: the buffer refuses writes"))
             self._waiters = [(u, f) for u, f in self._waiters if not f.done()]
             self._status.points_dropped += excess
-            log.error("readings dropped: the buffer has refused writes for too long",
-                      dropped=excess, kept=limit)
+            log.error(
+                "readings dropped: the buffer has refused writes for too long", dropped=excess, kept=limit
+            )

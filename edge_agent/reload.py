@@ -73,23 +73,31 @@ def plan(running: Applied, new: AgentConfig) -> ReloadPlan:
         needs_restart.append("agent.state_dir")
         agent = agent.model_copy(update={"state_dir": old.agent.state_dir})
     buffer = old.buffer.model_copy(update={k: getattr(new.buffer, k) for k in LIVE_BUFFER_KEYS})
-    needs_restart += [f"buffer.{k}" for k in type(old.buffer).model_fields
-                      if k not in LIVE_BUFFER_KEYS and getattr(old.buffer, k) != getattr(new.buffer, k)]
+    needs_restart += [
+        f"buffer.{k}"
+        for k in type(old.buffer).model_fields
+        if k not in LIVE_BUFFER_KEYS and getattr(old.buffer, k) != getattr(new.buffer, k)
+    ]
     old_names = [str(s.name) for s in old.sinks.all()]
     new_names = [str(s.name) for s in new.sinks.all()]
     sinks, sink_signatures, sinks_changed = new.sinks, [sink_signature(s) for s in new.sinks.all()], False
     if sorted(old_names) != sorted(new_names):
         # The buffer holds one cursor per sink, set up when it opens.
-        needs_restart.append(f"sinks (running: {', '.join(old_names) or 'none'}; "
-                             f"configured: {', '.join(new_names) or 'none'})")
+        needs_restart.append(
+            f"sinks (running: {', '.join(old_names) or 'none'}; configured: {', '.join(new_names) or 'none'})"
+        )
         sinks, sink_signatures = old.sinks, running.sinks
     else:
         sinks_changed = running.sinks != sink_signatures
     effective = new.model_copy(update={"agent": agent, "buffer": buffer, "sinks": sinks})
     after = _device_signatures(effective)
-    result = ReloadPlan(Applied(effective, after, sink_signatures), sinks_changed=sinks_changed,
-                        needs_restart=needs_restart, log_changed=old.log != new.log,
-                        listen_changed=old.health.listen != new.health.listen)
+    result = ReloadPlan(
+        Applied(effective, after, sink_signatures),
+        sinks_changed=sinks_changed,
+        needs_restart=needs_restart,
+        log_changed=old.log != new.log,
+        listen_changed=old.health.listen != new.health.listen,
+    )
     before = running.devices
     for name, signature in after.items():
         if name not in before:
@@ -103,8 +111,9 @@ def plan(running: Applied, new: AgentConfig) -> ReloadPlan:
 
 
 def _device_signatures(config: AgentConfig) -> dict[str, tuple[Any, ...]]:
-    return {device.name: device_signature(config, protocol, device)
-            for protocol, device in config.devices.all()}
+    return {
+        device.name: device_signature(config, protocol, device) for protocol, device in config.devices.all()
+    }
 
 
 def device_signature(config: AgentConfig, protocol: str, device: DeviceConfig) -> tuple[Any, ...]:
@@ -125,7 +134,8 @@ def _settings(model: object) -> tuple[Any, ...]:
     # field by field (SecretStr by its secret value). A dump per device would double the
     # memory the config takes.
     secrets = tuple(
-        (name, _digest(value)) for name, value in sorted(vars(model).items())
+        (name, _digest(value))
+        for name, value in sorted(vars(model).items())
         if name.endswith("_file") and isinstance(value, Path)
     )
     return (model, secrets)

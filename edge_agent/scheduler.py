@@ -88,8 +88,13 @@ class DevicePoller:
         except DeviceError as exc:
             self._failed(exc.reason)
             level = log.warning if status.consecutive_failures == 1 else log.info
-            level("device not answering", device=exc.device, reason=exc.reason,
-                  failures=status.consecutive_failures, retry_in=round(self._backoff(), 1))
+            level(
+                "device not answering",
+                device=exc.device,
+                reason=exc.reason,
+                failures=status.consecutive_failures,
+                retry_in=round(self._backoff(), 1),
+            )
             return False
         except Exception as exc:
             # A driver bug met on some odd answer: it costs this device this poll, counted and
@@ -97,16 +102,25 @@ class DevicePoller:
             self._failed(f"internal error in the driver: {exc!r}")
             status.internal_errors += 1
             if status.consecutive_failures == 1:
-                log.exception("driver failed unexpectedly; the device is polled again",
-                              device=self._driver.name, retry_in=round(self._backoff(), 1))
+                log.exception(
+                    "driver failed unexpectedly; the device is polled again",
+                    device=self._driver.name,
+                    retry_in=round(self._backoff(), 1),
+                )
             else:
-                log.info("driver failed unexpectedly again", device=self._driver.name, error=repr(exc),
-                         failures=status.consecutive_failures, retry_in=round(self._backoff(), 1))
+                log.info(
+                    "driver failed unexpectedly again",
+                    device=self._driver.name,
+                    error=repr(exc),
+                    failures=status.consecutive_failures,
+                    retry_in=round(self._backoff(), 1),
+                )
             return False
         status.last_latency_s = time.perf_counter() - started
         if status.consecutive_failures:
-            log.info("device answering again", device=self._driver.name,
-                     after_failures=status.consecutive_failures)
+            log.info(
+                "device answering again", device=self._driver.name, after_failures=status.consecutive_failures
+            )
         status.consecutive_failures = 0
         status.last_error = None
         if readings:

@@ -32,9 +32,14 @@ SELF_KEY = "@edge_agent"
 
 def encoder(config: AgentConfig) -> PointEncoder:
     """Tags of the agent's own points: school, campus and the agent's version."""
-    return PointEncoder(MEASUREMENT, {
-        "school": config.agent.school, "campus": config.agent.campus, "version": __version__,
-    })
+    return PointEncoder(
+        MEASUREMENT,
+        {
+            "school": config.agent.school,
+            "campus": config.agent.campus,
+            "version": __version__,
+        },
+    )
 
 
 def reading(status: AgentStatus, now: int) -> Reading:
@@ -78,12 +83,19 @@ def device_readings(status: AgentStatus, now: int, encoders: dict[str, PointEnco
         if device.name not in encoders:
             continue
         silent_ms = now - (device.last_ok_ms if device.last_ok_ms is not None else device.since_ms)
-        out.append(Reading.of(device.name, now, (
-            ("up", 1.0 if device.up else 0.0),
-            ("consecutive_failures", float(device.consecutive_failures)),
-            ("silent_s", max(0.0, silent_ms / 1000)),
-            ("interval_s", float(device.interval)),
-        ), measurement=DEVICE_MEASUREMENT))
+        out.append(
+            Reading.of(
+                device.name,
+                now,
+                (
+                    ("up", 1.0 if device.up else 0.0),
+                    ("consecutive_failures", float(device.consecutive_failures)),
+                    ("silent_s", max(0.0, silent_ms / 1000)),
+                    ("interval_s", float(device.interval)),
+                ),
+                measurement=DEVICE_MEASUREMENT,
+            )
+        )
     return out
 
 

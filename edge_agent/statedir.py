@@ -51,9 +51,11 @@ class StateLock:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise StateDirError(f"the state directory {self.path.parent} cannot be used: "
-                                f"{exc.strerror or exc}; check agent.state_dir and that the agent's "
-                                "user may write there") from None
+            raise StateDirError(
+                f"the state directory {self.path.parent} cannot be used: "
+                f"{exc.strerror or exc}; check agent.state_dir and that the agent's "
+                "user may write there"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -85,13 +87,18 @@ def open_buffer(factory: Callable[[], DiskBuffer], path: Path) -> DiskBuffer:
         return factory()
     except sqlite3.DatabaseError as exc:
         if not damaged(exc):
-            raise StateDirError(f"cannot open the buffer {path}: {exc}; free space on its disk or "
-                                "fix the file system, then start again (the buffer is left as it is)"
-                                ) from exc
+            raise StateDirError(
+                f"cannot open the buffer {path}: {exc}; free space on its disk or "
+                "fix the file system, then start again (the buffer is left as it is)"
+            ) from exc
         aside = move_aside(path)
-        log.error("buffer file is damaged; moved aside, starting with an empty buffer "
-                  "(its readings are not sent; keep the file for analysis)",
-                  buffer=str(path), error=str(exc), moved_to=str(aside))
+        log.error(
+            "buffer file is damaged; moved aside, starting with an empty buffer "
+            "(its readings are not sent; keep the file for analysis)",
+            buffer=str(path),
+            error=str(exc),
+            moved_to=str(aside),
+        )
     return factory()
 
 

@@ -145,8 +145,9 @@ class AgentStatus:
 
     def summary(self) -> str:
         """One line for systemd's status (``systemctl status``): devices, buffer, failing sinks."""
-        parts = [f"devices {len(self.devices_up())} up, {len(self.devices_down())} down "
-                 f"of {len(self.devices)}"]
+        parts = [
+            f"devices {len(self.devices_up())} up, {len(self.devices_down())} down of {len(self.devices)}"
+        ]
         if self.buffer is not None:
             waiting = max((b.points for b in self.buffer.backlog), default=self.buffer.points)
             parts.append(f"{waiting} points waiting in the buffer")

@@ -42,8 +42,10 @@ def fetch(listen: str) -> dict[str, Any]:
 def render(body: dict[str, Any]) -> str:
     """The report as lines a technician reads at a glance."""
     verdict = "OK" if body["status"] == "ok" else "UNHEALTHY"
-    lines = [f"edge-agent {body['version']} for {body['school']}/{body['campus']}: {verdict}, "
-             f"up {_span(body['uptime_s'])}, {body['reloads']} reload(s)"]
+    lines = [
+        f"edge-agent {body['version']} for {body['school']}/{body['campus']}: {verdict}, "
+        f"up {_span(body['uptime_s'])}, {body['reloads']} reload(s)"
+    ]
     lines += [f"  ! {problem}" for problem in body["problems"]]
     if body.get("last_reload_error"):
         lines.append(f"  last refused reload: {body['last_reload_error']}")
@@ -65,14 +67,17 @@ def render(body: dict[str, Any]) -> str:
         waiting = "" if s["backlog_points"] is None else f", {s['backlog_points']} waiting"
         if s["oldest_age_s"]:
             waiting += f" (oldest {_span(s['oldest_age_s'])} old)"
-        lines.append(f"  {s['name']:<20} {state}: sent {s['sent_points']}{waiting}, "
-                     f"dead-lettered {s['dead_points']}")
+        lines.append(
+            f"  {s['name']:<20} {state}: sent {s['sent_points']}{waiting}, dead-lettered {s['dead_points']}"
+        )
         if not s["up"] and s["last_error"]:
             lines.append(f"    last error: {s['last_error']}")
     buffer = body.get("buffer")
     if buffer:
-        lines.append(f"buffer: {buffer['points']} points on disk ({format_size(buffer['bytes'])}), "
-                     f"{buffer['dropped']} dropped when full")
+        lines.append(
+            f"buffer: {buffer['points']} points on disk ({format_size(buffer['bytes'])}), "
+            f"{buffer['dropped']} dropped when full"
+        )
     return "\n".join(lines)
 
 

@@ -159,8 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         devices = build_devices(*counts, base_port=args.base_port, host=args.host)
         wireless = mqtt_sensors.from_args(args, args.seed) if args.mqtt_broker else None
         snmp_layout = snmp_devices.build_snmp_devices(args.switches, args.ups, args.snmp_port, args.host)
-        opcua_layout = opcua_machines.build_opcua_machines(args.opcua_cnc, args.opcua_rigs, args.opcua_port,
-                                                           args.host)
+        opcua_layout = opcua_machines.build_opcua_machines(
+            args.opcua_cnc, args.opcua_rigs, args.opcua_port, args.host
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -30,11 +30,15 @@ from .profiles import toml_string
 from .server import Clock, DeviceRuntime, FunctionLog, rtu_server
 
 
-def build_bus(classrooms: int = 0, meters: int = 0, machines: int = 0, first_unit: int = 1,
-              prefix: str = "bus") -> list[SimulatedDevice]:
+def build_bus(
+    classrooms: int = 0, meters: int = 0, machines: int = 0, first_unit: int = 1, prefix: str = "bus"
+) -> list[SimulatedDevice]:
     """Lay out the bus: classrooms, then meters, then machines, on consecutive unit ids."""
-    kinds = ([("classroom", "classroom-iaq")] * classrooms + [("meter", "energy-meter-3ph")] * meters
-             + [("machine", "training-machine")] * machines)
+    kinds = (
+        [("classroom", "classroom-iaq")] * classrooms
+        + [("meter", "energy-meter-3ph")] * meters
+        + [("machine", "training-machine")] * machines
+    )
     if not kinds:
         raise ValueError("the bus needs at least one device")
     if first_unit < 1 or first_unit + len(kinds) - 1 > 247:
@@ -44,8 +48,16 @@ def build_bus(classrooms: int = 0, meters: int = 0, machines: int = 0, first_uni
     for index, (short, kind) in enumerate(kinds):
         seen[short] += 1
         unit = first_unit + index
-        devices.append(SimulatedDevice(f"{prefix}-{short}-{seen[short]}", kind, "", 0, unit,
-                                       {"bus": prefix, "room": f"{short}-{seen[short]}"}))
+        devices.append(
+            SimulatedDevice(
+                f"{prefix}-{short}-{seen[short]}",
+                kind,
+                "",
+                0,
+                unit,
+                {"bus": prefix, "room": f"{short}-{seen[short]}"},
+            )
+        )
     return devices
 
 
@@ -92,8 +104,9 @@ class Bus:
         """The simulated device answering to ``unit``."""
         return next(r for r in self.runtimes.values() if r.unit == unit)
 
-    def render_config(self, *, serial: str | None = None, pause: str | None = None,
-                      timeout: str = "1s") -> str:
+    def render_config(
+        self, *, serial: str | None = None, pause: str | None = None, timeout: str = "1s"
+    ) -> str:
         """``[[devices.modbus]]`` entries polling this bus (``serial``: the agent's end)."""
         if serial is not None:
             where = [f"serial = {toml_string(serial)}", "baudrate = 19200"]
@@ -102,12 +115,20 @@ class Bus:
         blocks = []
         for device in self.devices:
             tags = ", ".join(f"{k} = {toml_string(v)}" for k, v in device.tags.items())
-            blocks.append("\n".join([
-                "[[devices.modbus]]", f"name = {toml_string(device.name)}", *where,
-                f"unit = {device.unit}", *([f"pause = {toml_string(pause)}"] if pause else []),
-                f"timeout = {toml_string(timeout)}",
-                f"profile = {toml_string(device.kind)}", f"tags = {{ {tags} }}",
-            ]))
+            blocks.append(
+                "\n".join(
+                    [
+                        "[[devices.modbus]]",
+                        f"name = {toml_string(device.name)}",
+                        *where,
+                        f"unit = {device.unit}",
+                        *([f"pause = {toml_string(pause)}"] if pause else []),
+                        f"timeout = {toml_string(timeout)}",
+                        f"profile = {toml_string(device.kind)}",
+                        f"tags = {{ {tags} }}",
+                    ]
+                )
+            )
         return "\n\n".join(blocks) + "\n"
 
     async def start(self) -> None:
@@ -115,8 +136,9 @@ class Bus:
         if self.journal_path is not None:
             self._journal = Journal(self.journal_path)
             self._journal.start()
-        server, self._log = rtu_server(list(self.runtimes.values()), self._journal,
-                                       serial=self.serial, host=self.host, port=self.port)
+        server, self._log = rtu_server(
+            list(self.runtimes.values()), self._journal, serial=self.serial, host=self.host, port=self.port
+        )
         try:
             await server.serve_forever(background=True)
         except RuntimeError as exc:
@@ -155,8 +177,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     bus.add_argument("--first-unit", type=int, default=1, help="unit id of the first device (default 1)")
     where = bus.add_mutually_exclusive_group(required=True)
     where.add_argument("--rtu-over-tcp", metavar="HOST:PORT", help="serve RTU framing over TCP (loopback)")
-    where.add_argument("--serial-dir", type=Path, metavar="DIR",
-                       help="serve on a null-modem pair: the bus on DIR/a, the agent opens DIR/b")
+    where.add_argument(
+        "--serial-dir",
+        type=Path,
+        metavar="DIR",
+        help="serve on a null-modem pair: the bus on DIR/a, the agent opens DIR/b",
+    )
     bus.add_argument("--journal", type=Path, help="append a JSON line per served read to this file")
     bus.add_argument("--print-config", action="store_true", help="print the agent's entries and exit")
 
@@ -169,8 +195,14 @@ def main(args: argparse.Namespace) -> int:
         if args.rtu_over_tcp:
             host, _, text = args.rtu_over_tcp.rpartition(":")
             port = int(text)
-        bus = Bus(devices, args.seed, serial=str(args.serial_dir / "a") if args.serial_dir else None,
-                  host=host.strip("[]") or "127.0.0.1", port=port, journal=args.journal)
+        bus = Bus(
+            devices,
+            args.seed,
+            serial=str(args.serial_dir / "a") if args.serial_dir else None,
+            host=host.strip("[]") or "127.0.0.1",
+            port=port,
+            journal=args.journal,
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

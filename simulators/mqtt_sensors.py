@@ -59,8 +59,10 @@ def build_sensors(count: int, seed: int = 1) -> list[WirelessSensor]:
     """``count`` sensors in rooms 201, 202 ... of buildings A and B, alternately."""
     if count < 0:
         raise ValueError("the number of wireless sensors must not be negative")
-    return [WirelessSensor(f"wireless-{i}", "AB"[(i - 1) % 2], str(200 + i), seed + 1000 + i)
-            for i in range(1, count + 1)]
+    return [
+        WirelessSensor(f"wireless-{i}", "AB"[(i - 1) % 2], str(200 + i), seed + 1000 + i)
+        for i in range(1, count + 1)
+    ]
 
 
 def payload(values: dict[str, float | bool], t_ms: int, battery_pct: int) -> dict[str, object]:
@@ -68,8 +70,10 @@ def payload(values: dict[str, float | bool], t_ms: int, battery_pct: int) -> dic
     return {
         "ts": t_ms,
         "co2": round(float(values["co2_ppm"])),
-        "env": {"temp": round(float(values["temperature_c"]), 2),
-                "rh": round(float(values["humidity_pct"]), 1)},
+        "env": {
+            "temp": round(float(values["temperature_c"]), 2),
+            "rh": round(float(values["humidity_pct"]), 1),
+        },
         "pm": [{"size": "2.5", "value": round(float(values["pm25_ugm3"]), 1)}],
         "battery": {"pct": battery_pct},
     }
@@ -77,13 +81,18 @@ def payload(values: dict[str, float | bool], t_ms: int, battery_pct: int) -> dic
 
 def render_config(broker: str, name: str = "wireless-iaq") -> str:
     """The agent's ``[[devices.mqtt]]`` entry that reads every simulated sensor."""
-    return "\n".join([
-        "[[devices.mqtt]]",
-        f"name = {toml_string(name)}",
-        f"broker = {toml_string(broker)}",
-        f"topic = {toml_string(TOPIC)}",
-        f"profile = {toml_string(KIND)}",
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                "[[devices.mqtt]]",
+                f"name = {toml_string(name)}",
+                f"broker = {toml_string(broker)}",
+                f"topic = {toml_string(TOPIC)}",
+                f"profile = {toml_string(KIND)}",
+            ]
+        )
+        + "\n"
+    )
 
 
 def _loopback_broker(url: str) -> tuple[str, int]:
@@ -96,8 +105,14 @@ def _loopback_broker(url: str) -> tuple[str, int]:
 class WirelessSensors:
     """Publishes a reading of every sensor each ``interval`` seconds until cancelled."""
 
-    def __init__(self, broker: str, sensors: Sequence[WirelessSensor], interval: float = 5.0,
-                 journal: Path | None = None, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        broker: str,
+        sensors: Sequence[WirelessSensor],
+        interval: float = 5.0,
+        journal: Path | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.host, self.port = _loopback_broker(broker)
         self.sensors = list(sensors)
         self.interval = interval
@@ -142,8 +157,9 @@ class WirelessSensors:
         delay = 0.2
         while True:
             try:
-                async with aiomqtt.Client(self.host, self.port, identifier="sim-wireless-bridge",
-                                          timeout=5) as client:
+                async with aiomqtt.Client(
+                    self.host, self.port, identifier="sim-wireless-bridge", timeout=5
+                ) as client:
                     delay = 0.2
                     await self._drain(client)
             except aiomqtt.MqttError as exc:
@@ -166,8 +182,10 @@ class WirelessSensors:
     def _journal(self, sensor: WirelessSensor, t_ms: int, body: bytes) -> None:
         if self.journal is None:
             return
-        line = json.dumps({"t_ms": t_ms, "device": sensor.name, "topic": sensor.topic,
-                           "payload": json.loads(body)}, separators=(",", ":"))
+        line = json.dumps(
+            {"t_ms": t_ms, "device": sensor.name, "topic": sensor.topic, "payload": json.loads(body)},
+            separators=(",", ":"),
+        )
         with self.journal.open("a", encoding="utf-8") as file:
             file.write(line + "\n")
 
@@ -175,20 +193,39 @@ class WirelessSensors:
 def add_arguments(parser: argparse.ArgumentParser, in_campus: bool = False) -> None:
     """The sensors' options: ``--mqtt-broker``/``--wireless`` inside ``campus``, else
     ``--broker``/``--sensors``."""
-    parser.add_argument("--mqtt-broker" if in_campus else "--broker", dest="mqtt_broker", metavar="URL",
-                        help="mqtt://127.0.0.1:PORT of the broker the wireless sensors publish to")
-    parser.add_argument("--wireless" if in_campus else "--sensors", dest="wireless", type=int, default=3,
-                        help="wireless classroom sensors publishing over MQTT (default 3)")
-    parser.add_argument("--wireless-interval", type=float, default=5.0, metavar="SECONDS",
-                        help="seconds between two readings of a wireless sensor (default 5)")
-    parser.add_argument("--wireless-journal", type=Path, metavar="FILE",
-                        help="append a JSON line per message the broker acknowledged")
+    parser.add_argument(
+        "--mqtt-broker" if in_campus else "--broker",
+        dest="mqtt_broker",
+        metavar="URL",
+        help="mqtt://127.0.0.1:PORT of the broker the wireless sensors publish to",
+    )
+    parser.add_argument(
+        "--wireless" if in_campus else "--sensors",
+        dest="wireless",
+        type=int,
+        default=3,
+        help="wireless classroom sensors publishing over MQTT (default 3)",
+    )
+    parser.add_argument(
+        "--wireless-interval",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="seconds between two readings of a wireless sensor (default 5)",
+    )
+    parser.add_argument(
+        "--wireless-journal",
+        type=Path,
+        metavar="FILE",
+        help="append a JSON line per message the broker acknowledged",
+    )
 
 
 def from_args(args: argparse.Namespace, seed: int = 1) -> WirelessSensors:
     """The sensors the parsed options describe; ValueError for a broker beyond loopback."""
-    return WirelessSensors(args.mqtt_broker, build_sensors(args.wireless, seed), args.wireless_interval,
-                           args.wireless_journal)
+    return WirelessSensors(
+        args.mqtt_broker, build_sensors(args.wireless, seed), args.wireless_interval, args.wireless_journal
+    )
 
 
 async def serve(sensors: WirelessSensors) -> int:
@@ -215,12 +252,16 @@ async def serve(sensors: WirelessSensors) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m simulators.mqtt_sensors --broker URL [--sensors N] [--print-config]``."""
-    parser = argparse.ArgumentParser(prog="python -m simulators.mqtt_sensors", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m simulators.mqtt_sensors",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_arguments(parser)
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    parser.add_argument("--print-config", action="store_true",
-                        help="print the agent's [[devices.mqtt]] entry and exit")
+    parser.add_argument(
+        "--print-config", action="store_true", help="print the agent's [[devices.mqtt]] entry and exit"
+    )
     args = parser.parse_args(argv)
     if not args.mqtt_broker:
         parser.error("--broker is required")

@@ -296,7 +296,10 @@ def rtu_server(
     else:
         assert host is not None
         server = ModbusTcpServer(
-            devices, address=(host, port), framer=FramerType.RTU, ignore_missing_devices=True,
+            devices,
+            address=(host, port),
+            framer=FramerType.RTU,
+            ignore_missing_devices=True,
             trace_pdu=log.trace,
         )
     # why: as in DeviceServer, our core adds routing, faults and the journal.

@@ -15,12 +15,21 @@ pytestmark = pytest.mark.integration
 
 
 def test_every_benchmark_runs_at_a_tiny_size() -> None:
-    result = subprocess.run([sys.executable, "-m", "bench.run", "--quick"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick"], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     written = json.loads((ROOT / "bench" / "results" / "quick.json").read_text())
-    assert set(written["results"]) == {"pipeline", "efficiency", "throughput", "ratio", "startup",
-                                       "backfill", "footprint", "city"}
+    assert set(written["results"]) == {
+        "pipeline",
+        "efficiency",
+        "throughput",
+        "ratio",
+        "startup",
+        "backfill",
+        "footprint",
+        "city",
+    }
     for figures in written["results"].values():
         assert figures and all(isinstance(v, int | float) for v in figures.values())
     assert written["context"]["cores"] >= 1

@@ -65,8 +65,9 @@ def secret_file_keys(model: type[BaseModel], seen: set[type] | None = None) -> s
     seen.add(model)
     keys: set[str] = set()
     for name, info in model.model_fields.items():
-        if any(getattr(m, "func", None) is readable_file for m in info.metadata) or \
-                SecretFile in typing.get_args(info.annotation):
+        if any(
+            getattr(m, "func", None) is readable_file for m in info.metadata
+        ) or SecretFile in typing.get_args(info.annotation):
             keys.add(name)
         pending = [info.annotation]
         while pending:
@@ -85,8 +86,18 @@ def test_every_secret_file_key_is_taken_relative_to_its_config_file() -> None:
 
 def test_path_keys_are_read_off_the_models() -> None:
     # The keys every section had before they were read off the models: none may go missing.
-    assert {"state_dir", "profiles_dir", "token_file", "password_file", "community_file", "auth_key_file",
-            "priv_key_file", "tls_ca", "tls_cert", "tls_key"} <= PATH_KEYS
+    assert {
+        "state_dir",
+        "profiles_dir",
+        "token_file",
+        "password_file",
+        "community_file",
+        "auth_key_file",
+        "priv_key_file",
+        "tls_ca",
+        "tls_cert",
+        "tls_key",
+    } <= PATH_KEYS
 
 
 def test_a_driver_with_a_scan_module_is_scannable() -> None:

@@ -27,8 +27,9 @@ __all__ = ["Plan", "Run", "measure", "run"]
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
-def measure(plan: Plan | None = None, outage: float = 60, warmup: float = 20,
-            picture: str = "city.png") -> dict[str, float]:
+def measure(
+    plan: Plan | None = None, outage: float = 60, warmup: float = 20, picture: str = "city.png"
+) -> dict[str, float]:
     """One run of ``plan`` (40 schools by default); its figures, its plot in bench/results/``picture``."""
     plan = plan or Plan()
     with tempfile.TemporaryDirectory(prefix="city-") as tmp:

@@ -22,8 +22,9 @@ MEASUREMENT = "energy_meter"
 BATCH = 5000
 
 
-def meter_lines(school: str, devices: list[str], start_ms: int, end_ms: int,
-                step_ms: int = 1000) -> list[str]:
+def meter_lines(
+    school: str, devices: list[str], start_ms: int, end_ms: int, step_ms: int = 1000
+) -> list[str]:
     """Lines a school's meters would have sent from ``start_ms`` to ``end_ms`` (devices as TOML blocks)."""
     values = ",".join(f"{spec.field}={230.0 + i * 0.5}" for i, spec in enumerate(register_map(KIND)))
     prefixes = []
@@ -45,7 +46,7 @@ def prefill(buffer_file: Path, sink: str, school: str, devices: list[str], hours
         for start in range(int(end_ms - span), end_ms, 3600_000):
             lines = meter_lines(school, devices, start, min(start + 3600_000, end_ms))
             for first in range(0, len(lines), BATCH):
-                disk.append(lines[first:first + BATCH])
+                disk.append(lines[first : first + BATCH])
             total += len(lines)
     finally:
         disk.close()

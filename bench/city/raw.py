@@ -29,9 +29,11 @@ def bodies(points: int, series: int, end_ms: int) -> list[bytes]:
     lines: list[str] = []
     for n in range(points):
         device, step = n % series, n // series
-        lines.append(f"energy_meter,building={'AB'[device % 2]},campus=main,device=meter-{device},"
-                     f"kind=energy-meter-3ph,room=plant-{device},school={RAW_WRITER} {values} "
-                     f"{end_ms - step * 1000}")
+        lines.append(
+            f"energy_meter,building={'AB'[device % 2]},campus=main,device=meter-{device},"
+            f"kind=energy-meter-3ph,room=plant-{device},school={RAW_WRITER} {values} "
+            f"{end_ms - step * 1000}"
+        )
         if len(lines) == BODY_POINTS:
             out.append(gzip.compress("\n".join(lines).encode(), 1))
             lines = []
@@ -70,8 +72,9 @@ async def post_all(url: str, token: str, parts: list[bytes], concurrency: int) -
         return time.monotonic() - started, refused
 
 
-def raw_ingest_seconds(url: str, token: str, rows: float, series: int, concurrency: int,
-                       series_exist: bool = True) -> tuple[float, int]:
+def raw_ingest_seconds(
+    url: str, token: str, rows: float, series: int, concurrency: int, series_exist: bool = True
+) -> tuple[float, int]:
     """Seconds the store takes ``rows`` rows from one writer, and how many of its requests were refused.
 
     ``series_exist``: the series are created beforehand, untimed, as the city's were by its

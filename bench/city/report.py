@@ -29,8 +29,10 @@ def figures(run: Run) -> dict[str, float]:
     catch_up = max(caught) if run.caught_up else float("nan")
     rows = last.store.rows - first.store.rows
     recovery = [s for s in run.snapshots if s.phase == "recovery"]
-    rates = [(b.store.rows - a.store.rows) / max(1e-3, b.t - a.t)
-             for a, b in zip([first, *recovery], recovery, strict=False)]
+    rates = [
+        (b.store.rows - a.store.rows) / max(1e-3, b.t - a.t)
+        for a, b in zip([first, *recovery], recovery, strict=False)
+    ]
     ledgers = list(run.books.values())
     agents_cpu = [b.cpu_s - a.cpu_s for a, b in zip(first.agents, last.agents, strict=True)]
     return {
@@ -71,17 +73,21 @@ def lines(run: Run) -> list[str]:
     """The report: the figures, then each school whose books do not balance."""
     values = figures(run)
     plan = run.plan
-    out = [f"city: {plan.schools} schools x {plan.meters} meters at {plan.meter_interval}, outage "
-           f"{run.outage:g}s (+{plan.backlog_hours:g} h prefilled), "
-           f"store -maxConcurrentInserts={plan.store_inserts} "
-           f"-insert.maxQueueDuration={plan.store_queue}, sink retry_max {plan.retry_max}"]
+    out = [
+        f"city: {plan.schools} schools x {plan.meters} meters at {plan.meter_interval}, outage "
+        f"{run.outage:g}s (+{plan.backlog_hours:g} h prefilled), "
+        f"store -maxConcurrentInserts={plan.store_inserts} "
+        f"-insert.maxQueueDuration={plan.store_queue}, sink retry_max {plan.retry_max}"
+    ]
     out += [f"  {name:<40} {value:>14,.2f}" for name, value in values.items()]
     ratio, retries = values["catch_up_over_raw"], values["requests_per_delivered_batch"]
-    out.append(f"  goals: catch-up <= {CATCH_UP_RATIO_GOAL}x raw ingest: "
-               f"{_verdict(ratio <= CATCH_UP_RATIO_GOAL)}; "
-               f"<= {REQUESTS_PER_BATCH_GOAL} requests per delivered batch: "
-               f"{_verdict(retries <= REQUESTS_PER_BATCH_GOAL)}; every school's books balance: "
-               f"{_verdict(values['books_balanced_schools'] == plan.schools)}")
+    out.append(
+        f"  goals: catch-up <= {CATCH_UP_RATIO_GOAL}x raw ingest: "
+        f"{_verdict(ratio <= CATCH_UP_RATIO_GOAL)}; "
+        f"<= {REQUESTS_PER_BATCH_GOAL} requests per delivered batch: "
+        f"{_verdict(retries <= REQUESTS_PER_BATCH_GOAL)}; every school's books balance: "
+        f"{_verdict(values['books_balanced_schools'] == plan.schools)}"
+    )
     for code, ledger in run.books.items():
         if not ledger.balanced():
             out.append("  UNBALANCED " + ledger.line(code) + f"  still buffered {ledger.still_buffered}")

@@ -124,12 +124,18 @@ def school_code(index: int) -> str:
 def city(work: Path, plan: Plan) -> Iterator[City]:
     """Store, vmauth, simulators and every school's agent running; all stopped afterwards."""
     work.mkdir(parents=True, exist_ok=True)
-    store = VictoriaMetrics(work / "vm", flags=(f"-maxConcurrentInserts={plan.store_inserts}",
-                                                f"-insert.maxQueueDuration={plan.store_queue}"))
+    store = VictoriaMetrics(
+        work / "vm",
+        flags=(f"-maxConcurrentInserts={plan.store_inserts}", f"-insert.maxQueueDuration={plan.store_queue}"),
+    )
     codes = [school_code(i) for i in range(plan.schools)]
     tokens = _tokens(work / "tokens", [*codes, RAW_WRITER])
-    roster = Roster(schools=[School(code=code, name=f"school {code}", token_file=work / "tokens" / code)
-                             for code in [*codes, RAW_WRITER]])
+    roster = Roster(
+        schools=[
+            School(code=code, name=f"school {code}", token_file=work / "tokens" / code)
+            for code in [*codes, RAW_WRITER]
+        ]
+    )
     store.start()
     gate = VMAuth(work / "vmauth.yml")
     try:
@@ -137,19 +143,42 @@ def city(work: Path, plan: Plan) -> Iterator[City]:
         if not plan.backlog_hours:
             # With a backlog in every buffer the city starts cut off: it would drain at once.
             gate.start()
-        sim_args = ["--classrooms", "0", "--meters", str(plan.schools * plan.meters), "--machines", "0",
-                    "--base-port", str(free_port_range(plan.schools * plan.meters)), "--host", LOOPBACK]
+        sim_args = [
+            "--classrooms",
+            "0",
+            "--meters",
+            str(plan.schools * plan.meters),
+            "--machines",
+            "0",
+            "--base-port",
+            str(free_port_range(plan.schools * plan.meters)),
+            "--host",
+            LOOPBACK,
+        ]
         with simulators(work, sim_args) as entries:
             blocks = [b for b in entries.split("\n\n") if b.strip()]
-            schools = [_school(work, plan, code, gate.url, work / "tokens" / code,
-                               blocks[i * plan.meters:(i + 1) * plan.meters])
-                       for i, code in enumerate(codes)]
+            schools = [
+                _school(
+                    work,
+                    plan,
+                    code,
+                    gate.url,
+                    work / "tokens" / code,
+                    blocks[i * plan.meters : (i + 1) * plan.meters],
+                )
+                for i, code in enumerate(codes)
+            ]
             if plan.backlog_hours:
                 end_ms = time.time_ns() // 1_000_000 - 1000
                 for i, school in enumerate(schools):
-                    school.prefilled = prefill(school.buffer_file, SINK, school.code,
-                                               blocks[i * plan.meters:(i + 1) * plan.meters],
-                                               plan.backlog_hours, end_ms)
+                    school.prefilled = prefill(
+                        school.buffer_file,
+                        SINK,
+                        school.code,
+                        blocks[i * plan.meters : (i + 1) * plan.meters],
+                        plan.backlog_hours,
+                        end_ms,
+                    )
             the_city = City(plan, work, store, gate, schools, tokens[RAW_WRITER])
             try:
                 for school in schools:
@@ -178,9 +207,13 @@ def _school(work: Path, plan: Plan, code: str, url: str, token_file: Path, devic
     directory = work / "schools" / code
     directory.mkdir(parents=True, exist_ok=True)
     listen = f"{LOOPBACK}:{free_port()}"
-    meters = "\n\n".join(block.replace('profile = "energy-meter-3ph"',
-                                       f'profile = "energy-meter-3ph"\ninterval = "{plan.meter_interval}"')
-                         for block in devices)
+    meters = "\n\n".join(
+        block.replace(
+            'profile = "energy-meter-3ph"',
+            f'profile = "energy-meter-3ph"\ninterval = "{plan.meter_interval}"',
+        )
+        for block in devices
+    )
     (directory / "agent.toml").write_text(f"""
 [agent]
 school = "{code}"

@@ -63,8 +63,9 @@ class Run:
         return all(t is not None for t in self.caught_t)
 
 
-def run(work: Path, plan: Plan, warmup: float = 20, outage: float = 120, max_wait: float = 900,
-        raw: bool = True) -> Run:
+def run(
+    work: Path, plan: Plan, warmup: float = 20, outage: float = 120, max_wait: float = 900, raw: bool = True
+) -> Run:
     """Build the city in ``work``, take it through one outage, and return what was seen."""
     with city(work, plan) as town:
         watch = Watch(town)
@@ -89,13 +90,30 @@ def run(work: Path, plan: Plan, warmup: float = 20, outage: float = 120, max_wai
         exit_codes = town.stop_agents()
         answers = _answers(town)
         ledgers = _books(town)
-        result = Run(plan, warmup, outage, watch.snapshots, restored_t, at_cut, at_restore, caught_t,
-                     at_caught, ledgers, answers, exit_codes)
+        result = Run(
+            plan,
+            warmup,
+            outage,
+            watch.snapshots,
+            restored_t,
+            at_cut,
+            at_restore,
+            caught_t,
+            at_caught,
+            ledgers,
+            answers,
+            exit_codes,
+        )
         if raw:
             rows = at_caught.store.rows - at_restore.store.rows
             result.raw_s, result.raw_refused = raw_ingest_seconds(
-                town.gate.url, town.raw_token, rows, plan.schools * plan.meters, plan.store_inserts,
-                series_exist=not plan.backlog_hours)
+                town.gate.url,
+                town.raw_token,
+                rows,
+                plan.schools * plan.meters,
+                plan.store_inserts,
+                series_exist=not plan.backlog_hours,
+            )
         return result
 
 
@@ -109,8 +127,10 @@ def _wait_until_working(watch: Watch, timeout: float, delivering: bool = True) -
             return
         if time.monotonic() > deadline:
             waiting = working.count(False)
-            raise RuntimeError(f"{waiting} of {len(snapshot.agents)} agents not working after {timeout:g}s; "
-                               f"see {watch.city.work}/schools/*/agent.log")
+            raise RuntimeError(
+                f"{waiting} of {len(snapshot.agents)} agents not working after {timeout:g}s; "
+                f"see {watch.city.work}/schools/*/agent.log"
+            )
         time.sleep(1)
 
 

@@ -127,7 +127,10 @@ def read_agent(gateway: Gateway) -> AgentReading:
         requests=sink("edge_agent_sink_requests_total"),
         failures=sink("edge_agent_sink_failures_total"),
         sent_points=sink("edge_agent_sink_sent_points_total"),
-        cpu_s=cpu, rss_mb=rss, peak_rss_mb=peak, answered=True,
+        cpu_s=cpu,
+        rss_mb=rss,
+        peak_rss_mb=peak,
+        answered=True,
     )
 
 
@@ -154,7 +157,7 @@ def sum_of(text: str, name: str) -> float:
     """
     total = 0.0
     for line in text.splitlines():
-        if line.startswith(name) and line[len(name):len(name) + 1] in ("{", " "):
+        if line.startswith(name) and line[len(name) : len(name) + 1] in ("{", " "):
             total += float(line.rsplit(" ", 1)[1])
     return total
 

@@ -12,5 +12,13 @@ from .client import BodyTooLarge, HttpClient, Response
 from .server import HttpServer, Reply, Request
 from .wire import ClosedEarly, HttpError
 
-__all__ = ["BodyTooLarge", "ClosedEarly", "HttpClient", "HttpError", "HttpServer", "Reply", "Request",
-           "Response"]
+__all__ = [
+    "BodyTooLarge",
+    "ClosedEarly",
+    "HttpClient",
+    "HttpError",
+    "HttpServer",
+    "Reply",
+    "Request",
+    "Response",
+]

@@ -50,8 +50,9 @@ class _Connection:
         self.idle_since = 0.0
 
     def usable(self, now: float) -> bool:
-        return (not self.reader.at_eof() and not self.writer.is_closing()
-                and now - self.idle_since < IDLE_SECONDS)
+        return (
+            not self.reader.at_eof() and not self.writer.is_closing() and now - self.idle_since < IDLE_SECONDS
+        )
 
     def close(self) -> None:
         self.writer.close()
@@ -65,8 +66,15 @@ class HttpClient:
     ``connections`` requests are in flight at once, the rest wait their turn.
     """
 
-    def __init__(self, url: str, *, timeout: float, headers: Mapping[str, str] | None = None,
-                 ssl_context: ssl.SSLContext | None = None, connections: int = 1) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float,
+        headers: Mapping[str, str] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        connections: int = 1,
+    ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http:// or https:// URL: {url!r}")
@@ -83,9 +91,16 @@ class HttpClient:
         self._idle: list[_Connection] = []
         self._closed = False
 
-    async def request(self, method: str, path: str, *, body: bytes = b"",
-                      params: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None,
-                      max_body: int = 1 << 20) -> Response:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes = b"",
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        max_body: int = 1 << 20,
+    ) -> Response:
         """Send one request and read its whole answer within the client's timeout.
 
         Raises ``TimeoutError``, ``OSError`` (cannot connect, TLS refused, reset),
@@ -93,8 +108,9 @@ class HttpClient:
         """
         target = self._prefix + path + (f"?{urlencode(params)}" if params else "")
         extra = _header_lines(headers) if headers else ""
-        head = (f"{method} {target} HTTP/1.1\r\n{self._fixed}{extra}"
-                f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1")
+        head = (
+            f"{method} {target} HTTP/1.1\r\n{self._fixed}{extra}Content-Length: {len(body)}\r\n\r\n"
+        ).encode("latin-1")
         async with asyncio.timeout(self._timeout), self._slots:
             connection = self._reused()
             if connection is not None:
@@ -123,12 +139,17 @@ class HttpClient:
 
     async def _connect(self) -> _Connection:
         reader, writer = await asyncio.open_connection(
-            self._host, self._port, ssl=self._ssl, server_hostname=self._host if self._ssl else None,
-            limit=2 * MAX_LINE)
+            self._host,
+            self._port,
+            ssl=self._ssl,
+            server_hostname=self._host if self._ssl else None,
+            limit=2 * MAX_LINE,
+        )
         return _Connection(reader, writer)
 
-    async def _exchange(self, connection: _Connection, head: bytes, body: bytes, method: str,
-                        max_body: int) -> Response:
+    async def _exchange(
+        self, connection: _Connection, head: bytes, body: bytes, method: str, max_body: int
+    ) -> Response:
         keep = False
         try:
             connection.writer.write(head + body)  # one send: a copy costs less than a second segment
@@ -141,8 +162,11 @@ class HttpClient:
             bodyless = method == "HEAD" or status in (204, 304)
             closes = headers.get("connection", "").lower() == "close" or version == "HTTP/1.0"
             delimited = "content-length" in headers or "transfer-encoding" in headers
-            content = b"" if bodyless else await read_body(connection.reader, headers, max_body,
-                                                             to_eof=not delimited)
+            content = (
+                b""
+                if bodyless
+                else await read_body(connection.reader, headers, max_body, to_eof=not delimited)
+            )
             keep = not closes and (bodyless or delimited)
             return Response(status, reason, headers, content)
         finally:

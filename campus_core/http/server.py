@@ -55,8 +55,13 @@ class HttpServer:
     closed; ``on_error`` hears of the exception.
     """
 
-    def __init__(self, routes: Mapping[str, Handler], *, server_name: str,
-                 on_error: Callable[[BaseException], None] | None = None) -> None:
+    def __init__(
+        self,
+        routes: Mapping[str, Handler],
+        *,
+        server_name: str,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
         self._routes = dict(routes)
         self._name = server_name
         self._on_error = on_error
@@ -132,13 +137,15 @@ class HttpServer:
             except Exception as exc:
                 if self._on_error is not None:
                     self._on_error(exc)
-                await self._send(writer, version, method, Reply(500, b"internal error; see the log\n"),
-                                 close=True)
+                await self._send(
+                    writer, version, method, Reply(500, b"internal error; see the log\n"), close=True
+                )
                 return False
         return not await self._send(writer, version, method, reply, close=close)
 
-    async def _send(self, writer: asyncio.StreamWriter, version: str, method: str, reply: Reply,
-                    *, close: bool) -> bool:
+    async def _send(
+        self, writer: asyncio.StreamWriter, version: str, method: str, reply: Reply, *, close: bool
+    ) -> bool:
         """Send ``reply``; True when the connection is to close after it."""
         status = HTTPStatus(reply.status)
         head = [f"HTTP/1.1 {status.value} {status.phrase}", f"Server: {self._name}"]

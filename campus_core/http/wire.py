@@ -111,8 +111,9 @@ async def _exactly(reader: asyncio.StreamReader, size: int) -> bytes:
     try:
         return await reader.readexactly(size)
     except asyncio.IncompleteReadError as exc:
-        raise HttpError(f"the connection closed {size - len(exc.partial)} bytes before the body's end") \
-            from None
+        raise HttpError(
+            f"the connection closed {size - len(exc.partial)} bytes before the body's end"
+        ) from None
 
 
 async def _line(reader: asyncio.StreamReader, first: bool = False) -> str:

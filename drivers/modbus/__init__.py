@@ -118,12 +118,19 @@ class ModbusDriver:
                 results.append((request, answer))
         if changed:
             self._requests = adapted
-            log.info("read plan adapted to the device", device=self.name, unit=self._config.unit,
-                     requests=[r.describe() for r in adapted])
+            log.info(
+                "read plan adapted to the device",
+                device=self.name,
+                unit=self._config.unit,
+                requests=[r.describe() for r in adapted],
+            )
         if not results:
-            raise DeviceError(self.name, f"nothing left to read at unit {self._config.unit} on {link}: "
-                              "the device refused every register (see the earlier warnings); "
-                              "fix the addresses against the manual and reload")
+            raise DeviceError(
+                self.name,
+                f"nothing left to read at unit {self._config.unit} on {link}: "
+                "the device refused every register (see the earlier warnings); "
+                "fix the addresses against the manual and reload",
+            )
         return [self._reading(results)]
 
     def _reading(self, results: Sequence[tuple[Request, Values]]) -> Reading:
@@ -167,8 +174,9 @@ class ModbusDriver:
         for attempt in range(BUSY_RETRIES + 1):
             self.stats.requests += 1
             try:
-                response = await link.read(config.unit, request.table, request.address,
-                                           request.count, config.timeout)
+                response = await link.read(
+                    config.unit, request.table, request.address, request.count, config.timeout
+                )
             except LinkDown as exc:
                 raise DeviceError(self.name, str(exc)) from exc
             except NoAnswer as exc:
@@ -201,9 +209,13 @@ class ModbusDriver:
             self._skip(request.table, request.slots, code)
             return []
         self.stats.splits += 1
-        log.info("coalesced read refused; splitting it around the refused addresses",
-                 device=self.name, unit=config.unit, request=request.describe(),
-                 reason=describe_exception(code))
+        log.info(
+            "coalesced read refused; splitting it around the refused addresses",
+            device=self.name,
+            unit=config.unit,
+            request=request.describe(),
+            reason=describe_exception(code),
+        )
 
         async def read(piece: Request) -> Values | Refused:
             return await self._read(link, piece)
@@ -216,7 +228,14 @@ class ModbusDriver:
     def _skip(self, table: str, slots: Sequence[Slot], code: int) -> None:
         self.stats.skipped_values += len(slots)
         for slot in slots:
-            log.warning("value skipped: the device refuses its address; it is not read again "
-                        "until the agent restarts", device=self.name, unit=self._config.unit,
-                        table=table, address=slot.address, value=slot.name,
-                        reason=describe_exception(code), skipped=self.stats.skipped_values)
+            log.warning(
+                "value skipped: the device refuses its address; it is not read again "
+                "until the agent restarts",
+                device=self.name,
+                unit=self._config.unit,
+                table=table,
+                address=slot.address,
+                value=slot.name,
+                reason=describe_exception(code),
+                skipped=self.stats.skipped_values,
+            )

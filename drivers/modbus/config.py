@@ -22,12 +22,28 @@ from campus_core.units import Duration
 
 Table = Literal["holding", "input", "coil", "discrete"]
 RegisterType = Literal[
-    "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64", "string", "bool",
+    "int16",
+    "uint16",
+    "int32",
+    "uint32",
+    "int64",
+    "uint64",
+    "float32",
+    "float64",
+    "string",
+    "bool",
 ]
 #: Byte orders: letters name the bytes of the big-endian value, in the order the device sends
 #: them. 4-letter forms also work for 64-bit values (ABCD means ABCDEFGH, CDAB means GHEFCDAB...).
 WordOrder = Literal[
-    "ABCD", "CDAB", "BADC", "DCBA", "ABCDEFGH", "GHEFCDAB", "BADCFEHG", "HGFEDCBA",
+    "ABCD",
+    "CDAB",
+    "BADC",
+    "DCBA",
+    "ABCDEFGH",
+    "GHEFCDAB",
+    "BADCFEHG",
+    "HGFEDCBA",
 ]
 Transport = Literal["tcp", "rtu-over-tcp", "rtu"]
 
@@ -36,8 +52,15 @@ NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 #: Registers each type occupies (bits for coils and discrete inputs take one address).
 TYPE_WIDTH: dict[str, int] = {
-    "int16": 1, "uint16": 1, "int32": 2, "uint32": 2, "int64": 4, "uint64": 4,
-    "float32": 2, "float64": 4, "bool": 1,
+    "int16": 1,
+    "uint16": 1,
+    "int32": 2,
+    "uint32": 2,
+    "int64": 4,
+    "uint64": 4,
+    "float32": 2,
+    "float64": 4,
+    "bool": 1,
 }
 BIT_TABLES = ("coil", "discrete")
 INTEGER_TYPES = ("int16", "uint16", "int32", "uint32", "int64", "uint64")
@@ -54,16 +77,19 @@ class Register(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    field: str | None = Field(default=None, pattern=SNAKE_CASE,
-                              description="field name with its unit: voltage_v")
-    tag: str | None = Field(default=None, pattern=SNAKE_CASE,
-                            description="tag key for text: a string register or an enum's name")
+    field: str | None = Field(
+        default=None, pattern=SNAKE_CASE, description="field name with its unit: voltage_v"
+    )
+    tag: str | None = Field(
+        default=None, pattern=SNAKE_CASE, description="tag key for text: a string register or an enum's name"
+    )
     table: Table = "holding"
     address: int = Field(ge=0, le=65535, description="PDU address (register 40001 is 0)")
     type: RegisterType | None = None
     order: WordOrder = "ABCD"
-    length: int | None = Field(default=None, ge=1, le=PROTOCOL_MAX_REGISTERS,
-                               description="registers a string spans")
+    length: int | None = Field(
+        default=None, ge=1, le=PROTOCOL_MAX_REGISTERS, description="registers a string spans"
+    )
     bit: int | None = Field(default=None, ge=0, le=15, description="one bit of a 16-bit register")
     scale: float = 1.0
     offset: float = 0.0
@@ -74,7 +100,7 @@ class Register(BaseModel):
     def _enum_names(cls, enum: dict[int, str] | None) -> dict[int, str] | None:
         if enum is not None:
             if not enum:
-                raise ValueError("an enum needs at least one entry, e.g. { 0 = \"idle\", 1 = \"running\" }")
+                raise ValueError('an enum needs at least one entry, e.g. { 0 = "idle", 1 = "running" }')
             for raw, name in enum.items():
                 if not name.strip():
                     raise ValueError(f"enum value {raw} has an empty name")
@@ -93,21 +119,23 @@ class Register(BaseModel):
         if self.table in BIT_TABLES:
             if self.type not in (None, "bool"):
                 raise ValueError(
-                    f"a {self.table} holds one bit: type must be \"bool\" (or left out), not {self.type!r}"
+                    f'a {self.table} holds one bit: type must be "bool" (or left out), not {self.type!r}'
                 )
             if self.bit is not None:
                 raise ValueError(f"bit = N picks a bit of a register; a {self.table} is one bit already")
             self.type = "bool"
         elif self.bit is not None:
             if self.type not in (None, "bool", "uint16", "int16"):
-                raise ValueError(f"bit = {self.bit} reads one bit of a 16-bit register; "
-                                 f"leave type out (or \"bool\"), not {self.type!r}")
+                raise ValueError(
+                    f"bit = {self.bit} reads one bit of a 16-bit register; "
+                    f'leave type out (or "bool"), not {self.type!r}'
+                )
             self.type = "bool"
         elif self.type is None:
             self.type = "string" if self.length is not None else "uint16"
         elif self.type == "bool":
             raise ValueError(
-                f"type \"bool\" on a {self.table} register needs bit = N (0-15) to say which bit; "
+                f'type "bool" on a {self.table} register needs bit = N (0-15) to say which bit; '
                 "or use a coil/discrete table, or a number type (int16 uint16 ... float64)"
             )
         if self.type == "string":
@@ -119,21 +147,26 @@ class Register(BaseModel):
     def _check_outputs(self) -> None:
         if self.type == "string":
             if self.tag is None:
-                raise ValueError("a string goes into a tag (stores keep only numbers in fields): "
-                                 "set tag = \"...\" instead of field")
+                raise ValueError(
+                    "a string goes into a tag (stores keep only numbers in fields): "
+                    'set tag = "..." instead of field'
+                )
             if self.field is not None:
-                raise ValueError("a string cannot be a field (stores keep only numbers): "
-                                 "use tag = \"...\" alone")
+                raise ValueError(
+                    'a string cannot be a field (stores keep only numbers): use tag = "..." alone'
+                )
         elif self.enum is not None:
             if self.tag is None:
-                raise ValueError("an enum names the value in a tag: set tag = \"...\" "
-                                 "(and field = \"..._code\" to keep the number too)")
+                raise ValueError(
+                    'an enum names the value in a tag: set tag = "..." '
+                    '(and field = "..._code" to keep the number too)'
+                )
             if self.type not in (*INTEGER_TYPES, "bool"):
                 raise ValueError(f"an enum maps whole numbers; a {self.type} is not one")
         elif self.tag is not None:
             raise ValueError("tag is for text: a string register or an enum; a number goes into a field")
         elif self.field is None:
-            raise ValueError("say where the value goes: field = \"name_unit\"")
+            raise ValueError('say where the value goes: field = "name_unit"')
         if self.type in ("string", "bool") and (self.scale != 1.0 or self.offset != 0.0):
             raise ValueError(f"scale and offset apply to numbers, not to a {self.type}")
         if self.scale == 0:
@@ -142,8 +175,10 @@ class Register(BaseModel):
     def _check_order(self) -> None:
         width = TYPE_WIDTH.get(self.type or "", 1)
         if self.order in LONG_ORDERS and width != 4:
-            raise ValueError(f"order {self.order!r} is for 64-bit values; a {self.type} takes "
-                             f"{LONG_ORDERS[self.order]!r} (or ABCD, CDAB, BADC, DCBA)")
+            raise ValueError(
+                f"order {self.order!r} is for 64-bit values; a {self.type} takes "
+                f"{LONG_ORDERS[self.order]!r} (or ABCD, CDAB, BADC, DCBA)"
+            )
 
     @property
     def width(self) -> int:
@@ -180,9 +215,12 @@ class ModbusDevice(BaseModel):
     unit: int = Field(default=1, ge=0, le=255, description="Modbus unit (slave) id")
     interval: Duration | None = None
     timeout: Duration = 3.0
-    max_gap: int | None = Field(default=None, ge=0, le=124,
-                                description="unused registers a read may span (default: 100 on "
-                                            "Modbus TCP, 16 on a serial line)")
+    max_gap: int | None = Field(
+        default=None,
+        ge=0,
+        le=124,
+        description="unused registers a read may span (default: 100 on Modbus TCP, 16 on a serial line)",
+    )
     max_registers: int = Field(default=PROTOCOL_MAX_REGISTERS, ge=1, le=PROTOCOL_MAX_REGISTERS)
     max_bits: int = Field(default=PROTOCOL_MAX_BITS, ge=1, le=PROTOCOL_MAX_BITS)
     profile: str | None = None
@@ -209,42 +247,50 @@ class ModbusDevice(BaseModel):
     def _complete(self) -> ModbusDevice:
         self._settle_transport()
         if self.timeout <= 0:
-            raise ValueError("timeout must be more than 0, e.g. \"1s\"")
+            raise ValueError('timeout must be more than 0, e.g. "1s"')
         if not self.registers:
-            raise ValueError(
-                "no registers: add [[devices.modbus.registers]] entries or a profile = \"...\""
-            )
+            raise ValueError('no registers: add [[devices.modbus.registers]] entries or a profile = "..."')
         if self.measurement is None:
-            raise ValueError("no measurement: set measurement = \"...\" or use a profile")
+            raise ValueError('no measurement: set measurement = "..." or use a profile')
         seen: set[str] = set()
         for register in self.registers:
             for name in register.outputs:
                 if name in seen:
-                    raise ValueError(f"{name!r} is produced by two registers; "
-                                     "field and tag names must all differ")
+                    raise ValueError(
+                        f"{name!r} is produced by two registers; field and tag names must all differ"
+                    )
                 seen.add(name)
             if register.tag is not None and (register.tag in RESERVED_TAGS or register.tag in self.tags):
-                raise ValueError(f"tag {register.tag!r} of the register at {register.table} "
-                                 f"{register.address} clashes with a tag the device already has; rename it")
+                raise ValueError(
+                    f"tag {register.tag!r} of the register at {register.table} "
+                    f"{register.address} clashes with a tag the device already has; rename it"
+                )
             limit = self.max_bits if register.table in BIT_TABLES else self.max_registers
             if register.width > limit:
-                raise ValueError(f"{register.outputs[0]!r} spans {register.width} registers, more than "
-                                 f"one read may take (max_registers = {limit})")
+                raise ValueError(
+                    f"{register.outputs[0]!r} spans {register.width} registers, more than "
+                    f"one read may take (max_registers = {limit})"
+                )
         return self
 
     def _settle_transport(self) -> None:
         if (self.host is None) == (self.serial is None):
-            raise ValueError("say where the device is: host = \"10.0.0.5\" (Modbus TCP, or a serial server) "
-                             "or serial = \"/dev/ttyUSB0\" (RS-485 adapter), not both")
+            raise ValueError(
+                'say where the device is: host = "10.0.0.5" (Modbus TCP, or a serial server) '
+                'or serial = "/dev/ttyUSB0" (RS-485 adapter), not both'
+            )
         if self.serial is not None:
             if self.transport not in (None, "rtu"):
-                raise ValueError(f"transport {self.transport!r} needs host = \"...\"; "
-                                 "a serial port speaks transport = \"rtu\"")
+                raise ValueError(
+                    f'transport {self.transport!r} needs host = "..."; a serial port speaks transport = "rtu"'
+                )
             self.transport = "rtu"
         else:
             if self.transport == "rtu":
-                raise ValueError("transport \"rtu\" is for serial = \"/dev/tty...\"; for a serial server "
-                                 "on the network use transport = \"rtu-over-tcp\" with host and port")
+                raise ValueError(
+                    'transport "rtu" is for serial = "/dev/tty..."; for a serial server '
+                    'on the network use transport = "rtu-over-tcp" with host and port'
+                )
             self.transport = self.transport or "tcp"
         if self.max_gap is None:
             # On TCP a round trip costs far more than reading past unused registers; on a
@@ -276,8 +322,10 @@ class ModbusDevice(BaseModel):
     def describe(self) -> str:
         """Address and cost per poll, for ``edge-agent check``."""
         requests = _PLAN(self.registers, self.gap, self.max_registers, self.max_bits)
-        return (f"modbus {self.link.describe()} unit {self.unit}: {len(self.registers)} fields "
-                f"in {len(requests)} request(s) -> {self.measurement}")
+        return (
+            f"modbus {self.link.describe()} unit {self.unit}: {len(self.registers)} fields "
+            f"in {len(requests)} request(s) -> {self.measurement}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,8 +345,14 @@ class LinkSettings:
     def of(cls, device: ModbusDevice) -> LinkSettings:
         """The link a configured device sits on."""
         if device.serial is not None:
-            return cls("rtu", serial=device.serial, baudrate=device.baudrate, parity=device.parity,
-                       stopbits=device.stopbits, bytesize=device.bytesize)
+            return cls(
+                "rtu",
+                serial=device.serial,
+                baudrate=device.baudrate,
+                parity=device.parity,
+                stopbits=device.stopbits,
+                bytesize=device.bytesize,
+            )
         return cls(device.transport or "tcp", host=device.host, port=device.port)
 
     @property

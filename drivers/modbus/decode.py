@@ -18,8 +18,14 @@ from campus_core.readings import FieldValue
 from .config import LONG_ORDERS, TYPE_WIDTH, Register
 
 _FORMAT = {
-    "int16": ">h", "uint16": ">H", "int32": ">i", "uint32": ">I", "int64": ">q", "uint64": ">Q",
-    "float32": ">f", "float64": ">d",
+    "int16": ">h",
+    "uint16": ">H",
+    "int32": ">i",
+    "uint32": ">I",
+    "int64": ">q",
+    "uint64": ">Q",
+    "float32": ">f",
+    "float64": ">d",
 }
 _SHORT_TO_LONG = {short: long for long, short in LONG_ORDERS.items()}
 
@@ -72,6 +78,7 @@ def raw_reader(register: Register) -> Callable[[Words], int | float | bool]:
     pack = struct.Struct(f">{width}H").pack
     wire = byte_order(order, 2 * width)
     if wire == tuple(range(2 * width)):
+
         def read(words: Words) -> int | float:
             value: int | float = unpack(pack(*words))[0]
             return value
@@ -173,8 +180,13 @@ def whole_read(registers: Sequence[Register], start: int, count: int) -> WholeRe
     position = start
     for register in registers:
         kind = register.type or "uint16"
-        if register.field is None or register.tag is not None or register.enum is not None \
-                or kind not in _FORMAT or register.address < position:
+        if (
+            register.field is None
+            or register.tag is not None
+            or register.enum is not None
+            or kind not in _FORMAT
+            or register.address < position
+        ):
             return None
         width = TYPE_WIDTH[kind]
         if byte_order(register.order, 2 * width) != tuple(range(2 * width)):
@@ -183,8 +195,9 @@ def whole_read(registers: Sequence[Register], start: int, count: int) -> WholeRe
             codes.append(f"{2 * (register.address - position)}x")
         codes.append(_FORMAT[kind][1])
         if register.scale != 1.0 or register.offset != 0.0:
-            digits = None if kind.startswith("float") \
-                else _decimals(register.scale) + _decimals(register.offset)
+            digits = (
+                None if kind.startswith("float") else _decimals(register.scale) + _decimals(register.offset)
+            )
             scaled.append((len(names), register.scale, register.offset, digits))
         names.append(register.field)
         position = register.address + width

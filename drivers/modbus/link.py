@@ -124,8 +124,9 @@ class Link:
         except TimeoutError:
             raise LinkDown(f"cannot connect to {s.describe()}: no answer within {within:g}s") from None
         except OSError as exc:
-            raise LinkDown(f"cannot connect to {s.describe()} (refused or unreachable): "
-                           f"{exc.strerror or exc}") from None
+            raise LinkDown(
+                f"cannot connect to {s.describe()} (refused or unreachable): {exc.strerror or exc}"
+            ) from None
         self._mbap = connection
         self.stats.connects += 1
         return connection
@@ -153,13 +154,17 @@ class Link:
         except (ModbusIOException, TimeoutError) as exc:
             if self._rejected:
                 self._reject_stream()
-                raise BadAnswer(f"{self._rejected} answer frame(s) rejected: wrong transaction id, "
-                                "wrong unit id or bad checksum") from exc
+                raise BadAnswer(
+                    f"{self._rejected} answer frame(s) rejected: wrong transaction id, "
+                    "wrong unit id or bad checksum"
+                ) from exc
             if self._leftover:
                 self._count_rejected()
                 self._reject_stream()
-                raise BadAnswer(f"{self._leftover} bytes arrived that never formed an answer "
-                                "(cut short, or garbage on the line)") from exc
+                raise BadAnswer(
+                    f"{self._leftover} bytes arrived that never formed an answer "
+                    "(cut short, or garbage on the line)"
+                ) from exc
             self.stats.timeouts += 1
             if self._client is not None and not self._client.connected:
                 self.close()
@@ -183,13 +188,15 @@ class Link:
             if len(response.bits) != expected:
                 self._count_rejected()
                 self._reject_stream()
-                raise BadAnswer(f"{len(response.bits) // 8} data bytes for {count} bits "
-                                f"(expected {expected // 8})")
+                raise BadAnswer(
+                    f"{len(response.bits) // 8} data bytes for {count} bits (expected {expected // 8})"
+                )
         elif len(response.registers) != count:
             self._count_rejected()
             self._reject_stream()
-            raise BadAnswer(f"{2 * len(response.registers)} data bytes for {count} registers "
-                            f"(expected {2 * count})")
+            raise BadAnswer(
+                f"{2 * len(response.registers)} data bytes for {count} registers (expected {2 * count})"
+            )
         if function in (1, 2):
             return Answer([bool(bit) for bit in response.bits[:count]])
         return Answer(list(response.registers))
@@ -226,14 +233,26 @@ class Link:
         # retries=0, reconnect_delay=0: the driver and the scheduler own retries and backoff.
         if s.serial is not None:
             return AsyncModbusSerialClient(
-                s.serial, framer=FramerType.RTU, baudrate=s.baudrate, bytesize=s.bytesize,
-                parity=s.parity, stopbits=s.stopbits, timeout=timeout, retries=0, reconnect_delay=0,
+                s.serial,
+                framer=FramerType.RTU,
+                baudrate=s.baudrate,
+                bytesize=s.bytesize,
+                parity=s.parity,
+                stopbits=s.stopbits,
+                timeout=timeout,
+                retries=0,
+                reconnect_delay=0,
                 trace_pdu=self._guard,
             )
         framer = FramerType.RTU if s.transport == "rtu-over-tcp" else FramerType.SOCKET
         assert s.host is not None
         return AsyncModbusTcpClient(
-            s.host, port=s.port, framer=framer, timeout=timeout, retries=0, reconnect_delay=0,
+            s.host,
+            port=s.port,
+            framer=framer,
+            timeout=timeout,
+            retries=0,
+            reconnect_delay=0,
             trace_pdu=self._guard,
         )
 
@@ -291,8 +310,11 @@ class Links:
             link = self._links[key] = Link(settings)
         elif link.settings != settings:
             other = next(iter(link.users), "another device")
-            differ = [f.name for f in fields(settings)
-                      if getattr(settings, f.name) != getattr(link.settings, f.name)]
+            differ = [
+                f.name
+                for f in fields(settings)
+                if getattr(settings, f.name) != getattr(link.settings, f.name)
+            ]
             raise LinkConflict(
                 f"{user!r} and {other!r} share {settings.describe().split(' ')[0]} but differ in "
                 f"{', '.join(differ)}: one line has one setting; make them equal"

@@ -91,12 +91,16 @@ class MbapConnection(asyncio.Protocol):
                 return await future
         except TimeoutError:
             if self._rejected:
-                raise BadAnswer(f"{self._rejected} answer frame(s) rejected: wrong transaction id, "
-                                "wrong unit id or bad checksum") from None
+                raise BadAnswer(
+                    f"{self._rejected} answer frame(s) rejected: wrong transaction id, "
+                    "wrong unit id or bad checksum"
+                ) from None
             if self._buffer:
                 self._count_rejected()
-                raise BadAnswer(f"{len(self._buffer)} bytes arrived that never formed an answer "
-                                "(cut short, or garbage on the line)") from None
+                raise BadAnswer(
+                    f"{len(self._buffer)} bytes arrived that never formed an answer "
+                    "(cut short, or garbage on the line)"
+                ) from None
             raise NoAnswer(f"no answer within {within:g}s") from None
         finally:
             self._waiting = None
@@ -121,18 +125,26 @@ class MbapConnection(asyncio.Protocol):
             if protocol != 0 or not 2 <= length <= _MAX_LENGTH:
                 # Not a Modbus TCP header: the stream is out of step and cannot be read on.
                 self._count_rejected()
-                self._settle(BadAnswer(f"{len(buffer)} bytes arrived that never formed an answer "
-                                       "(cut short, or garbage on the line)"))
+                self._settle(
+                    BadAnswer(
+                        f"{len(buffer)} bytes arrived that never formed an answer "
+                        "(cut short, or garbage on the line)"
+                    )
+                )
                 buffer.clear()
                 return
             end = 6 + length
             if len(buffer) < end:
                 return
-            pdu = bytes(buffer[_HEADER.size:end])
+            pdu = bytes(buffer[_HEADER.size : end])
             del buffer[:end]
             waiting = self._waiting
-            if waiting is None or waiting.future.done() or transaction != waiting.transaction \
-                    or unit != waiting.unit:
+            if (
+                waiting is None
+                or waiting.future.done()
+                or transaction != waiting.transaction
+                or unit != waiting.unit
+            ):
                 # A late answer to a request given up, or someone else's: skipped, counted.
                 self._count_rejected()
                 continue
@@ -148,14 +160,16 @@ class MbapConnection(asyncio.Protocol):
         if function & 0x80:
             if len(pdu) != 2:
                 self._count_rejected()
-                return BadAnswer(f"undecodable answer of {len(pdu) + 7} bytes (an exception of {len(pdu)} "
-                                 "bytes)")
+                return BadAnswer(
+                    f"undecodable answer of {len(pdu) + 7} bytes (an exception of {len(pdu)} bytes)"
+                )
             return Answer([], pdu[1])
         size = pdu[1] if len(pdu) > 1 else -1
         if size != len(pdu) - 2:
             self._count_rejected()
-            return BadAnswer(f"undecodable answer of {len(pdu) + 7} bytes (byte count {size}, "
-                             f"{len(pdu) - 2} data bytes)")
+            return BadAnswer(
+                f"undecodable answer of {len(pdu) + 7} bytes (byte count {size}, {len(pdu) - 2} data bytes)"
+            )
         if function <= 2:
             expected = (count + 7) // 8
             if size != expected:

@@ -107,8 +107,9 @@ _PLANS: dict[tuple[int, int, int, int], tuple[Sequence[Register], tuple[Request,
 MAX_SHARED_PLANS = 256
 
 
-def shared_plan(registers: Sequence[Register], max_gap: int, max_registers: int = MAX_REGISTERS,
-                max_bits: int = MAX_BITS) -> tuple[Request, ...]:
+def shared_plan(
+    registers: Sequence[Register], max_gap: int, max_registers: int = MAX_REGISTERS, max_bits: int = MAX_BITS
+) -> tuple[Request, ...]:
     """:func:`plan` for ``registers``, made once for every device reading this very list."""
     key = (id(registers), max_gap, max_registers, max_bits)
     hit = _PLANS.get(key)
@@ -138,9 +139,13 @@ def sub_request(request: Request, first: int, stop: int) -> Request:
 def _request(table: str, start: int, end: int, group: Sequence[Register]) -> Request:
     slots = tuple(
         Slot(
-            r.field, r.address - start, r.width,
+            r.field,
+            r.address - start,
+            r.width,
             decoder_for(r) if r.field is not None else None,
-            r.tag, text_for(r), r.address,
+            r.tag,
+            text_for(r),
+            r.address,
         )
         for r in group
     )

@@ -48,21 +48,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--host", help="IP address of the device or serial server")
     where.add_argument("--serial", help="serial port of an RS-485 adapter, e.g. /dev/ttyUSB0")
     parser.add_argument("--port", type=int, default=502, help="TCP port (default 502)")
-    parser.add_argument("--transport", choices=["tcp", "rtu-over-tcp"], default="tcp",
-                        help="with --host: Modbus TCP (default) or RTU framing through a serial server")
+    parser.add_argument(
+        "--transport",
+        choices=["tcp", "rtu-over-tcp"],
+        default="tcp",
+        help="with --host: Modbus TCP (default) or RTU framing through a serial server",
+    )
     parser.add_argument("--baudrate", type=int, default=9600, help="with --serial (default 9600)")
     parser.add_argument("--parity", choices=["N", "E", "O"], default="N", help="with --serial (default N)")
     parser.add_argument("--stopbits", type=int, choices=[1, 2], default=1, help="with --serial (default 1)")
     parser.add_argument("--bytesize", type=int, choices=[7, 8], default=8, help="with --serial (default 8)")
-    parser.add_argument("--units", default="1-247",
-                        help="unit ids to try, e.g. 1-247 or 1,2,10-20 (default 1-247)")
-    parser.add_argument("--addresses", default="0-127",
-                        help="address range to read in each table, e.g. 0-127 (default) or 0-999")
+    parser.add_argument(
+        "--units", default="1-247", help="unit ids to try, e.g. 1-247 or 1,2,10-20 (default 1-247)"
+    )
+    parser.add_argument(
+        "--addresses",
+        default="0-127",
+        help="address range to read in each table, e.g. 0-127 (default) or 0-999",
+    )
     parser.add_argument("--tables", default=",".join(TABLES), help="tables to read (default: all four)")
     parser.add_argument("--timeout", default="500ms", help="wait per request (default 500ms)")
     parser.add_argument("--pause", default="0ms", help="wait between requests on the bus (default 0ms)")
-    parser.add_argument("--max-fields", type=int, default=60,
-                        help="registers per table in the draft (default 60)")
+    parser.add_argument(
+        "--max-fields", type=int, default=60, help="registers per table in the draft (default 60)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,30 +91,46 @@ def run(args: argparse.Namespace) -> int:
         print(f"edge-agent scan modbus: {exc}", file=sys.stderr)
         return 2
     if args.serial:
-        settings = LinkSettings("rtu", serial=args.serial, baudrate=args.baudrate, parity=args.parity,
-                                stopbits=args.stopbits, bytesize=args.bytesize)
+        settings = LinkSettings(
+            "rtu",
+            serial=args.serial,
+            baudrate=args.baudrate,
+            parity=args.parity,
+            stopbits=args.stopbits,
+            bytesize=args.bytesize,
+        )
     else:
         settings = LinkSettings(args.transport, host=args.host, port=args.port)
     progress = Progress(len(units))
     try:
-        found = asyncio.run(scan(settings, units, range(addresses[0], addresses[-1] + 1), tables, timeout,
-                                 pause, progress))
+        found = asyncio.run(
+            scan(settings, units, range(addresses[0], addresses[-1] + 1), tables, timeout, pause, progress)
+        )
     except LinkDown as exc:
         progress.done()
         print(f"edge-agent scan modbus: {exc}", file=sys.stderr)
         return 1
     progress.done()
     if not found:
-        print(f"edge-agent scan modbus: no unit answered on {settings.describe()} "
-              f"(tried units {args.units}); check the address, the wiring (A/B), the baud rate and parity",
-              file=sys.stderr)
+        print(
+            f"edge-agent scan modbus: no unit answered on {settings.describe()} "
+            f"(tried units {args.units}); check the address, the wiring (A/B), the baud rate and parity",
+            file=sys.stderr,
+        )
         return 1
     print(render_draft(settings, found, args.max_fields, args.pause if pause else None))
     return 0
 
 
-async def scan(settings: LinkSettings, units: Sequence[int], addresses: range, tables: Sequence[str],
-               within: float, pause: float, progress: Progress) -> list[UnitFindings]:
+async def scan(
+    settings: LinkSettings,
+    units: Sequence[int],
+    addresses: range,
+    tables: Sequence[str],
+    within: float,
+    pause: float,
+    progress: Progress,
+) -> list[UnitFindings]:
     """Find the units that answer, then their readable addresses (``within``: wait per request)."""
     link = Link(settings)
     link.pause = pause
@@ -117,15 +142,20 @@ async def scan(settings: LinkSettings, units: Sequence[int], addresses: range, t
                 continue
             findings = UnitFindings(unit)
             for table in tables:
-                findings.values[table] = await _readable(link, unit, table, addresses, within,
-                                                         findings.notes)
+                findings.values[table] = await _readable(link, unit, table, addresses, within, findings.notes)
             found.append(findings)
             progress.found(unit)
-            if (settings.transport == "tcp" and len(found) == 2 and found[0].unit + 1 == unit
-                    and found[0].values == findings.values):
+            if (
+                settings.transport == "tcp"
+                and len(found) == 2
+                and found[0].unit + 1 == unit
+                and found[0].values == findings.values
+            ):
                 found.pop()
-                found[0].notes.append("the device answers other unit ids the same way: it ignores the "
-                                      "unit id; scan stopped (use --units to force more)")
+                found[0].notes.append(
+                    "the device answers other unit ids the same way: it ignores the "
+                    "unit id; scan stopped (use --units to force more)"
+                )
                 break
         progress.show(len(units), "")
     finally:
@@ -149,8 +179,9 @@ async def _answers(link: Link, unit: int, within: float) -> bool:
     return True  # it answered both with exceptions: a device is there
 
 
-async def _readable(link: Link, unit: int, table: str, addresses: range, within: float,
-                    notes: list[str]) -> dict[int, int | bool]:
+async def _readable(
+    link: Link, unit: int, table: str, addresses: range, within: float, notes: list[str]
+) -> dict[int, int | bool]:
     """Raw values of every readable address of ``table`` within ``addresses``."""
     chunk = 125 if table not in BIT_TABLES else 2000
     values: dict[int, int | bool] = {}
@@ -193,39 +224,52 @@ async def _readable(link: Link, unit: int, table: str, addresses: range, within:
     return values
 
 
-def render_draft(settings: LinkSettings, found: Sequence[UnitFindings], max_fields: int,
-                 pause: str | None = None) -> str:
+def render_draft(
+    settings: LinkSettings, found: Sequence[UnitFindings], max_fields: int, pause: str | None = None
+) -> str:
     """The ``[[devices.modbus]]`` entries for what answered, as TOML with comments."""
     base = re.sub(r"[^A-Za-z0-9_.-]+", "-", settings.host or Path(settings.serial or "bus").name).strip("-.")
-    blocks = [f"# edge-agent scan modbus: {settings.describe()}, {len(found)} unit(s) answered. A draft:",
-              "# rename the fields (snake_case with the unit), set type/order/scale from the manual."]
+    blocks = [
+        f"# edge-agent scan modbus: {settings.describe()}, {len(found)} unit(s) answered. A draft:",
+        "# rename the fields (snake_case with the unit), set type/order/scale from the manual.",
+    ]
     profiles = _profiles()
     for findings in found:
         name = f"{base}-unit-{findings.unit}"
         if not re.match(NAME, name):
             name = f"modbus-unit-{findings.unit}"
-        lines = ["", f"# unit {findings.unit}: " + "; ".join(
-            f"{table} {_ranges(sorted(values))}" for table, values in findings.values.items() if values
-        ) or f"# unit {findings.unit}: answered, but nothing in the scanned range read"]
+        lines = [
+            "",
+            f"# unit {findings.unit}: "
+            + "; ".join(
+                f"{table} {_ranges(sorted(values))}" for table, values in findings.values.items() if values
+            )
+            or f"# unit {findings.unit}: answered, but nothing in the scanned range read",
+        ]
         lines += [f"# note: {note}" for note in findings.notes]
-        lines += [f"# profile = \"{p}\" fits: every address it reads answered"
-                  for p in _fitting(profiles, findings)]
-        lines += ["[[devices.modbus]]", f"name = \"{name}\""]
+        lines += [
+            f'# profile = "{p}" fits: every address it reads answered' for p in _fitting(profiles, findings)
+        ]
+        lines += ["[[devices.modbus]]", f'name = "{name}"']
         if settings.serial is not None:
-            lines += [f"serial = \"{settings.serial}\"", f"baudrate = {settings.baudrate}",
-                      f"parity = \"{settings.parity}\"", f"stopbits = {settings.stopbits}",
-                      f"bytesize = {settings.bytesize}"]
+            lines += [
+                f'serial = "{settings.serial}"',
+                f"baudrate = {settings.baudrate}",
+                f'parity = "{settings.parity}"',
+                f"stopbits = {settings.stopbits}",
+                f"bytesize = {settings.bytesize}",
+            ]
         else:
             if settings.transport != "tcp":
-                lines.append(f"transport = \"{settings.transport}\"")
-            lines += [f"host = \"{settings.host}\"", f"port = {settings.port}"]
+                lines.append(f'transport = "{settings.transport}"')
+            lines += [f'host = "{settings.host}"', f"port = {settings.port}"]
         if pause:
-            lines.append(f"pause = \"{pause}\"")
-        lines += [f"unit = {findings.unit}", "measurement = \"modbus_device\"  # what this device is"]
+            lines.append(f'pause = "{pause}"')
+        lines += [f"unit = {findings.unit}", 'measurement = "modbus_device"  # what this device is']
         registers = _registers(findings, max_fields)
         if not registers:
             lines.append("# no register read; add [[devices.modbus.registers]] from the manual")
-            lines += ["", "  [[devices.modbus.registers]]", "  field = \"holding_0\"", "  address = 0"]
+            lines += ["", "  [[devices.modbus.registers]]", '  field = "holding_0"', "  address = 0"]
         lines += registers
         blocks.append("\n".join(lines))
     return "\n".join(blocks)
@@ -246,11 +290,18 @@ def _registers(findings: UnitFindings, max_fields: int) -> list[str]:
                     number = struct.unpack(">f", struct.pack(">HH", int(raw), int(pair)))[0]
                     if math.isfinite(number) and (number == 0 or 1e-3 <= abs(number) < 1e9):
                         comment += f"; float32 with the next: {number:.6g}"
-            lines += ["", f"  [[devices.modbus.registers]]  # {comment}", f"  field = \"{table}_{address}\"",
-                      f"  table = \"{table}\"", f"  address = {address}"]
+            lines += [
+                "",
+                f"  [[devices.modbus.registers]]  # {comment}",
+                f'  field = "{table}_{address}"',
+                f'  table = "{table}"',
+                f"  address = {address}",
+            ]
         if len(addresses) > max_fields:
-            lines.append(f"  # ... {len(addresses) - max_fields} more {table} addresses read "
-                         f"({_ranges(addresses[max_fields:])}); raise --max-fields to list them")
+            lines.append(
+                f"  # ... {len(addresses) - max_fields} more {table} addresses read "
+                f"({_ranges(addresses[max_fields:])}); raise --max-fields to list them"
+            )
     return lines
 
 
@@ -273,8 +324,12 @@ def _profiles() -> dict[str, list[tuple[str, int, int]]]:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
             profiles[path.stem] = [
-                (r.get("table", "holding"), int(r["address"]),
-                 int(r.get("length", widths.get(r.get("type", ""), 1)))) for r in data.get("registers", [])
+                (
+                    r.get("table", "holding"),
+                    int(r["address"]),
+                    int(r.get("length", widths.get(r.get("type", ""), 1))),
+                )
+                for r in data.get("registers", [])
             ]
         except (OSError, ValueError, KeyError, TypeError):
             continue
@@ -293,8 +348,11 @@ def _fitting(profiles: dict[str, list[tuple[str, int, int]]], findings: UnitFind
         ends: dict[str, int] = {}
         for table, address, width in registers:
             ends[table] = max(ends.get(table, 0), address + width)
-        return all(table in ends and ends[table] >= max(values) + 1 - 16
-                   for table, values in findings.values.items() if values)
+        return all(
+            table in ends and ends[table] >= max(values) + 1 - 16
+            for table, values in findings.values.items()
+            if values
+        )
 
     return [name for name, registers in profiles.items() if fits(registers)]
 

@@ -51,12 +51,13 @@ def parse_broker_url(url: str) -> BrokerAddress:
     """``mqtt://host[:1883]`` or ``mqtts://host[:8883]``; raise ValueError saying how to write it."""
     parts = urlsplit(url)
     if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
-        raise ValueError("must be a broker URL such as \"mqtt://10.31.0.5:1883\" or "
-                         "\"mqtts://broker.example:8883\"")
+        raise ValueError(
+            'must be a broker URL such as "mqtt://10.31.0.5:1883" or "mqtts://broker.example:8883"'
+        )
     if parts.username or parts.password:
-        raise ValueError("put no credentials in the URL: use username = \"...\" and password_file")
+        raise ValueError('put no credentials in the URL: use username = "..." and password_file')
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ValueError("a broker URL has no path or query: \"mqtt://host:port\"")
+        raise ValueError('a broker URL has no path or query: "mqtt://host:port"')
     try:
         port = parts.port or DEFAULT_PORTS[parts.scheme]
     except ValueError:
@@ -120,8 +121,9 @@ async def make_client(settings: BrokerSettings, session: Session) -> aiomqtt.Cli
     password = None
     if settings.password_file is not None:
         try:
-            password = (await asyncio.to_thread(read_secret_file, settings.password_file, "password_file")
-                        ).strip()
+            password = (
+                await asyncio.to_thread(read_secret_file, settings.password_file, "password_file")
+            ).strip()
         except SecretError as exc:
             # A BrokerError, which callers retry; an OSError would read as an unreachable broker.
             raise BrokerError(str(exc)) from None
@@ -141,9 +143,16 @@ async def make_client(settings: BrokerSettings, session: Session) -> aiomqtt.Cli
         protocol = aiomqtt.ProtocolVersion.V311
         kwargs["clean_session"] = not session.persistent
     return aiomqtt.Client(
-        address.host, address.port, identifier=session.client_id, protocol=protocol,
-        username=settings.username, password=password, tls_context=context,
-        keepalive=int(settings.keepalive), timeout=settings.timeout, **kwargs,  # type: ignore[arg-type]
+        address.host,
+        address.port,
+        identifier=session.client_id,
+        protocol=protocol,
+        username=settings.username,
+        password=password,
+        tls_context=context,
+        keepalive=int(settings.keepalive),
+        timeout=settings.timeout,
+        **kwargs,  # type: ignore[arg-type]
     )
 
 
@@ -154,8 +163,11 @@ def tls_context(settings: BrokerSettings) -> ssl.SSLContext:
     except TlsFileError as exc:
         raise BrokerError(str(exc)) from None
     if settings.insecure_skip_verify:
-        log.warning("TLS verification is OFF for this broker (insecure_skip_verify): anyone on the "
-                    "path can read and change what is sent; for a lab only", broker=settings.address.url)
+        log.warning(
+            "TLS verification is OFF for this broker (insecure_skip_verify): anyone on the "
+            "path can read and change what is sent; for a lab only",
+            broker=settings.address.url,
+        )
     return context
 
 
@@ -177,11 +189,15 @@ def explain(exc: BaseException, settings: BrokerSettings) -> BrokerError:
     if isinstance(exc, MqttConnectError):
         code = getattr(exc.rc, "value", exc.rc)
         if code in AUTH_CODES:
-            return BrokerError(f"{where} refused the connection ({text}): check username, "
-                               "password_file and the broker's ACL for this client id", auth=True)
+            return BrokerError(
+                f"{where} refused the connection ({text}): check username, "
+                "password_file and the broker's ACL for this client id",
+                auth=True,
+            )
         if code in PROTOCOL_CODES:
-            return BrokerError(f"{where} does not speak MQTT {settings.protocol} ({text}): "
-                               "set protocol = \"3.1.1\"")
+            return BrokerError(
+                f'{where} does not speak MQTT {settings.protocol} ({text}): set protocol = "3.1.1"'
+            )
         return BrokerError(f"{where} refused the connection: {text}")
     if (tls_problem := explain_tls(exc)) is not None:
         # The same words as for the store: expired, not yet valid, wrong host, unknown CA.
@@ -189,16 +205,24 @@ def explain(exc: BaseException, settings: BrokerSettings) -> BrokerError:
     # What follows reads the text, for a client library that lost the ssl error on the way.
     if "CERTIFICATE_VERIFY_FAILED" in text or isinstance(exc, ssl.SSLCertVerificationError):
         if "mismatch" in text.lower():
-            return BrokerError(f"{where}: the broker's TLS certificate does not name "
-                               f"{settings.address.host} ({text})")
-        return BrokerError(f"{where}: the broker's TLS certificate is not trusted ({text}); "
-                           "check that tls_ca is the CA that signed the broker's certificate")
+            return BrokerError(
+                f"{where}: the broker's TLS certificate does not name {settings.address.host} ({text})"
+            )
+        return BrokerError(
+            f"{where}: the broker's TLS certificate is not trusted ({text}); "
+            "check that tls_ca is the CA that signed the broker's certificate"
+        )
     if "SSL" in text or "TLS" in text:
-        return BrokerError(f"{where}: TLS handshake failed ({text}); check tls_ca, tls_cert and "
-                           "tls_key, and that the broker speaks TLS on this port")
+        return BrokerError(
+            f"{where}: TLS handshake failed ({text}); check tls_ca, tls_cert and "
+            "tls_key, and that the broker speaks TLS on this port"
+        )
     if "timed out" in text.lower():
-        hint = "; over TLS, a broker that wants a client certificate (tls_cert, tls_key) also " \
-            "refuses this way" if settings.address.tls and settings.tls_cert is None else ""
+        hint = (
+            "; over TLS, a broker that wants a client certificate (tls_cert, tls_key) also refuses this way"
+            if settings.address.tls and settings.tls_cert is None
+            else ""
+        )
         return BrokerError(f"{where} did not answer within {settings.timeout:g}s ({text}){hint}")
     if "refused" in text.lower() or "Errno" in text:
         return BrokerError(f"cannot connect to {where}: {text}; is the broker running and reachable?")

@@ -26,7 +26,7 @@ class FieldSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     field: str = Field(pattern=SNAKE_CASE, description="field name with its unit: co2_ppm")
-    path: str = Field(description="dotted path into the JSON: \"env.temp\", \"readings.0.v\"")
+    path: str = Field(description='dotted path into the JSON: "env.temp", "readings.0.v"')
     type: FieldType = "float"
     scale: float = 1.0
     offset: float = 0.0
@@ -46,8 +46,7 @@ class FieldSpec(BaseModel):
 
     def rule(self) -> FieldRule:
         """The compiled rule the mapper runs."""
-        return FieldRule(self.field, parse_path(self.path), self.type, self.scale, self.offset,
-                         self.required)
+        return FieldRule(self.field, parse_path(self.path), self.type, self.scale, self.offset, self.required)
 
 
 class TimestampSpec(BaseModel):
@@ -95,10 +94,11 @@ class MqttDevice(BrokerSettings):
     @model_validator(mode="after")
     def _complete(self) -> MqttDevice:
         if not self.fields:
-            raise ValueError("no fields: add [[devices.mqtt.fields]] entries (field, path) "
-                             "or a profile = \"...\"")
+            raise ValueError(
+                'no fields: add [[devices.mqtt.fields]] entries (field, path) or a profile = "..."'
+            )
         if self.measurement is None:
-            raise ValueError("no measurement: set measurement = \"...\" or use a profile")
+            raise ValueError('no measurement: set measurement = "..." or use a profile')
         seen: set[str] = set()
         for spec in self.fields:
             if spec.field in seen:
@@ -107,8 +107,10 @@ class MqttDevice(BrokerSettings):
         for pattern in self.patterns:
             clash = sorted(set(pattern.tag_names) & set(self.tags))
             if clash:
-                raise ValueError(f"topic {pattern.pattern!r} sets tag(s) {', '.join(clash)} that "
-                                 "tags = {...} sets too; keep one of them")
+                raise ValueError(
+                    f"topic {pattern.pattern!r} sets tag(s) {', '.join(clash)} that "
+                    "tags = {...} sets too; keep one of them"
+                )
         return self
 
     @property
@@ -152,10 +154,15 @@ class MqttDevice(BrokerSettings):
     def describe(self) -> str:
         """Broker, topics and what is read, for ``edge-agent check``."""
         topics = ", ".join(p.pattern for p in self.patterns)
-        when = f"time from {self.timestamp.path!r} ({self.timestamp.format})" if self.timestamp \
+        when = (
+            f"time from {self.timestamp.path!r} ({self.timestamp.format})"
+            if self.timestamp
             else "time of arrival"
-        return (f"mqtt {self.address.url} topic {topics}: {len(self.fields)} fields, {when}, "
-                f"pushed (QoS 1, client id {self.session_id}) -> {self.measurement}")
+        )
+        return (
+            f"mqtt {self.address.url} topic {topics}: {len(self.fields)} fields, {when}, "
+            f"pushed (QoS 1, client id {self.session_id}) -> {self.measurement}"
+        )
 
 
 # The listener imports this model; the model names it, so the arrow runs one way.

@@ -78,9 +78,15 @@ class RejectLog:
             self._quiet[kind] = self._quiet.get(kind, 0) + 1
             return
         self._last[kind] = now
-        log.warning("mqtt message rejected", device=self._device, topic=topic, kind=kind,
-                    reason=reason, rejected=stats.rejected[kind],
-                    not_logged_since_last=self._quiet.pop(kind, 0))
+        log.warning(
+            "mqtt message rejected",
+            device=self._device,
+            topic=topic,
+            kind=kind,
+            reason=reason,
+            rejected=stats.rejected[kind],
+            not_logged_since_last=self._quiet.pop(kind, 0),
+        )
 
 
 class Backoff:
@@ -100,8 +106,9 @@ def _manual_acks(client: aiomqtt.Client) -> None:
     """Make the client leave PUBACKs to us (see the module docstring)."""
     paho = getattr(client, "_client", None)
     if paho is None or not hasattr(paho, "manual_ack_set") or not hasattr(paho, "ack"):
-        raise BrokerError("this aiomqtt/paho-mqtt has no manual acknowledgement; "
-                          "install aiomqtt 2.x with paho-mqtt >= 2.0")
+        raise BrokerError(
+            "this aiomqtt/paho-mqtt has no manual acknowledgement; install aiomqtt 2.x with paho-mqtt >= 2.0"
+        )
     paho.manual_ack_set(True)
 
 
@@ -144,9 +151,14 @@ class MqttListener:
                     level = log.error if error.auth else log.warning
                 else:
                     level = log.info
-                level("mqtt broker connection failed; retrying", device=config.name,
-                      broker=config.address.url, reason=error.reason, retry_in=round(delay, 1),
-                      failures=backoff.failures)
+                level(
+                    "mqtt broker connection failed; retrying",
+                    device=config.name,
+                    broker=config.address.url,
+                    reason=error.reason,
+                    retry_in=round(delay, 1),
+                    failures=backoff.failures,
+                )
                 self.stats.connect_failures += 1
                 await asyncio.sleep(delay)
 
@@ -154,11 +166,16 @@ class MqttListener:
         """One connection: lasts until the broker goes away (raises) or we are cancelled."""
         config = self._config
         if self._probe:
-            session = Session(f"{config.session_id}-test", persistent=False,
-                              receive_maximum=config.max_inflight)
+            session = Session(
+                f"{config.session_id}-test", persistent=False, receive_maximum=config.max_inflight
+            )
         else:
-            session = Session(config.session_id, persistent=True, expiry=config.session_expiry,
-                              receive_maximum=config.max_inflight)
+            session = Session(
+                config.session_id,
+                persistent=True,
+                expiry=config.session_expiry,
+                receive_maximum=config.max_inflight,
+            )
         client = await make_client(config, session)
         _manual_acks(client)
         async with contextlib.AsyncExitStack() as stack:
@@ -170,9 +187,14 @@ class MqttListener:
                     _check_granted(granted, pattern.filter, config.address.url)
             self.stats.connects += 1
             self.stats.last_error = None
-            log.info("mqtt subscribed", device=config.name, broker=config.address.url,
-                     client_id=session.client_id, topics=[p.filter for p in self._patterns],
-                     after_failures=backoff.failures)
+            log.info(
+                "mqtt subscribed",
+                device=config.name,
+                broker=config.address.url,
+                client_id=session.client_id,
+                topics=[p.filter for p in self._patterns],
+                after_failures=backoff.failures,
+            )
             self._connected_at = time.monotonic()
             await self._receive(client, deliver)
 
@@ -184,8 +206,13 @@ class MqttListener:
                 batch.append(await anext(messages))
             self.stats.received += len(batch)
             readings = [r for m in batch if (r := self._reading(m)) is not None]
-            log.debug("mqtt messages received", device=self._config.name, messages=len(batch),
-                      readings=len(readings), received_total=self.stats.received)
+            log.debug(
+                "mqtt messages received",
+                device=self._config.name,
+                messages=len(batch),
+                readings=len(readings),
+                received_total=self.stats.received,
+            )
             if readings:
                 try:
                     await deliver(readings)
@@ -193,8 +220,10 @@ class MqttListener:
                     raise
                 except Exception as exc:
                     # Not on disk: not acknowledged. A new session makes the broker resend them.
-                    raise BrokerError(f"the agent's buffer refused {len(readings)} reading(s) "
-                                      f"({exc}); reconnecting to receive them again") from exc
+                    raise BrokerError(
+                        f"the agent's buffer refused {len(readings)} reading(s) "
+                        f"({exc}); reconnecting to receive them again"
+                    ) from exc
                 self.stats.delivered += len(readings)
             for message in batch:
                 self._ack(client, message)
@@ -212,18 +241,29 @@ class MqttListener:
         payload = bytes(message.payload)
         config = self._config
         if len(payload) > config.max_payload:
-            self._rejects.reject("too large", topic, f"payload of {len(payload)} bytes is over "
-                                 f"max_payload ({config.max_payload} bytes)")
+            self._rejects.reject(
+                "too large",
+                topic,
+                f"payload of {len(payload)} bytes is over max_payload ({config.max_payload} bytes)",
+            )
             return None
         tags = self._tags(topic)
         if tags is None:
-            self._rejects.reject("unexpected topic", topic, "the topic matches none of this device's "
-                                 "filters (a subscription left in the broker session from an "
-                                 "earlier config?); ignored")
+            self._rejects.reject(
+                "unexpected topic",
+                topic,
+                "the topic matches none of this device's "
+                "filters (a subscription left in the broker session from an "
+                "earlier config?); ignored",
+            )
             return None
         if message.retain and self._mapper.timestamp is None:
-            self._rejects.reject("retained", topic, "a retained message carries an old value of "
-                                 "unknown age and no timestamp is configured; ignored")
+            self._rejects.reject(
+                "retained",
+                topic,
+                "a retained message carries an old value of "
+                "unknown age and no timestamp is configured; ignored",
+            )
             return None
         now_ms = time.time_ns() // 1_000_000
         try:
@@ -259,8 +299,14 @@ def _check_granted(granted: object, topic: str, broker: str) -> None:
     for code in codes:
         value = getattr(code, "value", code)
         if isinstance(value, int) and value >= 0x80:
-            raise BrokerError(f"{broker} refused the subscription to {topic!r} ({code}): "
-                              "check the broker's ACL for this username", auth=True)
+            raise BrokerError(
+                f"{broker} refused the subscription to {topic!r} ({code}): "
+                "check the broker's ACL for this username",
+                auth=True,
+            )
         if isinstance(value, int) and value == 0:
-            log.warning("mqtt broker granted QoS 0 only: messages may be lost while the agent "
-                        "is down", broker=broker, topic=topic)
+            log.warning(
+                "mqtt broker granted QoS 0 only: messages may be lost while the agent is down",
+                broker=broker,
+                topic=topic,
+            )

@@ -42,8 +42,10 @@ def parse_path(path: str) -> tuple[str, ...]:
     """``"env.temp"`` -> ``("env", "temp")``; raise ValueError for an empty segment."""
     parts = tuple(path.split("."))
     if not path or any(p == "" for p in parts):
-        raise ValueError(f"path {path!r} has an empty segment; write keys and array indexes "
-                         "separated by dots, e.g. \"env.temp\" or \"readings.0.value\"")
+        raise ValueError(
+            f"path {path!r} has an empty segment; write keys and array indexes "
+            'separated by dots, e.g. "env.temp" or "readings.0.value"'
+        )
     return parts
 
 
@@ -121,11 +123,13 @@ class FieldRule:
                 return True
             if text in _FALSE:
                 return False
-        raise self._wrong(value, "true/false, 0/1 or \"on\"/\"off\"")
+        raise self._wrong(value, 'true/false, 0/1 or "on"/"off"')
 
     def _wrong(self, value: Any, expected: str) -> PayloadError:
-        return PayloadError("wrong type", f"field {self.field}: {'.'.join(self.path)!r} is "
-                            f"{_describe(value)}, expected {expected}")
+        return PayloadError(
+            "wrong type",
+            f"field {self.field}: {'.'.join(self.path)!r} is {_describe(value)}, expected {expected}",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,33 +144,45 @@ class TimeRule:
         where = ".".join(self.path)
         if self.format == "rfc3339":
             if not isinstance(value, str):
-                raise PayloadError("bad timestamp", f"timestamp {where!r} is {_describe(value)}, "
-                                   "expected an RFC 3339 string such as \"2025-03-10T08:00:00Z\"")
+                raise PayloadError(
+                    "bad timestamp",
+                    f"timestamp {where!r} is {_describe(value)}, "
+                    'expected an RFC 3339 string such as "2025-03-10T08:00:00Z"',
+                )
             try:
                 moment = datetime.fromisoformat(value)
             except ValueError:
-                raise PayloadError("bad timestamp", f"timestamp {where!r} ({value[:40]!r}) is not "
-                                   "RFC 3339, e.g. \"2025-03-10T08:00:00.123+08:00\"") from None
+                raise PayloadError(
+                    "bad timestamp",
+                    f"timestamp {where!r} ({value[:40]!r}) is not "
+                    'RFC 3339, e.g. "2025-03-10T08:00:00.123+08:00"',
+                ) from None
             if moment.tzinfo is None:
-                raise PayloadError("bad timestamp", f"timestamp {where!r} ({value[:40]!r}) has no "
-                                   "UTC offset; RFC 3339 needs one (\"Z\" or \"+08:00\")")
+                raise PayloadError(
+                    "bad timestamp",
+                    f"timestamp {where!r} ({value[:40]!r}) has no "
+                    'UTC offset; RFC 3339 needs one ("Z" or "+08:00")',
+                )
             ms = (moment - _EPOCH) // _MS
         else:
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise PayloadError("bad timestamp", f"timestamp {where!r} is {_describe(value)}, "
-                                   f"expected a number ({self.format})")
+                raise PayloadError(
+                    "bad timestamp",
+                    f"timestamp {where!r} is {_describe(value)}, expected a number ({self.format})",
+                )
             scaled = value * 1000 if self.format == "epoch_s" else value
             ms = round(scaled) if math.isfinite(scaled) else EARLIEST_MS * 10**9
         if ms < EARLIEST_MS or ms > now_ms + MAX_AHEAD_MS:
-            raise PayloadError("bad timestamp", f"timestamp {where!r} ({value!r}) is "
-                               f"{_when(ms)}{self._hint(ms)}")
+            raise PayloadError(
+                "bad timestamp", f"timestamp {where!r} ({value!r}) is {_when(ms)}{self._hint(ms)}"
+            )
         return int(ms)
 
     def _hint(self, ms: int) -> str:
         if self.format == "epoch_s" and ms > EARLIEST_MS * 1000:
-            return "; it looks like milliseconds: format = \"epoch_ms\"?"
+            return '; it looks like milliseconds: format = "epoch_ms"?'
         if self.format == "epoch_ms" and 0 < ms < EARLIEST_MS and ms * 1000 >= EARLIEST_MS:
-            return "; it looks like seconds: format = \"epoch_s\"?"
+            return '; it looks like seconds: format = "epoch_s"?'
         if ms < EARLIEST_MS:
             return "; is the sensor's clock set?"
         return " (more than a day ahead of the gateway's clock)"
@@ -193,8 +209,9 @@ class PayloadMapper:
         except UnicodeDecodeError:
             raise PayloadError("not JSON", "payload is not UTF-8 text") from None
         except json.JSONDecodeError as exc:
-            raise PayloadError("not JSON", f"payload is not JSON ({exc.msg} at byte {exc.pos}): "
-                               f"{_preview(payload)}") from None
+            raise PayloadError(
+                "not JSON", f"payload is not JSON ({exc.msg} at byte {exc.pos}): {_preview(payload)}"
+            ) from None
         except RecursionError:
             raise PayloadError("not JSON", "payload nests too deeply to be a sensor reading") from None
         if not isinstance(document, dict | list):
@@ -204,20 +221,24 @@ class PayloadMapper:
             value = lookup(document, rule.path)
             if value is _MISSING or value is None:
                 if rule.required:
-                    raise PayloadError("missing field", f"field {rule.field}: no value at "
-                                       f"{'.'.join(rule.path)!r}{_keys(document)}")
+                    raise PayloadError(
+                        "missing field",
+                        f"field {rule.field}: no value at {'.'.join(rule.path)!r}{_keys(document)}",
+                    )
                 continue
             values.append((rule.field, rule.convert(value)))
         time_ms = arrival_ms
         if self.timestamp is not None:
             raw = lookup(document, self.timestamp.path)
             if raw is _MISSING or raw is None:
-                raise PayloadError("bad timestamp", f"no timestamp at {'.'.join(self.timestamp.path)!r}"
-                                   f"{_keys(document)}")
+                raise PayloadError(
+                    "bad timestamp", f"no timestamp at {'.'.join(self.timestamp.path)!r}{_keys(document)}"
+                )
             time_ms = self.timestamp.to_ms(raw, arrival_ms)
         if not values:
-            raise PayloadError("missing field", "none of the configured fields is in the payload"
-                               f"{_keys(document)}")
+            raise PayloadError(
+                "missing field", f"none of the configured fields is in the payload{_keys(document)}"
+            )
         return time_ms, tuple(values)
 
 

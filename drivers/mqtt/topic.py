@@ -36,16 +36,19 @@ class TopicPattern:
             if named:
                 name = named.group(1)
                 if name in RESERVED_TAGS:
-                    raise ValueError(f"topic segment {{{name}}}: the tag {name!r} is set by the agent; "
-                                     "use another name")
+                    raise ValueError(
+                        f"topic segment {{{name}}}: the tag {name!r} is set by the agent; use another name"
+                    )
                 if name in (n for _, n in names):
                     raise ValueError(f"topic segment {{{name}}} appears twice")
                 names.append((index, name))
                 filter_levels.append("+")
                 continue
             if "{" in level or "}" in level:
-                raise ValueError(f"topic level {level!r}: a tag is a whole level written {{name}} "
-                                 "in lower case, e.g. \"campus/{building}/{room}/iaq\"")
+                raise ValueError(
+                    f"topic level {level!r}: a tag is a whole level written {{name}} "
+                    'in lower case, e.g. "campus/{building}/{room}/iaq"'
+                )
             if level == "#" and index != len(levels) - 1:
                 raise ValueError("'#' must be the last level of a topic filter")
             if level not in ("+", "#") and ("+" in level or "#" in level):

@@ -37,8 +37,10 @@ _ELEMENT = re.compile(r"^(?:(\d+):)?([^/]+)$")
 def readable_dir(path: Path) -> Path:
     """``path`` itself, or ValueError unless it is a folder this user can list."""
     if not path.exists():
-        raise ValueError(f"folder {str(path)!r} does not exist; create it (mode 0700) and put the "
-                         "trusted server certificates there")
+        raise ValueError(
+            f"folder {str(path)!r} does not exist; create it (mode 0700) and put the "
+            "trusted server certificates there"
+        )
     if not path.is_dir():
         raise ValueError(f"{str(path)!r} is not a folder; trust_dir names a folder of certificates")
     try:
@@ -58,8 +60,10 @@ def split_path(path: str) -> list[tuple[int | None, str]]:
     for part in path.strip("/").split("/"):
         match = _ELEMENT.match(part.strip())
         if not part.strip() or match is None:
-            raise ValueError(f"browse path {path!r}: empty element; write names separated by '/', "
-                             "e.g. \"Monitoring/Spindle/ActualSpeed\"")
+            raise ValueError(
+                f"browse path {path!r}: empty element; write names separated by '/', "
+                'e.g. "Monitoring/Spindle/ActualSpeed"'
+            )
         index, name = match.groups()
         elements.append((int(index) if index is not None else None, name))
     return elements
@@ -70,8 +74,9 @@ class NodeSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    field: str | None = Field(default=None, pattern=SNAKE_CASE,
-                              description="field name, snake_case with its unit: spindle_rpm")
+    field: str | None = Field(
+        default=None, pattern=SNAKE_CASE, description="field name, snake_case with its unit: spindle_rpm"
+    )
     tag: str | None = Field(default=None, pattern=SNAKE_CASE, description="tag key for a text value")
     node: str | None = Field(default=None, description="NodeId: ns=2;s=Spindle.Speed or nsu=URI;s=...")
     path: str | None = Field(default=None, description="browse path below the device's root")
@@ -81,15 +86,20 @@ class NodeSpec(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> NodeSpec:
         if (self.field is None) == (self.tag is None):
-            raise ValueError("a node needs field = \"...\" (a number or boolean) or tag = \"...\" "
-                             "(text), exactly one of them")
+            raise ValueError(
+                'a node needs field = "..." (a number or boolean) or tag = "..." (text), exactly one of them'
+            )
         if (self.node is None) == (self.path is None):
-            raise ValueError(f"{self.name}: give node = \"ns=2;s=...\" (a NodeId) or path = "
-                             "\"Monitoring/Spindle/ActualSpeed\" (a browse path), exactly one")
+            raise ValueError(
+                f'{self.name}: give node = "ns=2;s=..." (a NodeId) or path = '
+                '"Monitoring/Spindle/ActualSpeed" (a browse path), exactly one'
+            )
         if self.node is not None and not _NODE_ID.match(self.node.strip()):
-            raise ValueError(f"{self.name}: node {self.node!r} is not a NodeId; write it as the "
-                             "server shows it: \"ns=2;s=Spindle.Speed\", \"ns=3;i=1001\" or "
-                             "\"nsu=http://example.com/UA/;s=Speed\"")
+            raise ValueError(
+                f"{self.name}: node {self.node!r} is not a NodeId; write it as the "
+                'server shows it: "ns=2;s=Spindle.Speed", "ns=3;i=1001" or '
+                '"nsu=http://example.com/UA/;s=Speed"'
+            )
         if self.path is not None:
             split_path(self.path)
         if self.tag is not None and (self.scale != 1.0 or self.offset != 0.0):
@@ -117,16 +127,26 @@ class OpcuaDevice(BaseModel):
     mode: Mode = "poll"
     interval: Duration | None = None
     timeout: Duration = 5.0
-    root: str | None = Field(default=None, description="browse path (from Objects) or NodeId "
-                             "that node paths start from")
-    publishing_interval: Duration = Field(default=1.0, description="subscribe mode: how often the server "
-                                          "sends the changes (and samples the values)")
-    max_pending: int = Field(default=10_000, ge=100, le=1_000_000,
-                             description="subscribe mode: notifications kept between two polls; "
-                             "past it the oldest are dropped and counted")
-    max_nodes_per_read: int = Field(default=1000, ge=1, le=100_000,
-                                    description="nodes per Read at most; the server's MaxNodesPerRead "
-                                    "lowers it")
+    root: str | None = Field(
+        default=None, description="browse path (from Objects) or NodeId that node paths start from"
+    )
+    publishing_interval: Duration = Field(
+        default=1.0,
+        description="subscribe mode: how often the server sends the changes (and samples the values)",
+    )
+    max_pending: int = Field(
+        default=10_000,
+        ge=100,
+        le=1_000_000,
+        description="subscribe mode: notifications kept between two polls; "
+        "past it the oldest are dropped and counted",
+    )
+    max_nodes_per_read: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="nodes per Read at most; the server's MaxNodesPerRead lowers it",
+    )
     policy: Policy = "None"
     security_mode: SecurityMode | None = None
     cert_file: SecretFile | None = None
@@ -150,8 +170,10 @@ class OpcuaDevice(BaseModel):
     def _complete(self) -> OpcuaDevice:
         parts = urlsplit(self.url)
         if parts.scheme != "opc.tcp" or not parts.hostname:
-            raise ValueError(f"url {self.url!r}: an OPC UA endpoint is opc.tcp://host:port, e.g. "
-                             "\"opc.tcp://192.168.10.20:4840\"")
+            raise ValueError(
+                f"url {self.url!r}: an OPC UA endpoint is opc.tcp://host:port, e.g. "
+                '"opc.tcp://192.168.10.20:4840"'
+            )
         try:
             _ = parts.port
         except ValueError:
@@ -159,10 +181,12 @@ class OpcuaDevice(BaseModel):
         if parts.username or parts.password:
             raise ValueError("url: no credentials in the URL; use username and password_file")
         if not self.nodes:
-            raise ValueError("nothing to read: add profile = \"opcua-cnc-umati\" (or another "
-                             "profile) or [[devices.opcua.nodes]]")
+            raise ValueError(
+                'nothing to read: add profile = "opcua-cnc-umati" (or another '
+                "profile) or [[devices.opcua.nodes]]"
+            )
         if self.measurement is None:
-            raise ValueError("measurement = \"...\" is needed (a profile sets it)")
+            raise ValueError('measurement = "..." is needed (a profile sets it)')
         seen: set[str] = set()
         for node in self.nodes:
             key = ("f:" if node.field else "t:") + node.name
@@ -177,20 +201,25 @@ class OpcuaDevice(BaseModel):
     def _check_security(self) -> None:
         mode = self.effective_security_mode
         if self.policy == "None" and mode != "None":
-            raise ValueError(f"security_mode = \"{mode}\" needs a policy: policy = \"Basic256Sha256\" "
-                             "(or Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss)")
+            raise ValueError(
+                f'security_mode = "{mode}" needs a policy: policy = "Basic256Sha256" '
+                "(or Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss)"
+            )
         if self.policy != "None" and mode == "None":
-            raise ValueError(f"policy = \"{self.policy}\" needs security_mode = \"Sign\" or "
-                             "\"SignAndEncrypt\"")
+            raise ValueError(f'policy = "{self.policy}" needs security_mode = "Sign" or "SignAndEncrypt"')
         if self.policy != "None":
             missing = [k for k in ("cert_file", "key_file", "trust_dir") if getattr(self, k) is None]
             if missing:
-                raise ValueError(f"policy {self.policy} needs {', '.join(missing)}: the agent's "
-                                 "certificate and key (PEM or DER) and a folder of trusted server "
-                                 "certificates")
+                raise ValueError(
+                    f"policy {self.policy} needs {', '.join(missing)}: the agent's "
+                    "certificate and key (PEM or DER) and a folder of trusted server "
+                    "certificates"
+                )
         elif self.cert_file is not None or self.key_file is not None:
-            raise ValueError("cert_file and key_file secure the channel: set policy = "
-                             "\"Basic256Sha256\" and security_mode, or remove them")
+            raise ValueError(
+                "cert_file and key_file secure the channel: set policy = "
+                '"Basic256Sha256" and security_mode, or remove them'
+            )
         if (self.username is None) != (self.password_file is None):
             raise ValueError("username and password_file go together (the password from a file)")
         if (self.user_cert_file is None) != (self.user_key_file is None):
@@ -223,12 +252,13 @@ class OpcuaDevice(BaseModel):
 
     def describe(self) -> str:
         """Address, security and cost per poll, for ``edge-agent check``; never a secret."""
-        security = "no security" if self.policy == "None" else \
-            f"{self.policy}/{self.effective_security_mode}"
+        security = "no security" if self.policy == "None" else f"{self.policy}/{self.effective_security_mode}"
         identity = f"user {self.username}" if self.username else self.identity
         how = f"subscription every {self.publishing_interval:g}s" if self.mode == "subscribe" else "Read"
-        return (f"opcua {self.url} ({security}, {identity}): {len(self.nodes)} nodes by {how} "
-                f"-> {self.measurement}")
+        return (
+            f"opcua {self.url} ({security}, {identity}): {len(self.nodes)} nodes by {how} "
+            f"-> {self.measurement}"
+        )
 
 
 # The driver imports this model; the model names it, so the arrow of imports runs one way.

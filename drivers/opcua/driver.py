@@ -122,8 +122,11 @@ class OpcuaDriver:
         now_ms = time.time_ns() // 1_000_000
         reading = self._reading(values, now_ms)
         if reading is None:
-            raise DeviceError(config.name, f"every node of {config.url} is Bad this poll (see the "
-                              "warnings for each); check the machine's controller")
+            raise DeviceError(
+                config.name,
+                f"every node of {config.url} is Bad this poll (see the "
+                "warnings for each); check the machine's controller",
+            )
         if config.mode == "subscribe":
             self._tags = dict(reading.tags)
             # What was notified before this read is older than it: the read supersedes it.
@@ -178,9 +181,11 @@ class OpcuaDriver:
             targets.append((spec, node_id))
         if not targets:
             await self._session.close()
-            raise OpcuaError(f"none of the {len(config.nodes)} configured nodes exists on {config.url} "
-                             "(see the errors for each); check the profile, root and the NodeIds "
-                             f"with: edge-agent scan opcua --url {config.url}")
+            raise OpcuaError(
+                f"none of the {len(config.nodes)} configured nodes exists on {config.url} "
+                "(see the errors for each); check the profile, root and the NodeIds "
+                f"with: edge-agent scan opcua --url {config.url}"
+            )
         self._targets = targets
 
     def _unknown(self, spec: NodeSpec, problem: str) -> None:
@@ -190,10 +195,15 @@ class OpcuaDriver:
             return
         self._logged.add(key)
         what = "node" if spec.node is not None else "path"
-        log.error("node not on the server; left out", device=self.name, value=spec.name,
-                  **{what: spec.where}, reason=problem,
-                  fix=f"correct {what} of {spec.name!r} (or root) in the config, listing the server with "
-                      f"edge-agent scan opcua --url {self._config.url}, then reload")
+        log.error(
+            "node not on the server; left out",
+            device=self.name,
+            value=spec.name,
+            **{what: spec.where},
+            reason=problem,
+            fix=f"correct {what} of {spec.name!r} (or root) in the config, listing the server with "
+            f"edge-agent scan opcua --url {self._config.url}, then reload",
+        )
 
     def _reading(self, values: list[Any], now_ms: int) -> Reading | None:
         fields: list[tuple[str, FieldValue]] = []
@@ -204,8 +214,9 @@ class OpcuaDriver:
             return None
         return Reading.of(self.name, now_ms, tuple(fields), tuple(tags))
 
-    def _convert(self, spec: NodeSpec, data: Any, fields: list[tuple[str, FieldValue]],
-                 tags: list[tuple[str, str]]) -> None:
+    def _convert(
+        self, spec: NodeSpec, data: Any, fields: list[tuple[str, FieldValue]], tags: list[tuple[str, str]]
+    ) -> None:
         """One DataValue into a field or a tag, by its quality (see the module's docstring)."""
         stats = self.stats
         status = data.StatusCode_
@@ -218,8 +229,13 @@ class OpcuaDriver:
                 self._unknown(spec, f"the server answers {name}")
             elif f"bad:{spec.name}" not in self._logged:
                 self._logged.add(f"bad:{spec.name}")
-                log.warning("node answers Bad; left out until it is good again", device=self.name,
-                            value=spec.name, node=spec.where, status=name)
+                log.warning(
+                    "node answers Bad; left out until it is good again",
+                    device=self.name,
+                    value=spec.name,
+                    node=spec.where,
+                    status=name,
+                )
             return
         self._logged.discard(f"bad:{spec.name}")
         if status is not None and status.is_uncertain():
@@ -243,8 +259,13 @@ class OpcuaDriver:
         key = f"nan:{spec.name}"
         if key not in self._logged:
             self._logged.add(key)
-            log.warning("node holds no number; left out (text goes into a tag: tag = \"...\")",
-                        device=self.name, value=spec.name, node=spec.where, type=type(raw).__name__)
+            log.warning(
+                'node holds no number; left out (text goes into a tag: tag = "...")',
+                device=self.name,
+                value=spec.name,
+                node=spec.where,
+                type=type(raw).__name__,
+            )
 
 
 class _Changes:

@@ -38,8 +38,11 @@ PLACEHOLDER = {"field": "server_state", "node": "i=2259"}
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``edge-agent scan opcua``."""
     parser.add_argument("--url", required=True, help="endpoint URL, opc.tcp://host:4840")
-    parser.add_argument("--policy", default="None",
-                        choices=["None", "Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss"])
+    parser.add_argument(
+        "--policy",
+        default="None",
+        choices=["None", "Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss"],
+    )
     parser.add_argument("--security-mode", choices=["Sign", "SignAndEncrypt"])
     parser.add_argument("--cert-file", type=Path, help="the agent's certificate (with a policy)")
     parser.add_argument("--key-file", type=Path, help="its private key")
@@ -51,20 +54,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", default="machine-1", help="device name for the draft")
     parser.add_argument("--timeout", default="5s", help="wait per request (default 5s)")
     parser.add_argument("--depth", type=int, default=8, help="levels to browse below Objects (default 8)")
-    parser.add_argument("--max-variables", type=int, default=500,
-                        help="variables to list at most (default 500)")
-    parser.add_argument("--save-cert", type=Path, metavar="FILE",
-                        help="save the server's certificate (DER) to FILE after showing its thumbprint")
+    parser.add_argument(
+        "--max-variables", type=int, default=500, help="variables to list at most (default 500)"
+    )
+    parser.add_argument(
+        "--save-cert",
+        type=Path,
+        metavar="FILE",
+        help="save the server's certificate (DER) to FILE after showing its thumbprint",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Scan and print the draft; 0 when the server answered, 1 when not, 2 on bad options."""
     settings: dict[str, Any] = {
-        "name": "scan", "url": args.url, "policy": args.policy, "security_mode": args.security_mode,
-        "cert_file": args.cert_file, "key_file": args.key_file, "trust_dir": args.trust_dir,
-        "username": args.username, "password_file": args.password_file,
-        "user_cert_file": args.user_cert_file, "user_key_file": args.user_key_file,
-        "measurement": "scan", "nodes": [PLACEHOLDER],
+        "name": "scan",
+        "url": args.url,
+        "policy": args.policy,
+        "security_mode": args.security_mode,
+        "cert_file": args.cert_file,
+        "key_file": args.key_file,
+        "trust_dir": args.trust_dir,
+        "username": args.username,
+        "password_file": args.password_file,
+        "user_cert_file": args.user_cert_file,
+        "user_key_file": args.user_key_file,
+        "measurement": "scan",
+        "nodes": [PLACEHOLDER],
     }
     try:
         settings["timeout"] = parse_duration(args.timeout)
@@ -86,8 +102,9 @@ def run(args: argparse.Namespace) -> int:
 async def _endpoints(device: OpcuaDevice) -> list[Any]:
     client = Client(device.url, timeout=device.timeout)
     try:
-        result: list[Any] = await asyncio.wait_for(client.connect_and_get_server_endpoints(),
-                                                   device.timeout * 2)
+        result: list[Any] = await asyncio.wait_for(
+            client.connect_and_get_server_endpoints(), device.timeout * 2
+        )
     except (UaError, OSError, TimeoutError, ConnectionError) as exc:
         raise OpcuaError(describe_failure(exc, device, "listing the endpoints")) from None
     return result
@@ -147,9 +164,14 @@ async def _scan(device: OpcuaDevice, depth: int, limit: int) -> dict[str, Any]:
         raise OpcuaError(describe_failure(exc, device, "browsing")) from None
     finally:
         await session.close()
-    return {"endpoints": endpoints, "namespaces": namespaces, "limit": session.limit,
-            "variables": [(path, node_id, value) for (path, node_id, _), value in
-                          zip(variables, values, strict=True)]}
+    return {
+        "endpoints": endpoints,
+        "namespaces": namespaces,
+        "limit": session.limit,
+        "variables": [
+            (path, node_id, value) for (path, node_id, _), value in zip(variables, values, strict=True)
+        ],
+    }
 
 
 def render(device: OpcuaDevice, found: dict[str, Any], name: str) -> str:
@@ -167,19 +189,28 @@ def render(device: OpcuaDevice, found: dict[str, Any], name: str) -> str:
     lines.append(f"# {len(variables)} variables below Objects")
     machine = _umati_machine(variables) if MACHINE_TOOL_NS in namespaces else None
     if machine is not None:
-        lines.append(f"# a umati machine tool at {machine}: profile = \"opcua-cnc-umati\" with "
-                     f"root = \"{machine}\" may fit")
+        lines.append(
+            f'# a umati machine tool at {machine}: profile = "opcua-cnc-umati" with '
+            f'root = "{machine}" may fit'
+        )
     lines += ["", "[[devices.opcua]]", f'name = "{name}"', f'url = "{device.url}"']
     if device.policy != "None":
-        lines += [f'policy = "{device.policy}"', f'security_mode = "{device.effective_security_mode}"',
-                  f'cert_file = "{device.cert_file}"', f'key_file = "{device.key_file}"',
-                  f'trust_dir = "{device.trust_dir}"']
+        lines += [
+            f'policy = "{device.policy}"',
+            f'security_mode = "{device.effective_security_mode}"',
+            f'cert_file = "{device.cert_file}"',
+            f'key_file = "{device.key_file}"',
+            f'trust_dir = "{device.trust_dir}"',
+        ]
     if device.username:
         lines += [f'username = "{device.username}"', f'password_file = "{device.password_file}"']
     if device.user_cert_file:
         lines += [f'user_cert_file = "{device.user_cert_file}"', f'user_key_file = "{device.user_key_file}"']
-    lines += ['measurement = "training_machine"   # the schema\'s measurement for this kind of machine',
-              'tags = { kind = "CHANGE-ME" }', ""]
+    lines += [
+        'measurement = "training_machine"   # the schema\'s measurement for this kind of machine',
+        'tags = { kind = "CHANGE-ME" }',
+        "",
+    ]
     used: set[str] = set()
     for path, node_id, data in variables:
         raw = data.Value.Value if data.Value is not None else None
@@ -190,8 +221,12 @@ def render(device: OpcuaDevice, found: dict[str, Any], name: str) -> str:
         shown = raw.Text if isinstance(raw, ua.LocalizedText) else raw
         what = f"{path} = {shown!r}" if status.is_good() else f"{path}: {status.name}"
         prefix = "" if readable else "# "
-        lines += [f"{prefix}[[devices.opcua.nodes]]  # {what[:100]}", f'{prefix}{key} = "{field}"',
-                  f'{prefix}node = "{_node_text(node_id, namespaces)}"', ""]
+        lines += [
+            f"{prefix}[[devices.opcua.nodes]]  # {what[:100]}",
+            f'{prefix}{key} = "{field}"',
+            f'{prefix}node = "{_node_text(node_id, namespaces)}"',
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -199,7 +234,7 @@ def _umati_machine(variables: list[tuple[str, Any, Any]]) -> str | None:
     for path, _, _ in variables:
         parts = path.split("/")
         if "Monitoring" in parts:
-            return "/".join(parts[:parts.index("Monitoring")]) or None
+            return "/".join(parts[: parts.index("Monitoring")]) or None
     return None
 
 

@@ -28,8 +28,11 @@ POLICIES: dict[str, Any] = {
     "Aes128_Sha256_RsaOaep": security_policies.SecurityPolicyAes128Sha256RsaOaep,
     "Aes256_Sha256_RsaPss": security_policies.SecurityPolicyAes256Sha256RsaPss,
 }
-MODES = {"None": ua.MessageSecurityMode.None_, "Sign": ua.MessageSecurityMode.Sign,
-         "SignAndEncrypt": ua.MessageSecurityMode.SignAndEncrypt}
+MODES = {
+    "None": ua.MessageSecurityMode.None_,
+    "Sign": ua.MessageSecurityMode.Sign,
+    "SignAndEncrypt": ua.MessageSecurityMode.SignAndEncrypt,
+}
 TRUST_SUFFIXES = (".der", ".pem", ".crt", ".cer")
 
 
@@ -63,8 +66,11 @@ def load_key(path: Path, key: str) -> rsa.RSAPrivateKey:
     except OSError as exc:
         raise SecurityProblem(f"cannot read {key} {str(path)!r}: {exc.strerror or exc}") from None
     try:
-        loaded = serialization.load_pem_private_key(data, None) if b"-----BEGIN" in data \
+        loaded = (
+            serialization.load_pem_private_key(data, None)
+            if b"-----BEGIN" in data
             else serialization.load_der_private_key(data, None)
+        )
     except (ValueError, TypeError):
         raise SecurityProblem(f"{key} {str(path)!r} is not an unencrypted private key (PEM or DER)") from None
     if not isinstance(loaded, rsa.RSAPrivateKey):
@@ -95,7 +101,7 @@ def server_certificate(endpoint: Any) -> bytes:
     data: bytes = endpoint.ServerCertificate or b""
     if len(data) < 4:
         return data
-    return data[:int.from_bytes(data[2:4], "big") + 4]
+    return data[: int.from_bytes(data[2:4], "big") + 4]
 
 
 def check_trusted(der: bytes, config: OpcuaDevice) -> None:
@@ -110,15 +116,20 @@ def check_trusted(der: bytes, config: OpcuaDevice) -> None:
             f"subject {subject}. Compare the thumbprint with the one the machine's OPC UA settings "
             f"show; if they match, trust it by copying the certificate into {config.trust_dir} "
             f"(edge-agent scan opcua --url {config.url} --save-cert {config.trust_dir}/"
-            f"{config.name}.der saves it), then reload")
+            f"{config.name}.der saves it), then reload"
+        )
     now = datetime.now(UTC)
     if cert.not_valid_after_utc < now:
-        raise SecurityProblem(f"the server certificate of {config.url} (thumbprint {print_}) expired on "
-                              f"{cert.not_valid_after_utc:%Y-%m-%d}; renew it on the machine and trust "
-                              "the new one")
+        raise SecurityProblem(
+            f"the server certificate of {config.url} (thumbprint {print_}) expired on "
+            f"{cert.not_valid_after_utc:%Y-%m-%d}; renew it on the machine and trust "
+            "the new one"
+        )
     if cert.not_valid_before_utc > now:
-        raise SecurityProblem(f"the server certificate of {config.url} (thumbprint {print_}) is valid only "
-                              f"from {cert.not_valid_before_utc:%Y-%m-%d}; check the clocks")
+        raise SecurityProblem(
+            f"the server certificate of {config.url} (thumbprint {print_}) is valid only "
+            f"from {cert.not_valid_before_utc:%Y-%m-%d}; check the clocks"
+        )
 
 
 @dataclass(frozen=True)
@@ -149,28 +160,35 @@ async def secure(client: Client, config: OpcuaDevice, endpoints: list[Any]) -> N
     match = [e for e in endpoints if e.SecurityPolicyUri == policy.URI and e.SecurityMode == mode]
     if not match:
         offers = ", ".join(str(o) for o in offered(endpoints)) or "nothing"
-        raise SecurityProblem(f"{config.url} does not offer policy {config.policy} with security_mode "
-                              f"{config.effective_security_mode} (it offers: {offers}); set policy and "
-                              "security_mode to one it offers, or enable it on the machine")
+        raise SecurityProblem(
+            f"{config.url} does not offer policy {config.policy} with security_mode "
+            f"{config.effective_security_mode} (it offers: {offers}); set policy and "
+            "security_mode to one it offers, or enable it on the machine"
+        )
     der = server_certificate(match[0])
     check_trusted(der, config)
     assert config.cert_file is not None and config.key_file is not None
     cert = load_certificate(config.cert_file, "cert_file")
     key = load_key(config.key_file, "key_file")
     try:
-        uris = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName) \
-            .value.get_values_for_type(x509.UniformResourceIdentifier)
+        uris = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+            x509.UniformResourceIdentifier
+        )
     except x509.ExtensionNotFound:
         uris = []
     if not uris:
-        raise SecurityProblem(f"cert_file {str(config.cert_file)!r} has no application URI "
-                              "(subjectAltName URI); OPC UA servers refuse such a certificate")
+        raise SecurityProblem(
+            f"cert_file {str(config.cert_file)!r} has no application URI "
+            "(subjectAltName URI); OPC UA servers refuse such a certificate"
+        )
     # The session must present the URI its certificate carries, or servers refuse it.
     client.application_uri = uris[0]
-    key_der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-    await client.set_security(policy, cert.public_bytes(serialization.Encoding.DER), key_der,
-                              server_certificate=der, mode=mode)
+    key_der = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    await client.set_security(
+        policy, cert.public_bytes(serialization.Encoding.DER), key_der, server_certificate=der, mode=mode
+    )
 
 
 def set_identity(client: Client, config: OpcuaDevice, password: str | None) -> None:

@@ -62,8 +62,10 @@ def describe_failure(exc: BaseException, config: OpcuaDevice, during: str) -> st
         # asyncua 1.1.8 wraps a timeout or a socket error as "Failed to send request".
         exc = cause
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
-        return (f"no answer from {url} within {config.timeout:g}s while {during}; check that the "
-                "server is running and reachable, or raise timeout")
+        return (
+            f"no answer from {url} within {config.timeout:g}s while {during}; check that the "
+            "server is running and reachable, or raise timeout"
+        )
     if isinstance(exc, ConnectionRefusedError):
         return f"connection refused by {url}; check the host and port of url (OPC UA's default is 4840)"
     if isinstance(exc, OSError) and not isinstance(exc, ConnectionError):
@@ -146,27 +148,42 @@ class Session:
         codes = ua.StatusCodes
         if code in (codes.BadIdentityTokenRejected, codes.BadIdentityTokenInvalid, codes.BadUserAccessDenied):
             if config.username is not None:
-                return (f"{config.url} rejected user {config.username!r} ({name}); check username and the "
-                        "password in password_file against the machine's user list")
+                return (
+                    f"{config.url} rejected user {config.username!r} ({name}); check username and the "
+                    "password in password_file against the machine's user list"
+                )
             if config.user_cert_file is not None:
-                return (f"{config.url} rejected the user certificate {str(config.user_cert_file)!r} "
-                        f"({name}); add it to the machine's trusted user certificates")
-            return (f"{config.url} refuses anonymous sessions ({name}); set username and password_file, "
-                    "or user_cert_file and user_key_file")
+                return (
+                    f"{config.url} rejected the user certificate {str(config.user_cert_file)!r} "
+                    f"({name}); add it to the machine's trusted user certificates"
+                )
+            return (
+                f"{config.url} refuses anonymous sessions ({name}); set username and password_file, "
+                "or user_cert_file and user_key_file"
+            )
         if code in (codes.BadSecurityPolicyRejected, codes.BadSecurityModeRejected):
             offers = await self._offers()
-            return (f"{config.url} refused policy {config.policy} with security_mode "
-                    f"{config.effective_security_mode} ({name}); it offers: {offers}")
-        if code in (codes.BadCertificateUntrusted, codes.BadSecurityChecksFailed,
-                    codes.BadCertificateInvalid, codes.BadCertificateUriInvalid, codes.BadCertificateRevoked,
-                    codes.BadCertificateTimeInvalid):
+            return (
+                f"{config.url} refused policy {config.policy} with security_mode "
+                f"{config.effective_security_mode} ({name}); it offers: {offers}"
+            )
+        if code in (
+            codes.BadCertificateUntrusted,
+            codes.BadSecurityChecksFailed,
+            codes.BadCertificateInvalid,
+            codes.BadCertificateUriInvalid,
+            codes.BadCertificateRevoked,
+            codes.BadCertificateTimeInvalid,
+        ):
             mine = "the agent's certificate"
             if config.cert_file is not None:
                 with contextlib.suppress(SecurityProblem):
                     cert = load_certificate(config.cert_file, "cert_file")
                     mine += f" (cert_file, thumbprint {thumbprint(cert.public_bytes(Encoding.DER))})"
-            return (f"{config.url} does not accept {mine} ({name}); trust it on the machine "
-                    "(its OPC UA server's trusted clients, or accept the rejected certificate there)")
+            return (
+                f"{config.url} does not accept {mine} ({name}); trust it on the machine "
+                "(its OPC UA server's trusted clients, or accept the rejected certificate there)"
+            )
         return f"{config.url} refused the session: {name}"
 
     async def _offers(self) -> str:
@@ -244,8 +261,11 @@ class Session:
                 wanted = {p[level] for p in paths if len(p) > level and tuple(p[:level]) == prefix}
                 for element in wanted:
                     ns, name = element
-                    match = [ref for ref in refs if ref.BrowseName.Name == name
-                             and (ns is None or ref.BrowseName.NamespaceIndex == ns)]
+                    match = [
+                        ref
+                        for ref in refs
+                        if ref.BrowseName.Name == name and (ns is None or ref.BrowseName.NamespaceIndex == ns)
+                    ]
                     if match:
                         known[(*prefix, element)] = match[0].NodeId
                     else:
@@ -258,8 +278,9 @@ class Session:
             if key in known:
                 out.append((known[key], None))
                 continue
-            problem = next((missing[key[:n]] for n in range(1, len(key) + 1) if key[:n] in missing),
-                           "not found")
+            problem = next(
+                (missing[key[:n]] for n in range(1, len(key) + 1) if key[:n] in missing), "not found"
+            )
             out.append((None, problem))
         return out
 
@@ -271,7 +292,7 @@ class Session:
             params = ua.BrowseParameters()
             params.View = ua.ViewDescription()
             params.RequestedMaxReferencesPerNode = 0
-            for node_id in node_ids[start:start + BROWSE_CHUNK]:
+            for node_id in node_ids[start : start + BROWSE_CHUNK]:
                 desc = ua.BrowseDescription()
                 desc.NodeId = node_id
                 desc.BrowseDirection = ua.BrowseDirection.Forward
@@ -302,7 +323,8 @@ class Session:
         period_ms = self._config.publishing_interval * 1000
         subscription = await client.create_subscription(period_ms, handler)
         handles = await subscription.subscribe_data_change(
-            [client.get_node(node_id) for node_id in node_ids], sampling_interval=period_ms, queuesize=10)
+            [client.get_node(node_id) for node_id in node_ids], sampling_interval=period_ms, queuesize=10
+        )
         return [h if isinstance(h, int) else None for h in handles]
 
     async def read(self, node_ids: list[Any]) -> list[Any]:
@@ -311,7 +333,7 @@ class Session:
         values: list[Any] = []
         start = 0
         while start < len(node_ids):
-            chunk = node_ids[start:start + self.limit]
+            chunk = node_ids[start : start + self.limit]
             self.reads += 1
             try:
                 values += await client.uaclient.read_attributes(chunk, ua.AttributeIds.Value)

@@ -54,7 +54,9 @@ class SnmpDriver:
         # Which OID each column with a fallback is read from, once the device has told us.
         self._choice: dict[tuple[int, int], int] = {
             column.key: 0
-            for table in self._plan.tables for column in table.columns if len(column.choices) == 1
+            for table in self._plan.tables
+            for column in table.columns
+            if len(column.choices) == 1
         }
         self.stats = SnmpStats()
 
@@ -91,10 +93,14 @@ class SnmpDriver:
         self._rates.begin()
         try:
             await self._session.open()
-            values = await get_values(self._session, self._plan.get_oids, config.max_varbinds, anomalies) \
-                if self._plan.get_oids else {}
+            values = (
+                await get_values(self._session, self._plan.get_oids, config.max_varbinds, anomalies)
+                if self._plan.get_oids
+                else {}
+            )
             anomalies.unreadable.update(
-                {oid: sample[0].type for oid, sample in values.items() if sample[0].missing})
+                {oid: sample[0].type for oid, sample in values.items() if sample[0].missing}
+            )
             self._check_restart(values)
             rows = await self._walk(anomalies) if self._plan.tables else {}
         except SnmpError as exc:
@@ -117,17 +123,26 @@ class SnmpDriver:
         if self._uptime.restarted(ticks, sample[1]):
             self.stats.restarts += 1
             self._rates.clear()
-            log.info("device restarted (sysUpTime); its rates start again next poll",
-                     device=self._config.name, uptime_s=ticks / 100)
+            log.info(
+                "device restarted (sysUpTime); its rates start again next poll",
+                device=self._config.name,
+                uptime_s=ticks / 100,
+            )
 
     async def _walk(self, anomalies: Anomalies) -> dict[Oid, dict[Oid, Sample]]:
         config = self._config
         columns = [oid for table in self._plan.tables for oid in self._table_oids(table)]
 
         def walk_of(oids: list[Oid]) -> Awaitable[dict[Oid, dict[Oid, Sample]]]:
-            return walk(self._session, oids, bulk=config.version != "1",
-                        max_repetitions=config.max_repetitions, max_varbinds=config.max_varbinds,
-                        max_rows=config.max_rows, anomalies=anomalies)
+            return walk(
+                self._session,
+                oids,
+                bulk=config.version != "1",
+                max_repetitions=config.max_repetitions,
+                max_varbinds=config.max_varbinds,
+                max_rows=config.max_rows,
+                anomalies=anomalies,
+            )
 
         rows = await walk_of(columns)
         undecided = [c for t in self._plan.tables for c in t.columns if c.key not in self._choice]
@@ -145,9 +160,12 @@ class SnmpDriver:
             for column in fallbacks:
                 if more.get(column.choices[1][0]):
                     self._choice[column.key] = 1
-                    log.info("column read from its fallback", device=config.name,
-                             column=mibs().name_of(column.choices[0][0]),
-                             fallback=mibs().name_of(column.choices[1][0]))
+                    log.info(
+                        "column read from its fallback",
+                        device=config.name,
+                        column=mibs().name_of(column.choices[0][0]),
+                        fallback=mibs().name_of(column.choices[1][0]),
+                    )
         return rows
 
     def _table_oids(self, table: TableSpec) -> list[Oid]:
@@ -167,8 +185,11 @@ class SnmpDriver:
             if sample is not None and not sample[0].missing:
                 self._convert(scalar.value, sample, ("scalar", scalar.measurement), 1.0, fields, tags)
         device = self._config.name
-        return [Reading.of(device, now_ms, tuple(fields), tuple(tags), measurement)
-                for measurement, (fields, tags) in groups.items() if fields]
+        return [
+            Reading.of(device, now_ms, tuple(fields), tuple(tags), measurement)
+            for measurement, (fields, tags) in groups.items()
+            if fields
+        ]
 
     def _table_readings(
         self, table: TableSpec, rows: dict[Oid, dict[Oid, Sample]], now_ms: int
@@ -235,18 +256,29 @@ class SnmpDriver:
         for oid, status in anomalies.unreadable.items():
             if oid not in stats.logged:
                 stats.logged.add(oid)
-                log.warning("OID not readable on this device; left out", device=self._config.name,
-                            oid=mibs().name_of(oid), status=status)
+                log.warning(
+                    "OID not readable on this device; left out",
+                    device=self._config.name,
+                    oid=mibs().name_of(oid),
+                    status=status,
+                )
         for oid in anomalies.not_increasing:
             if oid not in stats.logged:
                 stats.logged.add(oid)
-                log.warning("agent returned OIDs out of order; column cut short", device=self._config.name,
-                            column=mibs().name_of(oid))
+                log.warning(
+                    "agent returned OIDs out of order; column cut short",
+                    device=self._config.name,
+                    column=mibs().name_of(oid),
+                )
         for oid in anomalies.truncated:
             if oid not in stats.logged:
                 stats.logged.add(oid)
-                log.warning("table cut at the row limit (max_rows)", device=self._config.name,
-                            column=mibs().name_of(oid), rows=self._config.max_rows)
+                log.warning(
+                    "table cut at the row limit (max_rows)",
+                    device=self._config.name,
+                    column=mibs().name_of(oid),
+                    rows=self._config.max_rows,
+                )
 
 
 def _factor(column: ColumnSpec, rows: dict[Oid, dict[Oid, Sample]], index: Oid) -> float | None:

@@ -29,9 +29,24 @@ GET, GET_NEXT, RESPONSE, GET_BULK = 0xA0, 0xA1, 0xA2, 0xA5
 
 #: Error-status names (RFC 3416, section 3), as pysnmp gives them; an index is the status.
 ERROR_STATUS = (
-    "noError", "tooBig", "noSuchName", "badValue", "readOnly", "genErr", "noAccess", "wrongType",
-    "wrongLength", "wrongEncoding", "wrongValue", "noCreation", "inconsistentValue",
-    "resourceUnavailable", "commitFailed", "undoFailed", "authorizationError", "notWritable",
+    "noError",
+    "tooBig",
+    "noSuchName",
+    "badValue",
+    "readOnly",
+    "genErr",
+    "noAccess",
+    "wrongType",
+    "wrongLength",
+    "wrongEncoding",
+    "wrongValue",
+    "noCreation",
+    "inconsistentValue",
+    "resourceUnavailable",
+    "commitFailed",
+    "undoFailed",
+    "authorizationError",
+    "notWritable",
     "inconsistentName",
 )
 
@@ -48,14 +63,18 @@ _MAX_INT_OCTETS = 9
 
 #: Unsigned application types: their name and largest value (0x42 is Gauge32 and Unsigned32).
 _UNSIGNED: dict[int, tuple[RawType, int]] = {
-    0x41: ("counter32", _MAX32), 0x42: ("gauge", _MAX32), 0x43: ("timeticks", _MAX32),
+    0x41: ("counter32", _MAX32),
+    0x42: ("gauge", _MAX32),
+    0x43: ("timeticks", _MAX32),
     0x46: ("counter64", _MAX64),
 }
 _STRINGS: dict[int, RawType] = {_OCTET_STRING: "octets", 0x44: "opaque"}
 #: Values without content. NULL becomes an empty string, as it did through pysnmp: agents
 #: echo the request's NULLs in error answers, which callers ignore anyway.
 _EMPTY: dict[int, Raw] = {
-    _NULL: Raw("octets", b""), 0x80: Raw("nosuchobject"), 0x81: Raw("nosuchinstance"),
+    _NULL: Raw("octets", b""),
+    0x80: Raw("nosuchobject"),
+    0x81: Raw("nosuchinstance"),
     0x82: Raw("endofmibview"),
 }
 
@@ -106,8 +125,12 @@ def encode_request(
     # max-repetitions where the other PDUs have error-status and error-index.
     varbinds = b"".join(_tlv(_SEQUENCE, _tlv(_OID, encode_oid(oid)) + b"\x05\x00") for oid in oids)
     second = max_repetitions if pdu == GET_BULK else 0
-    body = (_tlv(_INTEGER, _int(request_id)) + b"\x02\x01\x00" + _tlv(_INTEGER, _int(second))
-            + _tlv(_SEQUENCE, varbinds))
+    body = (
+        _tlv(_INTEGER, _int(request_id))
+        + b"\x02\x01\x00"
+        + _tlv(_INTEGER, _int(second))
+        + _tlv(_SEQUENCE, varbinds)
+    )
     return _tlv(_SEQUENCE, _tlv(_INTEGER, _int(version)) + _tlv(_OCTET_STRING, community) + _tlv(pdu, body))
 
 

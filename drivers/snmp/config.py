@@ -69,18 +69,24 @@ class _Value(BaseModel):
         if self.rate and self.tag:
             raise ValueError(f"{self.name}: a rate is a number; it cannot be a tag (drop tag or rate)")
         if self.rate and syntax and syntax not in COUNTER_SYNTAXES:
-            raise ValueError(f"{self.name}: rate = true needs a counter (Counter32 or Counter64); "
-                             f"{resolved.text} is {syntax}")
+            raise ValueError(
+                f"{self.name}: rate = true needs a counter (Counter32 or Counter64); "
+                f"{resolved.text} is {syntax}"
+            )
         if not self.tag:
             if conversion == "name":
                 if obj is not None and obj.enum:
                     conversion = "number"  # a field keeps the enum's number; a tag gets its name
                 else:
-                    raise ValueError(f"{self.name}: {resolved.text} is an OBJECT IDENTIFIER; "
-                                     "it can only be a tag (tag = true)")
+                    raise ValueError(
+                        f"{self.name}: {resolved.text} is an OBJECT IDENTIFIER; "
+                        "it can only be a tag (tag = true)"
+                    )
             elif conversion in TEXT_CONVERSIONS and conversion != "date":
-                raise ValueError(f"{self.name}: {resolved.text} is text ({syntax or conversion}); text "
-                                 "goes into tags (tag = true), or convert = \"number\" if it holds a number")
+                raise ValueError(
+                    f"{self.name}: {resolved.text} is text ({syntax or conversion}); text "
+                    'goes into tags (tag = true), or convert = "number" if it holds a number'
+                )
         self._conversion = conversion
 
 
@@ -95,11 +101,15 @@ class ScalarField(_Value):
         obj = resolved.obj
         if obj is not None and not resolved.instance:
             if obj.kind == "column":
-                raise ValueError(f"{resolved.text} is a table column: read it in a [[tables]] entry, "
-                                 f"or name one row, e.g. {resolved.text}.1")
+                raise ValueError(
+                    f"{resolved.text} is a table column: read it in a [[tables]] entry, "
+                    f"or name one row, e.g. {resolved.text}.1"
+                )
             if obj.kind == "node":
-                raise ValueError(f"{resolved.text} is not a value but a branch of the MIB; name a "
-                                 "scalar such as SNMPv2-MIB::sysUpTime")
+                raise ValueError(
+                    f"{resolved.text} is not a value but a branch of the MIB; name a "
+                    "scalar such as SNMPv2-MIB::sysUpTime"
+                )
             resolved = Resolved((*obj.oid, 0), obj, (0,))  # a scalar's one instance
         self._resolved = resolved
         self._check_value()
@@ -148,9 +158,13 @@ class Column(_Value):
         resolved = self._resolve(text)
         obj = resolved.obj
         if obj is not None and (resolved.instance or obj.kind != "column"):
-            what = "a scalar: read it in [[fields]]" if obj.kind == "scalar" else \
-                "a row, not a column: give the column without the row index" if resolved.instance else \
-                "a table or branch, not a column: name one of its columns"
+            what = (
+                "a scalar: read it in [[fields]]"
+                if obj.kind == "scalar"
+                else "a row, not a column: give the column without the row index"
+                if resolved.instance
+                else "a table or branch, not a column: name one of its columns"
+            )
             raise ValueError(f"{self.name}: {key} {resolved.text} is {what}")
         return resolved
 
@@ -162,8 +176,11 @@ class Table(BaseModel):
 
     measurement: str = Field(pattern=NAME)
     index_tag: str = Field(default="index", pattern=SNAKE_CASE)
-    discontinuity: str | None = Field(default=None, description="a TimeStamp column, e.g. "
-                                      "IF-MIB::ifCounterDiscontinuityTime: when it changes, rates restart")
+    discontinuity: str | None = Field(
+        default=None,
+        description="a TimeStamp column, e.g. "
+        "IF-MIB::ifCounterDiscontinuityTime: when it changes, rates restart",
+    )
     columns: list[Column] = Field(min_length=1)
     _discontinuity: Resolved | None = PrivateAttr(default=None)
 
@@ -177,8 +194,10 @@ class Table(BaseModel):
         seen = {self.index_tag}
         for column in self.columns:
             if column.name in seen:
-                raise ValueError(f"{self.measurement}: {column.name!r} is used twice "
-                                 "(column names and index_tag must differ)")
+                raise ValueError(
+                    f"{self.measurement}: {column.name!r} is used twice "
+                    "(column names and index_tag must differ)"
+                )
             seen.add(column.name)
         if self.discontinuity is not None:
             try:
@@ -212,8 +231,12 @@ class SnmpDevice(BaseModel):
     timeout: Duration = 2.0
     retries: int = Field(default=1, ge=0, le=10)
     max_repetitions: int = Field(default=25, ge=1, le=200, description="rows per GETBULK")
-    max_rows: int = Field(default=20_000, ge=1, le=1_000_000,
-                          description="rows a table may have; past it a runaway agent is cut off and counted")
+    max_rows: int = Field(
+        default=20_000,
+        ge=1,
+        le=1_000_000,
+        description="rows a table may have; past it a runaway agent is cut off and counted",
+    )
     max_varbinds: int = Field(default=32, ge=1, le=256, description="OIDs per request")
     profile: str | list[str] | None = None
     measurement: str | None = Field(default=None, pattern=NAME)
@@ -230,7 +253,7 @@ class SnmpDevice(BaseModel):
         version = data.get("version")
         if isinstance(version, int) and not isinstance(version, bool):
             if version == 2:
-                raise ValueError("version 2 is ambiguous: write version = \"2c\" (community based)")
+                raise ValueError('version 2 is ambiguous: write version = "2c" (community based)')
             data = {**data, "version": str(version)}
         return data
 
@@ -238,14 +261,18 @@ class SnmpDevice(BaseModel):
     def _complete(self) -> SnmpDevice:
         self._check_security()
         if not self.fields and not self.tables:
-            raise ValueError("nothing to read: add profile = \"if-mib\" (or a list of profiles), "
-                             "[[devices.snmp.fields]] or [[devices.snmp.tables]]")
+            raise ValueError(
+                'nothing to read: add profile = "if-mib" (or a list of profiles), '
+                "[[devices.snmp.fields]] or [[devices.snmp.tables]]"
+            )
         names: dict[str, set[str]] = {}
         for value in self.fields:
             measurement = value.measurement or self.measurement
             if measurement is None:
-                raise ValueError(f"field {value.name!r} has no measurement: set measurement = \"...\" "
-                                 "on the device or on the field")
+                raise ValueError(
+                    f'field {value.name!r} has no measurement: set measurement = "..." '
+                    "on the device or on the field"
+                )
             if value.name in names.setdefault(measurement, set()):
                 raise ValueError(f"{measurement}: {value.name!r} is defined twice")
             names[measurement].add(value.name)
@@ -255,28 +282,33 @@ class SnmpDevice(BaseModel):
 
     def _check_security(self) -> None:
         if self.version in ("1", "2c"):
-            v3 = [k for k in ("user", "auth", "auth_key_file", "priv", "priv_key_file")
-                  if getattr(self, k) is not None]
+            v3 = [
+                k
+                for k in ("user", "auth", "auth_key_file", "priv", "priv_key_file")
+                if getattr(self, k) is not None
+            ]
             if v3:
-                raise ValueError(f"{', '.join(v3)}: SNMPv3 settings on a version {self.version} device; "
-                                 "set version = \"3\" or remove them")
+                raise ValueError(
+                    f"{', '.join(v3)}: SNMPv3 settings on a version {self.version} device; "
+                    'set version = "3" or remove them'
+                )
             if self.community is not None and self.community_file is not None:
                 raise ValueError("set community or community_file, not both")
             return
         if self.community is not None or self.community_file is not None:
             raise ValueError("community is for versions 1 and 2c; SNMPv3 uses user, auth and priv")
         if self.user is None:
-            raise ValueError("SNMPv3 needs user = \"...\" (the USM user name)")
+            raise ValueError('SNMPv3 needs user = "..." (the USM user name)')
         if self.priv is not None and self.auth is None:
             raise ValueError("priv needs auth: SNMPv3 has no privacy without authentication")
         if self.auth is not None and self.auth_key_file is None:
-            raise ValueError("auth needs auth_key_file = \"/etc/edge-agent/secrets/...\" (the passphrase)")
+            raise ValueError('auth needs auth_key_file = "/etc/edge-agent/secrets/..." (the passphrase)')
         if self.priv is not None and self.priv_key_file is None:
-            raise ValueError("priv needs priv_key_file = \"/etc/edge-agent/secrets/...\" (the passphrase)")
+            raise ValueError('priv needs priv_key_file = "/etc/edge-agent/secrets/..." (the passphrase)')
         if self.auth is None and self.auth_key_file is not None:
-            raise ValueError("auth_key_file without auth: set auth = \"sha\" (or md5, sha224..sha512)")
+            raise ValueError('auth_key_file without auth: set auth = "sha" (or md5, sha224..sha512)')
         if self.priv is None and self.priv_key_file is not None:
-            raise ValueError("priv_key_file without priv: set priv = \"aes128\" (or des, aes192, aes256)")
+            raise ValueError('priv_key_file without priv: set priv = "aes128" (or des, aes192, aes256)')
 
     def _check_v1(self) -> None:
         values = [*self.fields, *(c for t in self.tables for c in t.columns)]
@@ -284,9 +316,11 @@ class SnmpDevice(BaseModel):
             obj = value.resolved.obj
             fallback = getattr(value, "fallback_resolved", None)
             if obj is not None and obj.syntax == "Counter64" and fallback is None:
-                raise ValueError(f"{value.name}: {value.resolved.text} is a Counter64, which SNMPv1 "
-                                 "cannot carry; use a 32-bit counter (e.g. IF-MIB::ifInOctets) or "
-                                 "version = \"2c\"")
+                raise ValueError(
+                    f"{value.name}: {value.resolved.text} is a Counter64, which SNMPv1 "
+                    "cannot carry; use a 32-bit counter (e.g. IF-MIB::ifInOctets) or "
+                    'version = "2c"'
+                )
 
     @property
     def security_level(self) -> str:
@@ -318,8 +352,13 @@ class SnmpDevice(BaseModel):
             if self.auth:
                 security += f" ({self.auth}" + (f"/{self.priv}" if self.priv else "") + ", keys from files)"
         else:
-            source = "community from file" if self.community_file else \
-                "inline community" if self.community else "community public"
+            source = (
+                "community from file"
+                if self.community_file
+                else "inline community"
+                if self.community
+                else "community public"
+            )
             security = f"v{self.version} ({source})"
         gets = -(-len(self.fields) // self.max_varbinds) if self.fields else 0
         columns = sum(len(t.columns) for t in self.tables)
@@ -327,8 +366,9 @@ class SnmpDevice(BaseModel):
         reads = [f"{len(self.fields)} scalars in {gets} GET(s)"] if self.fields else []
         if self.tables:
             reads.append(f"{len(self.tables)} table(s), {columns} columns by {walk}")
-        return (f"snmp {self.host}:{self.port} {security}: {', '.join(reads)} -> "
-                f"{', '.join(self.measurements)}")
+        return (
+            f"snmp {self.host}:{self.port} {security}: {', '.join(reads)} -> {', '.join(self.measurements)}"
+        )
 
 
 # The driver imports this model; the model names it, so the arrow of imports runs one way.

@@ -16,8 +16,18 @@ from typing import Literal
 from .mibs import MibObject, Oid, format_oid, mibs
 
 RawType = Literal[
-    "integer", "gauge", "counter32", "counter64", "timeticks", "octets", "oid", "ipaddress",
-    "opaque", "nosuchobject", "nosuchinstance", "endofmibview",
+    "integer",
+    "gauge",
+    "counter32",
+    "counter64",
+    "timeticks",
+    "octets",
+    "oid",
+    "ipaddress",
+    "opaque",
+    "nosuchobject",
+    "nosuchinstance",
+    "endofmibview",
 ]
 #: Wire types that carry no value: the agent has no such object or instance, or the walk ended.
 EXCEPTIONS = frozenset({"nosuchobject", "nosuchinstance", "endofmibview"})
@@ -202,8 +212,16 @@ def _date_parts(raw: Raw) -> datetime.datetime | None:
         offset = datetime.timedelta(hours=data[9], minutes=data[10])
         zone = datetime.timezone(offset if data[8] == ord("+") else -offset)
     try:
-        return datetime.datetime(int.from_bytes(data[0:2], "big"), data[2], data[3], data[4], data[5],
-                                 min(data[6], 59), data[7] * 100_000, tzinfo=zone)
+        return datetime.datetime(
+            int.from_bytes(data[0:2], "big"),
+            data[2],
+            data[3],
+            data[4],
+            data[5],
+            min(data[6], 59),
+            data[7] * 100_000,
+            tzinfo=zone,
+        )
     except ValueError:
         return None
 

@@ -45,8 +45,10 @@ def timeout_reason(config: SnmpDevice, address: str) -> str:
     reason = f"no answer from {address} ({tries}): is the device up and reachable, is the port right"
     if config.version == "3":
         if config.security_level == "authPriv":
-            return reason + ", is priv right? An agent drops requests it cannot decrypt (wrong priv " \
+            return (
+                reason + ", is priv right? An agent drops requests it cannot decrypt (wrong priv "
                 "key or protocol)"
+            )
         return reason + "?"
     return reason + ", is the community right? An agent ignores requests with a wrong community"
 
@@ -68,6 +70,8 @@ def read_passphrase(path: Path, key: str) -> str:
     """A USM passphrase from its file; SnmpError when it is too short for an agent to accept."""
     secret = read_secret(path, key)
     if len(secret) < MIN_PASSPHRASE:
-        raise SnmpError(f"{key} {str(path)!r} holds a passphrase of {len(secret)} characters; SNMPv3 "
-                        f"needs at least {MIN_PASSPHRASE}")
+        raise SnmpError(
+            f"{key} {str(path)!r} holds a passphrase of {len(secret)} characters; SNMPv3 "
+            f"needs at least {MIN_PASSPHRASE}"
+        )
     return secret

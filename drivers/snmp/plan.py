@@ -67,8 +67,9 @@ class Plan:
     @property
     def walks_columns(self) -> int:
         """Columns (with helpers) a full walk asks for."""
-        oids = {oid for t in self.tables for c in t.columns
-                for oid in (c.choices[0][0], c.multiply, c.divide)}
+        oids = {
+            oid for t in self.tables for c in t.columns for oid in (c.choices[0][0], c.multiply, c.divide)
+        }
         oids |= {t.discontinuity for t in self.tables}
         return len(oids - {None})
 
@@ -93,8 +94,14 @@ def _value(spec: ScalarField | Column, scale: float | None = None) -> Value:
     conversion = spec.conversion
     obj = spec.resolved.obj
     enum = obj.enum if obj is not None else None
-    return Value(spec.name, spec.tag, spec.rate, scale, field_converter(conversion, scale),
-                 tag_converter(conversion, enum) if spec.tag else None)
+    return Value(
+        spec.name,
+        spec.tag,
+        spec.rate,
+        scale,
+        field_converter(conversion, scale),
+        tag_converter(conversion, enum) if spec.tag else None,
+    )
 
 
 def _table(number: int, table: Table) -> TableSpec:
@@ -104,11 +111,14 @@ def _table(number: int, table: Table) -> TableSpec:
         if column.fallback_resolved is not None:
             fallback_scale = column.fallback_scale if column.fallback_scale is not None else column.scale
             choices.append((column.fallback_resolved.oid, _fallback_value(column, fallback_scale)))
-        columns.append(ColumnSpec(
-            (number, index), tuple(choices),
-            column.multiply_resolved.oid if column.multiply_resolved else None,
-            column.divide_resolved.oid if column.divide_resolved else None,
-        ))
+        columns.append(
+            ColumnSpec(
+                (number, index),
+                tuple(choices),
+                column.multiply_resolved.oid if column.multiply_resolved else None,
+                column.divide_resolved.oid if column.divide_resolved else None,
+            )
+        )
     discontinuity = table.discontinuity_resolved.oid if table.discontinuity_resolved else None
     return TableSpec(number, table.measurement, table.index_tag, tuple(columns), discontinuity)
 
@@ -121,5 +131,11 @@ def _fallback_value(column: Column, scale: float) -> Value:
     if not column.tag and conversion == "name":
         conversion = "number"
     enum = obj.enum if obj is not None else None
-    return Value(column.name, column.tag, column.rate, scale, field_converter(conversion, scale),
-                 tag_converter(conversion, enum) if column.tag else None)
+    return Value(
+        column.name,
+        column.tag,
+        column.rate,
+        scale,
+        field_converter(conversion, scale),
+        tag_converter(conversion, enum) if column.tag else None,
+    )

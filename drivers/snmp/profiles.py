@@ -57,9 +57,11 @@ def _read(name: str, folder: Path) -> dict[str, Any]:
         known = sorted(p.stem for p in folder.glob("*.toml") if _is_snmp(p))
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"no profile {name!r} among the bundled profiles in {folder}{hint} "
-                         f"(known: {', '.join(known)}); a profile of your own is used with "
-                         "profile = \"name\" (one name, not a list)")
+        raise ValueError(
+            f"no profile {name!r} among the bundled profiles in {folder}{hint} "
+            f"(known: {', '.join(known)}); a profile of your own is used with "
+            'profile = "name" (one name, not a list)'
+        )
     try:
         return tomllib.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

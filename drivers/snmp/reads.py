@@ -50,8 +50,9 @@ async def get_values(
             pending += [chunk[:half], chunk[half:]]
             continue
         if not 1 <= response.index <= len(chunk):
-            raise SnmpError(f"{session.address} answered a GET with {response.status} "
-                            f"and no usable error index")
+            raise SnmpError(
+                f"{session.address} answered a GET with {response.status} and no usable error index"
+            )
         # SNMPv1 fails the whole request for one missing OID (noSuchName); so do some v2c
         # agents (genErr). Leave that OID out and ask for the others again.
         bad = chunk.pop(response.index - 1)
@@ -81,8 +82,11 @@ async def walk(
         response = await (session.bulk(asked, repetitions) if bulk else session.next(asked))
         if response.status is not None:
             if response.status == "tooBig" and (repetitions > 1 or width > 1):
-                repetitions, width = (max(1, repetitions // 2), width) if bulk and repetitions > 1 \
+                repetitions, width = (
+                    (max(1, repetitions // 2), width)
+                    if bulk and repetitions > 1
                     else (repetitions, max(1, len(batch) // 2))
+                )
                 continue
             if response.status == "noSuchName" and 1 <= response.index <= len(batch):
                 # SNMPv1's end of the MIB: the column asked at that position has no next object.

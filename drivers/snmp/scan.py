@@ -40,11 +40,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--community", help="v1/v2c community (default public); prefer --community-file")
     parser.add_argument("--community-file", type=Path, help="file holding the v1/v2c community")
     parser.add_argument("--user", help="SNMPv3 user")
-    parser.add_argument("--auth", choices=["md5", "sha", "sha224", "sha256", "sha384", "sha512"],
-                        help="SNMPv3 authentication protocol")
+    parser.add_argument(
+        "--auth",
+        choices=["md5", "sha", "sha224", "sha256", "sha384", "sha512"],
+        help="SNMPv3 authentication protocol",
+    )
     parser.add_argument("--auth-key-file", type=Path, help="file holding the SNMPv3 auth passphrase")
-    parser.add_argument("--priv", choices=["des", "aes128", "aes192", "aes256", "aes192c", "aes256c"],
-                        help="SNMPv3 privacy protocol")
+    parser.add_argument(
+        "--priv",
+        choices=["des", "aes128", "aes192", "aes256", "aes192c", "aes256c"],
+        help="SNMPv3 privacy protocol",
+    )
     parser.add_argument("--priv-key-file", type=Path, help="file holding the SNMPv3 priv passphrase")
     parser.add_argument("--name", help="device name for the draft (default: from sysName)")
     parser.add_argument("--timeout", default="2s", help="wait per request (default 2s)")
@@ -54,10 +60,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Scan and print the draft; 0 when the device answered, 1 when not, 2 on bad options."""
     settings: dict[str, Any] = {
-        "name": "scan", "host": args.host, "port": args.port, "version": args.version,
-        "community": args.community, "community_file": args.community_file, "user": args.user,
-        "auth": args.auth, "auth_key_file": args.auth_key_file, "priv": args.priv,
-        "priv_key_file": args.priv_key_file, "retries": args.retries, "profile": "system",
+        "name": "scan",
+        "host": args.host,
+        "port": args.port,
+        "version": args.version,
+        "community": args.community,
+        "community_file": args.community_file,
+        "user": args.user,
+        "auth": args.auth,
+        "auth_key_file": args.auth_key_file,
+        "priv": args.priv,
+        "priv_key_file": args.priv_key_file,
+        "retries": args.retries,
+        "profile": "system",
     }
     try:
         settings["timeout"] = parse_duration(args.timeout)
@@ -82,12 +97,19 @@ async def _scan(device: SnmpDevice) -> dict[str, Any]:
         await session.open()
         scalars = {name: registry.resolve(f"{name}.0").oid for name in SYSTEM}
         probes = {profile: registry.resolve(text).oid for profile, text in PROBES.items()}
-        values = await get_values(session, [*scalars.values(), *probes.values()], device.max_varbinds,
-                                  anomalies)
+        values = await get_values(
+            session, [*scalars.values(), *probes.values()], device.max_varbinds, anomalies
+        )
         columns = {name: registry.resolve(name).oid for name in INTERFACE_COLUMNS}
-        rows = await walk(session, list(columns.values()), bulk=device.version != "1",
-                          max_repetitions=device.max_repetitions, max_varbinds=device.max_varbinds,
-                          max_rows=10_000, anomalies=anomalies)
+        rows = await walk(
+            session,
+            list(columns.values()),
+            bulk=device.version != "1",
+            max_repetitions=device.max_repetitions,
+            max_varbinds=device.max_varbinds,
+            max_rows=10_000,
+            anomalies=anomalies,
+        )
     finally:
         session.close()
 
@@ -98,8 +120,9 @@ async def _scan(device: SnmpDevice) -> dict[str, Any]:
     return {
         "system": {name: raw(oid) for name, oid in scalars.items()},
         "profiles": [p for p, oid in probes.items() if raw(oid) is not None],
-        "interfaces": {name: {index: sample[0] for index, sample in rows[oid].items()}
-                       for name, oid in columns.items()},
+        "interfaces": {
+            name: {index: sample[0] for index, sample in rows[oid].items()} for name, oid in columns.items()
+        },
     }
 
 
@@ -129,8 +152,10 @@ def render(device: SnmpDevice, found: dict[str, Any], name: str | None) -> str:
         alias = _first(interfaces, index, "ifAlias")
         speed = _speed(interfaces, index)
         state = tag_converter("name", {1: "up", 2: "down", 7: "lowerLayerDown"})(oper[index]) or "?"
-        lines.append(f"#   {'.'.join(map(str, index)):>6}  {label:<24} {state:<6} {speed:>10}"
-                     + (f"  {alias!r}" if alias else ""))
+        lines.append(
+            f"#   {'.'.join(map(str, index)):>6}  {label:<24} {state:<6} {speed:>10}"
+            + (f"  {alias!r}" if alias else "")
+        )
     if len(oper) > 60:
         lines.append(f"#   ... and {len(oper) - 60} more")
     profiles = ["system", "if-mib", *found["profiles"]] if oper else ["system", *found["profiles"]]
@@ -141,8 +166,12 @@ def render(device: SnmpDevice, found: dict[str, Any], name: str | None) -> str:
 
 
 def _entry(device: SnmpDevice, name: str, profiles: list[str]) -> list[str]:
-    entry = [f'name = "{name}"', f'host = "{device.host}"', f"port = {device.port}",
-             f'version = "{device.version}"']
+    entry = [
+        f'name = "{name}"',
+        f'host = "{device.host}"',
+        f"port = {device.port}",
+        f'version = "{device.version}"',
+    ]
     if device.version == "3":
         entry.append(f'user = "{device.user}"')
         if device.auth:
@@ -153,8 +182,11 @@ def _entry(device: SnmpDevice, name: str, profiles: list[str]) -> list[str]:
         entry.append(f'community_file = "{device.community_file}"')
     else:
         entry.append(f'community_file = "{SECRETS}/{name}-community"   # put the community in this file')
-    entry += [f"profile = [{', '.join(repr(p).replace(chr(39), chr(34)) for p in profiles)}]",
-              'interval = "30s"', "tags = { building = \"\", room = \"\" }   # where it is"]
+    entry += [
+        f"profile = [{', '.join(repr(p).replace(chr(39), chr(34)) for p in profiles)}]",
+        'interval = "30s"',
+        'tags = { building = "", room = "" }   # where it is',
+    ]
     return entry
 
 

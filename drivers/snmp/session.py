@@ -38,7 +38,13 @@ if TYPE_CHECKING:
     from .usm import UsmClient, UsmEngine
 
 __all__ = [
-    "MIN_PASSPHRASE", "POOL", "RECEIVE_BUFFER", "WALKS_IN_FLIGHT", "EnginePool", "Response", "Session",
+    "MIN_PASSPHRASE",
+    "POOL",
+    "RECEIVE_BUFFER",
+    "WALKS_IN_FLIGHT",
+    "EnginePool",
+    "Response",
+    "Session",
     "SnmpError",
 ]
 
@@ -132,8 +138,11 @@ class EnginePool:
 
     def in_flight(self) -> int:
         """SNMPv1/v2c requests waiting for an answer on the running loop."""
-        return sum(transport.in_flight for slot in self._slots.get(asyncio.get_running_loop(), [])
-                   for transport in slot.community.values())
+        return sum(
+            transport.in_flight
+            for slot in self._slots.get(asyncio.get_running_loop(), [])
+            for transport in slot.community.values()
+        )
 
 
 #: The one pool of the process.
@@ -208,8 +217,10 @@ class Session:
         try:
             return await resolve(config.host, config.port, config.timeout + 5)
         except OSError as exc:  # TimeoutError included
-            raise SnmpError(f"cannot resolve {config.host!r}: {str(exc) or 'DNS timeout'}; "
-                            "check host (an IP address avoids DNS altogether)") from None
+            raise SnmpError(
+                f"cannot resolve {config.host!r}: {str(exc) or 'DNS timeout'}; "
+                "check host (an IP address avoids DNS altogether)"
+            ) from None
 
     async def _request(self, kind: str, oids: Sequence[Oid], repetitions: int = 0) -> Response:
         if self._slot is None:
@@ -237,8 +248,16 @@ class Session:
         if transport is None or peer is None:
             raise SnmpError("session is not open")
         try:
-            message = await transport.request(peer, self._version, self._secret, _PDUS[kind], oids,
-                                              repetitions, config.timeout, config.retries)
+            message = await transport.request(
+                peer,
+                self._version,
+                self._secret,
+                _PDUS[kind],
+                oids,
+                repetitions,
+                config.timeout,
+                config.retries,
+            )
         except TimeoutError:
             raise SnmpError(timeout_reason(config, self.address), timeout=True) from None
         except (ConnectionError, ber.BerError) as exc:  # a closed socket; an OID we cannot encode

@@ -65,8 +65,9 @@ async def resolve(host: str, port: int, dns_wait: float) -> Peer:
         numeric = False
     if numeric:
         # A numeric host never touches DNS, so this cannot block and needs no thread.
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM,
-                                   flags=socket.AI_NUMERICHOST | socket.AI_NUMERICSERV)
+        infos = socket.getaddrinfo(
+            host, port, type=socket.SOCK_DGRAM, flags=socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
+        )
     else:
         loop = asyncio.get_running_loop()
         async with asyncio.timeout(dns_wait):
@@ -180,8 +181,11 @@ class CommunityTransport(asyncio.DatagramProtocol):
         waiting = self._waiting.get(message.request_id)
         if waiting is None or waiting.future.done():
             self.dropped["unexpected"] += 1
-        elif (waiting.peer != (addr[0], addr[1]) or waiting.version != message.version
-              or waiting.community != message.community):
+        elif (
+            waiting.peer != (addr[0], addr[1])
+            or waiting.version != message.version
+            or waiting.community != message.community
+        ):
             self.dropped["mismatched"] += 1
         else:
             waiting.future.set_result(message)

@@ -55,25 +55,42 @@ from .mibs import Oid
 from .transport import RECEIVE_BUFFER, Peer
 
 AUTH_PROTOCOLS = {
-    "md5": USM_AUTH_HMAC96_MD5, "sha": USM_AUTH_HMAC96_SHA, "sha224": USM_AUTH_HMAC128_SHA224,
-    "sha256": USM_AUTH_HMAC192_SHA256, "sha384": USM_AUTH_HMAC256_SHA384,
+    "md5": USM_AUTH_HMAC96_MD5,
+    "sha": USM_AUTH_HMAC96_SHA,
+    "sha224": USM_AUTH_HMAC128_SHA224,
+    "sha256": USM_AUTH_HMAC192_SHA256,
+    "sha384": USM_AUTH_HMAC256_SHA384,
     "sha512": USM_AUTH_HMAC384_SHA512,
 }
 PRIV_PROTOCOLS = {
-    "des": USM_PRIV_CBC56_DES, "aes128": USM_PRIV_CFB128_AES,
-    "aes192": USM_PRIV_CFB192_AES_BLUMENTHAL, "aes256": USM_PRIV_CFB256_AES_BLUMENTHAL,
-    "aes192c": USM_PRIV_CFB192_AES, "aes256c": USM_PRIV_CFB256_AES,
+    "des": USM_PRIV_CBC56_DES,
+    "aes128": USM_PRIV_CFB128_AES,
+    "aes192": USM_PRIV_CFB192_AES_BLUMENTHAL,
+    "aes256": USM_PRIV_CFB256_AES_BLUMENTHAL,
+    "aes192c": USM_PRIV_CFB192_AES,
+    "aes256c": USM_PRIV_CFB256_AES,
 }
 
 _TYPES: dict[type, RawType] = {
-    rfc1902.Counter32: "counter32", rfc1902.Counter64: "counter64", rfc1902.Gauge32: "gauge",
-    rfc1902.Unsigned32: "gauge", rfc1902.TimeTicks: "timeticks", rfc1902.Integer32: "integer",
-    rfc1902.Integer: "integer", rfc1902.IpAddress: "ipaddress", rfc1902.OctetString: "octets",
-    rfc1902.Bits: "octets", rfc1902.Opaque: "opaque", rfc1902.ObjectIdentifier: "oid",
-    rfc1905.NoSuchObject: "nosuchobject", rfc1905.NoSuchInstance: "nosuchinstance",
+    rfc1902.Counter32: "counter32",
+    rfc1902.Counter64: "counter64",
+    rfc1902.Gauge32: "gauge",
+    rfc1902.Unsigned32: "gauge",
+    rfc1902.TimeTicks: "timeticks",
+    rfc1902.Integer32: "integer",
+    rfc1902.Integer: "integer",
+    rfc1902.IpAddress: "ipaddress",
+    rfc1902.OctetString: "octets",
+    rfc1902.Bits: "octets",
+    rfc1902.Opaque: "opaque",
+    rfc1902.ObjectIdentifier: "oid",
+    rfc1905.NoSuchObject: "nosuchobject",
+    rfc1905.NoSuchInstance: "nosuchinstance",
     rfc1905.EndOfMibView: "endofmibview",
     # The decoder builds plain ASN.1 types for the "simple" syntaxes.
-    univ.ObjectIdentifier: "oid", univ.Integer: "integer", univ.OctetString: "octets",
+    univ.ObjectIdentifier: "oid",
+    univ.Integer: "integer",
+    univ.OctetString: "octets",
 }
 
 
@@ -103,11 +120,15 @@ def user_keys(config: SnmpDevice) -> tuple[Any, str]:
     assert config.user is not None
     kwargs: dict[str, object] = {}
     if config.auth is not None and config.auth_key_file is not None:
-        kwargs.update(authKey=read_passphrase(config.auth_key_file, "auth_key_file"),
-                      authProtocol=AUTH_PROTOCOLS[config.auth])
+        kwargs.update(
+            authKey=read_passphrase(config.auth_key_file, "auth_key_file"),
+            authProtocol=AUTH_PROTOCOLS[config.auth],
+        )
     if config.priv is not None and config.priv_key_file is not None:
-        kwargs.update(privKey=read_passphrase(config.priv_key_file, "priv_key_file"),
-                      privProtocol=PRIV_PROTOCOLS[config.priv])
+        kwargs.update(
+            privKey=read_passphrase(config.priv_key_file, "priv_key_file"),
+            privProtocol=PRIV_PROTOCOLS[config.priv],
+        )
     digest = hashlib.sha256(repr(sorted((k, str(v)) for k, v in kwargs.items())).encode()).hexdigest()
     return UsmUserData(config.user, **kwargs), digest
 
@@ -133,11 +154,14 @@ class UsmClient:
         try:
             # pysnmp resolves the (numeric) address again, in the loop's executor.
             async with asyncio.timeout(config.timeout + 5):
-                return await target_class.create(peer.sockaddr[:2], timeout=config.timeout,
-                                                 retries=config.retries)
+                return await target_class.create(
+                    peer.sockaddr[:2], timeout=config.timeout, retries=config.retries
+                )
         except (PySnmpError, TimeoutError) as exc:
-            raise SnmpError(f"cannot resolve {config.host!r}: {str(exc) or 'DNS timeout'}; "
-                            "check host (an IP address avoids DNS altogether)") from None
+            raise SnmpError(
+                f"cannot resolve {config.host!r}: {str(exc) or 'DNS timeout'}; "
+                "check host (an IP address avoids DNS altogether)"
+            ) from None
 
     async def request(self, kind: str, oids: Sequence[Oid], repetitions: int) -> Response:
         """One request (``get``, ``getnext`` or ``getbulk``); SnmpError when it got no usable answer."""
@@ -161,8 +185,11 @@ class UsmClient:
         if indication:
             timed_out = isinstance(indication, errind.RequestTimedOut)
             raise SnmpError(self._indication_reason(indication), timeout=timed_out)
-        return Response(str(status) if int(status) else None, int(index),
-                        [(tuple(name), to_raw(value)) for name, value in answer])
+        return Response(
+            str(status) if int(status) else None,
+            int(index),
+            [(tuple(name), to_raw(value)) for name, value in answer],
+        )
 
     def _indication_reason(self, indication: object) -> str:
         config = self._config
@@ -170,8 +197,10 @@ class UsmClient:
         if isinstance(indication, errind.RequestTimedOut):
             return timeout_reason(config, self.address)
         if isinstance(indication, errind.WrongDigest | errind.AuthenticationFailure):
-            return (f"{self.address} rejects the authentication of {user}: wrong auth key or protocol "
-                    f"(auth = {config.auth!r}; check auth_key_file)")
+            return (
+                f"{self.address} rejects the authentication of {user}: wrong auth key or protocol "
+                f"(auth = {config.auth!r}; check auth_key_file)"
+            )
         if isinstance(indication, errind.UnknownUserName):
             return f"{self.address} does not know {user}: check user (or the agent's createUser)"
         if isinstance(indication, errind.UnsupportedSecurityLevel):

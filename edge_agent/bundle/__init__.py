@@ -19,6 +19,14 @@ from .manifest import (
 )
 
 __all__ = [
-    "MANIFEST", "SIGNATURE", "BundleRefused", "Manifest", "VerifiedBundle", "load_public_keys",
-    "read_bundle", "read_dir", "read_tar", "verify",
+    "MANIFEST",
+    "SIGNATURE",
+    "BundleRefused",
+    "Manifest",
+    "VerifiedBundle",
+    "load_public_keys",
+    "read_bundle",
+    "read_dir",
+    "read_tar",
+    "verify",
 ]

@@ -37,8 +37,11 @@ def read_tar(data: bytes) -> dict[str, bytes]:
                 if not member.isreg():
                     raise BundleRefused("format", f"{member.name!r} in the tarball is not a regular file")
                 if not _allowed(name):
-                    raise BundleRefused("format", f"{member.name!r} is not a file a bundle may hold "
-                                        "(manifest.json, manifest.sig, conf.d/*.toml, profiles/*.toml)")
+                    raise BundleRefused(
+                        "format",
+                        f"{member.name!r} is not a file a bundle may hold "
+                        "(manifest.json, manifest.sig, conf.d/*.toml, profiles/*.toml)",
+                    )
                 if name in files:
                     raise BundleRefused("format", f"{name!r} is twice in the tarball")
                 total += member.size
@@ -69,8 +72,9 @@ def read_dir(path: Path) -> dict[str, bytes]:
         for entry in sorted(where.iterdir()):
             name = f"{folder}/{entry.name}"
             if not FILE_NAME.match(name):
-                raise BundleRefused("format", f"{entry} is not a file a bundle may hold "
-                                    f"({folder}/<name>.toml)")
+                raise BundleRefused(
+                    "format", f"{entry} is not a file a bundle may hold ({folder}/<name>.toml)"
+                )
             files[name] = _read_regular(entry, name)
             total += len(files[name])
             if total > MAX_BYTES:

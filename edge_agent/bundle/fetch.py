@@ -51,16 +51,19 @@ async def _get(url: str, etag: str | None, within: float, context: ssl.SSLContex
     if parts.query:
         target += f"?{parts.query}"
     try:
-        response = await client.request("GET", target, headers={"If-None-Match": etag} if etag else None,
-                                        max_body=MAX_BYTES)
+        response = await client.request(
+            "GET", target, headers={"If-None-Match": etag} if etag else None, max_body=MAX_BYTES
+        )
     except TimeoutError:
         raise FetchError(f"{url} gave no full answer within {within:g}s (fleet.timeout)") from None
     except BodyTooLarge:
-        raise BundleRefused("format", f"{url} sent more than {MAX_BYTES // 2**20} MiB; "
-                            "no bundle is that large") from None
+        raise BundleRefused(
+            "format", f"{url} sent more than {MAX_BYTES // 2**20} MiB; no bundle is that large"
+        ) from None
     except ssl.SSLCertVerificationError as exc:
-        raise FetchError(f"{url}: the server's certificate is not trusted ({exc.verify_message}); "
-                         "check fleet.tls_ca") from None
+        raise FetchError(
+            f"{url}: the server's certificate is not trusted ({exc.verify_message}); check fleet.tls_ca"
+        ) from None
     except OSError as exc:
         tls_problem = explain(exc)
         if tls_problem is not None:
@@ -73,8 +76,10 @@ async def _get(url: str, etag: str | None, within: float, context: ssl.SSLContex
     if response.status == 304:
         return Fetched(None, etag)
     if response.status != 200:
-        raise FetchError(f"{url} answered {response.status} {response.reason}".rstrip()
-                         + ("; is the bundle for this school published?" if response.status == 404 else ""))
+        raise FetchError(
+            f"{url} answered {response.status} {response.reason}".rstrip()
+            + ("; is the bundle for this school published?" if response.status == 404 else "")
+        )
     return Fetched(read_tar(response.body), response.headers.get("etag"))
 
 

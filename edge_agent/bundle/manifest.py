@@ -57,8 +57,9 @@ class Manifest(BaseModel):
 
     format: int = Field(default=1, ge=1, le=1, description="manifest format; this agent reads 1")
     school: str | None = Field(default=None, pattern=TARGET_NAME, description="the one school it is for")
-    group: str | None = Field(default=None, pattern=TARGET_NAME,
-                              description="or the group of schools (fleet.groups) it is for")
+    group: str | None = Field(
+        default=None, pattern=TARGET_NAME, description="or the group of schools (fleet.groups) it is for"
+    )
     version: int = Field(ge=1, description="grows with every bundle the city issues; never reused")
     created: AwareDatetime
     files: dict[str, str] = Field(description="path inside the bundle -> SHA-256 (hex)")
@@ -68,8 +69,9 @@ class Manifest(BaseModel):
     def _files(cls, files: dict[str, str]) -> dict[str, str]:
         for name, sha in files.items():
             if not FILE_NAME.match(name):
-                raise ValueError(f"file {name!r}: a bundle holds only conf.d/<name>.toml and "
-                                 "profiles/<name>.toml")
+                raise ValueError(
+                    f"file {name!r}: a bundle holds only conf.d/<name>.toml and profiles/<name>.toml"
+                )
             if not SHA256_HEX.match(sha):
                 raise ValueError(f"file {name!r}: {sha!r} is not a SHA-256 in lower-case hex")
         return files
@@ -103,8 +105,9 @@ class VerifiedBundle:
     def content(self, folder: str) -> dict[str, bytes]:
         """The files of ``conf.d`` or ``profiles``, by their name in that folder."""
         prefix = f"{folder}/"
-        return {name[len(prefix):]: data for name, data in sorted(self.files.items())
-                if name.startswith(prefix)}
+        return {
+            name[len(prefix) :]: data for name, data in sorted(self.files.items()) if name.startswith(prefix)
+        }
 
 
 def load_public_keys(paths: Sequence[Path]) -> list[Ed25519PublicKey]:
@@ -120,17 +123,24 @@ def load_public_keys(paths: Sequence[Path]) -> list[Ed25519PublicKey]:
         except OSError as exc:
             raise ValueError(f"cannot read the key {str(path)!r}: {exc.strerror or exc}") from None
         except ValueError:
-            raise ValueError(f"{str(path)!r} holds no PEM public key "
-                             "(make one with: openssl pkey -in city.key -pubout)") from None
+            raise ValueError(
+                f"{str(path)!r} holds no PEM public key (make one with: openssl pkey -in city.key -pubout)"
+            ) from None
         if not isinstance(key, Ed25519PublicKey):
-            raise ValueError(f"{str(path)!r} holds a {type(key).__name__.removeprefix('_')}, "
-                             "not an Ed25519 public key")
+            raise ValueError(
+                f"{str(path)!r} holds a {type(key).__name__.removeprefix('_')}, not an Ed25519 public key"
+            )
         keys.append(key)
     return keys
 
 
-def verify(files: Mapping[str, bytes], keys: Sequence[Ed25519PublicKey], *, school: str | None,
-           groups: Iterable[str] = ()) -> VerifiedBundle:
+def verify(
+    files: Mapping[str, bytes],
+    keys: Sequence[Ed25519PublicKey],
+    *,
+    school: str | None,
+    groups: Iterable[str] = (),
+) -> VerifiedBundle:
     """Check a bundle read by :mod:`edge_agent.bundle.archive`; raise :class:`BundleRefused`.
 
     ``school=None`` skips the target check (``campus-ops bundle verify`` without ``--school``).
@@ -148,11 +158,15 @@ def verify(files: Mapping[str, bytes], keys: Sequence[Ed25519PublicKey], *, scho
         raise BundleRefused("files", f"{', '.join(extra)} in the bundle but not in its manifest")
     for name in sorted(listed):
         if hashlib.sha256(files[name]).hexdigest() != manifest.files[name]:
-            raise BundleRefused("files", f"{name} does not match its SHA-256 in the manifest "
-                                "(changed after signing)")
+            raise BundleRefused(
+                "files", f"{name} does not match its SHA-256 in the manifest (changed after signing)"
+            )
     if school is not None and not manifest.is_for(school, groups):
-        raise BundleRefused("target", f"the bundle is for {manifest.target}, and this gateway is "
-                            f"school {school}" + (f" in groups {', '.join(groups)}" if groups else ""))
+        raise BundleRefused(
+            "target",
+            f"the bundle is for {manifest.target}, and this gateway is "
+            f"school {school}" + (f" in groups {', '.join(groups)}" if groups else ""),
+        )
     return VerifiedBundle(manifest, dict(files), hashlib.sha256(raw).hexdigest())
 
 

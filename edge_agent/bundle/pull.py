@@ -50,18 +50,29 @@ def no_downgrade(bundle: VerifiedBundle, state: FleetState) -> None:
     """Refuse a bundle older than one applied here, or a version reused with other content."""
     version = bundle.manifest.version
     if version < state.highest_version:
-        raise BundleRefused("downgrade", f"version {version} is older than version {state.highest_version} "
-                            "applied before; the city must issue a higher version (a rollback too)")
+        raise BundleRefused(
+            "downgrade",
+            f"version {version} is older than version {state.highest_version} "
+            "applied before; the city must issue a higher version (a rollback too)",
+        )
     if version == state.highest_version and bundle.sha256 != state.sha256:
-        raise BundleRefused("downgrade", f"version {version} was applied before with other content; "
-                            "a bundle's version is never reused")
+        raise BundleRefused(
+            "downgrade",
+            f"version {version} was applied before with other content; a bundle's version is never reused",
+        )
 
 
 class Puller:
     """Checks the city's bundle every ``fleet.interval`` until cancelled."""
 
-    def __init__(self, status: AgentStatus, config: Callable[[], AgentConfig], config_path: Path | None,
-                 apply: Apply, audit: AuditTrail) -> None:
+    def __init__(
+        self,
+        status: AgentStatus,
+        config: Callable[[], AgentConfig],
+        config_path: Path | None,
+        apply: Apply,
+        audit: AuditTrail,
+    ) -> None:
         self._status = status
         self._config = config  # read at every turn: a SIGHUP may change [fleet]
         self._config_path = config_path
@@ -114,8 +125,12 @@ class Puller:
         except FetchError as exc:
             status.fetch_failures += 1
             status.last_fetch_error = self._state.last_fetch_error = str(exc)
-            log.warning("cannot fetch the city's bundle; the config in force stays", url=fleet.url,
-                        error=str(exc), bundle_version=status.version)
+            log.warning(
+                "cannot fetch the city's bundle; the config in force stays",
+                url=fleet.url,
+                error=str(exc),
+                bundle_version=status.version,
+            )
             await self._save(config)
             return
         except BundleRefused as exc:
@@ -147,8 +162,9 @@ class Puller:
         except ConfigError as exc:
             raise BundleRefused("config", "; ".join(str(p) for p in exc.problems)) from None
 
-    async def _offer(self, config: AgentConfig, loaded: LoadedConfig, bundle: VerifiedBundle,
-                     etag: str | None) -> None:
+    async def _offer(
+        self, config: AgentConfig, loaded: LoadedConfig, bundle: VerifiedBundle, etag: str | None
+    ) -> None:
         state_dir = config.agent.state_dir
 
         async def commit() -> None:
@@ -163,11 +179,16 @@ class Puller:
             await self._save(config)
 
         if not await self._apply(loaded, "bundle", commit):
-            await self._refuse(config, BundleRefused("config", "the agent could not apply it (see the log)"),
-                               bundle, config.fleet.url if config.fleet else None)
+            await self._refuse(
+                config,
+                BundleRefused("config", "the agent could not apply it (see the log)"),
+                bundle,
+                config.fleet.url if config.fleet else None,
+            )
 
-    async def _refuse(self, config: AgentConfig, exc: BundleRefused, bundle: VerifiedBundle | None,
-                      source: str | None) -> None:
+    async def _refuse(
+        self, config: AgentConfig, exc: BundleRefused, bundle: VerifiedBundle | None, source: str | None
+    ) -> None:
         status = self._status.bundle
         version = bundle.manifest.version if bundle else None
         sha = bundle.sha256 if bundle else None
@@ -176,8 +197,9 @@ class Puller:
         status.refused[exc.reason] = status.refused.get(exc.reason, 0) + 1
         status.last_refusal = Refusal(exc.reason, str(exc), version, sha, at)
         self._state.refused_total = status.refused_total
-        self._state.last_refusal = KeptRefusal(reason=exc.reason, message=str(exc), version=version,
-                                               sha256=sha, at_ms=at)
+        self._state.last_refusal = KeptRefusal(
+            reason=exc.reason, message=str(exc), version=version, sha256=sha, at_ms=at
+        )
         self._audit.bundle_refused(exc.reason, str(exc), version, sha, source or "")
         await self._save(config)
 

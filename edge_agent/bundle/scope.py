@@ -21,8 +21,11 @@ def parse_dropins(bundle: VerifiedBundle, allow: Collection[str]) -> dict[str, d
     """The bundle's ``conf.d`` files as TOML tables, by file name; BundleRefused("scope") for a
     part it may not set, BundleRefused("config") for a file that is not TOML."""
     if bundle.content("profiles") and "profiles" not in allow:
-        raise BundleRefused("scope", f"the bundle carries profiles ({', '.join(bundle.content('profiles'))}) "
-                            "and fleet.allow does not name profiles")
+        raise BundleRefused(
+            "scope",
+            f"the bundle carries profiles ({', '.join(bundle.content('profiles'))}) "
+            "and fleet.allow does not name profiles",
+        )
     parsed: dict[str, dict[str, Any]] = {}
     for name, raw in bundle.content("conf.d").items():
         try:
@@ -32,10 +35,16 @@ def parse_dropins(bundle: VerifiedBundle, allow: Collection[str]) -> dict[str, d
         except tomllib.TOMLDecodeError as exc:
             raise BundleRefused("config", f"conf.d/{name}: not valid TOML: {exc}") from None
         if outside := sorted(set(data) - set(CENTRAL_SECTIONS)):
-            raise BundleRefused("scope", f"conf.d/{name} sets [{'], ['.join(outside)}]; a bundle sets "
-                                f"only {' and '.join(CENTRAL_SECTIONS)} (the rest is the school's)")
+            raise BundleRefused(
+                "scope",
+                f"conf.d/{name} sets [{'], ['.join(outside)}]; a bundle sets "
+                f"only {' and '.join(CENTRAL_SECTIONS)} (the rest is the school's)",
+            )
         if denied := sorted(set(data) - set(allow)):
-            raise BundleRefused("scope", f"conf.d/{name} sets [{'], ['.join(denied)}], which fleet.allow "
-                                f"does not name (it allows: {', '.join(allow) or 'nothing'})")
+            raise BundleRefused(
+                "scope",
+                f"conf.d/{name} sets [{'], ['.join(denied)}], which fleet.allow "
+                f"does not name (it allows: {', '.join(allow) or 'nothing'})",
+            )
         parsed[name] = data
     return parsed

@@ -24,8 +24,10 @@ def show(loaded: LoadedConfig) -> int:
     """Print the fleet status; 1 when ``[fleet]`` is not set or the last bundle offered was refused."""
     config = loaded.config
     if config.fleet is None:
-        print("edge-agent fleet: no [fleet] in the config; this gateway runs its local config alone",
-              file=sys.stderr)
+        print(
+            "edge-agent fleet: no [fleet] in the config; this gateway runs its local config alone",
+            file=sys.stderr,
+        )
         return 1
     state = read_state(config.agent.state_dir)
     bundle = loaded.bundle
@@ -33,8 +35,10 @@ def show(loaded: LoadedConfig) -> int:
     if bundle is not None:
         manifest = bundle.manifest
         applied = _when(state.applied_ms) if state.sha256 == bundle.sha256 else "unknown"
-        print(f"in force: version {manifest.version} for {manifest.target}, created "
-              f"{manifest.created.isoformat()}, applied {applied}")
+        print(
+            f"in force: version {manifest.version} for {manifest.target}, created "
+            f"{manifest.created.isoformat()}, applied {applied}"
+        )
         print(f"  sha256 {bundle.sha256}, kept in {current_dir(config.agent.state_dir)}")
         for name in sorted(manifest.files):
             print(f"  {name}")
@@ -42,15 +46,19 @@ def show(loaded: LoadedConfig) -> int:
         print("in force: no city bundle (the local config alone)")
     for note in loaded.notes:
         print(f"note: {note}")
-    print(f"last check: {_when(state.last_check_ms)}"
-          + (f", failed: {state.last_fetch_error}" if state.last_fetch_error else ""))
+    print(
+        f"last check: {_when(state.last_check_ms)}"
+        + (f", failed: {state.last_fetch_error}" if state.last_fetch_error else "")
+    )
     print(f"highest version applied here: {state.highest_version or 'none'} (nothing older is taken)")
     refusal = state.last_refusal
     if refusal is None:
         print("refused: none")
         return 0
     version = f"version {refusal.version}" if refusal.version is not None else "a bundle"
-    print(f"refused: {state.refused_total} in all; last {_when(refusal.at_ms)}: {version} "
-          f"({refusal.reason}): {refusal.message}")
+    print(
+        f"refused: {state.refused_total} in all; last {_when(refusal.at_ms)}: {version} "
+        f"({refusal.reason}): {refusal.message}"
+    )
     newer = state.applied_ms is None or refusal.at_ms > state.applied_ms
     return 1 if newer else 0

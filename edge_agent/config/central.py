@@ -66,8 +66,11 @@ def local(merged: dict[str, Any]) -> Local:
             fleet = FleetSection.model_validate(raw)
     state_dir = _raw(merged, "agent", "state_dir")
     school = _raw(merged, "agent", "school")
-    return Local(fleet, Path(state_dir) if isinstance(state_dir, str) else DEFAULT_STATE_DIR,
-                 school if isinstance(school, str) else None)
+    return Local(
+        fleet,
+        Path(state_dir) if isinstance(state_dir, str) else DEFAULT_STATE_DIR,
+        school if isinstance(school, str) else None,
+    )
 
 
 def kept(where: Local) -> tuple[VerifiedBundle | None, list[str]]:
@@ -80,5 +83,7 @@ def kept(where: Local) -> tuple[VerifiedBundle | None, list[str]]:
         keys = load_public_keys(fleet.trusted_keys)
         return verify(read_dir(folder), keys, school=where.school or "", groups=fleet.groups), []
     except (BundleRefused, ValueError) as exc:
-        return None, [f"the kept bundle {folder} is not used ({exc}); the local config alone is in "
-                      "force until the city serves a bundle that verifies"]
+        return None, [
+            f"the kept bundle {folder} is not used ({exc}); the local config alone is in "
+            "force until the city serves a bundle that verifies"
+        ]

@@ -30,7 +30,7 @@ def expand(value: str, config_dir: Path) -> str:
     """Replace a leading ``${CREDENTIALS_DIRECTORY}`` with the folder it stands for now."""
     for form in _FORMS:
         if value.startswith(form):
-            rest = value[len(form):]
+            rest = value[len(form) :]
             return str(credentials_dir(config_dir)) + rest
     return value
 

@@ -87,7 +87,7 @@ def _show(value: object) -> str:
 #: What the name patterns of the config models allow, in words.
 PATTERN_WORDS = {
     SNAKE_CASE: "must be snake_case with its unit: lower-case letters, digits and _, "
-                "starting with a letter (e.g. co2_ppm, voltage_l1_v)",
+    "starting with a letter (e.g. co2_ppm, voltage_l1_v)",
     NAME: "may hold letters, digits, '.', '_' and '-', starting with a letter or digit",
 }
 

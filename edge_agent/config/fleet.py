@@ -28,18 +28,25 @@ class FleetSection(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(description="https://... of this gateway's bundle (a .tar.gz), or the absolute "
-                                 "path of a bundle directory or tarball (a mounted medium)")
+    url: str = Field(
+        description="https://... of this gateway's bundle (a .tar.gz), or the absolute "
+        "path of a bundle directory or tarball (a mounted medium)"
+    )
     interval: Duration = Field(default=300.0, ge=1.0, description="how often the bundle is fetched")
     timeout: Duration = Field(default=30.0, gt=0.0, description="the whole fetch, connect to last byte")
     trusted_keys: list[SecretFile] = Field(
-        min_length=1, description="Ed25519 public keys (PEM) a bundle must be signed with, one of them")
-    tls_ca: SecretFile | None = Field(default=None, description="CA file for the https server, "
-                                                                 "instead of the system's")
-    groups: list[str] = Field(default_factory=list,
-                              description="groups of schools this gateway is in (a bundle may name one)")
-    allow: list[Part] = Field(default_factory=lambda: list[Part](["devices", "profiles"]),
-                              description="which parts a bundle may set; anything else refuses it")
+        min_length=1, description="Ed25519 public keys (PEM) a bundle must be signed with, one of them"
+    )
+    tls_ca: SecretFile | None = Field(
+        default=None, description="CA file for the https server, instead of the system's"
+    )
+    groups: list[str] = Field(
+        default_factory=list, description="groups of schools this gateway is in (a bundle may name one)"
+    )
+    allow: list[Part] = Field(
+        default_factory=lambda: list[Part](["devices", "profiles"]),
+        description="which parts a bundle may set; anything else refuses it",
+    )
 
     @field_validator("url")
     @classmethod
@@ -49,11 +56,12 @@ class FleetSection(BaseModel):
                 raise ValueError("an https:// URL needs a host, e.g. https://cfg.example/sh-031.tar.gz")
             return url
         if url.startswith("http://"):
-            raise ValueError("must be https://: a bundle fetched over plain http shows every "
-                             "device and sink of the school to anyone on the way")
+            raise ValueError(
+                "must be https://: a bundle fetched over plain http shows every "
+                "device and sink of the school to anyone on the way"
+            )
         if not Path(url).is_absolute():
-            raise ValueError("must be an https:// URL or an absolute path to a bundle directory "
-                             "or .tar.gz")
+            raise ValueError("must be an https:// URL or an absolute path to a bundle directory or .tar.gz")
         return url
 
     @field_validator("groups")
@@ -88,6 +96,8 @@ class FleetSection(BaseModel):
 
     def describe(self) -> str:
         """One line for ``edge-agent check``."""
-        return (f"{self.url} every {format_duration(self.interval)}, "
-                f"{len(self.trusted_keys)} trusted key(s), may set {', '.join(self.allow) or 'nothing'}"
-                + (f", groups {', '.join(self.groups)}" if self.groups else ""))
+        return (
+            f"{self.url} every {format_duration(self.interval)}, "
+            f"{len(self.trusted_keys)} trusted key(s), may set {', '.join(self.allow) or 'nothing'}"
+            + (f", groups {', '.join(self.groups)}" if self.groups else "")
+        )

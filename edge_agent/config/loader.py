@@ -149,9 +149,16 @@ def load(path: Path | str, bundle: VerifiedBundle | Literal["kept"] | None = "ke
     return LoadedConfig(config, files, bundle, notes)
 
 
-def _add_bundle(merged: dict[str, Any], bundle: VerifiedBundle, where: central.Local, config_dir: Path,
-                sources: _Sources, problems: list[Problem], files: dict[Path, str],
-                notes: list[str]) -> dict[str, tuple[Path, bytes]]:
+def _add_bundle(
+    merged: dict[str, Any],
+    bundle: VerifiedBundle,
+    where: central.Local,
+    config_dir: Path,
+    sources: _Sources,
+    problems: list[Problem],
+    files: dict[Path, str],
+    notes: list[str],
+) -> dict[str, tuple[Path, bytes]]:
     """Add the bundle's devices and sinks beneath the local ones; return its profiles by name."""
     assert where.fleet is not None
     root = central.current_dir(where.state_dir)
@@ -161,9 +168,17 @@ def _add_bundle(merged: dict[str, Any], bundle: VerifiedBundle, where: central.L
     except BundleRefused as exc:
         problems.append(Problem(f"{root} ({label})", "", str(exc)))
         return {}
-    taken = {section: {entry.get("name") for entries in tables.values() if isinstance(entries, list)
-                       for entry in entries if isinstance(entry, dict)}
-             for section, tables in merged.items() if isinstance(tables, dict)}
+    taken = {
+        section: {
+            entry.get("name")
+            for entries in tables.values()
+            if isinstance(entries, list)
+            for entry in entries
+            if isinstance(entry, dict)
+        }
+        for section, tables in merged.items()
+        if isinstance(tables, dict)
+    }
     for name, data in dropins.items():
         file = root / "conf.d" / name
         files[file] = bundle.manifest.files[f"conf.d/{name}"]
@@ -176,12 +191,21 @@ def _add_bundle(merged: dict[str, Any], bundle: VerifiedBundle, where: central.L
             local = taken.get(section, set())
             for kind, entries in kinds.items():
                 if isinstance(entries, list):
-                    notes += [f"{section} entry {e['name']!r}: the local one outranks the city's ({file})"
-                              for e in entries if isinstance(e, dict) and e.get("name") in local]
+                    notes += [
+                        f"{section} entry {e['name']!r}: the local one outranks the city's ({file})"
+                        for e in entries
+                        if isinstance(e, dict) and e.get("name") in local
+                    ]
                     entries = [e for e in entries if not (isinstance(e, dict) and e.get("name") in local)]
                 # Relative paths in a bundle are read as if its files were the local conf.d.
-                _merge(merged, {section: {kind: entries}}, (), f"{file} ({label})", sources,
-                       config_dir / "conf.d")
+                _merge(
+                    merged,
+                    {section: {kind: entries}},
+                    (),
+                    f"{file} ({label})",
+                    sources,
+                    config_dir / "conf.d",
+                )
     found = {}
     for name, raw in bundle.content("profiles").items():
         file = root / "profiles" / name
@@ -202,8 +226,9 @@ def _read_toml(file: Path, problems: list[Problem], files: dict[Path, str]) -> d
     return _parse_toml(file, raw, problems, files)
 
 
-def _parse_toml(file: Path, raw: bytes, problems: list[Problem],
-                files: dict[Path, str]) -> dict[str, Any] | None:
+def _parse_toml(
+    file: Path, raw: bytes, problems: list[Problem], files: dict[Path, str]
+) -> dict[str, Any] | None:
     files[file] = hashlib.sha256(raw).hexdigest()
     try:
         return tomllib.loads(raw.decode("utf-8"))
@@ -245,8 +270,12 @@ def _merge(
 
 def _relative_to(base: Path, item: Any) -> Any:
     """A relative path as the file that names it means it; anything else as it is."""
-    if isinstance(item, str) and item and not Path(item).is_absolute() \
-            and not credentials.uses_credentials(item):
+    if (
+        isinstance(item, str)
+        and item
+        and not Path(item).is_absolute()
+        and not credentials.uses_credentials(item)
+    ):
         return os.path.normpath(base / item)
     return item
 
@@ -341,19 +370,28 @@ def _apply_profiles(
             if file is None and (shipped / f"{name}.toml").is_file():
                 file = shipped / f"{name}.toml"
             if file is None:
-                known = sorted({p.stem for d in dirs if d.is_dir() for p in d.glob("*.toml")}
-                               | set(central_profiles))
+                known = sorted(
+                    {p.stem for d in dirs if d.is_dir() for p in d.glob("*.toml")} | set(central_profiles)
+                )
                 hint = suggest(name, known) or (f"; known profiles: {', '.join(known)}" if known else "")
-                problems.append(Problem(
-                    sources.of(loc), format_loc(loc),
-                    f"no profile {name!r} in {', '.join(str(d) for d in dirs)}{hint}", name, True,
-                ))
+                problems.append(
+                    Problem(
+                        sources.of(loc),
+                        format_loc(loc),
+                        f"no profile {name!r} in {', '.join(str(d) for d in dirs)}{hint}",
+                        name,
+                        True,
+                    )
+                )
                 unresolved.append(loc[:-1])
                 continue
             if file not in parsed:
                 city = next((raw for f, raw in central_profiles.values() if f == file), None)
-                parsed[file] = _read_toml(file, problems, files) if city is None \
+                parsed[file] = (
+                    _read_toml(file, problems, files)
+                    if city is None
                     else _parse_toml(file, city, problems, files)
+                )
             profile = parsed[file]
             if profile is None:
                 unresolved.append(loc[:-1])
@@ -381,7 +419,7 @@ def _problems_from(exc: ValidationError, sources: _Sources) -> list[Problem]:
         kind = error["type"]
         message = error["msg"]
         if message.startswith("Value error, "):
-            message = message[len("Value error, "):]
+            message = message[len("Value error, ") :]
         if kind == "extra_forbidden":
             key = str(loc[-1])
             model = model_at(AgentConfig, loc[:-1])

@@ -165,7 +165,7 @@ class AgentConfig(BaseModel):
         for sink in self.sinks.all():
             assert sink.name is not None
             if sink.name in sink_names:
-                raise ValueError(f"sink name {sink.name!r} is used twice; set name = \"...\" on one")
+                raise ValueError(f'sink name {sink.name!r} is used twice; set name = "..." on one')
             sink_names.add(sink.name)
         return self
 

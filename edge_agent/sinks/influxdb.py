@@ -101,11 +101,19 @@ class InfluxDBSink:
             except TlsFileError as exc:
                 raise SinkError(self._name, str(exc)) from None
             if config.insecure_skip_verify:
-                log.warning("TLS verification is OFF for this sink (insecure_skip_verify): anyone on "
-                            "the path can read and change what is sent; for a lab only",
-                            sink=self._name, url=config.url)
-        self._client = HttpClient(config.url, timeout=config.timeout, headers=headers,
-                                  ssl_context=ssl_context, connections=config.max_in_flight)
+                log.warning(
+                    "TLS verification is OFF for this sink (insecure_skip_verify): anyone on "
+                    "the path can read and change what is sent; for a lab only",
+                    sink=self._name,
+                    url=config.url,
+                )
+        self._client = HttpClient(
+            config.url,
+            timeout=config.timeout,
+            headers=headers,
+            ssl_context=ssl_context,
+            connections=config.max_in_flight,
+        )
 
     async def write(self, body: bytes, points: int) -> None:
         """POST the batch; raise a :class:`SinkError` subclass unless the store answered 2xx."""
@@ -116,23 +124,30 @@ class InfluxDBSink:
         if not config.gzip:
             body = gzip.decompress(body)
         try:
-            response = await self._client.request("POST", "/api/v2/write", params=self._params, body=body,
-                                                  max_body=ERROR_BODY_BYTES)
+            response = await self._client.request(
+                "POST", "/api/v2/write", params=self._params, body=body, max_body=ERROR_BODY_BYTES
+            )
         except TimeoutError:
-            raise SinkThrottled(self._name, f"{config.url} did not answer within {config.timeout:g}s") \
-                from None
+            raise SinkThrottled(
+                self._name, f"{config.url} did not answer within {config.timeout:g}s"
+            ) from None
         except OSError as exc:
             tls_problem = explain(exc)
             if tls_problem is not None:
                 raise SinkError(self._name, f"{config.url}: {tls_problem}") from None
-            raise SinkUnreachable(self._name, f"cannot reach {config.url}: {exc or type(exc).__name__}") \
-                from None
+            raise SinkUnreachable(
+                self._name, f"cannot reach {config.url}: {exc or type(exc).__name__}"
+            ) from None
         except ClosedEarly:
             # TLS 1.3 refuses a client certificate after the handshake: the answer never comes.
-            hint = "; over TLS that is how a refused client certificate looks: check tls_cert and tls_key" \
-                if config.url.startswith("https:") else ""
-            raise SinkUnreachable(self._name, f"{config.url} closed the connection without an answer{hint}") \
-                from None
+            hint = (
+                "; over TLS that is how a refused client certificate looks: check tls_cert and tls_key"
+                if config.url.startswith("https:")
+                else ""
+            )
+            raise SinkUnreachable(
+                self._name, f"{config.url} closed the connection without an answer{hint}"
+            ) from None
         except HttpError as exc:
             # What answered is not an HTTP server, or broke off mid-answer: a wrong port, a proxy.
             raise SinkError(self._name, f"{config.url} gave no proper HTTP answer: {exc}") from None
@@ -143,8 +158,10 @@ class InfluxDBSink:
             # Often http:// answered by a redirect to https://. Not followed: the agent sends
             # its token and data only where the config says.
             where = response.headers.get("location", "(no Location)")
-            raise SinkError(self._name, f"{config.url} answered {status}, a redirect to {where}: "
-                            "set url to where it points")
+            raise SinkError(
+                self._name,
+                f"{config.url} answered {status}, a redirect to {where}: set url to where it points",
+            )
         raise self._error(status, response.text() or response.reason, response.headers.get("retry-after"))
 
     async def close(self) -> None:

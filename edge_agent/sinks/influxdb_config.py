@@ -29,8 +29,9 @@ class InfluxDBSink(TlsOptions):
     retry_max: Duration = 30.0
     batch_points: int = Field(default=5000, ge=1, le=1_000_000)
     gzip: bool = True
-    max_in_flight: int = Field(default=4, ge=1, le=64,
-                               description="requests at once at most; the sink adapts below it")
+    max_in_flight: int = Field(
+        default=4, ge=1, le=64, description="requests at once at most; the sink adapts below it"
+    )
     max_rate: float | None = Field(default=None, gt=0, description="points/s at most; none by default")
 
     @field_validator("url")
@@ -38,7 +39,7 @@ class InfluxDBSink(TlsOptions):
     def _http_url(cls, url: str) -> str:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http:// or https:// URL such as \"http://127.0.0.1:8086\"")
+            raise ValueError('must be an http:// or https:// URL such as "http://127.0.0.1:8086"')
         return url.rstrip("/")
 
     @model_validator(mode="after")
@@ -76,8 +77,10 @@ class InfluxDBSink(TlsOptions):
             where = f"token_file {str(self.token_file)!r}"
         if token and not (token.isascii() and token.isprintable()):
             # No HTTP header can carry it: every write would fail; say why once, here.
-            raise SecretError(f"{where} holds characters no token has (a line break, non-ASCII text?): "
-                              "token_file should hold the token alone")
+            raise SecretError(
+                f"{where} holds characters no token has (a line break, non-ASCII text?): "
+                "token_file should hold the token alone"
+            )
         return token
 
 

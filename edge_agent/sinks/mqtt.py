@@ -44,8 +44,9 @@ class _Connection:
         paho: Any = client._client
         delivered = paho.on_publish
 
-        def on_publish(paho_client: Any, userdata: Any, mid: int, reason: ReasonCode,
-                       properties: Any) -> None:
+        def on_publish(
+            paho_client: Any, userdata: Any, mid: int, reason: ReasonCode, properties: Any
+        ) -> None:
             self.last_reason = reason
             delivered(paho_client, userdata, mid, reason, properties)
 
@@ -95,8 +96,10 @@ class MqttSink:
         config = self._config
         payload = body if config.gzip else gzip.decompress(body)
         if len(payload) > config.max_payload:
-            raise SinkTooLarge(self._name, f"{points} points make {len(payload)} bytes, over "
-                               f"max_payload ({config.max_payload} bytes)")
+            raise SinkTooLarge(
+                self._name,
+                f"{points} points make {len(payload)} bytes, over max_payload ({config.max_payload} bytes)",
+            )
         connection = await self._connect()
         connection.last_reason = None
         try:
@@ -104,8 +107,10 @@ class MqttSink:
                 await connection.client.publish(self._topic, payload, qos=1, timeout=config.timeout)
         except (aiomqtt.MqttError, OSError) as exc:  # TimeoutError is an OSError
             await self._disconnect()
-            raise SinkError(self._name, f"{self.url}: no PUBACK for {points} points "
-                            f"({exc or 'timed out'}); they stay buffered") from None
+            raise SinkError(
+                self._name,
+                f"{self.url}: no PUBACK for {points} points ({exc or 'timed out'}); they stay buffered",
+            ) from None
         self._check(connection.last_reason, points)
 
     async def close(self) -> None:
@@ -141,8 +146,10 @@ class MqttSink:
             return
         where = f"{self.url} refused {points} points on {self._topic!r} ({reason})"
         if code == NOT_AUTHORISED:
-            raise SinkAuthError(self._name, f"{where}: check the broker's ACL for user "
-                                f"{self._config.username or '(anonymous)'}")
+            raise SinkAuthError(
+                self._name,
+                f"{where}: check the broker's ACL for user {self._config.username or '(anonymous)'}",
+            )
         if code == PACKET_TOO_LARGE:
             raise SinkTooLarge(self._name, where)
         if code == PAYLOAD_FORMAT_INVALID:

@@ -20,7 +20,7 @@ class MqttSink(BrokerSettings):
     """``[[sinks.mqtt]]``: publishes line protocol to a broker with QoS 1."""
 
     name: str | None = Field(default=None, pattern=NAME)
-    topic: str = Field(description="topic template, e.g. \"edu/{school}/{campus}/metrics\"")
+    topic: str = Field(description='topic template, e.g. "edu/{school}/{campus}/metrics"')
     gzip: bool = False
     batch_points: int = Field(default=1000, ge=1, le=1_000_000)
     max_payload: ByteSize = 256 * 1024
@@ -38,14 +38,15 @@ class MqttSink(BrokerSettings):
         try:
             parts = list(string.Formatter().parse(topic))
         except ValueError as exc:
-            raise ValueError(f"not a topic template ({exc}); write e.g. \"edu/{{school}}/metrics\"") \
-                from None
+            raise ValueError(f'not a topic template ({exc}); write e.g. "edu/{{school}}/metrics"') from None
         for _, name, spec, conversion in parts:
             if name is None:
                 continue
             if name not in PLACEHOLDERS or spec or conversion:
-                raise ValueError(f"unknown placeholder {{{name}}}: a topic may name "
-                                 f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)}")
+                raise ValueError(
+                    f"unknown placeholder {{{name}}}: a topic may name "
+                    f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
+                )
         return topic
 
     @model_validator(mode="after")
@@ -79,8 +80,10 @@ class MqttSink(BrokerSettings):
         """One line for ``edge-agent check``."""
         topic = self.resolved_topic if self._school is not None else self.topic
         auth = f"user {self.username}" if self.username else "anonymous"
-        return (f"mqtt {self.address.url} topic {topic} (QoS 1, {auth}, "
-                f"{'gzip' if self.gzip else 'plain'} line protocol)")
+        return (
+            f"mqtt {self.address.url} topic {topic} (QoS 1, {auth}, "
+            f"{'gzip' if self.gzip else 'plain'} line protocol)"
+        )
 
 
 # The publisher imports this model; the model names it, so the arrow of imports runs one way.

@@ -51,8 +51,19 @@ def der_of(certificate: Any) -> bytes:
         return bytes(certificate)
     return bytes(certificate.public_bytes(Encoding.DER))
 
-__all__ = ["CNC_NAMESPACE", "MACHINE_TOOL_NS", "Kind", "OpcuaCampus", "OpcuaMachine", "OpcuaMachineInfo",
-           "add_arguments", "build_opcua_machines", "from_args", "render_opcua_config"]
+
+__all__ = [
+    "CNC_NAMESPACE",
+    "MACHINE_TOOL_NS",
+    "Kind",
+    "OpcuaCampus",
+    "OpcuaMachine",
+    "OpcuaMachineInfo",
+    "add_arguments",
+    "build_opcua_machines",
+    "from_args",
+    "render_opcua_config",
+]
 
 Kind = Literal["cnc", "plc-rig"]
 #: The umati machine-tool companion specification's namespace.
@@ -87,8 +98,9 @@ class _Users(UserManager):  # type: ignore[misc]
         self.certificates = certificates
         self.anonymous = anonymous
 
-    def get_user(self, iserver: Any, username: str | None = None, password: str | None = None,
-                 certificate: Any = None) -> User | None:
+    def get_user(
+        self, iserver: Any, username: str | None = None, password: str | None = None, certificate: Any = None
+    ) -> User | None:
         if username is not None:
             return User(role=UserRole.User) if self.passwords.get(username) == password else None
         # asyncua hands over the channel's certificate for an anonymous session too: a known
@@ -147,8 +159,9 @@ class OpcuaMachine:
         #: DER certificates of the clients allowed to open a secured channel (None: any).
         self.trusted_clients = None if trusted_clients is None else list(trusted_clients)
         no_identity = not users and not user_certificates
-        self.users = _Users(dict(users or {}), list(user_certificates),
-                            no_identity if anonymous is None else anonymous)
+        self.users = _Users(
+            dict(users or {}), list(user_certificates), no_identity if anonymous is None else anonymous
+        )
         #: Nodes in each Read request served, in order.
         self.reads: list[int] = []
         #: Write requests from clients (refused; the agent must never send one).
@@ -176,8 +189,9 @@ class OpcuaMachine:
         await self.start()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.stop()
 
     async def start(self) -> None:
@@ -240,21 +254,28 @@ class OpcuaMachine:
     async def _build_cnc(self, server: Server) -> None:
         mt = await server.register_namespace(MACHINE_TOOL_NS)
         ns = await server.register_namespace(CNC_NAMESPACE)
-        machines = await server.nodes.objects.add_folder(ua.NodeId("Machines", ns),
-                                                         ua.QualifiedName("Machines", ns))
+        machines = await server.nodes.objects.add_folder(
+            ua.NodeId("Machines", ns), ua.QualifiedName("Machines", ns)
+        )
         machine = await machines.add_object(ua.NodeId(self.name, ns), ua.QualifiedName(self.name, ns))
-        monitoring = await machine.add_object(ua.NodeId(f"{self.name}.Monitoring", ns),
-                                              ua.QualifiedName("Monitoring", mt))
-        tool = await monitoring.add_object(ua.NodeId(f"{self.name}.MachineTool", ns),
-                                           ua.QualifiedName("MachineTool", ns))
-        spindle = await monitoring.add_object(ua.NodeId(f"{self.name}.Spindle", ns),
-                                              ua.QualifiedName("Spindle", ns))
-        channel = await monitoring.add_object(ua.NodeId(f"{self.name}.Channel1", ns),
-                                              ua.QualifiedName("Channel1", ns))
-        production = await machine.add_object(ua.NodeId(f"{self.name}.Production", ns),
-                                              ua.QualifiedName("Production", mt))
-        program = await production.add_object(ua.NodeId(f"{self.name}.ActiveProgram", ns),
-                                              ua.QualifiedName("ActiveProgram", mt))
+        monitoring = await machine.add_object(
+            ua.NodeId(f"{self.name}.Monitoring", ns), ua.QualifiedName("Monitoring", mt)
+        )
+        tool = await monitoring.add_object(
+            ua.NodeId(f"{self.name}.MachineTool", ns), ua.QualifiedName("MachineTool", ns)
+        )
+        spindle = await monitoring.add_object(
+            ua.NodeId(f"{self.name}.Spindle", ns), ua.QualifiedName("Spindle", ns)
+        )
+        channel = await monitoring.add_object(
+            ua.NodeId(f"{self.name}.Channel1", ns), ua.QualifiedName("Channel1", ns)
+        )
+        production = await machine.add_object(
+            ua.NodeId(f"{self.name}.Production", ns), ua.QualifiedName("Production", mt)
+        )
+        program = await production.add_object(
+            ua.NodeId(f"{self.name}.ActiveProgram", ns), ua.QualifiedName("ActiveProgram", mt)
+        )
         double, boolean, u32 = ua.VariantType.Double, ua.VariantType.Boolean, ua.VariantType.UInt32
         layout: list[tuple[str, Any, str, int, ua.VariantType]] = [
             ("spindle_rpm", spindle, "ActualSpeed", mt, double),
@@ -270,9 +291,11 @@ class OpcuaMachine:
             ("program", program, "Name", mt, ua.VariantType.String),
         ]
         for key, parent, browse, index, variant in layout:
-            node = await parent.add_variable(ua.NodeId(f"{self.name}.{browse}", ns),
-                                             ua.QualifiedName(browse, index),
-                                             ua.Variant(_zero(variant), variant))
+            node = await parent.add_variable(
+                ua.NodeId(f"{self.name}.{browse}", ns),
+                ua.QualifiedName(browse, index),
+                ua.Variant(_zero(variant), variant),
+            )
             self._variables[key] = _Variable(key, node, variant)
 
     async def _build_rig(self, server: Server) -> None:
@@ -293,8 +316,11 @@ class OpcuaMachine:
             ("program", "Program", ua.VariantType.String),
         ]
         for key, browse, variant in layout:
-            node = await rig.add_variable(ua.NodeId(f"Rig.{browse}", ns), ua.QualifiedName(browse, ns),
-                                          ua.Variant(_zero(variant), variant))
+            node = await rig.add_variable(
+                ua.NodeId(f"Rig.{browse}", ns),
+                ua.QualifiedName(browse, ns),
+                ua.Variant(_zero(variant), variant),
+            )
             self._variables[key] = _Variable(key, node, variant)
 
     # -- values ----------------------------------------------------------------------------
@@ -334,8 +360,11 @@ class OpcuaMachine:
             if status.is_bad():
                 data = ua.DataValue(ua.Variant(), StatusCode_=status, SourceTimestamp=datetime.now(UTC))
             else:
-                data = ua.DataValue(ua.Variant(values[key], variable.variant), StatusCode_=status,
-                                    SourceTimestamp=datetime.now(UTC))
+                data = ua.DataValue(
+                    ua.Variant(values[key], variable.variant),
+                    StatusCode_=status,
+                    SourceTimestamp=datetime.now(UTC),
+                )
             await variable.node.write_value(data)
 
     async def _follow(self) -> None:
@@ -407,8 +436,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``--opcua-cnc N --opcua-rigs N --opcua-port P`` of ``python -m simulators campus``."""
     parser.add_argument("--opcua-cnc", type=int, default=0, help="OPC UA CNC lathes (default 0)")
     parser.add_argument("--opcua-rigs", type=int, default=0, help="OPC UA PLC rigs (default 0)")
-    parser.add_argument("--opcua-port", type=int, default=15050,
-                        help="TCP port of the first OPC UA machine, then +1 each (default 15050)")
+    parser.add_argument(
+        "--opcua-port",
+        type=int,
+        default=15050,
+        help="TCP port of the first OPC UA machine, then +1 each (default 15050)",
+    )
 
 
 def build_opcua_machines(
@@ -419,10 +452,16 @@ def build_opcua_machines(
         raise ValueError(f"host {host!r} is not a loopback address; refusing to bind")
     if min(cnc, rigs) < 0:
         raise ValueError("device counts must not be negative")
-    infos = [OpcuaMachineInfo(f"cnc-{i}", "cnc", host, base_port + i - 1,
-                              {"building": "T", "room": f"lab-{i}"}) for i in range(1, cnc + 1)]
-    infos += [OpcuaMachineInfo(f"rig-{i}", "plc-rig", host, base_port + cnc + i - 1,
-                               {"building": "T", "room": f"plc-lab-{i}"}) for i in range(1, rigs + 1)]
+    infos = [
+        OpcuaMachineInfo(f"cnc-{i}", "cnc", host, base_port + i - 1, {"building": "T", "room": f"lab-{i}"})
+        for i in range(1, cnc + 1)
+    ]
+    infos += [
+        OpcuaMachineInfo(
+            f"rig-{i}", "plc-rig", host, base_port + cnc + i - 1, {"building": "T", "room": f"plc-lab-{i}"}
+        )
+        for i in range(1, rigs + 1)
+    ]
     return infos
 
 
@@ -435,8 +474,10 @@ def render_opcua_config(infos: Sequence[OpcuaMachineInfo]) -> str:
             profile, root = "opcua-cnc-umati", f'root = "Machines/{info.name}"\n'
         else:
             profile, root = "opcua-plc-rig", ""
-        out.append(f'[[devices.opcua]]\nname = "{info.name}"\nurl = "{info.url}"\nprofile = "{profile}"\n'
-                   f"{root}tags = {{ {tags} }}\n")
+        out.append(
+            f'[[devices.opcua]]\nname = "{info.name}"\nurl = "{info.url}"\nprofile = "{profile}"\n'
+            f"{root}tags = {{ {tags} }}\n"
+        )
     return "\n".join(out)
 
 
@@ -445,8 +486,10 @@ class OpcuaCampus:
 
     def __init__(self, infos: Sequence[OpcuaMachineInfo], seed: int = 1) -> None:
         self.infos = list(infos)
-        self.machines = [OpcuaMachine(info.name, info.kind, info.port, host=info.host, seed=seed + 200 + i)
-                         for i, info in enumerate(self.infos)]
+        self.machines = [
+            OpcuaMachine(info.name, info.kind, info.port, host=info.host, seed=seed + 200 + i)
+            for i, info in enumerate(self.infos)
+        ]
         self._started: list[OpcuaMachine] = []
 
     async def start(self) -> None:
@@ -470,5 +513,6 @@ def from_args(args: argparse.Namespace) -> OpcuaCampus | None:
     """The OPC UA machines the campus command was asked for, or None."""
     if not args.opcua_cnc and not args.opcua_rigs:
         return None
-    return OpcuaCampus(build_opcua_machines(args.opcua_cnc, args.opcua_rigs, args.opcua_port, args.host),
-                       args.seed)
+    return OpcuaCampus(
+        build_opcua_machines(args.opcua_cnc, args.opcua_rigs, args.opcua_port, args.host), args.seed
+    )

@@ -23,8 +23,15 @@ from .switch import Switch
 from .ups import Ups
 
 __all__ = [
-    "SimulatedAgent", "SnmpCampus", "SnmpDeviceInfo", "Switch", "Ups", "add_arguments",
-    "build_snmp_devices", "from_args", "render_snmp_config",
+    "SimulatedAgent",
+    "SnmpCampus",
+    "SnmpDeviceInfo",
+    "Switch",
+    "Ups",
+    "add_arguments",
+    "build_snmp_devices",
+    "from_args",
+    "render_snmp_config",
 ]
 
 COMMUNITY = "public"
@@ -57,12 +64,28 @@ def build_snmp_devices(
         raise ValueError("device counts must not be negative")
     if base_port < 1 or base_port + switches + ups - 1 > 65535:
         raise ValueError(f"SNMP ports {base_port}..{base_port + switches + ups - 1} do not fit in 1..65535")
-    devices = [SnmpDeviceInfo(f"switch-{i}", "switch", host, base_port + i - 1, ("system", "if-mib"),
-                              {"building": "AB"[(i - 1) % 2], "room": f"closet-{i}"})
-               for i in range(1, switches + 1)]
-    devices += [SnmpDeviceInfo(f"ups-{i}", "ups", host, base_port + switches + i - 1, ("system", "ups-mib"),
-                               {"building": "AB"[(i - 1) % 2], "room": f"closet-{i}"})
-                for i in range(1, ups + 1)]
+    devices = [
+        SnmpDeviceInfo(
+            f"switch-{i}",
+            "switch",
+            host,
+            base_port + i - 1,
+            ("system", "if-mib"),
+            {"building": "AB"[(i - 1) % 2], "room": f"closet-{i}"},
+        )
+        for i in range(1, switches + 1)
+    ]
+    devices += [
+        SnmpDeviceInfo(
+            f"ups-{i}",
+            "ups",
+            host,
+            base_port + switches + i - 1,
+            ("system", "ups-mib"),
+            {"building": "AB"[(i - 1) % 2], "room": f"closet-{i}"},
+        )
+        for i in range(1, ups + 1)
+    ]
     return devices
 
 
@@ -72,10 +95,20 @@ def render_snmp_config(devices: list[SnmpDeviceInfo]) -> str:
     for device in devices:
         tags = ", ".join(f'{key} = "{value}"' for key, value in device.tags.items())
         profiles = ", ".join(f'"{p}"' for p in device.profiles)
-        blocks.append("\n".join([
-            "[[devices.snmp]]", f'name = "{device.name}"', f'host = "{device.host}"', f"port = {device.port}",
-            'version = "2c"', f'community = "{COMMUNITY}"', f"profile = [{profiles}]", f"tags = {{ {tags} }}",
-        ]))
+        blocks.append(
+            "\n".join(
+                [
+                    "[[devices.snmp]]",
+                    f'name = "{device.name}"',
+                    f'host = "{device.host}"',
+                    f"port = {device.port}",
+                    'version = "2c"',
+                    f'community = "{COMMUNITY}"',
+                    f"profile = [{profiles}]",
+                    f"tags = {{ {tags} }}",
+                ]
+            )
+        )
     return "\n\n".join(blocks) + ("\n" if blocks else "")
 
 
@@ -101,12 +134,22 @@ class SnmpCampus:
             location = f"building {device.tags['building']}, {device.tags['room']}"
             device_seed = seed + 100 + index
             self.models[device.name] = (
-                Switch(device.name, device_seed, ports=ports, hc=hc, wrap_after=wrap_after,
-                       location=location, clock=clock)
-                if device.kind == "switch" else Ups(device.name, device_seed, location=location, clock=clock)
+                Switch(
+                    device.name,
+                    device_seed,
+                    ports=ports,
+                    hc=hc,
+                    wrap_after=wrap_after,
+                    location=location,
+                    clock=clock,
+                )
+                if device.kind == "switch"
+                else Ups(device.name, device_seed, location=location, clock=clock)
             )
-        self.agents = {d.name: SimulatedAgent(self.models[d.name], d.host, d.port, COMMUNITY, max_size, clock)
-                       for d in self.devices}
+        self.agents = {
+            d.name: SimulatedAgent(self.models[d.name], d.host, d.port, COMMUNITY, max_size, clock)
+            for d in self.devices
+        }
         self._started: list[SimulatedAgent] = []
 
     def switch(self, name: str) -> Switch:
@@ -161,15 +204,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--switches", type=int, default=0, help="simulated access switches (default 0)")
     group.add_argument("--ups", type=int, default=0, help="simulated UPSes (default 0)")
     group.add_argument("--switch-ports", type=int, default=48, help="ports per switch (default 48)")
-    group.add_argument("--switch-hc", action="store_true",
-                       help="give the switches 64-bit ifHC* counters (default: 32-bit only, which wrap)")
-    group.add_argument("--snmp-port", type=int, default=16100,
-                       help="UDP port of the first SNMP device, then +1 each (default 16100)")
+    group.add_argument(
+        "--switch-hc",
+        action="store_true",
+        help="give the switches 64-bit ifHC* counters (default: 32-bit only, which wrap)",
+    )
+    group.add_argument(
+        "--snmp-port",
+        type=int,
+        default=16100,
+        help="UDP port of the first SNMP device, then +1 each (default 16100)",
+    )
 
 
 def from_args(args: argparse.Namespace, clock: Callable[[], float] | None = None) -> SnmpCampus | None:
     """The SNMP devices the ``campus`` options ask for, or None when there are none."""
     if args.switches == 0 and args.ups == 0:
         return None
-    return SnmpCampus(args.seed, args.switches, args.ups, args.snmp_port, args.host, args.switch_ports,
-                      args.switch_hc, clock=clock or time.time)
+    return SnmpCampus(
+        args.seed,
+        args.switches,
+        args.ups,
+        args.snmp_port,
+        args.host,
+        args.switch_ports,
+        args.switch_hc,
+        clock=clock or time.time,
+    )

@@ -24,12 +24,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ups", type=int, default=1, help="UPSes (default 1)")
     parser.add_argument("--switch-ports", type=int, default=48, help="ports per switch (default 48)")
     parser.add_argument("--switch-hc", action="store_true", help="64-bit ifHC* counters too")
-    parser.add_argument("--wrap-after", type=float, default=None, metavar="SECONDS",
-                        help="start the 32-bit octet counters this close to their wrap")
-    parser.add_argument("--max-size", type=int, default=65_000,
-                        help="largest answer in bytes (default 65000)")
-    parser.add_argument("--base-port", type=int, default=16100,
-                        help="UDP port of the first device (default 16100)")
+    parser.add_argument(
+        "--wrap-after",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="start the 32-bit octet counters this close to their wrap",
+    )
+    parser.add_argument(
+        "--max-size", type=int, default=65_000, help="largest answer in bytes (default 65000)"
+    )
+    parser.add_argument(
+        "--base-port", type=int, default=16100, help="UDP port of the first device (default 16100)"
+    )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
     parser.add_argument("--print-config", action="store_true", help="print [[devices.snmp]] TOML and exit")
     return parser
@@ -69,8 +76,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.print_config:
         sys.stdout.write(render_snmp_config(layout))
         return 0
-    campus = SnmpCampus(args.seed, args.switches, args.ups, args.base_port, args.host, args.switch_ports,
-                        args.switch_hc, args.wrap_after, args.max_size)
+    campus = SnmpCampus(
+        args.seed,
+        args.switches,
+        args.ups,
+        args.base_port,
+        args.host,
+        args.switch_ports,
+        args.switch_hc,
+        args.wrap_after,
+        args.max_size,
+    )
     return asyncio.run(serve(campus))
 
 

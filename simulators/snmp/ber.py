@@ -168,7 +168,13 @@ def encode_varbind(oid: Oid, value: Value) -> bytes:
 
 def encode_response(request: Request, varbinds: list[bytes], status: int = 0, index: int = 0) -> bytes:
     """A Response PDU to ``request`` carrying already encoded varbinds."""
-    pdu = tlv(RESPONSE, tlv(INTEGER, _encode_int(request.request_id)) + tlv(INTEGER, _encode_int(status))
-              + tlv(INTEGER, _encode_int(index)) + tlv(SEQUENCE, b"".join(varbinds)))
-    return tlv(SEQUENCE, tlv(INTEGER, _encode_int(request.version))
-               + tlv(OCTET_STRING, request.community) + pdu)
+    pdu = tlv(
+        RESPONSE,
+        tlv(INTEGER, _encode_int(request.request_id))
+        + tlv(INTEGER, _encode_int(status))
+        + tlv(INTEGER, _encode_int(index))
+        + tlv(SEQUENCE, b"".join(varbinds)),
+    )
+    return tlv(
+        SEQUENCE, tlv(INTEGER, _encode_int(request.version)) + tlv(OCTET_STRING, request.community) + pdu
+    )

@@ -83,23 +83,30 @@ class Switch:
         if uplink:
             base = {"in": rng.uniform(150e6, 600e6), "out": rng.uniform(80e6, 300e6)}
         else:
-            base = {"in": rng.uniform(0.3e6, 25e6), "out": rng.uniform(0.5e6, 60e6)} if connected \
+            base = (
+                {"in": rng.uniform(0.3e6, 25e6), "out": rng.uniform(0.5e6, 60e6)}
+                if connected
                 else {"in": 0.0, "out": 0.0}
+            )
         phases = {d: tuple(rng.uniform(0, 2 * math.pi) for _ in WAVES) for d in ("in", "out")}
         if wrap_after is not None:
             start = {d: (WRAP32 - int(base[d] / 8 * wrap_after)) % WRAP32 for d in ("in", "out")}
         else:
             start = {d: rng.randrange(WRAP32) for d in ("in", "out")}
         name = f"Te1/0/{index - count + uplinks}" if uplink else f"Gi1/0/{index}"
-        alias = f"uplink {index - count + uplinks} to core" if uplink else \
-            (f"room {100 + index}" if connected else "")
+        alias = (
+            f"uplink {index - count + uplinks} to core"
+            if uplink
+            else (f"room {100 + index}" if connected else "")
+        )
         mac = bytes([0x02, 0x5E, (index >> 8) & 0xFF, index & 0xFF, rng.randrange(256), rng.randrange(256)])
         errors = rng.choice([0.0] * 8 + [0.02, 0.2]) if connected else 0.0
         discards = 0.05 if uplink else 0.0
         descr = ("TenGigabitEthernet" if uplink else "GigabitEthernet") + name[2:]
         admin_up = connected or rng.random() < 0.5
-        return Port(index, name, descr, alias, speed, connected, admin_up, mac, base, phases, start,
-                    errors, discards)
+        return Port(
+            index, name, descr, alias, speed, connected, admin_up, mac, base, phases, start, errors, discards
+        )
 
     def restart(self) -> None:
         """A reboot: sysUpTime and every counter start again from zero."""
@@ -148,8 +155,9 @@ class Switch:
     def objects(self) -> dict[Oid, Getter]:
         """system, ifNumber, ifTable and ifXTable, every value computed when asked."""
         objects: dict[Oid, Getter] = {
-            (*SYSTEM, 1, 0): _const(ber.OCTET_STRING, f"Simulated {len(self.ports)}-port access switch, "
-                                    "firmware 2.4.1".encode()),
+            (*SYSTEM, 1, 0): _const(
+                ber.OCTET_STRING, f"Simulated {len(self.ports)}-port access switch, firmware 2.4.1".encode()
+            ),
             (*SYSTEM, 2, 0): _const(ber.OBJECT_ID, SYS_OBJECT_ID),
             (*SYSTEM, 3, 0): lambda now: (ber.TIMETICKS, self.uptime_ticks(now)),
             (*SYSTEM, 4, 0): _const(ber.OCTET_STRING, b"it@school.example"),
@@ -178,28 +186,51 @@ class Switch:
         oper = 1 if port.connected and port.admin_up else 2
         high = port.speed_bps // 1_000_000
         table: dict[int, Getter] = {
-            1: _const(ber.INTEGER, i), 2: _const(ber.OCTET_STRING, port.descr.encode()),
-            3: _const(ber.INTEGER, 6), 4: _const(ber.INTEGER, 1500),
-            5: _const(ber.GAUGE32, min(port.speed_bps, WRAP32 - 1)), 6: _const(ber.OCTET_STRING, port.mac),
-            7: _const(ber.INTEGER, 1 if port.admin_up else 2), 8: _const(ber.INTEGER, oper),
+            1: _const(ber.INTEGER, i),
+            2: _const(ber.OCTET_STRING, port.descr.encode()),
+            3: _const(ber.INTEGER, 6),
+            4: _const(ber.INTEGER, 1500),
+            5: _const(ber.GAUGE32, min(port.speed_bps, WRAP32 - 1)),
+            6: _const(ber.OCTET_STRING, port.mac),
+            7: _const(ber.INTEGER, 1 if port.admin_up else 2),
+            8: _const(ber.INTEGER, oper),
             9: _const(ber.TIMETICKS, 0),
-            10: counter("in", 1, False), 11: counter("in", PACKET_BYTES["in"], False),
-            12: events(0.5 if port.connected else 0.0), 13: events(port.discards_per_s),
-            14: events(port.errors_per_s), 15: _const(ber.COUNTER32, 0),
-            16: counter("out", 1, False), 17: counter("out", PACKET_BYTES["out"], False),
-            18: events(1.0 if port.connected else 0.0), 19: events(port.discards_per_s),
-            20: events(port.errors_per_s / 4), 21: _const(ber.GAUGE32, 0), 22: _const(ber.OBJECT_ID, (0, 0)),
+            10: counter("in", 1, False),
+            11: counter("in", PACKET_BYTES["in"], False),
+            12: events(0.5 if port.connected else 0.0),
+            13: events(port.discards_per_s),
+            14: events(port.errors_per_s),
+            15: _const(ber.COUNTER32, 0),
+            16: counter("out", 1, False),
+            17: counter("out", PACKET_BYTES["out"], False),
+            18: events(1.0 if port.connected else 0.0),
+            19: events(port.discards_per_s),
+            20: events(port.errors_per_s / 4),
+            21: _const(ber.GAUGE32, 0),
+            22: _const(ber.OBJECT_ID, (0, 0)),
         }
         extended: dict[int, Getter] = {
-            1: _const(ber.OCTET_STRING, port.name.encode()), 2: events(0.3 if port.connected else 0.0),
-            3: events(0.5 if port.connected else 0.0), 4: events(0.6 if port.connected else 0.0),
-            5: events(1.0 if port.connected else 0.0), 14: _const(ber.INTEGER, 1),
-            15: _const(ber.GAUGE32, high), 16: _const(ber.INTEGER, 2), 17: _const(ber.INTEGER, 1),
-            18: _const(ber.OCTET_STRING, port.alias.encode()), 19: _const(ber.TIMETICKS, 0),
+            1: _const(ber.OCTET_STRING, port.name.encode()),
+            2: events(0.3 if port.connected else 0.0),
+            3: events(0.5 if port.connected else 0.0),
+            4: events(0.6 if port.connected else 0.0),
+            5: events(1.0 if port.connected else 0.0),
+            14: _const(ber.INTEGER, 1),
+            15: _const(ber.GAUGE32, high),
+            16: _const(ber.INTEGER, 2),
+            17: _const(ber.INTEGER, 1),
+            18: _const(ber.OCTET_STRING, port.alias.encode()),
+            19: _const(ber.TIMETICKS, 0),
         }
         if self.hc:
-            extended.update({6: counter("in", 1, True), 7: counter("in", PACKET_BYTES["in"], True),
-                             10: counter("out", 1, True), 11: counter("out", PACKET_BYTES["out"], True)})
+            extended.update(
+                {
+                    6: counter("in", 1, True),
+                    7: counter("in", PACKET_BYTES["in"], True),
+                    10: counter("out", 1, True),
+                    11: counter("out", PACKET_BYTES["out"], True),
+                }
+            )
         objects: dict[Oid, Getter] = {(*IF_ENTRY, column, i): getter for column, getter in table.items()}
         objects.update({(*IFX_ENTRY, column, i): getter for column, getter in extended.items()})
         return objects

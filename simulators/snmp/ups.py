@@ -89,6 +89,7 @@ class Ups:
 
     def objects(self) -> dict[Oid, Getter]:
         """system, and UPS-MIB's ident, battery, input, output and alarm groups."""
+
         def value(tag: int, compute: Callable[[UpsState], object]) -> Getter:
             return lambda now: (tag, compute(self.state(now)))
 

@@ -37,8 +37,9 @@ state_dir = "state"
 """
 
 
-def fleet(city: CityKey, *, allow: str = '["devices", "profiles"]',
-          url: str = "https://cfg.example/b.tgz") -> str:
+def fleet(
+    city: CityKey, *, allow: str = '["devices", "profiles"]', url: str = "https://cfg.example/b.tgz"
+) -> str:
     return f'[fleet]\nurl = "{url}"\ntrusted_keys = ["{city.pub_file}"]\nallow = {allow}\n'
 
 
@@ -55,8 +56,15 @@ def keep(tmp_path: Path, city: CityKey, content: dict[str, str], version: int = 
 def test_the_kept_bundle_adds_its_devices_and_profiles(tmp_path: Path, city: CityKey) -> None:
     config = tmp_path / "agent.toml"
     config.write_text(agent_toml(fleet(city), DEVICE.format(name="local-1", port=5020)))
-    keep(tmp_path, city, {"conf.d/city.toml": DEVICE.format(name="c-1", port=5021).replace(
-        "classroom-iaq", "lab-rig"), "profiles/lab-rig.toml": PROFILE}, version=4)
+    keep(
+        tmp_path,
+        city,
+        {
+            "conf.d/city.toml": DEVICE.format(name="c-1", port=5021).replace("classroom-iaq", "lab-rig"),
+            "profiles/lab-rig.toml": PROFILE,
+        },
+        version=4,
+    )
     loaded = load(config)
     assert [d.name for _, d in loaded.config.devices.all()] == ["local-1", "c-1"]
     assert loaded.config.devices.modbus[1].measurement == "lab_rig"
@@ -68,8 +76,11 @@ def test_the_kept_bundle_adds_its_devices_and_profiles(tmp_path: Path, city: Cit
 def test_a_local_entry_of_the_same_name_outranks_the_citys(tmp_path: Path, city: CityKey) -> None:
     config = tmp_path / "agent.toml"
     config.write_text(agent_toml(fleet(city), DEVICE.format(name="c-1", port=6000)))
-    keep(tmp_path, city, {"conf.d/city.toml": DEVICE.format(name="c-1", port=5021)
-                          + DEVICE.format(name="c-2", port=5022)})
+    keep(
+        tmp_path,
+        city,
+        {"conf.d/city.toml": DEVICE.format(name="c-1", port=5021) + DEVICE.format(name="c-2", port=5022)},
+    )
     loaded = load(config)
     assert [(d.name, d.port) for d in loaded.config.devices.modbus] == [("c-1", 6000), ("c-2", 5022)]
     assert any("'c-1': the local one outranks the city's" in note for note in loaded.notes)
@@ -80,8 +91,14 @@ def test_a_local_profile_outranks_the_citys(tmp_path: Path, city: CityKey) -> No
     config.write_text(agent_toml(fleet(city)))
     (tmp_path / "profiles").mkdir()
     (tmp_path / "profiles" / "lab-rig.toml").write_text(PROFILE.replace("lab_rig", "local_rig"))
-    keep(tmp_path, city, {"conf.d/city.toml": DEVICE.format(name="c-1", port=5021).replace(
-        "classroom-iaq", "lab-rig"), "profiles/lab-rig.toml": PROFILE})
+    keep(
+        tmp_path,
+        city,
+        {
+            "conf.d/city.toml": DEVICE.format(name="c-1", port=5021).replace("classroom-iaq", "lab-rig"),
+            "profiles/lab-rig.toml": PROFILE,
+        },
+    )
     assert load(config).config.devices.modbus[0].measurement == "local_rig"
 
 
@@ -93,12 +110,16 @@ def test_without_fleet_the_kept_bundle_is_not_read(tmp_path: Path, city: CityKey
     assert loaded.config.devices.all() == [] and loaded.bundle is None
 
 
-@pytest.mark.parametrize(("spoil", "why"), [
-    (lambda d: (d / "conf.d" / "city.toml").write_text(DEVICE.format(name="c-9", port=1)), "SHA-256"),
-    (lambda d: (d / "manifest.sig").write_text("AAAA\n"), "trusted key"),
-])
-def test_a_kept_bundle_changed_on_disk_is_not_used(tmp_path: Path, city: CityKey, spoil: object,
-                                                  why: str) -> None:
+@pytest.mark.parametrize(
+    ("spoil", "why"),
+    [
+        (lambda d: (d / "conf.d" / "city.toml").write_text(DEVICE.format(name="c-9", port=1)), "SHA-256"),
+        (lambda d: (d / "manifest.sig").write_text("AAAA\n"), "trusted key"),
+    ],
+)
+def test_a_kept_bundle_changed_on_disk_is_not_used(
+    tmp_path: Path, city: CityKey, spoil: object, why: str
+) -> None:
     config = tmp_path / "agent.toml"
     config.write_text(agent_toml(fleet(city), DEVICE.format(name="local-1", port=5020)))
     spoil(keep(tmp_path, city, {"conf.d/city.toml": DEVICE.format(name="c-1", port=5021)}))  # type: ignore[operator]
@@ -148,13 +169,16 @@ def test_a_bundle_whose_device_is_invalid_names_its_file(tmp_path: Path, city: C
     assert "conf.d/city.toml (fleet bundle 2)" in problem.source and problem.path == "devices.modbus[0].port"
 
 
-@pytest.mark.parametrize(("line", "expected"), [
-    ('url = "http://cfg.example/b.tgz"', "must be https://"),
-    ('url = "bundles/sh-test"', "absolute path"),
-    ('trusted_keys = []', "at least 1 item"),
-    ('groups = ["no spaces"]', "group 'no spaces'"),
-    ('allow = ["agent"]', "fleet.allow[0]"),
-])
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('url = "http://cfg.example/b.tgz"', "must be https://"),
+        ('url = "bundles/sh-test"', "absolute path"),
+        ("trusted_keys = []", "at least 1 item"),
+        ('groups = ["no spaces"]', "group 'no spaces'"),
+        ('allow = ["agent"]', "fleet.allow[0]"),
+    ],
+)
 def test_a_bad_fleet_section_is_named(tmp_path: Path, city: CityKey, line: str, expected: str) -> None:
     key = line.split(" = ")[0]
     section = "\n".join(entry for entry in fleet(city).splitlines() if not entry.startswith(f"{key} ="))
@@ -173,8 +197,9 @@ def test_a_trusted_key_that_is_no_ed25519_key_is_named(tmp_path: Path, city: Cit
         load(config)
 
 
-def test_check_shows_the_bundle_in_force(tmp_path: Path, city: CityKey,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_shows_the_bundle_in_force(
+    tmp_path: Path, city: CityKey, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "agent.toml"
     config.write_text(agent_toml(fleet(city)))
     assert main(["check", str(config)]) == 0

@@ -46,8 +46,9 @@ def server(ca: TestCA) -> Iterator[BundleServer]:
 
 def fleet_toml(url: str, city: CityKey, ca: TestCA | None) -> str:
     tls = f'tls_ca = "{ca.cert}"\n' if ca is not None else ""
-    return (f'[fleet]\nurl = "{url}"\ninterval = "1s"\ntimeout = "1s"\n'
-            f'trusted_keys = ["{city.pub_file}"]\n{tls}')
+    return (
+        f'[fleet]\nurl = "{url}"\ninterval = "1s"\ntimeout = "1s"\ntrusted_keys = ["{city.pub_file}"]\n{tls}'
+    )
 
 
 def report(listen: str) -> dict[str, Any]:
@@ -84,8 +85,9 @@ def bundle_events(agent: ServiceAgent) -> list[dict[str, Any]]:
     return [e for e in agent.log_events() if e.get("audit_event") == "bundle"]
 
 
-def test_bundles_applied_refused_and_nothing_lost(tmp_path: Path, campus: SimulatedCampus, ca: TestCA,
-                                                  server: BundleServer) -> None:
+def test_bundles_applied_refused_and_nothing_lost(
+    tmp_path: Path, campus: SimulatedCampus, ca: TestCA, server: BundleServer
+) -> None:
     campus.start()
     devices = campus_devices(campus)
     city = CityKey(tmp_path / "keys")
@@ -93,17 +95,27 @@ def test_bundles_applied_refused_and_nothing_lost(tmp_path: Path, campus: Simula
     server.serve(tarball(bundle_files(v1, city, version=1)))
     listen = free_listen()
     config = tmp_path / "agent.toml"
-    config.write_text(agent_toml([devices["classroom-1"]], listen=listen,
-                                 extra=fleet_toml(server.url, city, ca)))
+    config.write_text(
+        agent_toml([devices["classroom-1"]], listen=listen, extra=fleet_toml(server.url, city, ca))
+    )
     agent = ServiceAgent(config)
     agent.start()
     try:
         wait_for(lambda: fleet_of(listen).get("version") == 1, 30, what="bundle 1 in force")
-        wait_for(lambda: set(polls(listen)) == {"classroom-1", "classroom-2", "meter-1"}
-                 and min(polls(listen).values()) >= 3, 30, what="local and city devices polled")
+        wait_for(
+            lambda: (
+                set(polls(listen)) == {"classroom-1", "classroom-2", "meter-1"}
+                and min(polls(listen).values()) >= 3
+            ),
+            30,
+            what="local and city devices polled",
+        )
         # Unchanged since: asked with its ETag, answered 304.
-        wait_for(lambda: any(r[2] == server.etag and r[3] == 304 for r in server.requests), 30,
-                 what="a 304 for the bundle in force")
+        wait_for(
+            lambda: any(r[2] == server.etag and r[3] == 304 for r in server.requests),
+            30,
+            what="a 304 for the bundle in force",
+        )
 
         moved = devices["meter-1"].replace('room = "plant-1"', 'room = "plant-2"')
         v2 = {"conf.d/city.toml": devices["classroom-2"] + "\n\n" + moved + "\n\n" + devices["machine-1"]}
@@ -131,8 +143,11 @@ def test_bundles_applied_refused_and_nothing_lost(tmp_path: Path, campus: Simula
         ]
         for count, (files, reason) in enumerate(bad, start=1):
             server.serve(tarball(files))
-            wait_for(lambda n=count: fleet_of(listen).get("refused_total") == n, 30,
-                     what=f"bundle refused ({reason})")
+            wait_for(
+                lambda n=count: fleet_of(listen).get("refused_total") == n,
+                30,
+                what=f"bundle refused ({reason})",
+            )
             refusal = fleet_of(listen)["last_refusal"]
             assert refusal["reason"] == reason, refusal
             assert fleet_of(listen)["version"] == 2
@@ -152,12 +167,16 @@ def test_bundles_applied_refused_and_nothing_lost(tmp_path: Path, campus: Simula
         v3 = {"conf.d/city.toml": devices["classroom-2"]}
         server.serve(tarball(bundle_files(v3, city, version=3)))
         wait_for(lambda: fleet_of(listen).get("version") == 3, 30, what="bundle 3 in force")
-        wait_for(lambda: set(polls(listen)) == {"classroom-1", "classroom-2"}, 30,
-                 what="city devices removed")
+        wait_for(
+            lambda: set(polls(listen)) == {"classroom-1", "classroom-2"}, 30, what="city devices removed"
+        )
 
         campus.stop()  # no more answers: every poll served is now on its way into the buffer
-        wait_for(lambda: all(d["consecutive_failures"] for d in report(listen)["devices"]), 30,
-                 what="every device failing")
+        wait_for(
+            lambda: all(d["consecutive_failures"] for d in report(listen)["devices"]),
+            30,
+            what="every device failing",
+        )
         assert agent.stop() == 0
     finally:
         if agent.running():
@@ -174,15 +193,17 @@ def test_bundles_applied_refused_and_nothing_lost(tmp_path: Path, campus: Simula
 
 
 def test_the_last_good_bundle_runs_when_the_server_is_down_at_start(
-        tmp_path: Path, campus: SimulatedCampus) -> None:
+    tmp_path: Path, campus: SimulatedCampus
+) -> None:
     campus.start()
     devices = campus_devices(campus)
     city = CityKey(tmp_path / "keys")
     files = bundle_files({"conf.d/city.toml": devices["meter-1"]}, city, version=4)
     good = verify(files, load_public_keys([city.pub_file]), school="sh-test")
     keep(tmp_path / "state", good)  # as the agent left it when it last applied version 4
-    write_state(tmp_path / "state",
-                FleetState(version=4, sha256=good.sha256, applied_ms=1, highest_version=4))
+    write_state(
+        tmp_path / "state", FleetState(version=4, sha256=good.sha256, applied_ms=1, highest_version=4)
+    )
     listen = free_listen()
     config = tmp_path / "agent.toml"
     down = f"https://{LOOPBACK}:{free_port()}/sh-test.tar.gz"
@@ -190,8 +211,11 @@ def test_the_last_good_bundle_runs_when_the_server_is_down_at_start(
     agent = ServiceAgent(config)
     agent.start()
     try:
-        wait_for(lambda: set(polls(listen)) == {"classroom-1", "meter-1"}
-                 and min(polls(listen).values()) >= 2, 30, what="local and kept devices polled")
+        wait_for(
+            lambda: set(polls(listen)) == {"classroom-1", "meter-1"} and min(polls(listen).values()) >= 2,
+            30,
+            what="local and kept devices polled",
+        )
         wait_for(lambda: fleet_of(listen).get("fetch_failures", 0) >= 2, 30, what="fetches failing")
         assert fleet_of(listen)["version"] == 4 and fleet_of(listen)["refused_total"] == 0
         [start] = [e for e in agent.log_events() if e.get("audit_event") == "start"]

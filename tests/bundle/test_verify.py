@@ -30,8 +30,9 @@ def city(tmp_path: Path) -> CityKey:
     return CityKey(tmp_path / "keys")
 
 
-def refused(files: dict[str, bytes], city: CityKey, school: str = "sh-test",
-            groups: tuple[str, ...] = ()) -> BundleRefused:
+def refused(
+    files: dict[str, bytes], city: CityKey, school: str = "sh-test", groups: tuple[str, ...] = ()
+) -> BundleRefused:
     with pytest.raises(BundleRefused) as caught:
         verify(files, load_public_keys([city.pub_file]), school=school, groups=groups)
     return caught.value
@@ -105,18 +106,21 @@ def test_a_group_bundle_applies_to_the_schools_of_that_group(city: CityKey) -> N
     assert refused(files, city, groups=("minhang",)).reason == "target"
 
 
-@pytest.mark.parametrize(("change", "expected"), [
-    (lambda m: m.pop("version"), "version: Field required"),
-    (lambda m: m.update(version=0), "version: Input should be greater than or equal to 1"),
-    (lambda m: m.update(created="yesterday"), "created:"),
-    (lambda m: m.update(created="2026-12-05T12:00:00"), "created: Input should have timezone info"),
-    (lambda m: m.update(group="xuhui"), "exactly one target"),
-    (lambda m: m.pop("school"), "exactly one target"),
-    (lambda m: m.update(format=2), "format:"),
-    (lambda m: m.update(comment="hi"), "comment: Extra inputs are not permitted"),
-    (lambda m: m["files"].update({"../agent.toml": "0" * 64}), "a bundle holds only conf.d/<name>.toml"),
-    (lambda m: m["files"].update({"conf.d/city.toml": "xyz"}), "is not a SHA-256"),
-])
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda m: m.pop("version"), "version: Field required"),
+        (lambda m: m.update(version=0), "version: Input should be greater than or equal to 1"),
+        (lambda m: m.update(created="yesterday"), "created:"),
+        (lambda m: m.update(created="2026-12-05T12:00:00"), "created: Input should have timezone info"),
+        (lambda m: m.update(group="xuhui"), "exactly one target"),
+        (lambda m: m.pop("school"), "exactly one target"),
+        (lambda m: m.update(format=2), "format:"),
+        (lambda m: m.update(comment="hi"), "comment: Extra inputs are not permitted"),
+        (lambda m: m["files"].update({"../agent.toml": "0" * 64}), "a bundle holds only conf.d/<name>.toml"),
+        (lambda m: m["files"].update({"conf.d/city.toml": "xyz"}), "is not a SHA-256"),
+    ],
+)
 def test_a_bad_manifest_is_refused_saying_which_key(city: CityKey, change: object, expected: str) -> None:
     files = bundle_files(CONTENT, city, version=3)
     manifest = json.loads(files[MANIFEST])
@@ -184,6 +188,8 @@ def test_a_gateway_without_fleet_loads_no_cryptography() -> None:
     import sys
 
     # ~8 MB of resident memory on every gateway, for bundles most of them may never get.
-    code = ("import sys, edge_agent.agent, edge_agent.cli; "
-            "assert not [m for m in sys.modules if m.startswith('cryptography')]")
+    code = (
+        "import sys, edge_agent.agent, edge_agent.cli; "
+        "assert not [m for m in sys.modules if m.startswith('cryptography')]"
+    )
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0

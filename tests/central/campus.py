@@ -34,8 +34,9 @@ def agent_on_campus(workdir: Path, store_url: str) -> Iterator[AgentProcess]:
 
 def write_lines(store: VictoriaMetrics, lines: list[str]) -> None:
     """Line protocol into the store (as a gateway writes it), searchable once this returns."""
-    request = urllib.request.Request(f"{store.url}/api/v2/write?precision=ms", data="\n".join(lines).encode(),
-                                     method="POST")
+    request = urllib.request.Request(
+        f"{store.url}/api/v2/write?precision=ms", data="\n".join(lines).encode(), method="POST"
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 204
     store.points("edge_agent_uptime_s")  # a flush: what was written is searchable at once

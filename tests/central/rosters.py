@@ -29,6 +29,7 @@ def write_roster(folder: Path, body: str = TWO, tokens: dict[str, str] | None = 
 
 def roster_of(folder: Path, codes: list[str]) -> Path:
     """A roster of ``codes``, school ``c``'s token ``token-c`` in ``c.token``."""
-    body = "\n".join(f'[[schools]]\ncode = "{c}"\nname = "School {c}"\ntoken_file = "{c}.token"\n'
-                     for c in codes)
+    body = "\n".join(
+        f'[[schools]]\ncode = "{c}"\nname = "School {c}"\ntoken_file = "{c}.token"\n' for c in codes
+    )
     return write_roster(folder, body, {f"{c}.token": f"token-{c}" for c in codes})

@@ -15,8 +15,15 @@ RULE_FILES = sorted(RULES_DIR.glob("*.yml"))
 UNIT_TESTS = sorted((RULES_DIR / "tests").glob("*.yml"))
 
 #: The measurements the agent writes (docs/schema.md); a metric is <measurement>_<field>.
-MEASUREMENTS = ("classroom_env", "energy_meter", "training_machine", "network_interface", "ups",
-                "edge_agent_device", "edge_agent")
+MEASUREMENTS = (
+    "classroom_env",
+    "energy_meter",
+    "training_machine",
+    "network_interface",
+    "ups",
+    "edge_agent_device",
+    "edge_agent",
+)
 _METRIC = re.compile(r"\b(?:" + "|".join(MEASUREMENTS) + r")_[a-z0-9_]+\b")
 _LABEL = re.compile(r"\$labels\.([a-z_]+)")
 
@@ -50,9 +57,17 @@ def rules() -> list[Rule]:
         for group in document["groups"]:
             for rule in group["rules"]:
                 alert = "alert" in rule
-                out.append(Rule(path.name, group["name"], rule["alert"] if alert else rule["record"],
-                                rule["expr"], alert, dict(rule.get("labels", {})),
-                                dict(rule.get("annotations", {}))))
+                out.append(
+                    Rule(
+                        path.name,
+                        group["name"],
+                        rule["alert"] if alert else rule["record"],
+                        rule["expr"],
+                        alert,
+                        dict(rule.get("labels", {})),
+                        dict(rule.get("annotations", {})),
+                    )
+                )
     return out
 
 

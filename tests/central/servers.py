@@ -36,12 +36,21 @@ class VMAlert(ServerProcess):
     def start(self, timeout: float = 15.0) -> None:
         """Start and wait until its API answers."""
         binary = shutil.which("vmalert") or "/usr/bin/vmalert"
-        self.launch([binary, *(f"-rule={path}" for path in self.rule_files),
-                     f"-datasource.url={self.store_url}", f"-remoteWrite.url={self.store_url}",
-                     f"-notifier.url=http://{LOOPBACK}:{free_port()}",
-                     f"-httpListenAddr={LOOPBACK}:{self.port}",
-                     "-remoteWrite.flushInterval=500ms"],
-                    self._log, self._answers, see=self._log, timeout=timeout)
+        self.launch(
+            [
+                binary,
+                *(f"-rule={path}" for path in self.rule_files),
+                f"-datasource.url={self.store_url}",
+                f"-remoteWrite.url={self.store_url}",
+                f"-notifier.url=http://{LOOPBACK}:{free_port()}",
+                f"-httpListenAddr={LOOPBACK}:{self.port}",
+                "-remoteWrite.flushInterval=500ms",
+            ],
+            self._log,
+            self._answers,
+            see=self._log,
+            timeout=timeout,
+        )
 
     def alerts(self) -> list[dict[str, Any]]:
         """The alerts vmalert holds now (pending and firing), from ``/api/v1/alerts``."""

@@ -22,15 +22,18 @@ def source(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("out", ["bundle", "bundle.tar.gz"])
-def test_keygen_build_sign_verify(tmp_path: Path, source: Path, out: str,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_keygen_build_sign_verify(
+    tmp_path: Path, source: Path, out: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     # Into folders that do not exist yet, as the docs' commands write them.
     key = tmp_path / "keys" / "city.key"
     assert main(["bundle", "keygen", "--out", str(key)]) == 0
     assert key.stat().st_mode & 0o777 == 0o600 and key.parent.stat().st_mode & 0o777 == 0o700
     bundle = tmp_path / "served" / out
-    assert main(["bundle", "build", str(source), "--school", "sh-031", "--version", "7",
-                 "--out", str(bundle)]) == 0
+    assert (
+        main(["bundle", "build", str(source), "--school", "sh-031", "--version", "7", "--out", str(bundle)])
+        == 0
+    )
     assert "not signed yet" in capsys.readouterr().out
     pub = str(key.with_name("city.pub"))
     assert main(["bundle", "verify", str(bundle), "--key", pub]) == 1
@@ -43,28 +46,74 @@ def test_keygen_build_sign_verify(tmp_path: Path, source: Path, out: str,
     assert "refused (target)" in capsys.readouterr().err
 
 
-def test_a_tampered_directory_bundle_does_not_verify(tmp_path: Path, source: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_tampered_directory_bundle_does_not_verify(
+    tmp_path: Path, source: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     key = tmp_path / "city.key"
     main(["bundle", "keygen", "--out", str(key)])
     bundle = tmp_path / "b"
-    assert main(["bundle", "build", str(source), "--group", "xuhui", "--version", "2", "--out", str(bundle),
-                 "--key", str(key)]) == 0
+    assert (
+        main(
+            [
+                "bundle",
+                "build",
+                str(source),
+                "--group",
+                "xuhui",
+                "--version",
+                "2",
+                "--out",
+                str(bundle),
+                "--key",
+                str(key),
+            ]
+        )
+        == 0
+    )
     (bundle / "conf.d" / "devices.toml").write_text(DEVICE.replace("10.31.3.21", "10.99.0.1"))
     assert main(["bundle", "verify", str(bundle), "--key", str(tmp_path / "city.pub")]) == 1
     assert "conf.d/devices.toml does not match its SHA-256" in capsys.readouterr().err
 
 
-def test_build_refuses_what_a_bundle_may_not_set(tmp_path: Path, source: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_build_refuses_what_a_bundle_may_not_set(
+    tmp_path: Path, source: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (source / "conf.d" / "zz.toml").write_text('[agent]\nschool = "sh-999"\n')
-    assert main(["bundle", "build", str(source), "--school", "sh-031", "--version", "1",
-                 "--out", str(tmp_path / "b")]) == 2
+    assert (
+        main(
+            [
+                "bundle",
+                "build",
+                str(source),
+                "--school",
+                "sh-031",
+                "--version",
+                "1",
+                "--out",
+                str(tmp_path / "b"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "zz.toml: sets [agent]" in err and "only devices, sinks" in err
     (source / "conf.d" / "zz.toml").write_text("[[devices.modbus]\n")
-    assert main(["bundle", "build", str(source), "--school", "sh-031", "--version", "1",
-                 "--out", str(tmp_path / "b")]) == 2
+    assert (
+        main(
+            [
+                "bundle",
+                "build",
+                str(source),
+                "--school",
+                "sh-031",
+                "--version",
+                "1",
+                "--out",
+                str(tmp_path / "b"),
+            ]
+        )
+        == 2
+    )
     assert "not valid TOML" in capsys.readouterr().err
 
 

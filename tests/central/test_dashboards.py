@@ -34,8 +34,12 @@ ALL = ".+"
 def test_the_committed_dashboards_are_the_generators() -> None:
     committed = {path.name: path.read_text() for path in dashboards.DEFAULT_OUT.glob("*.json")}
     assert committed == dashboards.render_all(), "run `campus-ops dashboards` and commit the result"
-    result = subprocess.run([sys.executable, "-m", "campus_ops", "dashboards", "--check"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "campus_ops", "dashboards", "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -51,13 +55,23 @@ def test_the_dashboards_are_grafanas_format_with_every_asked_for_view() -> None:
             assert [t["refId"] for t in panel["targets"]] == ["A"]
         variables = [v["name"] for v in board["templating"]["list"]]
         assert variables[0] == "datasource"
-    assert titles == {"City overview", "Classroom environment", "Energy", "Network", "Training equipment",
-                      "Fleet health"}
+    assert titles == {
+        "City overview",
+        "Classroom environment",
+        "Energy",
+        "Network",
+        "Training equipment",
+        "Fleet health",
+    }
 
 
 def test_check_names_a_stale_file(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "campus_ops", "dashboards", "--out", str(tmp_path),
-                             "--check"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "campus_ops", "dashboards", "--out", str(tmp_path), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert f"{tmp_path / 'campus-energy.json'} is not what the generator makes" in result.stderr
 
@@ -80,8 +94,11 @@ def test_every_panel_shows_data_from_real_agents(tmp_path: Path, store: Victoria
 def _empty(store: VictoriaMetrics) -> list[str]:
     """The panels whose query returns nothing (an error fails at once)."""
     store.points("edge_agent_uptime_s")  # flushes: what was written is searchable
-    return [f"{uid}: {query.title}" for uid, query in dashboards.queries()
-            if not Store(store.url).query(_with_all(query.expr))]
+    return [
+        f"{uid}: {query.title}"
+        for uid, query in dashboards.queries()
+        if not Store(store.url).query(_with_all(query.expr))
+    ]
 
 
 def _with_all(expr: str) -> str:

@@ -29,25 +29,41 @@ pytestmark = pytest.mark.integration
 
 #: Every field of the ``edge_agent`` measurement (docs/schema.md), at a healthy gateway's values.
 HEALTHY = {
-    "uptime_s": 3600, "devices": 4, "devices_ok": 4, "devices_failed": 0, "points_accepted": 1000,
-    "points_dropped": 0, "points_sent": 1000, "points_dead_lettered": 0, "sink_failures": 0,
-    "buffer_errors": 0, "reloads": 0, "buffer_points": 4, "buffer_bytes": 4096, "buffer_oldest_age_s": 0,
+    "uptime_s": 3600,
+    "devices": 4,
+    "devices_ok": 4,
+    "devices_failed": 0,
+    "points_accepted": 1000,
+    "points_dropped": 0,
+    "points_sent": 1000,
+    "points_dead_lettered": 0,
+    "sink_failures": 0,
+    "buffer_errors": 0,
+    "reloads": 0,
+    "buffer_points": 4,
+    "buffer_bytes": 4096,
+    "buffer_oldest_age_s": 0,
 }
 
 
 def backfill(store: VictoriaMetrics, school: str, ago_s: float, **fields: float) -> None:
     """A gateway's self-metrics as the agent writes them: every 10 s for a minute, up to ``ago_s`` ago."""
     values = {**HEALTHY, **fields}
-    write_lines(store, [
-        f"edge_agent,school={school},campus=main,version={__version__} "
-        + ",".join(f"{name}={value:g}" for name, value in values.items())
-        + f" {int((time.time() - ago_s - step * 10) * 1000)}"
-        for step in range(6)])
+    write_lines(
+        store,
+        [
+            f"edge_agent,school={school},campus=main,version={__version__} "
+            + ",".join(f"{name}={value:g}" for name, value in values.items())
+            + f" {int((time.time() - ago_s - step * 10) * 1000)}"
+            for step in range(6)
+        ],
+    )
 
 
 def fleet(*args: str) -> tuple[int, str, str]:
-    result = subprocess.run([sys.executable, "-m", "campus_ops", "fleet", *args],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "campus_ops", "fleet", *args], capture_output=True, text=True, timeout=60
+    )
     return result.returncode, result.stdout, result.stderr
 
 
@@ -62,20 +78,23 @@ def test_every_state_worst_first(store: VictoriaMetrics, tmp_path: Path) -> None
     backfill(store, "sh-lossy", 4, points_dropped=120, points_dead_lettered=7, sink_failures=3)
     backfill(store, "sh-quiet", 600)
     wait_for(lambda: flushed(store, 5), 20, what="backfilled points")
-    code, out, err = fleet("--store", store.url, "--roster", str(roster_of(tmp_path, ["sh-ok", "sh-never"])),
-                           "--json")
+    code, out, err = fleet(
+        "--store", store.url, "--roster", str(roster_of(tmp_path, ["sh-ok", "sh-never"])), "--json"
+    )
     assert code == 1, err
     schools = json.loads(out)["schools"]
     states = [(s["school"], s["state"]) for s in schools]
     assert states[:2] == [("sh-never", "missing"), ("sh-quiet", "silent")]
-    assert dict(states[2:5]) == {
-        "sh-down": "degraded", "sh-late": "degraded", "sh-lossy": "degraded"}
+    assert dict(states[2:5]) == {"sh-down": "degraded", "sh-late": "degraded", "sh-lossy": "degraded"}
     assert states[5] == ("sh-ok", "ok")
     by_school: dict[str, Any] = {s["school"]: s for s in schools}
     assert by_school["sh-down"]["devices_down"] == 1 and by_school["sh-down"]["devices_up"] == 3
     assert by_school["sh-late"]["oldest_waiting_s"] == 1800 and by_school["sh-late"]["points_waiting"] == 5000
-    assert (by_school["sh-lossy"]["dropped"], by_school["sh-lossy"]["dead_lettered"],
-            by_school["sh-lossy"]["sink_errors"]) == (120, 7, 3)
+    assert (
+        by_school["sh-lossy"]["dropped"],
+        by_school["sh-lossy"]["dead_lettered"],
+        by_school["sh-lossy"]["sink_errors"],
+    ) == (120, 7, 3)
     assert by_school["sh-ok"]["version"] == __version__
     assert 590 < by_school["sh-quiet"]["age_s"] < 900
 
@@ -94,8 +113,9 @@ def test_the_lines_read_worst_first_and_all_well_is_exit_0(store: VictoriaMetric
     assert code == 1 and all("silent" in line for line in out.splitlines())
 
 
-def test_real_agents_of_two_schools(store: VictoriaMetrics, campus: SimulatedCampus, agent_for: AgentFactory,
-                                    tmp_path: Path) -> None:
+def test_real_agents_of_two_schools(
+    store: VictoriaMetrics, campus: SimulatedCampus, agent_for: AgentFactory, tmp_path: Path
+) -> None:
     campus.start()
     first = agent_for(campus, store.url)
     second_dir = tmp_path / "agent-b"

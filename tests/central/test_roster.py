@@ -34,8 +34,11 @@ def test_the_example_roster_is_valid_in_form(tmp_path: Path) -> None:
 
 def test_a_duplicate_school_is_refused_naming_file_and_key(tmp_path: Path) -> None:
     path = roster(tmp_path, TWO.replace('"sh-b"', '"sh-a"'))
-    with pytest.raises(RosterError, match=r"roster\.toml: schools\[1\]\.code: school 'sh-a' "
-                                          r"is already listed at schools\[0\]"):
+    with pytest.raises(
+        RosterError,
+        match=r"roster\.toml: schools\[1\]\.code: school 'sh-a' "
+        r"is already listed at schools\[0\]",
+    ):
         load_roster(path)
 
 
@@ -55,8 +58,11 @@ def test_an_unreadable_token_file_is_refused(tmp_path: Path) -> None:
 
 def test_an_empty_token_file_is_refused_when_rendered(tmp_path: Path) -> None:
     path = roster(tmp_path, TWO, {"a.token": "tok-a", "b.token": " \n"})
-    with pytest.raises(RosterError, match=r"roster\.toml: schools\[1\]\.token_file: "
-                                          r"file .*b\.token' is empty"):
+    with pytest.raises(
+        RosterError,
+        match=r"roster\.toml: schools\[1\]\.token_file: "
+        r"file .*b\.token' is empty",
+    ):
         render_vmauth(load_roster(path), "http://127.0.0.1:8428", roster_path=path)
 
 
@@ -69,8 +75,11 @@ def test_two_schools_sharing_a_token_are_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize("code", ["SH-A", "sh a", "-sh", "", "sh_031"])
 def test_a_bad_code_is_refused_naming_the_key_and_the_value(tmp_path: Path, code: str) -> None:
     path = roster(tmp_path, TWO.replace('"sh-b"', f'"{code}"'))
-    with pytest.raises(RosterError, match=rf"roster\.toml: schools\[1\]\.code: "
-                                          rf".*school code .*given: '{code}'"):
+    with pytest.raises(
+        RosterError,
+        match=rf"roster\.toml: schools\[1\]\.code: "
+        rf".*school code .*given: '{code}'",
+    ):
         load_roster(path)
 
 

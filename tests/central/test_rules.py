@@ -35,22 +35,39 @@ __all__ = ["store"]  # the fixture, shared with the integration tests
 
 #: The alerts the central operators asked for (docs/central.md has a runbook for each).
 REQUIRED = {
-    "GatewaySilent", "GatewayRestarting", "DeviceDown", "BufferBacklog", "ReadingsDropped",
-    "DeadLetters", "SinkAuthFailing", "ClassroomCO2High", "ClassroomPM25High",
-    "ClassroomTemperatureOutOfRange", "TrainingMachineAlarm", "UpsOnBattery", "UpsBatteryLow",
-    "SwitchPortErrors", "SwitchPortDown",
+    "GatewaySilent",
+    "GatewayRestarting",
+    "DeviceDown",
+    "BufferBacklog",
+    "ReadingsDropped",
+    "DeadLetters",
+    "SinkAuthFailing",
+    "ClassroomCO2High",
+    "ClassroomPM25High",
+    "ClassroomTemperatureOutOfRange",
+    "TrainingMachineAlarm",
+    "UpsOnBattery",
+    "UpsBatteryLow",
+    "SwitchPortErrors",
+    "SwitchPortDown",
 }
 
 
 def test_every_rule_file_is_valid() -> None:
-    result = subprocess.run([PROMTOOL, "check", "rules", *map(str, RULE_FILES)], capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [PROMTOOL, "check", "rules", *map(str, RULE_FILES)], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_unit_tests_pass_and_cover_every_rule() -> None:
-    result = subprocess.run([PROMTOOL, "test", "rules", *map(str, UNIT_TESTS)], capture_output=True,
-                            text=True, timeout=120, cwd=RULES_DIR / "tests")
+    result = subprocess.run(
+        [PROMTOOL, "test", "rules", *map(str, UNIT_TESTS)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=RULES_DIR / "tests",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     tested = "\n".join(path.read_text() for path in UNIT_TESTS)
     untested = [rule.name for rule in rules() if not re.search(rf"\b{re.escape(rule.name)}\b", tested)]
@@ -81,8 +98,11 @@ def test_every_rule_reads_what_real_agents_write(tmp_path: Path, store: Victoria
     wanted = {metric for rule in rules() for metric in rule.metrics()}
     with agent_on_campus(tmp_path, store.url):
         # Rates (errors per second) come from the second poll of a switch on.
-        wait_for(lambda: not (wanted - _names(store)), 60,
-                 what=f"every metric the rules read: {sorted(wanted - _names(store))}")
+        wait_for(
+            lambda: not (wanted - _names(store)),
+            60,
+            what=f"every metric the rules read: {sorted(wanted - _names(store))}",
+        )
     problems = []
     for rule in rules():
         for metric in sorted(rule.metrics()):
@@ -111,18 +131,29 @@ def _replay_window() -> datetime:
 
 @pytest.mark.integration
 def test_every_alert_fires_in_vmalert_and_resolves_when_its_state_ends(
-        tmp_path: Path, store: VictoriaMetrics) -> None:
+    tmp_path: Path, store: VictoriaMetrics
+) -> None:
     start = _replay_window()
     start_ms = int(start.timestamp() * 1000)
     write_lines(store, scenarios.lines(start_ms))
 
     end = start + timedelta(minutes=scenarios.MINUTES)
     result = subprocess.run(
-        [VMALERT, *(f"-rule={path}" for path in RULE_FILES), f"-datasource.url={store.url}",
-         f"-remoteWrite.url={store.url}", f"-replay.timeFrom={start:%Y-%m-%dT%H:%M:%SZ}",
-         f"-replay.timeTo={end:%Y-%m-%dT%H:%M:%SZ}", "-replay.rulesDelay=0s",
-         "-replay.disableProgressBar", "-loggerLevel=WARN"],
-        capture_output=True, text=True, timeout=300)
+        [
+            VMALERT,
+            *(f"-rule={path}" for path in RULE_FILES),
+            f"-datasource.url={store.url}",
+            f"-remoteWrite.url={store.url}",
+            f"-replay.timeFrom={start:%Y-%m-%dT%H:%M:%SZ}",
+            f"-replay.timeTo={end:%Y-%m-%dT%H:%M:%SZ}",
+            "-replay.rulesDelay=0s",
+            "-replay.disableProgressBar",
+            "-loggerLevel=WARN",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
     # vmalert has exited with everything sent; the store makes it searchable within moments.
@@ -152,7 +183,8 @@ def _firing(store: VictoriaMetrics) -> dict[tuple[str, str], list[int]]:
     for (_, tags), values in store.points('ALERTS{alertstate="firing"}').items():
         labels = dict(tags)
         out.setdefault((labels["alertname"], labels.get("school", "")), []).extend(
-            ts for ts, value in values.items() if value == 1)
+            ts for ts, value in values.items() if value == 1
+        )
     return out
 
 
@@ -165,14 +197,23 @@ def test_an_alert_fires_and_resolves_through_vmalerts_api(tmp_path: Path, store:
     vmalert = VMAlert(fast, store.url, tmp_path)
     vmalert.start()
     try:
-        [alert] = wait_for(lambda: [a for a in vmalert.alerts() if a["name"] == "ClassroomCO2High"
-                                    and a["state"] == "firing"] or None, 30, what="ClassroomCO2High firing")
+        [alert] = wait_for(
+            lambda: (
+                [a for a in vmalert.alerts() if a["name"] == "ClassroomCO2High" and a["state"] == "firing"]
+                or None
+            ),
+            30,
+            what="ClassroomCO2High firing",
+        )
         assert alert["labels"]["room"] == "301" and alert["labels"]["severity"] == "warning"
         assert alert["annotations"]["summary"].startswith("School sh-031, building A, room 301: CO2 above")
         # The window opened: somebody aired the room.
         write_lines(store, [f"{room} co2_ppm=700 {int(time.time() * 1000)}"])
-        wait_for(lambda: not [a for a in vmalert.alerts() if a["name"] == "ClassroomCO2High"], 30,
-                 what="ClassroomCO2High resolved")
+        wait_for(
+            lambda: not [a for a in vmalert.alerts() if a["name"] == "ClassroomCO2High"],
+            30,
+            what="ClassroomCO2High resolved",
+        )
     finally:
         vmalert.stop()
 

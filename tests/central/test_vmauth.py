@@ -19,6 +19,7 @@ from tests.support.victoriametrics import VictoriaMetrics
 
 pytestmark = pytest.mark.integration
 
+
 @pytest.fixture
 def guarded(tmp_path: Path) -> Iterator[tuple[VictoriaMetrics, VMAuth, Path]]:
     """A store behind vmauth configured by ``campus-ops vmauth`` from a two-school roster."""
@@ -26,9 +27,23 @@ def guarded(tmp_path: Path) -> Iterator[tuple[VictoriaMetrics, VMAuth, Path]]:
     store.start()
     (tmp_path / "ops.token").write_text("token-of-ops\n")
     roster = write_roster(tmp_path, tokens={"a.token": "token-of-a\n", "b.token": "token-of-b\n"})
-    result = subprocess.run([sys.executable, "-m", "campus_ops", "vmauth", "--roster", str(roster),
-                             "--store", store.url, "--operator-token-file", str(tmp_path / "ops.token")],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "campus_ops",
+            "vmauth",
+            "--roster",
+            str(roster),
+            "--store",
+            store.url,
+            "--operator-token-file",
+            str(tmp_path / "ops.token"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     config = tmp_path / "auth.yml"
     config.write_text(result.stdout)
@@ -53,7 +68,8 @@ def post(url: str, body: str, authorization: str | None) -> int:
 
 
 def test_a_schools_token_writing_another_schools_tag_is_stored_as_its_own(
-        guarded: tuple[VictoriaMetrics, VMAuth, Path]) -> None:
+    guarded: tuple[VictoriaMetrics, VMAuth, Path],
+) -> None:
     store, proxy, _ = guarded
     write = f"{proxy.url}/api/v2/write?org=edu&bucket=campus&precision=ms"
     assert post(write, "probe,school=sh-b,room=1 co2_ppm=900", "Token token-of-a") == 204
@@ -83,7 +99,8 @@ def test_no_token_or_a_wrong_token_writes_nothing(guarded: tuple[VictoriaMetrics
 
 
 def test_the_real_agent_writes_through_vmauth_unchanged_as_its_school(
-        guarded: tuple[VictoriaMetrics, VMAuth, Path]) -> None:
+    guarded: tuple[VictoriaMetrics, VMAuth, Path],
+) -> None:
     store, proxy, tmp_path = guarded
     campus = SimulatedCampus(tmp_path / "campus", classrooms=1, meters=0, machines=0)
     campus.start()
@@ -94,7 +111,7 @@ def test_the_real_agent_writes_through_vmauth_unchanged_as_its_school(
 url = "{proxy.url}"
 org = "edu"
 bucket = "campus"
-token_file = "{tmp_path / 'a.token'}"
+token_file = "{tmp_path / "a.token"}"
 retry_max = "2s"
 timeout = "3s"
 """
@@ -103,10 +120,16 @@ timeout = "3s"
     agent = AgentProcess(directory / "agent.toml")
     agent.start()
     try:
-        points = wait_for(lambda: store.points('{__name__=~"edge_agent_uptime_s|classroom.*"}'), 30,
-                          what="the agent's points through vmauth")
-        wait_for(lambda: any(n.startswith("classroom") for n, _ in store.points('{__name__=~"classroom.*"}')),
-                 30, what="device points")
+        points = wait_for(
+            lambda: store.points('{__name__=~"edge_agent_uptime_s|classroom.*"}'),
+            30,
+            what="the agent's points through vmauth",
+        )
+        wait_for(
+            lambda: any(n.startswith("classroom") for n, _ in store.points('{__name__=~"classroom.*"}')),
+            30,
+            what="device points",
+        )
         points = store.points('{__name__=~"edge_agent_uptime_s|classroom.*"}')
     finally:
         agent.stop()

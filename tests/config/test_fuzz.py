@@ -15,27 +15,89 @@ from hypothesis import strategies as st
 
 from edge_agent.config import ConfigError, load
 
-KEYS = st.sampled_from(["agent", "school", "campus", "interval", "state_dir", "buffer", "max_disk",
-                        "sinks", "influxdb", "url", "bucket", "token", "devices", "modbus", "snmp", "mqtt",
-                        "name", "host", "port", "unit", "registers", "field", "table", "address", "type",
-                        "order", "scale", "profile", "tags", "broker", "topic", "fields", "path",
-                        "version", "community", "tables", "log", "level", "health", "listen", "x"])
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1),
-                    st.floats(allow_nan=False), st.text(max_size=20),
-                    st.sampled_from(["10s", "2GiB", "http://127.0.0.1:8428", "float32", "input", "if-mib",
-                                     "mqtt://127.0.0.1:1883", "2c", "ABCD", "sh-031", "127.0.0.1"]))
+KEYS = st.sampled_from(
+    [
+        "agent",
+        "school",
+        "campus",
+        "interval",
+        "state_dir",
+        "buffer",
+        "max_disk",
+        "sinks",
+        "influxdb",
+        "url",
+        "bucket",
+        "token",
+        "devices",
+        "modbus",
+        "snmp",
+        "mqtt",
+        "name",
+        "host",
+        "port",
+        "unit",
+        "registers",
+        "field",
+        "table",
+        "address",
+        "type",
+        "order",
+        "scale",
+        "profile",
+        "tags",
+        "broker",
+        "topic",
+        "fields",
+        "path",
+        "version",
+        "community",
+        "tables",
+        "log",
+        "level",
+        "health",
+        "listen",
+        "x",
+    ]
+)
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=False),
+    st.text(max_size=20),
+    st.sampled_from(
+        [
+            "10s",
+            "2GiB",
+            "http://127.0.0.1:8428",
+            "float32",
+            "input",
+            "if-mib",
+            "mqtt://127.0.0.1:1883",
+            "2c",
+            "ABCD",
+            "sh-031",
+            "127.0.0.1",
+        ]
+    ),
+)
 
 
 def toml_value(depth: int = 3) -> st.SearchStrategy[Any]:
     if depth == 0:
         return SCALARS.filter(lambda v: v is not None)
     inner = toml_value(depth - 1)
-    return st.one_of(SCALARS.filter(lambda v: v is not None), st.lists(inner, max_size=3),
-                     st.dictionaries(KEYS, inner, max_size=4))
+    return st.one_of(
+        SCALARS.filter(lambda v: v is not None),
+        st.lists(inner, max_size=3),
+        st.dictionaries(KEYS, inner, max_size=4),
+    )
 
 
 def render(data: dict[str, Any]) -> str:
     """Inline-table TOML for any nesting of dicts, lists and scalars."""
+
     def value(v: Any) -> str:
         if isinstance(v, bool):
             return "true" if v else "false"
@@ -46,6 +108,7 @@ def render(data: dict[str, Any]) -> str:
         if isinstance(v, list):
             return "[" + ", ".join(value(i) for i in v) + "]"
         return "{" + ", ".join(f'"{k}" = {value(i)}' for k, i in v.items()) + "}"
+
     return "\n".join(f'"{k}" = {value(v)}' for k, v in data.items()) + "\n"
 
 

@@ -17,11 +17,16 @@ def test_running_as_root_is_warned_unless_allowed(tmp_path: Path) -> None:
     assert "running as root" in (root_warning(allow_root=False) or "")
     assert root_warning(allow_root=True) is None
     config = tmp_path / "agent.toml"
-    config.write_text('[agent]\nschool = "x"\nstate_dir = "state"\n[health]\nlisten = ""\n'
-                      '[log]\nformat = "json"\n')
+    config.write_text(
+        '[agent]\nschool = "x"\nstate_dir = "state"\n[health]\nlisten = ""\n[log]\nformat = "json"\n'
+    )
     for extra, warned in (([], True), (["--allow-root"], False)):
-        agent = subprocess.Popen([sys.executable, "-m", "edge_agent", "run", str(config), *extra],
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        agent = subprocess.Popen(
+            [sys.executable, "-m", "edge_agent", "run", str(config), *extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         try:
             out, _ = agent.communicate(timeout=3)
         except subprocess.TimeoutExpired:
@@ -41,8 +46,10 @@ def test_healthz_shows_tls_verification_turned_off(tmp_path: Path) -> None:
     from edge_agent.status import AgentStatus, now_ms
 
     config = tmp_path / "agent.toml"
-    config.write_text('[agent]\nschool = "x"\n[[sinks.influxdb]]\nname = "lab"\n'
-                      'url = "https://127.0.0.1:8428"\nbucket = "b"\ninsecure_skip_verify = true\n'
-                      '[[sinks.influxdb]]\nname = "city"\nurl = "https://127.0.0.1:8429"\nbucket = "b"\n')
+    config.write_text(
+        '[agent]\nschool = "x"\n[[sinks.influxdb]]\nname = "lab"\n'
+        'url = "https://127.0.0.1:8428"\nbucket = "b"\ninsecure_skip_verify = true\n'
+        '[[sinks.influxdb]]\nname = "city"\nurl = "https://127.0.0.1:8429"\nbucket = "b"\n'
+    )
     body = report(AgentStatus(), load(config).config, now_ms())
     assert body["warnings"] == ["sink lab: TLS verification is off (insecure_skip_verify)"]

@@ -65,7 +65,9 @@ def test_a_valid_config_loads_with_defaults(tmp_path: Path) -> None:
 
 def test_drop_ins_add_devices_and_override_scalars(tmp_path: Path) -> None:
     path = write(tmp_path / "agent.toml", BASE)
-    write(tmp_path / "conf.d" / "10-more.toml", """
+    write(
+        tmp_path / "conf.d" / "10-more.toml",
+        """
 [agent]
 interval = "5s"
 [[devices.modbus]]
@@ -75,7 +77,8 @@ measurement = "m"
   [[devices.modbus.registers]]
   field = "a"
   address = 1
-""")
+""",
+    )
     loaded = load(path)
     assert [d.name for d in loaded.config.devices.modbus] == ["lab-meter", "second"]
     assert loaded.config.agent.interval == 5.0
@@ -115,7 +118,9 @@ def test_a_variable_naming_no_key_names_itself(tmp_path: Path, monkeypatch: pyte
 
 def test_a_profile_fills_the_device_and_the_device_wins(tmp_path: Path) -> None:
     write(tmp_path / "profiles" / "meter.toml", PROFILE)
-    path = write(tmp_path / "agent.toml", """
+    path = write(
+        tmp_path / "agent.toml",
+        """
 [agent]
 school = "sh-031"
 [[devices.modbus]]
@@ -123,7 +128,8 @@ name = "m1"
 host = "127.0.0.1"
 profile = "meter"
 tags = { building = "A" }
-""")
+""",
+    )
     device = load(path).config.devices.modbus[0]
     assert device.measurement == "energy_meter"
     assert device.tags == {"kind": "energy-meter-3ph", "building": "A"}
@@ -132,8 +138,10 @@ tags = { building = "A" }
 
 def test_an_error_inside_a_profile_names_the_profile_file(tmp_path: Path) -> None:
     profile = write(tmp_path / "profiles" / "meter.toml", PROFILE.replace('"float32"', '"float33"'))
-    path = write(tmp_path / "agent.toml", '[agent]\nschool = "x"\n[[devices.modbus]]\n'
-                                          'name = "m1"\nhost = "h"\nprofile = "meter"\n')
+    path = write(
+        tmp_path / "agent.toml",
+        '[agent]\nschool = "x"\n[[devices.modbus]]\nname = "m1"\nhost = "h"\nprofile = "meter"\n',
+    )
     [problem] = problems_of(path)
     assert problem.startswith(f"{profile}: devices.modbus[0].registers[0].type:")
     assert "'float33'" in problem
@@ -142,11 +150,14 @@ def test_an_error_inside_a_profile_names_the_profile_file(tmp_path: Path) -> Non
 def test_devices_of_one_profile_share_its_validated_registers(tmp_path: Path) -> None:
     """A thousand meters of one model must not hold a thousand copies of its register map."""
     write(tmp_path / "profiles" / "meter.toml", PROFILE)
-    devices = "".join(f'[[devices.modbus]]\nname = "m{i}"\nhost = "127.0.0.1"\nprofile = "meter"\n'
-                      for i in range(3))
-    own = '[[devices.modbus]]\nname = "own"\nhost = "127.0.0.1"\nprofile = "meter"\n' \
-          '[[devices.modbus.registers]]\nfield = "voltage_l1_v"\ntable = "input"\naddress = 0\n' \
-          'type = "float32"\n'
+    devices = "".join(
+        f'[[devices.modbus]]\nname = "m{i}"\nhost = "127.0.0.1"\nprofile = "meter"\n' for i in range(3)
+    )
+    own = (
+        '[[devices.modbus]]\nname = "own"\nhost = "127.0.0.1"\nprofile = "meter"\n'
+        '[[devices.modbus.registers]]\nfield = "voltage_l1_v"\ntable = "input"\naddress = 0\n'
+        'type = "float32"\n'
+    )
     config = load(write(tmp_path / "agent.toml", f'[agent]\nschool = "x"\n{devices}{own}')).config
     m0, m1, m2, mine = config.devices.modbus
     assert m0.registers is m1.registers is m2.registers
@@ -159,27 +170,34 @@ def test_an_error_in_a_shared_profile_is_named_for_every_device(tmp_path: Path) 
     devices = "".join(f'[[devices.modbus]]\nname = "m{i}"\nhost = "h"\nprofile = "meter"\n' for i in range(2))
     problems = problems_of(write(tmp_path / "agent.toml", f'[agent]\nschool = "x"\n{devices}'))
     assert [p.split(":")[1].strip() for p in problems] == [
-        "devices.modbus[0].registers[0].type", "devices.modbus[1].registers[0].type"]
+        "devices.modbus[0].registers[0].type",
+        "devices.modbus[1].registers[0].type",
+    ]
     assert all(p.startswith(str(profile)) for p in problems)
 
 
 def test_an_unknown_profile_suggests_a_near_name(tmp_path: Path) -> None:
     write(tmp_path / "profiles" / "energy-meter-3ph.toml", PROFILE)
-    path = write(tmp_path / "agent.toml", '[agent]\nschool = "x"\n[[devices.modbus]]\n'
-                                          'name = "m1"\nhost = "h"\nprofile = "energy-meter"\n')
+    path = write(
+        tmp_path / "agent.toml",
+        '[agent]\nschool = "x"\n[[devices.modbus]]\nname = "m1"\nhost = "h"\nprofile = "energy-meter"\n',
+    )
     [problem] = problems_of(path)
     assert "no profile 'energy-meter'" in problem
     assert "did you mean 'energy-meter-3ph'?" in problem
 
 
 def test_typo_wrong_type_and_missing_file_are_all_reported(tmp_path: Path) -> None:
-    path = write(tmp_path / "agent.toml", BASE.replace('interval = "10s"', 'intervall = "10s"')
-                 .replace("port = 5020", 'port = "five"') + """
+    path = write(
+        tmp_path / "agent.toml",
+        BASE.replace('interval = "10s"', 'intervall = "10s"').replace("port = 5020", 'port = "five"')
+        + """
 [[sinks.influxdb]]
 url = "http://127.0.0.1:8428"
 bucket = "campus"
 token_file = "secrets/missing.token"
-""")
+""",
+    )
     problems = problems_of(path)
     assert len(problems) == 3
     text = "\n".join(problems)
@@ -191,13 +209,18 @@ token_file = "secrets/missing.token"
 
 
 def test_check_prints_every_problem_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = write(tmp_path / "agent.toml", BASE.replace('table = "input"', 'table = "inputs"')
-                 .replace('school = "sh-031"', 'school = "sh-031"\nschol = "x"'))
+    path = write(
+        tmp_path / "agent.toml",
+        BASE.replace('table = "input"', 'table = "inputs"').replace(
+            'school = "sh-031"', 'school = "sh-031"\nschol = "x"'
+        ),
+    )
     assert main(["check", str(path)]) == 1
     err = capsys.readouterr().err
     assert "2 problem(s)" in err
-    assert ("devices.modbus[0].registers[0].table: "
-            "Input should be 'holding', 'input', 'coil' or 'discrete'") in err
+    assert (
+        "devices.modbus[0].registers[0].table: Input should be 'holding', 'input', 'coil' or 'discrete'"
+    ) in err
     assert "agent.schol: unknown key 'schol'; did you mean 'school'?" in err
 
 
@@ -235,7 +258,10 @@ def test_check_tells_pushed_devices_from_polled_ones_without_creating_them(
     path = write(tmp_path / "agent.toml", BASE + PUSHED)
     devices = dict(load(path).config.devices.all())
     assert {protocol: device.pushed for protocol, device in devices.items()} == {
-        "modbus": False, "snmp": False, "mqtt": True}
+        "modbus": False,
+        "snmp": False,
+        "mqtt": True,
+    }
     for device in devices.values():
         assert device.pushed == isinstance(device.create(), Listener)
     assert main(["check", str(path)]) == 0
@@ -251,20 +277,24 @@ def test_bad_toml_names_the_line(tmp_path: Path) -> None:
 
 
 def test_names_must_be_unique(tmp_path: Path) -> None:
-    path = write(tmp_path / "agent.toml", BASE + BASE[BASE.index("[[devices.modbus]]"):])
+    path = write(tmp_path / "agent.toml", BASE + BASE[BASE.index("[[devices.modbus]]") :])
     [problem] = problems_of(path)
     assert "device name 'lab-meter' is used twice" in problem
 
 
 def test_inline_token_and_token_file_exclude_each_other(tmp_path: Path) -> None:
     secret = write(tmp_path / "token", "abc\n")
-    path = write(tmp_path / "agent.toml", BASE + f"""
+    path = write(
+        tmp_path / "agent.toml",
+        BASE
+        + f"""
 [[sinks.influxdb]]
 url = "http://127.0.0.1:8428"
 bucket = "campus"
 token = "inline"
 token_file = "{secret}"
-""")
+""",
+    )
     [problem] = problems_of(path)
     assert "set token or token_file, not both" in problem
     assert "inline" not in problem.split("given:")[-1] or "given" not in problem
@@ -275,7 +305,10 @@ def test_check_warns_about_secrets_others_can_read_or_written_inline(
 ) -> None:
     token = write(tmp_path / "token", "s3cret-token\n")
     token.chmod(0o644)
-    path = write(tmp_path / "agent.toml", BASE + f"""
+    path = write(
+        tmp_path / "agent.toml",
+        BASE
+        + f"""
 [[sinks.influxdb]]
 name = "city"
 url = "http://127.0.0.1:8428"
@@ -286,7 +319,8 @@ name = "district"
 url = "http://127.0.0.1:8429"
 bucket = "campus"
 token = "inline-s3cret"
-""")
+""",
+    )
     assert main(["check", str(path)]) == 0
     out = capsys.readouterr().out
     assert f"warning: sinks city: token_file '{token}' is readable by group or others (mode 0644)" in out
@@ -298,8 +332,12 @@ token = "inline-s3cret"
 
 
 def test_patterns_and_choices_are_explained_in_words(tmp_path: Path) -> None:
-    path = write(tmp_path / "agent.toml", BASE.replace('field = "voltage_v"', 'field = "Voltage"')
-                 .replace('table = "input"', 'table = "inptu"'))
+    path = write(
+        tmp_path / "agent.toml",
+        BASE.replace('field = "voltage_v"', 'field = "Voltage"').replace(
+            'table = "input"', 'table = "inptu"'
+        ),
+    )
     problems = "\n".join(problems_of(path))
     assert "registers[0].field: must be snake_case with its unit" in problems
     assert "did you mean 'input'?" in problems

@@ -26,12 +26,26 @@ def lines(n: int, start: int = 0) -> list[str]:
     return [f"m,device=d v={i}.0 {1700000000000 + i}" for i in range(start, start + n)]
 
 
-async def deliver(tmp_path: Path, store: StubStore, batches: list[list[str]], *, request_timeout: str = "2s",
-                  batch_points: int = 5000, wait: float = 20.0,
-                  **pacing: Any) -> tuple[AgentStatus, DiskBuffer]:
+async def deliver(
+    tmp_path: Path,
+    store: StubStore,
+    batches: list[list[str]],
+    *,
+    request_timeout: str = "2s",
+    batch_points: int = 5000,
+    wait: float = 20.0,
+    **pacing: Any,
+) -> tuple[AgentStatus, DiskBuffer]:
     """Buffer ``batches``, run a forwarder into ``store`` until the buffer is empty."""
-    config = SinkConfig(url=store.url, bucket="b", name="s", retry_max="500ms", timeout=request_timeout,
-                        batch_points=batch_points, **pacing)
+    config = SinkConfig(
+        url=store.url,
+        bucket="b",
+        name="s",
+        retry_max="500ms",
+        timeout=request_timeout,
+        batch_points=batch_points,
+        **pacing,
+    )
     status = AgentStatus()
     status.sinks["s"] = SinkStatus("s", store.url)
     path = tmp_path / "buffer.db"
@@ -114,8 +128,10 @@ async def test_a_redirect_is_not_followed_but_named(tmp_path: Path) -> None:
         status, _ = await deliver(tmp_path, store, [lines(2)])
     assert store.accepted == lines(2)  # the stub answers 204 after the script: nothing was lost meanwhile
     assert len(store.received) == 2
-    assert ("answered 301, a redirect to https://tsdb.edu-metro.example:8086/api/v2/write: set url to "
-            "where it points") in (status.sinks["s"].last_error or "")
+    assert (
+        "answered 301, a redirect to https://tsdb.edu-metro.example:8086/api/v2/write: set url to "
+        "where it points"
+    ) in (status.sinks["s"].last_error or "")
 
 
 async def test_a_hanging_store_times_out_and_is_retried(tmp_path: Path) -> None:
@@ -150,8 +166,11 @@ async def test_a_token_file_that_holds_no_token_is_named_and_retried_until_fixed
             await until(lambda: status.sinks["s"].failures >= 1, 10, "the token refused")
             assert "token_file should hold the token alone" in (status.sinks["s"].last_error or "")
             token.write_bytes(b"\xff\xfe\x00")  # not text at all
-            await until(lambda: "cannot read token_file" in (status.sinks["s"].last_error or ""), 10,
-                        "the unreadable token named")
+            await until(
+                lambda: "cannot read token_file" in (status.sinks["s"].last_error or ""),
+                10,
+                "the unreadable token named",
+            )
             assert not task.done() and not store.received
             token.write_text("s3cret-token\n")
             assert await forwarder.drained(10)
@@ -166,6 +185,7 @@ async def test_a_token_file_that_holds_no_token_is_named_and_retried_until_fixed
 
 # ---------------------------------------------------------------- pacing: several in flight
 
+
 def books(disk: DiskBuffer) -> tuple[int, int]:
     counters = disk.stats().counters
     return counters["accepted"], counters.get("delivered:s", 0) + counters.get("dead:s", 0)
@@ -173,8 +193,9 @@ def books(disk: DiskBuffer) -> tuple[int, int]:
 
 async def test_requests_overlap_up_to_max_in_flight_and_each_batch_arrives_once(tmp_path: Path) -> None:
     async with StubStore(decide=lambda _: Answer(delay=0.05)) as store:
-        status, disk = await deliver(tmp_path, store, [lines(10, 10 * i) for i in range(60)],
-                                     batch_points=10, max_in_flight=4)
+        status, disk = await deliver(
+            tmp_path, store, [lines(10, 10 * i) for i in range(60)], batch_points=10, max_in_flight=4
+        )
     assert 2 <= store.most_in_flight <= 4
     assert sorted(store.accepted) == sorted(lines(600))  # all of it, nothing twice
     assert books(disk) == (600, 600) and disk.stats().points == 0
@@ -191,8 +212,9 @@ async def test_a_request_failing_among_others_in_flight_goes_back_and_arrives(tm
         return Answer(delay=0.05)
 
     async with StubStore(decide=refuse_once) as store:
-        status, disk = await deliver(tmp_path, store, [lines(10, 10 * i) for i in range(30)],
-                                     batch_points=10, max_in_flight=4)
+        status, disk = await deliver(
+            tmp_path, store, [lines(10, 10 * i) for i in range(30)], batch_points=10, max_in_flight=4
+        )
     assert sorted(store.accepted) == sorted(lines(300))
     assert books(disk) == (300, 300)
     assert status.sinks["s"].throttled == 1
@@ -231,8 +253,14 @@ async def test_refusals_bring_the_limit_below_one_and_nothing_is_lost(tmp_path: 
 
 async def test_max_rate_spaces_the_requests(tmp_path: Path) -> None:
     async with StubStore() as store:
-        await deliver(tmp_path, store, [lines(10, 10 * i) for i in range(11)], batch_points=10,
-                      max_rate=100.0, max_in_flight=4)
+        await deliver(
+            tmp_path,
+            store,
+            [lines(10, 10 * i) for i in range(11)],
+            batch_points=10,
+            max_rate=100.0,
+            max_in_flight=4,
+        )
     first, last = store.received[0].at, store.received[-1].at
     assert last - first >= 0.9  # 100 points after the first request's at 100 points/s
     assert sorted(store.accepted) == sorted(lines(110))

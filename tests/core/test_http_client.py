@@ -82,8 +82,14 @@ class RawServer:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
-                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                               if line.lower().startswith(b"content-length:")), 0)
+                length = next(
+                    (
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length:")
+                    ),
+                    0,
+                )
                 await reader.readexactly(length)
                 if self.hang:
                     await asyncio.sleep(3600)
@@ -101,8 +107,9 @@ async def test_a_post_reaches_victoriametrics_and_its_refusal_reads_as_text(stor
     client = HttpClient(store.url, timeout=10, headers={"Content-Encoding": "gzip"})
     try:
         body = gzip.compress(b"room,school=s1 temperature=21.5 %d\n" % (time.time() * 1000))
-        answer = await client.request("POST", "/api/v2/write", params={"bucket": "b", "precision": "ms"},
-                                      body=body)
+        answer = await client.request(
+            "POST", "/api/v2/write", params={"bucket": "b", "precision": "ms"}, body=body
+        )
         assert answer.status == 204
         bad = await client.request("POST", "/api/v2/write", params={"bucket": "b"}, body=b"not gzip")
         assert bad.status == 400 and "gzip" in bad.text()
@@ -157,21 +164,35 @@ async def test_headers_params_and_the_url_path_arrive(site: Site) -> None:
     seen: dict[str, str] = {}
 
     async def echo(request: web.Request) -> web.StreamResponse:
-        seen.update(path=request.path, query=json.dumps(dict(request.query)),
-                    token=request.headers["Authorization"], extra=request.headers.get("If-None-Match", ""),
-                    body=(await request.read()).decode())
+        seen.update(
+            path=request.path,
+            query=json.dumps(dict(request.query)),
+            token=request.headers["Authorization"],
+            extra=request.headers.get("If-None-Match", ""),
+            body=(await request.read()).decode(),
+        )
         return web.Response(status=429, text="slow down", headers={"Retry-After": "7"})
 
     site.handler = echo
     client = HttpClient(f"{site.url}/influx/", timeout=5, headers={"Authorization": "Token t"})
-    answer = await client.request("POST", "/api/v2/write", params={"bucket": "a b", "org": "ü"},
-                                  headers={"If-None-Match": '"v1"'}, body=b"line")
+    answer = await client.request(
+        "POST",
+        "/api/v2/write",
+        params={"bucket": "a b", "org": "ü"},
+        headers={"If-None-Match": '"v1"'},
+        body=b"line",
+    )
     await client.close()
     assert answer.status == 429 and answer.reason == "Too Many Requests"
     assert answer.headers["retry-after"] == "7"
     assert answer.text() == "slow down"
-    assert seen == {"path": "/influx/api/v2/write", "query": json.dumps({"bucket": "a b", "org": "ü"}),
-                    "token": "Token t", "extra": '"v1"', "body": "line"}
+    assert seen == {
+        "path": "/influx/api/v2/write",
+        "query": json.dumps({"bucket": "a b", "org": "ü"}),
+        "token": "Token t",
+        "extra": '"v1"',
+        "body": "line",
+    }
 
 
 async def test_an_answer_that_says_close_is_not_kept(site: Site) -> None:
@@ -206,15 +227,18 @@ async def test_an_unasked_100_continue_is_skipped() -> None:
         assert server.connections == 1
 
 
-@pytest.mark.parametrize(("answer", "error", "match"), [
-    (b"SSH-2.0-OpenSSH_9.2\r\n", HttpError, "not an HTTP/1.x answer"),
-    (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", HttpError, "5 bytes before the body's end"),
-    (b"HTTP/1.1 200 OK\r\nbroken header\r\n\r\n", HttpError, "malformed header"),
-    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", HttpError, "malformed chunk size"),
-    (b"HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n", BodyTooLarge, "2000 bytes"),
-    (b"HTTP/1.1 200 OK\r\nX: " + b"a" * 9000 + b"\r\n\r\n", HttpError, "longer than 8192"),
-    (b"", ClosedEarly, "closed before an answer"),
-])
+@pytest.mark.parametrize(
+    ("answer", "error", "match"),
+    [
+        (b"SSH-2.0-OpenSSH_9.2\r\n", HttpError, "not an HTTP/1.x answer"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", HttpError, "5 bytes before the body's end"),
+        (b"HTTP/1.1 200 OK\r\nbroken header\r\n\r\n", HttpError, "malformed header"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", HttpError, "malformed chunk size"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n", BodyTooLarge, "2000 bytes"),
+        (b"HTTP/1.1 200 OK\r\nX: " + b"a" * 9000 + b"\r\n\r\n", HttpError, "longer than 8192"),
+        (b"", ClosedEarly, "closed before an answer"),
+    ],
+)
 async def test_what_is_not_http_is_a_clear_error(answer: bytes, error: type[Exception], match: str) -> None:
     async with RawServer(answer) as server:
         client = HttpClient(server.url, timeout=5)

@@ -22,6 +22,7 @@ async def streamed(request: Request) -> Reply:
         for n in range(3):
             yield f"part {n}\n".encode()
             await asyncio.sleep(0)
+
     return Reply(200, parts())
 
 
@@ -33,8 +34,9 @@ class Listener:
     def __init__(self, server: HttpServer, port: int, errors: list[BaseException]) -> None:
         self.server, self.port, self.errors = server, port, errors
 
-    def get(self, *paths: str, method: str = "GET", version: int = 11
-            ) -> list[tuple[int, dict[str, str], bytes]]:
+    def get(
+        self, *paths: str, method: str = "GET", version: int = 11
+    ) -> list[tuple[int, dict[str, str], bytes]]:
         """Ask for ``paths`` in turn on one connection of http.client (blocking: run it in a thread)."""
         connection = http.client.HTTPConnection(LOOPBACK, self.port, timeout=5)
         if version == 10:
@@ -61,8 +63,11 @@ class Listener:
 @pytest.fixture
 async def listener() -> AsyncIterator[Listener]:
     errors: list[BaseException] = []
-    server = HttpServer({"/hello": hello, "/stream": streamed, "/broken": broken}, server_name="test/1",
-                        on_error=errors.append)
+    server = HttpServer(
+        {"/hello": hello, "/stream": streamed, "/broken": broken},
+        server_name="test/1",
+        on_error=errors.append,
+    )
     port = free_port()
     await server.start(LOOPBACK, port)
     yield Listener(server, port, errors)
@@ -92,14 +97,18 @@ async def test_an_http_1_0_peer_gets_a_streamed_answer_ended_by_the_close(listen
     assert body == b"part 0\npart 1\npart 2\n"
 
 
-@pytest.mark.parametrize(("request_bytes", "status"), [
-    (b"GARBAGE\r\n\r\n", b"400"),
-    (b"GET /hello HTTP/1.1\r\nno colon here\r\n\r\n", b"400"),
-    (b"GET /hello HTTP/1.1\r\nX: " + b"a" * 9000 + b"\r\n\r\n", b"400"),
-    (b"POST /hello HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello", b"413"),
-])
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GARBAGE\r\n\r\n", b"400"),
+        (b"GET /hello HTTP/1.1\r\nno colon here\r\n\r\n", b"400"),
+        (b"GET /hello HTTP/1.1\r\nX: " + b"a" * 9000 + b"\r\n\r\n", b"400"),
+        (b"POST /hello HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello", b"413"),
+    ],
+)
 async def test_a_broken_request_is_answered_and_its_connection_closed(
-        listener: Listener, request_bytes: bytes, status: bytes) -> None:
+    listener: Listener, request_bytes: bytes, status: bytes
+) -> None:
     answer = await listener.raw(request_bytes)
     assert answer.split(b" ")[1] == status and b"Connection: close" in answer
     assert (await asyncio.to_thread(listener.get, "/hello"))[0][0] == 200  # the listener serves on
@@ -112,8 +121,9 @@ async def test_a_handler_that_raises_is_a_500_and_the_error_is_reported(listener
     assert (await asyncio.to_thread(listener.get, "/hello"))[0][0] == 200
 
 
-async def test_a_peer_too_slow_with_its_headers_is_dropped(listener: Listener,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_peer_too_slow_with_its_headers_is_dropped(
+    listener: Listener, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(server_module, "HEAD_SECONDS", 0.2)
     reader, writer = await asyncio.open_connection(LOOPBACK, listener.port)
     writer.write(b"GET /hello HTTP/1.1\r\nHost: x\r\n")  # and never the blank line

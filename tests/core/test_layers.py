@@ -141,4 +141,7 @@ def test_the_walk_resolves_relative_and_late_imports(tmp_path: Path) -> None:
     source.write_text("from . import b\ndef f():\n    from .c import d\n    import drivers.e\n")
     known = {"drivers.pkg.b", "drivers.pkg.c", "drivers.e"}
     assert sorted(imported("drivers.pkg.mod", source, known)) == [
-        ("drivers.e", 4), ("drivers.pkg.b", 1), ("drivers.pkg.c", 3)]
+        ("drivers.e", 4),
+        ("drivers.pkg.b", 1),
+        ("drivers.pkg.c", 3),
+    ]

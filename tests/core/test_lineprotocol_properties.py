@@ -17,11 +17,13 @@ from edge_agent.normalise import PointEncoder
 from tests.support.lineparser import parse
 
 NASTY = st.sampled_from([" ", ",", "=", '"', "'", "\\", "\n", "\r", "\t", "ü", "漢", "\\n", "a"])
-TEXT = st.lists(st.one_of(NASTY, st.characters(codec="utf-8")), min_size=1,
-                max_size=12).map("".join)
+TEXT = st.lists(st.one_of(NASTY, st.characters(codec="utf-8")), min_size=1, max_size=12).map("".join)
 NAME = TEXT.filter(lambda s: s.strip() != "" and "\n" not in s and "\r" not in s)
-VALUES = st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.booleans(),
-                   st.integers(min_value=-(2**53), max_value=2**53))
+VALUES = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.integers(min_value=-(2**53), max_value=2**53),
+)
 
 
 def stored(text: str) -> str:
@@ -29,11 +31,15 @@ def stored(text: str) -> str:
     return text.replace("\n", "\\n").replace("\r", "\\r")
 
 
-@given(measurement=NAME, tags=st.dictionaries(NAME, TEXT, max_size=4),
-       fields=st.dictionaries(NAME, VALUES, min_size=1, max_size=5),
-       ts=st.integers(min_value=0, max_value=2**53))
-def test_encoded_points_parse_back(measurement: str, tags: dict[str, str],
-                                   fields: dict[str, float | bool | int], ts: int) -> None:
+@given(
+    measurement=NAME,
+    tags=st.dictionaries(NAME, TEXT, max_size=4),
+    fields=st.dictionaries(NAME, VALUES, min_size=1, max_size=5),
+    ts=st.integers(min_value=0, max_value=2**53),
+)
+def test_encoded_points_parse_back(
+    measurement: str, tags: dict[str, str], fields: dict[str, float | bool | int], ts: int
+) -> None:
     encoder = PointEncoder(measurement, tags)
     line = encoder.encode(Reading.of("d", ts, tuple(fields.items())))
     assert line is not None
@@ -54,23 +60,32 @@ def test_values_a_line_cannot_carry_never_make_a_broken_line(fields: list[tuple[
     assert encoder.encode(Reading.of("d", 1, tuple(fields))) is None
 
 
-ANY_VALUE = st.one_of(st.floats(), st.booleans(), st.integers(min_value=-(2**64), max_value=2**64),
-                      st.sampled_from([2**53 - 1, 2**53, -(2**53) + 1, -(2**53), 0, -0.0, 1e16, 1e-300]))
+ANY_VALUE = st.one_of(
+    st.floats(),
+    st.booleans(),
+    st.integers(min_value=-(2**64), max_value=2**64),
+    st.sampled_from([2**53 - 1, 2**53, -(2**53) + 1, -(2**53), 0, -0.0, 1e16, 1e-300]),
+)
 
 
 @given(fields=st.lists(st.tuples(NAME, ANY_VALUE), min_size=1, max_size=8), polls=st.integers(1, 3))
 def test_the_field_template_writes_what_the_field_by_field_path_writes(
-        fields: list[tuple[str, float | bool | int]], polls: int) -> None:
+    fields: list[tuple[str, float | bool | int]], polls: int
+) -> None:
     encoder = PointEncoder("m", {"device": "d"})
     reading = Reading.of("d", 1, tuple(fields))
     for _ in range(polls):  # the first poll builds the template, the next ones use it
         assert encoder.encode(reading) == encoder._encode_each(reading)
 
 
-@given(kind=st.sampled_from([st.integers(min_value=-(2**64), max_value=2**64), st.floats()]),
-       data=st.data(), polls=st.integers(1, 3))
+@given(
+    kind=st.sampled_from([st.integers(min_value=-(2**64), max_value=2**64), st.floats()]),
+    data=st.data(),
+    polls=st.integers(1, 3),
+)
 def test_a_field_set_of_one_type_writes_what_the_field_by_field_path_writes(
-        kind: st.SearchStrategy[float | int], data: st.DataObject, polls: int) -> None:
+    kind: st.SearchStrategy[float | int], data: st.DataObject, polls: int
+) -> None:
     # A field set of only ints or only floats is tested by its own check (the range, or
     # finiteness) rather than both; out-of-range ints and NaNs must still leave the template.
     values = data.draw(st.lists(kind, min_size=2, max_size=8))

@@ -11,10 +11,18 @@ from edge_agent.status import AgentStatus, DeviceStatus
 
 def _status() -> AgentStatus:
     status = AgentStatus()
-    status.devices["meter-1"] = DeviceStatus("meter-1", "modbus", 10.0, polls=5, failures=1, overruns=2,
-                                             internal_errors=1, last_ok_ms=1_700_000_000_123,
-                                             last_latency_s=0.0012,
-                                             events=lambda: {"timeouts": 2, "requests": 7})
+    status.devices["meter-1"] = DeviceStatus(
+        "meter-1",
+        "modbus",
+        10.0,
+        polls=5,
+        failures=1,
+        overruns=2,
+        internal_errors=1,
+        last_ok_ms=1_700_000_000_123,
+        last_latency_s=0.0012,
+        events=lambda: {"timeouts": 2, "requests": 7},
+    )
     # Nothing a config allows needs escaping; the writer escapes anyway.
     status.devices['odd "name"\\'] = DeviceStatus('odd "name"\\', "snmp", 60.0)
     return status
@@ -31,8 +39,11 @@ class _Reference:
         for name, kind, doc, _ in DEVICE_FAMILIES:
             make = CounterMetricFamily if kind == "counter" else GaugeMetricFamily
             families.append(make(f"{PREFIX}_{name}", doc, labels=["device", "protocol"]))
-        families.append(CounterMetricFamily(f"{PREFIX}_device_events", EVENTS_HELP,
-                                            labels=["device", "protocol", "event"]))
+        families.append(
+            CounterMetricFamily(
+                f"{PREFIX}_device_events", EVENTS_HELP, labels=["device", "protocol", "event"]
+            )
+        )
         up, polls, errors, overruns, internal, latency, last_ok, events = families
         for device in self._status.devices.values():
             key = [device.name, device.protocol]
@@ -51,8 +62,11 @@ class _Reference:
 
 def _parsed(text: str) -> dict[str, tuple[str, str, set[tuple[str, tuple[tuple[str, str], ...], float]]]]:
     return {
-        family.name: (family.type, family.documentation,
-                      {(s.name, tuple(sorted(s.labels.items())), s.value) for s in family.samples})
+        family.name: (
+            family.type,
+            family.documentation,
+            {(s.name, tuple(sorted(s.labels.items())), s.value) for s in family.samples},
+        )
         for family in text_string_to_metric_families(text)
     }
 
@@ -64,7 +78,9 @@ def test_device_families_match_prometheus_client() -> None:
     ours = _parsed("".join(device_metrics(status)))
     assert ours == _parsed(generate_latest(registry).decode())
     assert ours["edge_agent_device_polls"][0] == "counter"
-    assert ("edge_agent_device_events_total",
-            (("device", "meter-1"), ("event", "requests"), ("protocol", "modbus")), 7.0) \
-        in ours["edge_agent_device_events"][2]
+    assert (
+        "edge_agent_device_events_total",
+        (("device", "meter-1"), ("event", "requests"), ("protocol", "modbus")),
+        7.0,
+    ) in ours["edge_agent_device_events"][2]
     assert any(dict(labels)["device"] == 'odd "name"\\' for _, labels, _ in ours["edge_agent_device_up"][2])

@@ -96,8 +96,10 @@ async def test_a_full_disk_keeps_readings_in_memory_until_there_is_room(tmp_path
     pages = disk._db.execute("PRAGMA page_count").fetchone()[0]
     # SQLITE_FULL, as ENOSPC gives: the file may not grow past its current size.
     disk._db.execute(f"PRAGMA max_page_count={pages}")
-    big = [Reading.of("d", 1_700_000_000_000 + i, tuple((f"f{j}", float(i * j)) for j in range(50)))
-           for i in range(300)]
+    big = [
+        Reading.of("d", 1_700_000_000_000 + i, tuple((f"f{j}", float(i * j)) for j in range(50)))
+        for i in range(300)
+    ]
     pipeline.accept(big)
     await pipeline.flush()
     assert status.buffer_errors == 1

@@ -35,8 +35,9 @@ class ScriptedDriver:
     async def __aenter__(self) -> ScriptedDriver:
         return self
 
-    async def __aexit__(self, t: type[BaseException] | None, e: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         return None
 
     async def poll(self) -> list[Reading]:

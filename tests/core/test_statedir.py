@@ -29,8 +29,10 @@ def test_a_second_agent_on_the_same_state_dir_is_refused(tmp_path: Path) -> None
 
 
 def test_the_lock_of_a_killed_process_is_not_stale(tmp_path: Path) -> None:
-    code = ("import sys, os, signal; from pathlib import Path; from edge_agent.statedir import StateLock;"
-            f"StateLock(Path({str(tmp_path)!r})).acquire(); os.kill(os.getpid(), signal.SIGKILL)")
+    code = (
+        "import sys, os, signal; from pathlib import Path; from edge_agent.statedir import StateLock;"
+        f"StateLock(Path({str(tmp_path)!r})).acquire(); os.kill(os.getpid(), signal.SIGKILL)"
+    )
     subprocess.run([sys.executable, "-c", code], check=False, timeout=30)
     lock = StateLock(tmp_path)
     lock.acquire()  # the kernel released it with the process
@@ -97,14 +99,23 @@ def test_a_buffer_that_cannot_be_written_at_start_is_left_alone(tmp_path: Path) 
 
 def test_a_state_dir_that_cannot_be_made_stops_the_start_with_a_clear_reason(tmp_path: Path) -> None:
     (tmp_path / "not-a-dir").write_text("")
-    with pytest.raises(StateDirError, match=r"the state directory .*not-a-dir/state cannot be used: "
-                                            r"Not a directory; check agent.state_dir"):
+    with pytest.raises(
+        StateDirError,
+        match=r"the state directory .*not-a-dir/state cannot be used: "
+        r"Not a directory; check agent.state_dir",
+    ):
         StateLock(tmp_path / "not-a-dir" / "state").acquire()
     config = tmp_path / "agent.toml"
-    config.write_text(f'[agent]\nschool = "sh-031"\nstate_dir = "{tmp_path / "not-a-dir" / "state"}"\n'
-                      '[health]\nlisten = ""\n[log]\nformat = "json"\n')
-    result = subprocess.run([sys.executable, "-m", "edge_agent", "run", "--allow-root", str(config)],
-                            capture_output=True, text=True, timeout=60)
+    config.write_text(
+        f'[agent]\nschool = "sh-031"\nstate_dir = "{tmp_path / "not-a-dir" / "state"}"\n'
+        '[health]\nlisten = ""\n[log]\nformat = "json"\n'
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "edge_agent", "run", "--allow-root", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1, result.stderr
     assert '"event": "cannot start"' in result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr

@@ -44,8 +44,15 @@ class Rig:
         """The agent's buffer."""
         return self.workdir / "agent" / "state" / "buffer.db"
 
-    def agent(self, store_url: str | None = None, *, max_disk: str = "1GiB", interval: str = "100ms",
-              timeout: str = "2s", batch_points: int = 5000) -> AgentProcess:
+    def agent(
+        self,
+        store_url: str | None = None,
+        *,
+        max_disk: str = "1GiB",
+        interval: str = "100ms",
+        timeout: str = "2s",
+        batch_points: int = 5000,
+    ) -> AgentProcess:
         """Write the agent's config and return it, not started."""
         directory = self.workdir / "agent"
         directory.mkdir(exist_ok=True)

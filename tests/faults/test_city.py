@@ -30,14 +30,22 @@ def city_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     """One outage of the small city, shared by the checks below (it takes about two minutes)."""
     # retry_max 2 s: the gateways come back within two seconds of each other, a storm six
     # gateways can make; 10 ms of queue: six 60,000-row inserts at once are more than it holds.
-    plan = Plan(schools=SCHOOLS, meters=METERS, store_inserts=1, store_queue="10ms", retry_max="2s",
-                backlog_hours=BACKLOG_HOURS)
+    plan = Plan(
+        schools=SCHOOLS,
+        meters=METERS,
+        store_inserts=1,
+        store_queue="10ms",
+        retry_max="2s",
+        backlog_hours=BACKLOG_HOURS,
+    )
     result = run(tmp_path_factory.mktemp("city"), plan, outage=OUTAGE, max_wait=240, raw=False)
     for code, ledger in result.books.items():
         REPORT.append(ledger.line(f"city outage {OUTAGE:.0f}s: {code}"))
     ratio = requests_per_batch(result.at_reopen, result.at_caught)
-    REPORT.append(f"city outage {OUTAGE:.0f}s: {ratio:.2f} requests per delivered batch; "
-                  f"failed writes answered {result.answers or 'nothing'}")
+    REPORT.append(
+        f"city outage {OUTAGE:.0f}s: {ratio:.2f} requests per delivered batch; "
+        f"failed writes answered {result.answers or 'nothing'}"
+    )
     return result
 
 
@@ -65,5 +73,7 @@ def test_the_catch_up_takes_few_requests_beyond_those_delivered(city_run: Run) -
     ratio = requests_per_batch(city_run.at_reopen, city_run.at_caught)
     assert ratio <= STORM, (ratio, city_run.answers)
     if ratio > REQUESTS_PER_BATCH_GOAL:
-        REPORT.append(f"city outage {OUTAGE:.0f}s: {ratio:.2f} requests per delivered batch is over "
-                      f"bench.city's goal of {REQUESTS_PER_BATCH_GOAL} (run python -m bench.city)")
+        REPORT.append(
+            f"city outage {OUTAGE:.0f}s: {ratio:.2f} requests per delivered batch is over "
+            f"bench.city's goal of {REQUESTS_PER_BATCH_GOAL} (run python -m bench.city)"
+        )

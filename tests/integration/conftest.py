@@ -40,7 +40,8 @@ def agent_for(tmp_path: Path) -> Iterator[AgentFactory]:
     def make(campus: SimulatedCampus, store_url: str | None, interval: str = "500ms") -> AgentProcess:
         directory = tmp_path / "agent"
         directory.mkdir(exist_ok=True)
-        sink = f"""
+        sink = (
+            f"""
 [[sinks.influxdb]]
 url = "{store_url}"
 org = "edu"
@@ -48,7 +49,10 @@ bucket = "campus"
 token = "test-token"
 retry_max = "2s"
 timeout = "3s"
-""" if store_url else ""
+"""
+            if store_url
+            else ""
+        )
         config = directory / "agent.toml"
         config.write_text(agent_toml([campus.config()], sink=sink, interval=interval))
         agent = AgentProcess(config)

@@ -110,6 +110,7 @@ async def test_a_worker_that_dies_while_the_agent_starts_stops_it_loudly(
 ) -> None:
     """A bug that kills the forwarder at once must stop the agent (systemd restarts it), not leave
     it polling and buffering with nothing ever sent."""
+
     async def broken(self: Forwarder) -> None:
         raise RuntimeError("the forwarder fell over")
 

@@ -65,8 +65,10 @@ bucket = "campus"
         assert reload["config_sha256"] != start["config_sha256"]
 
         def stored() -> set[tuple[str, str]]:
-            return {(dict(labels)["event"], dict(labels)["config_sha256"])
-                    for name, labels in store.points('{__name__=~"edge_agent_event_.*"}')}
+            return {
+                (dict(labels)["event"], dict(labels)["config_sha256"])
+                for name, labels in store.points('{__name__=~"edge_agent_event_.*"}')
+            }
 
         wait_for(lambda: len(stored()) == 2, 30, what="both events in the store")
         assert stored() == {("start", start["config_sha256"]), ("reload", reload["config_sha256"])}

@@ -48,8 +48,11 @@ def test_without_a_sink_readings_stay_in_the_buffer(campus: SimulatedCampus, age
     campus.start()
     agent = agent_for(campus, None)
     agent.start()
-    wait_for(lambda: "accepted: " in cli("buffer", "stats", str(agent.config)).stdout, 30,
-             what="readings in the buffer")
+    wait_for(
+        lambda: "accepted: " in cli("buffer", "stats", str(agent.config)).stdout,
+        30,
+        what="readings in the buffer",
+    )
     assert agent.stop() == 0
     stats = cli("buffer", "stats", str(agent.config))
     assert stats.returncode == 0
@@ -62,8 +65,9 @@ def test_without_a_sink_readings_stay_in_the_buffer(campus: SimulatedCampus, age
     assert all(" school=" not in line and ",school=sh-test" in line for line in tail.stdout.splitlines())
 
 
-def test_buffer_before_the_first_run_says_so(tmp_path: Path, campus: SimulatedCampus,
-                                             agent_for: AgentFactory) -> None:
+def test_buffer_before_the_first_run_says_so(
+    tmp_path: Path, campus: SimulatedCampus, agent_for: AgentFactory
+) -> None:
     agent = agent_for(campus, None)
     result = cli("buffer", "stats", str(agent.config))
     assert result.returncode == 1

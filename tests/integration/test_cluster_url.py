@@ -46,8 +46,10 @@ def vmauth(tmp_path: Path, store: VictoriaMetrics) -> Iterator[VMAuth]:
     root = store.url.removesuffix(PREFIX)
     config = tmp_path / "vmauth.yml"
     # vmauth 1.79 appends the request's path to url_prefix: the store sees PREFIX/api/v2/write.
-    config.write_text(f'users:\n  - bearer_token: "{TOKEN}"\n    url_map:\n'
-                      f'      - src_paths: ["{PREFIX}/api/v2/write"]\n        url_prefix: "{root}"\n')
+    config.write_text(
+        f'users:\n  - bearer_token: "{TOKEN}"\n    url_map:\n'
+        f'      - src_paths: ["{PREFIX}/api/v2/write"]\n        url_prefix: "{root}"\n'
+    )
     proxy = VMAuth(config)
     proxy.start()
     yield proxy
@@ -58,8 +60,9 @@ async def write(url: str, device: str, token: str = TOKEN, school: str = "sh-031
     encoder = PointEncoder("cluster_check", {"school": school, "device": device})
     line = encoder.encode(Reading.of(device, time.time_ns() // 1_000_000, (("value", 1.0),)))
     assert line is not None
-    sink = InfluxDBSink(SinkConfig.model_validate({"url": url, "bucket": "city", "name": "city",
-                                                   "token": token}))
+    sink = InfluxDBSink(
+        SinkConfig.model_validate({"url": url, "bucket": "city", "name": "city", "token": token})
+    )
     try:
         await sink.write(encode_batch([line]), 1)
     finally:
@@ -70,9 +73,14 @@ async def test_the_sink_posts_under_a_base_url_with_a_path(store: VictoriaMetric
     await write(f"{vmauth.url}{PREFIX}", "plain")
     await write(f"{vmauth.url}{PREFIX}/", "slash")
     # A new series shows in the export a few seconds after its write, even after a flush.
-    devices = wait_for(lambda: sorted(dict(labels)["device"] for _, labels in
-                                      store.points('{__name__="cluster_check_value"}')) or None,
-                       15, what="the points in the store")
+    devices = wait_for(
+        lambda: (
+            sorted(dict(labels)["device"] for _, labels in store.points('{__name__="cluster_check_value"}'))
+            or None
+        ),
+        15,
+        what="the points in the store",
+    )
     assert devices == ["plain", "slash"]
 
 
@@ -84,14 +92,17 @@ async def test_a_url_without_the_path_reaches_no_store(store: VictoriaMetrics, v
 
 
 async def test_vmauth_in_front_of_the_cluster_adds_the_account_path_and_pins_the_school(
-        tmp_path: Path, store: VictoriaMetrics) -> None:
+    tmp_path: Path, store: VictoriaMetrics
+) -> None:
     # docs/scale.md's per-school user in front of vminsert: the gateway keeps a plain base URL,
     # vmauth's url_prefix carries /insert/<accountID>/influx and the school's extra_label.
     root = store.url.removesuffix(PREFIX)
     config = tmp_path / "vmauth-cluster.yml"
-    config.write_text('users:\n  - bearer_token: "sh-032-token"\n    url_map:\n'
-                      '      - src_paths: ["/api/v2/write", "/write"]\n'
-                      f'        url_prefix: "{root}{PREFIX}/?extra_label=school=sh-032"\n')
+    config.write_text(
+        'users:\n  - bearer_token: "sh-032-token"\n    url_map:\n'
+        '      - src_paths: ["/api/v2/write", "/write"]\n'
+        f'        url_prefix: "{root}{PREFIX}/?extra_label=school=sh-032"\n'
+    )
     proxy = VMAuth(config)
     proxy.start()
     try:

@@ -24,10 +24,12 @@ def _busy(port: int) -> bool:
 def test_the_view_shows_devices_values_and_the_flow(tmp_path: Path) -> None:
     status = AgentStatus()
     reading = Reading.of("meter-1", 1, (("voltage_l1_v", 229.71), ("running", True)))
-    status.devices["meter-1"] = DeviceStatus("meter-1", "modbus", 5.0, polls=3, last_ok_ms=1,
-                                             last_reading=reading)
-    status.devices["machine-1"] = DeviceStatus("machine-1", "modbus", 1.0, polls=2, failures=2,
-                                               consecutive_failures=2, last_error="cannot connect")
+    status.devices["meter-1"] = DeviceStatus(
+        "meter-1", "modbus", 5.0, polls=3, last_ok_ms=1, last_reading=reading
+    )
+    status.devices["machine-1"] = DeviceStatus(
+        "machine-1", "modbus", 1.0, polls=2, failures=2, consecutive_failures=2, last_error="cannot connect"
+    )
     status.sinks["city"] = SinkStatus("city", "http://127.0.0.1:8428", sent_points=40)
     status.points_accepted = status.points_buffered = 42
     text = render(status, True, tmp_path / "agent.log")
@@ -36,17 +38,29 @@ def test_the_view_shows_devices_values_and_the_flow(tmp_path: Path) -> None:
     assert "accepted 42" in text and "sent 40  waiting 2  ok" in text
 
 
-@pytest.mark.skipif(any(_busy(p) for p in [STORE_PORT, BROKER_PORT, ALERTS_PORT, *SIM_PORTS, *OPCUA_PORTS]),
-                    reason="the demo's fixed ports are in use on this machine")
+@pytest.mark.skipif(
+    any(_busy(p) for p in [STORE_PORT, BROKER_PORT, ALERTS_PORT, *SIM_PORTS, *OPCUA_PORTS]),
+    reason="the demo's fixed ports are in use on this machine",
+)
 def test_the_demo_runs_and_shows_readings_sent(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "edge_agent", "demo", "--state-dir", str(tmp_path), "--duration", "8"],
-        capture_output=True, text=True, timeout=90,
+        capture_output=True,
+        text=True,
+        timeout=90,
     )
     assert result.returncode == 0, result.stderr
     last_frame = result.stdout.split("\x1b[H\x1b[2J")[-2]
-    for device in ("classroom-1", "meter-2", "machine-2", "switch-1", "ups-1", "wireless-iaq", "cnc-1",
-                   "rig-1"):
+    for device in (
+        "classroom-1",
+        "meter-2",
+        "machine-2",
+        "switch-1",
+        "ups-1",
+        "wireless-iaq",
+        "cnc-1",
+        "rig-1",
+    ):
         assert f"{device:<12} up" in last_frame
     sent = int(last_frame.split(" sent ")[1].split()[0])
     assert sent > 0
@@ -68,7 +82,9 @@ def test_the_demo_names_the_ports_it_cannot_have(tmp_path: Path) -> None:
         holder.listen()
         result = subprocess.run(
             [sys.executable, "-m", "edge_agent", "demo", "--state-dir", str(tmp_path), "--duration", "1"],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert result.returncode == 1
     assert f"{BROKER_PORT}" in result.stderr and "are in use" in result.stderr

@@ -43,9 +43,7 @@ def decode(spec: Any, block: JournalEntry) -> float | bool:
     return float(value * spec.scale)
 
 
-def expected_points(
-    campus: SimulatedCampus, stored: dict[str, list[int]]
-) -> dict[tuple[str, str, int], Any]:
+def expected_points(campus: SimulatedCampus, stored: dict[str, list[int]]) -> dict[tuple[str, str, int], Any]:
     """For each stored point (device, field, ts): the value served in the poll it came from."""
     journal = campus.journal()
     expected = {}
@@ -54,8 +52,13 @@ def expected_points(
         entries = [e for e in journal if e.device == device]
         for ts in timestamps:
             for spec in specs:
-                blocks = [e for e in entries if e.table == spec.table and e.t_ms <= ts
-                          and e.address <= spec.address < e.address + len(e.values)]
+                blocks = [
+                    e
+                    for e in entries
+                    if e.table == spec.table
+                    and e.t_ms <= ts
+                    and e.address <= spec.address < e.address + len(e.values)
+                ]
                 assert blocks, f"{device}: no read served before the point at {ts}"
                 expected[(device, spec.field, ts)] = decode(spec, blocks[-1])
     return expected
@@ -93,8 +96,9 @@ def assert_every_served_value_arrived(store: VictoriaMetrics, campus: SimulatedC
     stored = stored_points(store)
     timestamps = stored_timestamps(store)
     for device, polls in served.items():
-        assert len(timestamps[device]) == len(polls), f"{device}: {len(polls)} polls served, " \
-            f"{len(timestamps[device])} points stored"
+        assert len(timestamps[device]) == len(polls), (
+            f"{device}: {len(polls)} polls served, {len(timestamps[device])} points stored"
+        )
     expected = expected_points(campus, timestamps)
     assert set(stored) == set(expected)
     for key, value in expected.items():
@@ -131,8 +135,11 @@ def test_a_store_outage_loses_nothing(
     wait_for(lambda: all_polls_stored(store, campus), 30, what="first points in the store")
     store.stop()
     polled_before = len(campus.served_polls()["classroom-1"])
-    wait_for(lambda: len(campus.served_polls()["classroom-1"]) >= polled_before + 8, 30,
-             what="polls during the outage")
+    wait_for(
+        lambda: len(campus.served_polls()["classroom-1"]) >= polled_before + 8,
+        30,
+        what="polls during the outage",
+    )
     store.start()
     time.sleep(1)
     campus.stop()
@@ -152,8 +159,11 @@ def test_sigkill_loses_nothing_that_was_buffered(
     buffer_file = agent.config.parent / "state" / "buffer.db"
     wait_for(lambda: buffer_file.exists() and _buffered(buffer_file) >= 20, 30, what="points buffered")
     agent.kill()
-    buffered = [line for line in _buffered_lines(buffer_file)
-                if ",device=" in line.split(" ")[0] and not line.startswith("edge_agent_device,")]
+    buffered = [
+        line
+        for line in _buffered_lines(buffer_file)
+        if ",device=" in line.split(" ")[0] and not line.startswith("edge_agent_device,")
+    ]
     assert buffered
     store.start()
     try:

@@ -93,8 +93,9 @@ async def test_an_expired_certificate_is_refused(tmp_path: Path, ca: TestCA) -> 
         store.stop()
 
 
-async def test_insecure_skip_verify_works_but_says_so(tls_store: VictoriaMetrics,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+async def test_insecure_skip_verify_works_but_says_so(
+    tls_store: VictoriaMetrics, capsys: pytest.CaptureFixture[str]
+) -> None:
     await write(tls_store.url, insecure_skip_verify=True)
     assert "TLS verification is OFF" in capsys.readouterr().out
 
@@ -133,11 +134,19 @@ def test_unusable_tls_files_are_named_when_the_config_loads(tmp_path: Path, ca: 
     url = "https://127.0.0.1:8428"
     cases = [
         ({"url": url, "tls_ca": str(not_pem)}, f"tls_ca '{not_pem}' is not a PEM CA certificate"),
-        ({"url": url, "tls_cert": str(client.cert), "tls_key": str(other.key)},  # another certificate's key
-         f"cannot use tls_cert/tls_key '{client.cert}'"),
+        (
+            {
+                "url": url,
+                "tls_cert": str(client.cert),
+                "tls_key": str(other.key),
+            },  # another certificate's key
+            f"cannot use tls_cert/tls_key '{client.cert}'",
+        ),
         ({"url": url, "tls_cert": str(client.cert)}, "tls_cert and tls_key go together"),
-        ({"url": "http://127.0.0.1:8428", "tls_ca": str(ca.cert)},
-         "tls_ca needs an https:// URL (TLS); the store is http://127.0.0.1:8428"),
+        (
+            {"url": "http://127.0.0.1:8428", "tls_ca": str(ca.cert)},
+            "tls_ca needs an https:// URL (TLS); the store is http://127.0.0.1:8428",
+        ),
     ]
     for settings, problem in cases:
         with pytest.raises(ValidationError) as caught:
@@ -150,8 +159,9 @@ async def test_a_ca_file_gone_bad_after_the_config_loaded_is_named_and_retried(
 ) -> None:
     city_ca = tmp_path / "city-ca.pem"
     shutil.copy(ca.cert, city_ca)
-    config = SinkConfig.model_validate({"url": tls_store.url, "bucket": "b", "name": "city",
-                                        "tls_ca": str(city_ca), "retry_max": "500ms"})
+    config = SinkConfig.model_validate(
+        {"url": tls_store.url, "bucket": "b", "name": "city", "tls_ca": str(city_ca), "retry_max": "500ms"}
+    )
     city_ca.write_text("half-copied\n")  # as if replaced after the agent checked its config
     status = AgentStatus()
     status.sinks["city"] = SinkStatus("city", tls_store.url)
@@ -174,8 +184,9 @@ async def test_a_ca_file_gone_bad_after_the_config_loaded_is_named_and_retried(
     wait_for(lambda: tls_store.points("tls_check_v"), 15, what="the point in the store")
 
 
-def test_nothing_is_lost_until_the_ca_is_fixed(tmp_path: Path, tls_store: VictoriaMetrics, ca: TestCA,
-                                                campus: SimulatedCampus) -> None:
+def test_nothing_is_lost_until_the_ca_is_fixed(
+    tmp_path: Path, tls_store: VictoriaMetrics, ca: TestCA, campus: SimulatedCampus
+) -> None:
     campus.start()
     config = tmp_path / "agent.toml"
 
@@ -214,6 +225,9 @@ retry_max = "1s"
     time.sleep(0.5)
     assert agent.stop() == 0
 
-    result = wait_for(lambda: (b := books(tmp_path / "state" / "buffer.db", tls_store, "sh-tls", "city"))
-                      .balanced() and b, 30, what="every reading delivered")
+    result = wait_for(
+        lambda: (b := books(tmp_path / "state" / "buffer.db", tls_store, "sh-tls", "city")).balanced() and b,
+        30,
+        what="every reading delivered",
+    )
     assert result.delivered == result.accepted > 0

@@ -36,6 +36,7 @@ RUN_FOR = 4.5
 
 async def silent_server() -> tuple[asyncio.Server, int]:
     """Accepts connections and never answers: a controller whose firmware hung."""
+
     async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError):
             await reader.read()
@@ -45,17 +46,30 @@ async def silent_server() -> tuple[asyncio.Server, int]:
 
 
 async def test_links_are_polled_concurrently_and_the_bus_serially(tmp_path: Path) -> None:
-    async with NullModem() as modem, \
-            Bus(build_bus(classrooms=20), serial=modem.a, journal=tmp_path / "bus.jsonl") as bus, \
-            Campus(seed=2, classrooms=20, meters=0, machines=0, base_port=free_port_range(20),
-                   host=LOOPBACK) as campus:
+    async with (
+        NullModem() as modem,
+        Bus(build_bus(classrooms=20), serial=modem.a, journal=tmp_path / "bus.jsonl") as bus,
+        Campus(
+            seed=2, classrooms=20, meters=0, machines=0, base_port=free_port_range(20), host=LOOPBACK
+        ) as campus,
+    ):
         hung, hung_port = await silent_server()
         configs = from_toml(bus.render_config(serial=modem.b, pause="20ms", timeout="300ms"))
-        configs.append(from_profile("classroom-iaq", name="bus-dead", serial=modem.b, baudrate=19200,
-                                    unit=99, pause="20ms", timeout="300ms"))
+        configs.append(
+            from_profile(
+                "classroom-iaq",
+                name="bus-dead",
+                serial=modem.b,
+                baudrate=19200,
+                unit=99,
+                pause="20ms",
+                timeout="300ms",
+            )
+        )
         configs += from_toml(campus.render_config())
-        configs.append(from_profile("classroom-iaq", name="tcp-dead", host=LOOPBACK, port=hung_port,
-                                    timeout="1s"))
+        configs.append(
+            from_profile("classroom-iaq", name="tcp-dead", host=LOOPBACK, port=hung_port, timeout="1s")
+        )
         polled: dict[str, list[int]] = defaultdict(list)
         statuses: dict[str, DeviceStatus] = {}
         links = Links()
@@ -99,5 +113,8 @@ async def test_links_are_polled_concurrently_and_the_bus_serially(tmp_path: Path
     first_round = reads[:20]
     assert first_round[-1] - first_round[0] >= 20 * 15
     before_end = [name for name in tcp_names if polled[name][0] < first_round[-1]]
-    assert len(before_end) >= 10, (first_round[0] - started_ms, first_round[-1] - started_ms,
-                                   sorted(polled[n][0] - started_ms for n in tcp_names))
+    assert len(before_end) >= 10, (
+        first_round[0] - started_ms,
+        first_round[-1] - started_ms,
+        sorted(polled[n][0] - started_ms for n in tcp_names),
+    )

@@ -33,8 +33,16 @@ MONDAY_10H = 1741600800.0
 @pytest.fixture
 async def campus(tmp_path: Path) -> AsyncIterator[Campus]:
     """One classroom, one meter, one machine, in this process, with a journal; time stands still."""
-    async with Campus(seed=3, classrooms=1, meters=1, machines=1, base_port=free_port_range(3),
-                      host=LOOPBACK, journal=tmp_path / "journal.jsonl", clock=lambda: MONDAY_10H) as sim:
+    async with Campus(
+        seed=3,
+        classrooms=1,
+        meters=1,
+        machines=1,
+        base_port=free_port_range(3),
+        host=LOOPBACK,
+        journal=tmp_path / "journal.jsonl",
+        clock=lambda: MONDAY_10H,
+    ) as sim:
         yield sim
 
 
@@ -61,7 +69,8 @@ async def test_one_poll_issues_the_minimal_requests(campus: Campus) -> None:
     reads = Counter(served(campus))
     assert reads == {
         ("meter-1", "input", 0, 74): 3,
-        ("machine-1", "discrete", 0, 2): 3, ("machine-1", "holding", 0, 5): 3,
+        ("machine-1", "discrete", 0, 2): 3,
+        ("machine-1", "holding", 0, 5): 3,
     }
     # A narrower max_gap (the serial default) trades one longer read for two shorter ones.
     narrow = driver_for(campus, "meter-1", "energy-meter-3ph", max_gap=16)
@@ -72,8 +81,10 @@ async def test_a_refused_address_is_split_around_and_the_split_remembered(campus
     campus.runtimes["meter-1"].holes = {"input": frozenset({30, 31})}
     device = campus.device("meter-1")
     config = from_profile("energy-meter-3ph", name="meter-1", host=device.host, port=device.port, max_gap=60)
-    registers = [*config.registers, config.registers[0].model_copy(update={"field": "not_there_v",
-                                                                             "address": 30})]
+    registers = [
+        *config.registers,
+        config.registers[0].model_copy(update={"field": "not_there_v", "address": 30}),
+    ]
     driver = ModbusDriver(config.model_copy(update={"registers": registers}), Links())
     assert [(r.address, r.count) for r in driver.requests] == [(0, 74)]
 
@@ -124,11 +135,19 @@ async def test_every_failure_names_device_unit_table_and_addresses(campus: Campu
 
 async def test_a_float32_with_the_low_word_first_decodes_to_the_served_value(tmp_path: Path) -> None:
     # Many meters (Schneider, ABB, Carlo Gavazzi) send the low word first: serve the meter so.
-    async with Campus(seed=5, classrooms=0, meters=1, machines=0, base_port=free_port_range(1),
-                      host=LOOPBACK, clock=lambda: MONDAY_10H) as sim:
+    async with Campus(
+        seed=5,
+        classrooms=0,
+        meters=1,
+        machines=0,
+        base_port=free_port_range(1),
+        host=LOOPBACK,
+        clock=lambda: MONDAY_10H,
+    ) as sim:
         runtime = sim.runtimes["meter-1"]
-        runtime.specs = {t: [dataclasses.replace(s, order="CDAB") for s in specs]
-                         for t, specs in runtime.specs.items()}
+        runtime.specs = {
+            t: [dataclasses.replace(s, order="CDAB") for s in specs] for t, specs in runtime.specs.items()
+        }
         port = free_port_range(1)
         cdab = DeviceServer(runtime, LOOPBACK, port)
         await cdab.serve_forever(background=True)
@@ -148,10 +167,17 @@ async def test_nothing_but_reads_reaches_a_device(campus: Campus) -> None:
     campus.runtimes["meter-1"].holes = {"input": frozenset({20})}
     links = Links()
     drivers = [
-        ModbusDriver(from_profile(profile, name=name, host=campus.device(name).host,
-                                  port=campus.device(name).port, max_gap=60), links)
-        for name, profile in (("classroom-1", "classroom-iaq"), ("meter-1", "energy-meter-3ph"),
-                              ("machine-1", "training-machine"))
+        ModbusDriver(
+            from_profile(
+                profile, name=name, host=campus.device(name).host, port=campus.device(name).port, max_gap=60
+            ),
+            links,
+        )
+        for name, profile in (
+            ("classroom-1", "classroom-iaq"),
+            ("meter-1", "energy-meter-3ph"),
+            ("machine-1", "training-machine"),
+        )
     ]
     for _ in range(2):
         for driver in drivers:

@@ -39,13 +39,28 @@ def check(tmp_path: Path, draft: str) -> str:
     return result.stdout
 
 
-async def test_scan_finds_the_units_on_a_serial_server(tmp_path: Path,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+async def test_scan_finds_the_units_on_a_serial_server(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     port = free_port()
     async with Bus(build_bus(classrooms=1, meters=1, first_unit=3), host=LOOPBACK, port=port) as bus:
-        code, draft = await run_scan(capsys, "--host", LOOPBACK, "--port", str(port), "--transport",
-                                     "rtu-over-tcp", "--units", "1-6", "--addresses", "0-79",
-                                     "--timeout", "200ms", "--max-fields", "100")
+        code, draft = await run_scan(
+            capsys,
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(port),
+            "--transport",
+            "rtu-over-tcp",
+            "--units",
+            "1-6",
+            "--addresses",
+            "0-79",
+            "--timeout",
+            "200ms",
+            "--max-fields",
+            "100",
+        )
     assert code == 0
     assert "2 unit(s) answered" in draft
     assert "unit = 3" in draft and "unit = 4" in draft
@@ -57,8 +72,21 @@ async def test_scan_finds_the_units_on_a_serial_server(tmp_path: Path,
 
 async def test_scan_on_a_serial_port(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     async with NullModem() as modem, Bus(build_bus(machines=1, first_unit=2), serial=modem.a) as bus:
-        code, draft = await run_scan(capsys, "--serial", modem.b, "--baudrate", "19200", "--units", "1-3",
-                                     "--addresses", "0-15", "--timeout", "200ms", "--pause", "5ms")
+        code, draft = await run_scan(
+            capsys,
+            "--serial",
+            modem.b,
+            "--baudrate",
+            "19200",
+            "--units",
+            "1-3",
+            "--addresses",
+            "0-15",
+            "--timeout",
+            "200ms",
+            "--pause",
+            "5ms",
+        )
     assert code == 0
     assert f'serial = "{modem.b}"\nbaudrate = 19200\nparity = "N"' in draft
     assert "unit = 2" in draft and 'pause = "5ms"' in draft
@@ -67,12 +95,14 @@ async def test_scan_on_a_serial_port(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert f"modbus {modem.b} 19200 8N1 unit 2" in summary
 
 
-async def test_scan_reads_only_and_finds_a_tcp_device(tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+async def test_scan_reads_only_and_finds_a_tcp_device(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     async with Campus(classrooms=0, meters=0, machines=1, base_port=free_port_range(1), host=LOOPBACK) as sim:
         device = sim.device("machine-1")
-        code, draft = await run_scan(capsys, "--host", LOOPBACK, "--port", str(device.port),
-                                     "--units", "1-3", "--addresses", "0-31")
+        code, draft = await run_scan(
+            capsys, "--host", LOOPBACK, "--port", str(device.port), "--units", "1-3", "--addresses", "0-31"
+        )
         received = sim.function_codes
     assert code == 0
     assert "# unit 1: holding 0-4; discrete 0-15" in draft
@@ -85,8 +115,18 @@ def test_the_scan_command_against_the_simulated_campus(tmp_path: Path) -> None:
     campus = SimulatedCampus(tmp_path / "campus", classrooms=1, meters=0, machines=0)
     campus.start()
     try:
-        result = cli("scan", "modbus", "--host", LOOPBACK, "--port", str(campus.base_port),
-                     "--units", "1-2", "--addresses", "0-15")
+        result = cli(
+            "scan",
+            "modbus",
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(campus.base_port),
+            "--units",
+            "1-2",
+            "--addresses",
+            "0-15",
+        )
     finally:
         campus.stop()
     assert result.returncode == 0, result.stderr

@@ -27,14 +27,34 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
 
 
 def campus_args(broker: Mosquitto) -> list[str]:
-    return [sys.executable, "-m", "simulators", "campus", "--classrooms", "1", "--meters", "0",
-            "--machines", "0", "--base-port", str(free_port_range(1)), "--host", LOOPBACK,
-            "--mqtt-broker", broker.url, "--wireless", "2", "--wireless-interval", "0.2"]
+    return [
+        sys.executable,
+        "-m",
+        "simulators",
+        "campus",
+        "--classrooms",
+        "1",
+        "--meters",
+        "0",
+        "--machines",
+        "0",
+        "--base-port",
+        str(free_port_range(1)),
+        "--host",
+        LOOPBACK,
+        "--mqtt-broker",
+        broker.url,
+        "--wireless",
+        "2",
+        "--wireless-interval",
+        "0.2",
+    ]
 
 
 def test_print_config_adds_an_mqtt_device_that_loads(tmp_path: Path, broker: Mosquitto) -> None:
-    text = subprocess.run([*campus_args(broker), "--print-config"], check=True, capture_output=True,
-                          text=True, timeout=30).stdout
+    text = subprocess.run(
+        [*campus_args(broker), "--print-config"], check=True, capture_output=True, text=True, timeout=30
+    ).stdout
     config = tmp_path / "agent.toml"
     config.write_text('[agent]\nschool = "sh-test"\n' + text)
     loaded = load(config).config
@@ -45,8 +65,10 @@ def test_print_config_adds_an_mqtt_device_that_loads(tmp_path: Path, broker: Mos
 
 def test_the_campus_publishes_wireless_readings(tmp_path: Path, broker: Mosquitto) -> None:
     out = tmp_path / "sub.txt"
-    subscriber = subprocess.Popen(["mosquitto_sub", "-h", LOOPBACK, "-p", str(broker.port), "-t", "campus/#",
-                                   "-v", "-C", "6"], stdout=out.open("wb"))
+    subscriber = subprocess.Popen(
+        ["mosquitto_sub", "-h", LOOPBACK, "-p", str(broker.port), "-t", "campus/#", "-v", "-C", "6"],
+        stdout=out.open("wb"),
+    )
     campus = subprocess.Popen(campus_args(broker), stdout=subprocess.PIPE, text=True)
     try:
         assert campus.stdout is not None

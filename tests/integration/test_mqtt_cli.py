@@ -37,8 +37,15 @@ def test_it_prints_pushed_points_and_leaves_the_agents_queue_alone(
     wait_for(lambda: '"mqtt subscribed"' in agent.log_text(), 30, what="the agent's session")
     assert agent.stop() == 0
     now = time.time_ns() // 1_000_000
-    queued = [("campus/A/301/iaq", json.dumps({"ts": now - 1000 + i, "co2": 500 + i, "env": {"temp": 21,
-                                               "rh": 40}, "pm": [{"value": 9}]}).encode()) for i in range(5)]
+    queued = [
+        (
+            "campus/A/301/iaq",
+            json.dumps(
+                {"ts": now - 1000 + i, "co2": 500 + i, "env": {"temp": 21, "rh": 40}, "pm": [{"value": 9}]}
+            ).encode(),
+        )
+        for i in range(5)
+    ]
     publish(broker, queued)
 
     sensors = WirelessSensors(tmp_path / "sensors", broker, sensors=1)
@@ -49,14 +56,24 @@ def test_it_prints_pushed_points_and_leaves_the_agents_queue_alone(
         sensors.stop()
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines and all(line.startswith("classroom_env,building=A,campus=main,device=wireless-iaq,"
-                                         "kind=wireless-iaq,room=201,school=sh-test ") for line in lines)
+    assert lines and all(
+        line.startswith(
+            "classroom_env,building=A,campus=main,device=wireless-iaq,"
+            "kind=wireless-iaq,room=201,school=sh-test "
+        )
+        for line in lines
+    )
     assert "# wireless-iaq: subscribed," in result.stderr
 
     agent.start()
     try:
-        wait_for(lambda: {ts for (_, room, ts) in stored(store) if room == "301"} ==
-                 {now - 1000 + i for i in range(5)}, 30, what="the messages queued for the agent")
+        wait_for(
+            lambda: (
+                {ts for (_, room, ts) in stored(store) if room == "301"} == {now - 1000 + i for i in range(5)}
+            ),
+            30,
+            what="the messages queued for the agent",
+        )
     finally:
         assert agent.stop() == 0
 

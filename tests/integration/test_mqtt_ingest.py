@@ -27,8 +27,13 @@ from tests.support.victoriametrics import VictoriaMetrics
 
 pytestmark = pytest.mark.integration
 
-FIELDS = {"co2_ppm": ("co2",), "temperature_c": ("env", "temp"), "humidity_pct": ("env", "rh"),
-          "pm25_ugm3": ("pm", "0", "value"), "battery_pct": ("battery", "pct")}
+FIELDS = {
+    "co2_ppm": ("co2",),
+    "temperature_c": ("env", "temp"),
+    "humidity_pct": ("env", "rh"),
+    "pm25_ugm3": ("pm", "0", "value"),
+    "battery_pct": ("battery", "pct"),
+}
 Key = tuple[str, str, int]  # (building, room, ts)
 #: Timestamps of hand-made messages: an hour ago, well inside the store's retention.
 BASE_MS = (time.time_ns() // 1_000_000 - 3_600_000) // 1000 * 1000
@@ -41,15 +46,26 @@ class WirelessSensors:
         self.workdir = workdir
         self.count = sensors
         self.journal_path = workdir / "wireless.jsonl"
-        self.args = ["--broker", broker.url, "--sensors", str(sensors), "--wireless-interval", str(interval),
-                     "--wireless-journal", str(self.journal_path)]
+        self.args = [
+            "--broker",
+            broker.url,
+            "--sensors",
+            str(sensors),
+            "--wireless-interval",
+            str(interval),
+            "--wireless-journal",
+            str(self.journal_path),
+        ]
         self.process: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen([sys.executable, "-m", "simulators.mqtt_sensors", *self.args],
-                                        stdout=subprocess.PIPE, text=True,
-                                        stderr=(self.workdir / "wireless.log").open("ab"))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "simulators.mqtt_sensors", *self.args],
+            stdout=subprocess.PIPE,
+            text=True,
+            stderr=(self.workdir / "wireless.log").open("ab"),
+        )
         assert self.process.stdout is not None
         for line in self.process.stdout:
             if line.strip() == "ready":
@@ -95,15 +111,25 @@ def stored(store: VictoriaMetrics) -> dict[Key, tuple[dict[str, float], dict[str
     return out
 
 
-def write_config(directory: Path, broker: Mosquitto, store: VictoriaMetrics | None,
-                 flush_interval: str = "200ms", uplink: bool = False, profile: bool = True) -> Path:
+def write_config(
+    directory: Path,
+    broker: Mosquitto,
+    store: VictoriaMetrics | None,
+    flush_interval: str = "200ms",
+    uplink: bool = False,
+    profile: bool = True,
+) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    sinks = f"""
+    sinks = (
+        f"""
 [[sinks.influxdb]]
 url = "{store.url}"
 bucket = "campus"
 retry_max = "2s"
-""" if store else ""
+"""
+        if store
+        else ""
+    )
     if uplink:
         sinks += f"""
 [[sinks.mqtt]]
@@ -117,7 +143,10 @@ name = "wireless-iaq"
 broker = "{broker.url}"
 topic = "campus/{{building}}/{{room}}/iaq"
 timeout = "3s"
-""" + ('profile = "wireless-iaq"\n' if profile else """measurement = "classroom_env"
+""" + (
+        'profile = "wireless-iaq"\n'
+        if profile
+        else """measurement = "classroom_env"
 max_payload = "1KiB"
 timestamp = { path = "ts", format = "epoch_ms" }
   [[devices.mqtt.fields]]
@@ -126,7 +155,8 @@ timestamp = { path = "ts", format = "epoch_ms" }
   [[devices.mqtt.fields]]
   field = "temperature_c"
   path = "env.temp"
-""")
+"""
+    )
     config = directory / "agent.toml"
     config.write_text(f"""
 [agent]
@@ -169,13 +199,15 @@ def start_agent(agents: list[AgentProcess], config: Path) -> AgentProcess:
     agents.append(agent)
     before = agent.log_text().count('"mqtt subscribed"')
     agent.start()
-    wait_for(lambda: agent.log_text().count('"mqtt subscribed"') > before, 30,
-             what="the agent's subscription")
+    wait_for(
+        lambda: agent.log_text().count('"mqtt subscribed"') > before, 30, what="the agent's subscription"
+    )
     return agent
 
 
 def publish(broker: Mosquitto, messages: list[tuple[str, bytes]]) -> None:
     """Publish with QoS 1 and wait for every PUBACK."""
+
     async def run() -> None:
         async with aiomqtt.Client(LOOPBACK, broker.port, identifier="test-publisher") as client:
             for topic, payload in messages:
@@ -185,9 +217,13 @@ def publish(broker: Mosquitto, messages: list[tuple[str, bytes]]) -> None:
 
 
 def numbered(count: int, start: int = 0) -> list[tuple[str, bytes]]:
-    return [("campus/A/301/iaq", json.dumps({"ts": BASE_MS + i, "co2": 400 + i,
-                                            "env": {"temp": 20 + i / 1000}}).encode())
-            for i in range(start, start + count)]
+    return [
+        (
+            "campus/A/301/iaq",
+            json.dumps({"ts": BASE_MS + i, "co2": 400 + i, "env": {"temp": 20 + i / 1000}}).encode(),
+        )
+        for i in range(start, start + count)
+    ]
 
 
 def stored_times(store: VictoriaMetrics) -> set[int]:
@@ -210,8 +246,14 @@ def assert_every_message_stored(
     for key, payload in journal.items():
         fields, tags = points[key]
         assert fields == pytest.approx(expected_fields(payload)), key
-        assert tags == {"school": "sh-test", "campus": "main", "device": "wireless-iaq",
-                        "kind": "wireless-iaq", "building": key[0], "room": key[1]}
+        assert tags == {
+            "school": "sh-test",
+            "campus": "main",
+            "device": "wireless-iaq",
+            "kind": "wireless-iaq",
+            "building": key[0],
+            "room": key[1],
+        }
 
 
 def uplinked(path: Path) -> list[str]:
@@ -223,9 +265,23 @@ def test_pushed_readings_reach_the_store_with_topic_tags_and_the_uplink(
     tmp_path: Path, broker: Mosquitto, store: VictoriaMetrics, agents: list[AgentProcess]
 ) -> None:
     received = tmp_path / "uplink.txt"
-    uplink = subprocess.Popen(["mosquitto_sub", "-h", LOOPBACK, "-p", str(broker.port), "-t", "edu/#",
-                               "-q", "1", "-i", "city-subscriber"],
-                              stdout=received.open("wb"), stderr=subprocess.STDOUT)
+    uplink = subprocess.Popen(
+        [
+            "mosquitto_sub",
+            "-h",
+            LOOPBACK,
+            "-p",
+            str(broker.port),
+            "-t",
+            "edu/#",
+            "-q",
+            "1",
+            "-i",
+            "city-subscriber",
+        ],
+        stdout=received.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     try:
         agent = start_agent(agents, write_config(tmp_path / "agent", broker, store, uplink=True))
         sensors = WirelessSensors(tmp_path / "sensors", broker)
@@ -234,16 +290,17 @@ def test_pushed_readings_reach_the_store_with_topic_tags_and_the_uplink(
         sensors.stop()
         journal = sensors.journal()
         wait_for(lambda: set(stored(store)) >= set(journal), 30, what="every message in the store")
-        wait_for(lambda: len(set(uplinked(received))) >= len(journal), 30,
-                 what="every point at the uplink")
+        wait_for(lambda: len(set(uplinked(received))) >= len(journal), 30, what="every point at the uplink")
         assert agent.stop() == 0
     finally:
         uplink.terminate()
         uplink.wait(timeout=10)
     assert_every_message_stored(store, sensors)
     assert {line.split(" ")[-1] for line in uplinked(received)} == {str(ts) for (_, _, ts) in journal}
-    assert all(line.startswith("classroom_env,building=") and ",school=sh-test" in line
-               for line in uplinked(received))
+    assert all(
+        line.startswith("classroom_env,building=") and ",school=sh-test" in line
+        for line in uplinked(received)
+    )
     assert len(uplinked(received)) == len(journal)  # each exactly once: the uplink had no outage
 
 
@@ -252,21 +309,27 @@ def test_a_bad_payload_between_good_ones_is_counted_and_explained(
 ) -> None:
     agent = start_agent(agents, write_config(tmp_path / "agent", broker, store, profile=False))
     good = numbered(3)
-    publish(broker, [
-        good[0],
-        ("campus/A/301/iaq", b"temperature=21.5"),
-        ("campus/B/102/iaq", json.dumps({"ts": BASE_MS + 10, "co2": 500}).encode()),
-        good[1],
-        ("campus/B/103/iaq", json.dumps({"ts": BASE_MS + 11, "co2": "n/a",
-                                         "env": {"temp": 20}}).encode()),
-        ("campus/B/104/iaq", b"{" + b" " * 2048 + b"}"),
-        good[2],
-    ])
+    publish(
+        broker,
+        [
+            good[0],
+            ("campus/A/301/iaq", b"temperature=21.5"),
+            ("campus/B/102/iaq", json.dumps({"ts": BASE_MS + 10, "co2": 500}).encode()),
+            good[1],
+            (
+                "campus/B/103/iaq",
+                json.dumps({"ts": BASE_MS + 11, "co2": "n/a", "env": {"temp": 20}}).encode(),
+            ),
+            ("campus/B/104/iaq", b"{" + b" " * 2048 + b"}"),
+            good[2],
+        ],
+    )
     wait_for(lambda: len(stored(store)) == 3, 30, what="the three good readings")
     assert agent.stop() == 0
     assert stored_times(store) == {BASE_MS, BASE_MS + 1, BASE_MS + 2}
-    rejected = [json.loads(line) for line in agent.log_text().splitlines()
-                if '"mqtt message rejected"' in line]
+    rejected = [
+        json.loads(line) for line in agent.log_text().splitlines() if '"mqtt message rejected"' in line
+    ]
     by_kind = {entry["kind"]: entry for entry in rejected}
     assert set(by_kind) == {"not JSON", "missing field", "wrong type", "too large"}
     assert by_kind["missing field"]["topic"] == "campus/B/102/iaq"
@@ -333,9 +396,24 @@ def test_ingest_only_subscribes_and_never_publishes(
     """Everything on the broker while the agent ingests (seen by a subscriber to #) is what the
     sensors published: the agent sends nothing of its own to a sensor broker."""
     seen = tmp_path / "everything.txt"
-    watcher = subprocess.Popen(["mosquitto_sub", "-h", LOOPBACK, "-p", str(broker.port), "-t", "#",
-                                "-q", "1", "-v", "-i", "watcher"],
-                               stdout=seen.open("wb"), stderr=subprocess.STDOUT)
+    watcher = subprocess.Popen(
+        [
+            "mosquitto_sub",
+            "-h",
+            LOOPBACK,
+            "-p",
+            str(broker.port),
+            "-t",
+            "#",
+            "-q",
+            "1",
+            "-v",
+            "-i",
+            "watcher",
+        ],
+        stdout=seen.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     try:
         agent = start_agent(agents, write_config(tmp_path / "agent", broker, store))
         sensors = WirelessSensors(tmp_path / "sensors", broker)

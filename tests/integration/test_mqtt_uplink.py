@@ -26,8 +26,12 @@ TOPIC = "edu/{school}/{campus}/metrics"
 
 
 def sink_config(broker: Mosquitto, **overrides: Any) -> MqttSinkConfig:
-    settings: dict[str, Any] = {"broker": broker.url, "topic": TOPIC, "timeout": "2s",
-                                "retry_max": "1s"} | overrides
+    settings: dict[str, Any] = {
+        "broker": broker.url,
+        "topic": TOPIC,
+        "timeout": "2s",
+        "retry_max": "1s",
+    } | overrides
     config = MqttSinkConfig(**settings)
     config.bind_agent("sh-test", "main")
     return config
@@ -56,8 +60,10 @@ class Uplink:
 
     async def add(self, count: int) -> None:
         start = len(self.appended)
-        lines = [f"classroom_env,device=w{i % 3},school=sh-test co2_ppm={400 + i}.0 {1_741_600_800_000 + i}"
-                 for i in range(start, start + count)]
+        lines = [
+            f"classroom_env,device=w{i % 3},school=sh-test co2_ppm={400 + i}.0 {1_741_600_800_000 + i}"
+            for i in range(start, start + count)
+        ]
         await self.buffer.append(lines)
         self.appended += lines
         self.forwarder.notify()
@@ -132,8 +138,9 @@ async def test_no_puback_no_ack_then_everything_arrives(uplink: Uplink, broker: 
     assert "no PUBACK" in (sink_status.last_error or "") or "cannot connect" in (sink_status.last_error or "")
 
 
-async def test_a_payload_over_max_payload_is_split_by_the_forwarder(tmp_path: Path, uplink: Uplink,
-                                                                   broker: Mosquitto) -> None:
+async def test_a_payload_over_max_payload_is_split_by_the_forwarder(
+    tmp_path: Path, uplink: Uplink, broker: Mosquitto
+) -> None:
     small = MqttSink(sink_config(broker, name="small", max_payload="1KiB", batch_points=1000))
     buffer = AsyncBuffer(lambda: DiskBuffer(tmp_path / "small.db", [small.name], 2**30))
     await buffer.open()
@@ -144,6 +151,7 @@ async def test_a_payload_over_max_payload_is_split_by_the_forwarder(tmp_path: Pa
     await buffer.append(lines)
     task = asyncio.create_task(forwarder.run())
     try:
+
         async def arrived() -> bool:
             return uplink.subscriber.lines == lines
 

@@ -72,9 +72,9 @@ port = {snmpd.port}
 version = "3"
 user = "edgev3"
 auth = "sha"
-auth_key_file = "{secrets / 'auth'}"
+auth_key_file = "{secrets / "auth"}"
 priv = "aes128"
-priv_key_file = "{secrets / 'priv'}"
+priv_key_file = "{secrets / "priv"}"
 profile = ["system", "if-mib"]
 tags = {{ building = "A", room = "server" }}
 
@@ -106,24 +106,34 @@ def test_snmp_readings_reach_the_store_as_snmpwalk_reads_them(
     agent = AgentProcess(config)
     agent.start()
     try:
+
         def enough() -> bool:
             series = store.points('{school="sh-test"}')
-            return len(values_of(series, "network_interface_in_bps", device="switch-1", if_index="48")) >= 3 \
-                and bool(values_of(series, "ups_battery_charge_pct")) \
+            return (
+                len(values_of(series, "network_interface_in_bps", device="switch-1", if_index="48")) >= 3
+                and bool(values_of(series, "ups_battery_charge_pct"))
                 and bool(values_of(series, "network_interface_in_bps", device="gateway-snmpd"))
+            )
+
         wait_for(enough, 60, what="SNMP points in the store")
     finally:
         assert agent.stop() == 0
     series = store.points('{school="sh-test"}')
 
     # snmpd over SNMPv3: names and numbers as net-snmp's own snmpwalk reads them.
-    (system,) = [labels for labels in labels_of(series, "network_device_uptime_s")
-                 if labels["device"] == "gateway-snmpd"]
+    (system,) = [
+        labels
+        for labels in labels_of(series, "network_device_uptime_s")
+        if labels["device"] == "gateway-snmpd"
+    ]
     assert system["sys_name"] == SYS_NAME and system["building"] == "A" and system["campus"] == "main"
     walked = snmpd.walk(IF_ENTRY)
     high_speed = snmpd.walk(f"{IFX_ENTRY}.15")
-    rows = [labels for labels in labels_of(series, "network_interface_oper_status")
-            if labels["device"] == "gateway-snmpd"]
+    rows = [
+        labels
+        for labels in labels_of(series, "network_interface_oper_status")
+        if labels["device"] == "gateway-snmpd"
+    ]
     indexes = {oid.rsplit(".", 1)[1] for oid in walked if oid.startswith(f"{IF_ENTRY}.1.")}
     assert {row["if_index"] for row in rows} == indexes
     for row in rows:
@@ -138,8 +148,11 @@ def test_snmp_readings_reach_the_store_as_snmpwalk_reads_them(
     # The simulated switch: a rate per port, never negative, never above the port's speed.
     uplink = values_of(series, "network_interface_in_bps", device="switch-1", if_index="48")
     assert all(0 < bps < 10e9 for bps in uplink)
-    (port,) = [labels for labels in labels_of(series, "network_interface_in_bps")
-               if labels["device"] == "switch-1" and labels["if_index"] == "48"]
+    (port,) = [
+        labels
+        for labels in labels_of(series, "network_interface_in_bps")
+        if labels["device"] == "switch-1" and labels["if_index"] == "48"
+    ]
     assert port["if_name"] == "Te1/0/2" and port["oper_state"] == "up"
     assert port["if_alias"] == "uplink 2 to core"
 

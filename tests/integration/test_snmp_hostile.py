@@ -45,8 +45,15 @@ async def poll_twice(agent_class: type[SimulatedAgent], version: str, **entry: A
     agent = agent_class(Switch("switch-1", 7, ports=8, location="lab", clock=time.time), "127.0.0.1", port)
     await agent.start()
     try:
-        device = SnmpDevice(name="switch-1", host="127.0.0.1", port=port, timeout="2s", version=version,
-                            profile=["system", "if-mib"], **entry)
+        device = SnmpDevice(
+            name="switch-1",
+            host="127.0.0.1",
+            port=port,
+            timeout="2s",
+            version=version,
+            profile=["system", "if-mib"],
+            **entry,
+        )
         async with SnmpDriver(device) as driver:
             first = await asyncio.wait_for(driver.poll(), 20)
             await asyncio.wait_for(driver.poll(), 20)

@@ -25,8 +25,9 @@ def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snmpd]:
 def test_scan_prints_a_report_and_a_draft_that_loads(snmpd: Snmpd, tmp_path: Path) -> None:
     community = tmp_path / "community"
     community.write_text(f"{COMMUNITY}\n")
-    result = cli("scan", "snmp", "--host", "127.0.0.1", "--port", str(snmpd.port),
-                 "--community-file", str(community))
+    result = cli(
+        "scan", "snmp", "--host", "127.0.0.1", "--port", str(snmpd.port), "--community-file", str(community)
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert f"# {SYS_NAME} at 127.0.0.1:{snmpd.port}, SNMP v2c" in out
@@ -43,9 +44,28 @@ def test_scan_over_snmpv3_points_at_the_key_files(snmpd: Snmpd, tmp_path: Path) 
     user = USERS["edgev3"]
     (tmp_path / "auth").write_text(f"{user.auth_key}\n")
     (tmp_path / "priv").write_text(f"{user.priv_key}\n")
-    result = cli("scan", "snmp", "--host", "127.0.0.1", "--port", str(snmpd.port), "--version", "3",
-                 "--user", user.name, "--auth", "sha", "--auth-key-file", str(tmp_path / "auth"),
-                 "--priv", "aes128", "--priv-key-file", str(tmp_path / "priv"), "--name", "gw")
+    result = cli(
+        "scan",
+        "snmp",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(snmpd.port),
+        "--version",
+        "3",
+        "--user",
+        user.name,
+        "--auth",
+        "sha",
+        "--auth-key-file",
+        str(tmp_path / "auth"),
+        "--priv",
+        "aes128",
+        "--priv-key-file",
+        str(tmp_path / "priv"),
+        "--name",
+        "gw",
+    )
     assert result.returncode == 0, result.stderr
     assert f'auth_key_file = "{tmp_path / "auth"}"' in result.stdout
     assert str(user.auth_key) not in result.stdout and str(user.priv_key) not in result.stdout
@@ -56,8 +76,20 @@ def test_scan_over_snmpv3_points_at_the_key_files(snmpd: Snmpd, tmp_path: Path) 
 
 
 def test_scan_says_why_when_the_device_does_not_answer(snmpd: Snmpd) -> None:
-    result = cli("scan", "snmp", "--host", "127.0.0.1", "--port", str(snmpd.port), "--community", "nope",
-                 "--timeout", "300ms", "--retries", "0")
+    result = cli(
+        "scan",
+        "snmp",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(snmpd.port),
+        "--community",
+        "nope",
+        "--timeout",
+        "300ms",
+        "--retries",
+        "0",
+    )
     assert result.returncode == 1
     assert "is the community right" in result.stderr and result.stdout == ""
 

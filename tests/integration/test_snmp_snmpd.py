@@ -33,8 +33,17 @@ def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snmpd]:
 
 
 def entry(snmpd: Snmpd, **settings: Any) -> SnmpDevice:
-    return SnmpDevice(**{"name": "snmpd", "host": "127.0.0.1", "port": snmpd.port, "timeout": "2s",
-                         "retries": 0, "profile": ["system"], **settings})
+    return SnmpDevice(
+        **{
+            "name": "snmpd",
+            "host": "127.0.0.1",
+            "port": snmpd.port,
+            "timeout": "2s",
+            "retries": 0,
+            "profile": ["system"],
+            **settings,
+        }
+    )
 
 
 def v3_entry(snmpd: Snmpd, tmp_path: Path, user: str, **settings: Any) -> SnmpDevice:
@@ -105,8 +114,9 @@ async def test_v1_reads_the_same_rows_with_getnext(snmpd: Snmpd) -> None:
     assert "getbulk" not in requests and requests["getnext"] > 1
     walked = snmpd.walk(IF_ENTRY)
     descrs = {dict(r.tags)["if_index"]: dict(r.tags)["if_descr"] for r in readings}
-    assert descrs == {oid.rsplit(".", 1)[1]: value for oid, value in walked.items()
-                      if oid.startswith(f"{IF_ENTRY}.2.")}
+    assert descrs == {
+        oid.rsplit(".", 1)[1]: value for oid, value in walked.items() if oid.startswith(f"{IF_ENTRY}.2.")
+    }
 
 
 async def test_host_resources_storage_matches_snmpwalk(snmpd: Snmpd) -> None:
@@ -131,8 +141,10 @@ async def test_v3_every_security_combination(snmpd: Snmpd, tmp_path: Path, user:
     device = v3_entry(snmpd, tmp_path, user)
     (point,) = await poll(device)
     assert dict(point.tags)["sys_name"] == SYS_NAME
-    assert device.security_level == {"priv": "authPriv", "auth": "authNoPriv", "noauth": "noAuthNoPriv"}[
-        USERS[user].level]
+    assert (
+        device.security_level
+        == {"priv": "authPriv", "auth": "authNoPriv", "noauth": "noAuthNoPriv"}[USERS[user].level]
+    )
 
 
 async def test_v3_reads_tables_too(snmpd: Snmpd, tmp_path: Path) -> None:

@@ -28,8 +28,16 @@ COLUMNS = 17  # the if-mib profile's columns
 
 
 def switch_device(port: int, **entry: Any) -> SnmpDevice:
-    return SnmpDevice(**{"name": "switch-1", "host": "127.0.0.1", "port": port, "timeout": "2s",
-                         "profile": ["system", "if-mib"], **entry})
+    return SnmpDevice(
+        **{
+            "name": "switch-1",
+            "host": "127.0.0.1",
+            "port": port,
+            "timeout": "2s",
+            "profile": ["system", "if-mib"],
+            **entry,
+        }
+    )
 
 
 async def simulated(**options: Any) -> SnmpCampus:
@@ -47,8 +55,9 @@ async def campus() -> AsyncIterator[SnmpCampus]:
 
 
 def interfaces(readings: list[Reading]) -> dict[str, dict[str, float]]:
-    return {dict(r.tags)["if_index"]: dict(r.fields)
-            for r in readings if r.measurement == "network_interface"}
+    return {
+        dict(r.tags)["if_index"]: dict(r.fields) for r in readings if r.measurement == "network_interface"
+    }
 
 
 def served_octets(campus: SnmpCampus, index: int) -> list[tuple[float, int]]:
@@ -197,10 +206,13 @@ async def test_an_unreachable_device_costs_its_own_timeout_and_shares_the_one_so
     silent = free_udp_port()  # nothing answers there
     sockets_before = _udp_sockets()
     good = SnmpDriver(SnmpDevice(name="sys", host="127.0.0.1", port=agent.port, profile="system"))
-    devices = [SnmpDriver(SnmpDevice(name=f"d{i}", host="127.0.0.1", port=agent.port, profile="system"))
-               for i in range(100)]
-    bad = SnmpDriver(SnmpDevice(name="gone", host="127.0.0.1", port=silent, profile="system",
-                                timeout="4s", retries=0))
+    devices = [
+        SnmpDriver(SnmpDevice(name=f"d{i}", host="127.0.0.1", port=agent.port, profile="system"))
+        for i in range(100)
+    ]
+    bad = SnmpDriver(
+        SnmpDevice(name="gone", host="127.0.0.1", port=silent, profile="system", timeout="4s", retries=0)
+    )
     async with good, bad:
         waiting = asyncio.create_task(bad.poll())
         for _ in range(3):
@@ -232,13 +244,19 @@ async def test_an_oid_the_device_lacks_is_left_out_and_the_rest_still_read(
     campus: SnmpCampus, version: str
 ) -> None:
     agent = campus.agents["switch-1"]
-    entry = SnmpDevice(name="switch-1", host="127.0.0.1", port=agent.port, version=version,
-                       measurement="network_device", fields=[
-                           {"name": "uptime_s", "oid": "sysUpTime"},
-                           # A switch has no HOST-RESOURCES-MIB.
-                           {"name": "processes", "oid": "HOST-RESOURCES-MIB::hrSystemProcesses"},
-                           {"name": "interfaces", "oid": "IF-MIB::ifNumber"},
-                       ])
+    entry = SnmpDevice(
+        name="switch-1",
+        host="127.0.0.1",
+        port=agent.port,
+        version=version,
+        measurement="network_device",
+        fields=[
+            {"name": "uptime_s", "oid": "sysUpTime"},
+            # A switch has no HOST-RESOURCES-MIB.
+            {"name": "processes", "oid": "HOST-RESOURCES-MIB::hrSystemProcesses"},
+            {"name": "interfaces", "oid": "IF-MIB::ifNumber"},
+        ],
+    )
     async with SnmpDriver(entry) as driver:
         (first,) = await driver.poll()
         (second,) = await driver.poll()
@@ -254,8 +272,9 @@ async def test_a_get_too_big_for_the_agent_is_split() -> None:
         agent = campus.agents["switch-1"]
         fields = [{"name": f"descr_{i}", "oid": f"IF-MIB::ifDescr.{i}", "tag": True} for i in range(1, 31)]
         fields.append({"name": "uptime_s", "oid": "sysUpTime"})
-        entry = SnmpDevice(name="switch-1", host="127.0.0.1", port=agent.port, measurement="ports",
-                           fields=fields)
+        entry = SnmpDevice(
+            name="switch-1", host="127.0.0.1", port=agent.port, measurement="ports", fields=fields
+        )
         async with SnmpDriver(entry) as driver:
             (point,) = await driver.poll()
         assert len(point.tags) == 30 and dict(point.tags)["descr_30"] == "GigabitEthernet1/0/30"

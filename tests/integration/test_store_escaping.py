@@ -16,8 +16,18 @@ from tests.support.victoriametrics import VictoriaMetrics
 
 pytestmark = pytest.mark.integration
 
-AWKWARD = ["room 101", "a,b", "x=y", 'say "hi"', "back\\slash", "ends\\", "二楼 实训室", "line\nbreak",
-           "tab\there", "it's"]
+AWKWARD = [
+    "room 101",
+    "a,b",
+    "x=y",
+    'say "hi"',
+    "back\\slash",
+    "ends\\",
+    "二楼 实训室",
+    "line\nbreak",
+    "tab\there",
+    "it's",
+]
 
 
 async def test_awkward_tag_values_arrive_as_written(store: VictoriaMetrics) -> None:

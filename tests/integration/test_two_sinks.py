@@ -14,8 +14,11 @@ pytestmark = pytest.mark.integration
 
 
 def points(store: VictoriaMetrics) -> set[tuple[str, str, int]]:
-    return {(s["metric"].get("device", ""), s["metric"]["__name__"].split("_")[0], ts)
-            for s in store.export('{school="sh-two"}') for ts in s["timestamps"]}
+    return {
+        (s["metric"].get("device", ""), s["metric"]["__name__"].split("_")[0], ts)
+        for s in store.export('{school="sh-two"}')
+        for ts in s["timestamps"]
+    }
 
 
 def test_one_store_down_does_not_hold_the_other_back(tmp_path: Path, campus: SimulatedCampus) -> None:

@@ -64,7 +64,9 @@ class ServiceAgent(AgentProcess):
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "edge_agent", "run", str(self.config)],
-                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **self.env},
             )
 
     @property

@@ -43,30 +43,54 @@ def test_metrics_healthz_status_and_self_metrics(
     campus.start()
     listen = free_listen()
     config = tmp_path / "agent.toml"
-    config.write_text(agent_toml(list(campus_devices(campus).values()), listen=listen, sink=sink_for(store),
-                                 extra='sink_down_after = "2s"'))
+    config.write_text(
+        agent_toml(
+            list(campus_devices(campus).values()),
+            listen=listen,
+            sink=sink_for(store),
+            extra='sink_down_after = "2s"',
+        )
+    )
     agent = ServiceAgent(config)
     agent.start()
     try:
         wait_for(lambda: all_up(listen), 30, what="every device up and /healthz 200")
-        wait_for(lambda: healthz(listen)[1]["sinks"][0]["sent_points"] > 0, 30,  # type: ignore[index]
-                 what="points sent")
+        wait_for(
+            lambda: healthz(listen)[1]["sinks"][0]["sent_points"] > 0,  # type: ignore[index]
+            30,
+            what="points sent",
+        )
 
         code, text = get(f"http://{listen}/metrics")
         assert code == 200
         families = {f.name: f for f in text_string_to_metric_families(text)}
-        polls = {s.labels["device"]: s.value for s in families["edge_agent_device_polls"].samples
-                 if s.name == "edge_agent_device_polls_total"}
+        polls = {
+            s.labels["device"]: s.value
+            for s in families["edge_agent_device_polls"].samples
+            if s.name == "edge_agent_device_polls_total"
+        }
         assert set(polls) == set(campus_devices(campus)) and min(polls.values()) >= 1
         assert families["edge_agent_device_polls"].type == "counter"
-        for name in ("edge_agent_device_poll_errors", "edge_agent_device_poll_latency_seconds",
-                     "edge_agent_buffer_points", "edge_agent_buffer_bytes", "edge_agent_sink_backlog_points",
-                     "edge_agent_sink_oldest_age_seconds", "edge_agent_sink_sent_points",
-                     "edge_agent_sink_failures", "edge_agent_sink_dead_lettered_points",
-                     "edge_agent_points_dropped", "edge_agent_buffer_dropped_points", "edge_agent_reloads"):
+        for name in (
+            "edge_agent_device_poll_errors",
+            "edge_agent_device_poll_latency_seconds",
+            "edge_agent_buffer_points",
+            "edge_agent_buffer_bytes",
+            "edge_agent_sink_backlog_points",
+            "edge_agent_sink_oldest_age_seconds",
+            "edge_agent_sink_sent_points",
+            "edge_agent_sink_failures",
+            "edge_agent_sink_dead_lettered_points",
+            "edge_agent_points_dropped",
+            "edge_agent_buffer_dropped_points",
+            "edge_agent_reloads",
+        ):
             assert name in families, name
-        events = {(s.labels["device"], s.labels["event"]): s.value
-                  for s in families["edge_agent_device_events"].samples if s.name.endswith("_total")}
+        events = {
+            (s.labels["device"], s.labels["event"]): s.value
+            for s in families["edge_agent_device_events"].samples
+            if s.name.endswith("_total")
+        }
         assert events[("meter-1", "requests")] >= 1  # the driver's own counters, per device
         sent = families["edge_agent_sink_sent_points"].samples[0]
         assert sent.labels == {"sink": "city"} and sent.value > 0
@@ -86,9 +110,14 @@ def test_metrics_healthz_status_and_self_metrics(
 
         own = wait_for(all_ok, 30, what="an edge_agent point with 4 devices ok")
         names = {name for name, _ in own}
-        assert {"edge_agent_uptime_s", "edge_agent_devices_ok", "edge_agent_devices_failed",
-                "edge_agent_buffer_points", "edge_agent_buffer_oldest_age_s",
-                "edge_agent_points_dropped"} <= names
+        assert {
+            "edge_agent_uptime_s",
+            "edge_agent_devices_ok",
+            "edge_agent_devices_failed",
+            "edge_agent_buffer_points",
+            "edge_agent_buffer_oldest_age_s",
+            "edge_agent_points_dropped",
+        } <= names
         labels = dict(next(labels for name, labels in own if name == "edge_agent_devices_ok"))
         assert labels == {"school": "sh-test", "campus": "main", "version": __version__}
         assert max(own[("edge_agent_devices_ok", frozenset(labels.items()))].values()) == 4
@@ -96,8 +125,11 @@ def test_metrics_healthz_status_and_self_metrics(
         # Beside it one edge_agent_device point per device, with the device's own identity.
         def every_device_up() -> dict[str, dict[str, str]] | None:
             points = store.points('{__name__=~"edge_agent_device_(up|silent_s|interval_s)"}')
-            up = {dict(tags)["device"]: dict(tags) for (name, tags), v in points.items()
-                  if name == "edge_agent_device_up" and v[max(v)] == 1}
+            up = {
+                dict(tags)["device"]: dict(tags)
+                for (name, tags), v in points.items()
+                if name == "edge_agent_device_up" and v[max(v)] == 1
+            }
             return up if set(up) == set(campus_devices(campus)) else None
 
         devices = wait_for(every_device_up, 30, what="an edge_agent_device point per device, all up")
@@ -126,8 +158,10 @@ def test_healthz_is_503_when_no_device_answers(tmp_path: Path, campus: Simulated
     agent.start()
     try:
         code, report = wait_for(
-            lambda: (h := healthz(listen)) and all(d["failures"] for d in h[1]["devices"]) and h, 30,
-            what="both devices failing")
+            lambda: (h := healthz(listen)) and all(d["failures"] for d in h[1]["devices"]) and h,
+            30,
+            what="both devices failing",
+        )
         assert code == 503 and report["problems"] == ["no device answers (2 polled)"]
         assert all(not d["up"] and d["last_error"] for d in devices_in(report).values())
         campus.start()

@@ -24,8 +24,13 @@ INSTALL = REPO / "deploy" / "install.sh"
 
 def install(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DESTDIR", "CREDENTIALS_DIRECTORY")}
-    return subprocess.run(["bash", str(INSTALL), "--root", str(root), *args],
-                          capture_output=True, text=True, timeout=600, env=env)
+    return subprocess.run(
+        ["bash", str(INSTALL), "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
 
 
 def test_install_upgrade_and_uninstall_under_a_root(tmp_path: Path) -> None:
@@ -50,8 +55,9 @@ def test_install_upgrade_and_uninstall_under_a_root(tmp_path: Path) -> None:
     # The installed agent reads the installed config, its token the way LoadCredential= hands it over.
     (secrets / "influxdb.token").write_text("t0ken\n")
     env = {**os.environ, "CREDENTIALS_DIRECTORY": str(secrets)}
-    checked = subprocess.run([str(program), "check", str(etc / "agent.toml")],
-                             capture_output=True, text=True, timeout=60, env=env)
+    checked = subprocess.run(
+        [str(program), "check", str(etc / "agent.toml")], capture_output=True, text=True, timeout=60, env=env
+    )
     assert checked.returncode == 0, checked.stderr
     assert "a301-iaq" in checked.stdout and "t0ken" not in checked.stdout
 

@@ -114,8 +114,10 @@ async def test_secrets_stay_out_of_logs_and_output(
     snmpd = Snmpd(tmp_path / "snmpd")
     await asyncio.to_thread(snmpd.start)
     await asyncio.to_thread(campus.start)
-    dead = f'[[devices.modbus]]\nname = "gone"\nhost = "{LOOPBACK}"\nport = {free_port()}\n' \
+    dead = (
+        f'[[devices.modbus]]\nname = "gone"\nhost = "{LOOPBACK}"\nport = {free_port()}\n'
         'measurement = "plc"\n  [[devices.modbus.registers]]\n  field = "state"\n  address = 0\n'
+    )
     listen = free_listen()
     async with TokenStore(token) as store:
         sinks = f"""
@@ -142,18 +144,25 @@ retry_max = "1s"
         agent.env["JOURNAL_STREAM"] = f"{info.st_dev}:{info.st_ino}"  # as if stderr were the journal
         agent.start()
         try:
-            await until(lambda: store.accepted and store.refused >= 2, 30,
-                        "the token used, the wrong one refused")
-            await until(lambda: (h := healthz(listen)) and devices_in(h[1])["core-sw"]["up"],
-                        30, "the SNMPv3 device answering with the keys", interval=0.25, blocking=True)
+            await until(
+                lambda: store.accepted and store.refused >= 2, 30, "the token used, the wrong one refused"
+            )
+            await until(
+                lambda: (h := healthz(listen)) and devices_in(h[1])["core-sw"]["up"],
+                30,
+                "the SNMPv3 device answering with the keys",
+                interval=0.25,
+                blocking=True,
+            )
             await asyncio.sleep(4)  # the dead device goes through a few backoff steps
             latest = await asyncio.to_thread(healthz, listen)
             assert latest is not None
             failures = devices_in(latest[1])["gone"]["failures"]
             # The technician's commands, with the secrets where the service finds them.
             monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(credentials))
-            checked, tested, shown = [await asyncio.to_thread(cli, verb, str(config))
-                                      for verb in ("check", "test", "status")]
+            checked, tested, shown = [
+                await asyncio.to_thread(cli, verb, str(config)) for verb in ("check", "test", "status")
+            ]
             assert agent.stop() == 0
         finally:
             if agent.running():

@@ -44,13 +44,19 @@ def test_ready_watchdog_and_status_reach_systemd(
 
         wait_for(lambda: len(notify.with_key("WATCHDOG")) >= 4, 30, what="watchdog pings")
         every_up = "devices 4 up, 0 down of 4"
-        status = wait_for(lambda: [m["STATUS"] for m in notify.with_key("STATUS") if every_up in m["STATUS"]],
-                          30, what="a STATUS with every device up")
+        status = wait_for(
+            lambda: [m["STATUS"] for m in notify.with_key("STATUS") if every_up in m["STATUS"]],
+            30,
+            what="a STATUS with every device up",
+        )
         assert "points waiting in the buffer" in status[-1]
 
         campus.stop()  # every device goes quiet: the status line says so
-        wait_for(lambda: any("devices 0 up, 4 down of 4" in m["STATUS"] for m in notify.with_key("STATUS")),
-                 30, what="a STATUS with every device down")
+        wait_for(
+            lambda: any("devices 0 up, 4 down of 4" in m["STATUS"] for m in notify.with_key("STATUS")),
+            30,
+            what="a STATUS with every device down",
+        )
         assert agent.stop() == 0
         assert notify.with_key("STOPPING"), "STOPPING=1 on the way out"
         assert all(m["WATCHDOG"] == "1" for m in notify.with_key("WATCHDOG"))

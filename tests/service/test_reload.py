@@ -72,14 +72,19 @@ def test_sighup_refuses_a_broken_config_then_applies_a_good_one(
     agent = ServiceAgent(config)
     agent.start()
     try:
-        wait_for(lambda: set(polls(listen)) == set(first) and min(polls(listen).values()) >= 5, 30,
-                 what="the first three devices polled")
+        wait_for(
+            lambda: set(polls(listen)) == set(first) and min(polls(listen).values()) >= 5,
+            30,
+            what="the first three devices polled",
+        )
 
         config.write_text(BROKEN)
         agent.process.send_signal(signal.SIGHUP)  # type: ignore[union-attr]
         refused = wait_for(
             lambda: [e for e in agent.log_events() if e["event"].startswith("new config refused")],
-            30, what="the refusal in the log")
+            30,
+            what="the refusal in the log",
+        )
         problems = refused[0]["problems"]
         assert any("agent.interval" in p and "'fast'" in p for p in problems), problems
         assert any("devices.modbus[0].prot" in p and "unknown key" in p for p in problems), problems
@@ -103,8 +108,11 @@ def test_sighup_refuses_a_broken_config_then_applies_a_good_one(
         assert agent.running()
 
         campus.stop()  # no more answers: every poll served is now on its way into the buffer
-        wait_for(lambda: all(d["consecutive_failures"] for d in healthz(listen)[1]["devices"]),  # type: ignore[index]
-                 30, what="every device failing")
+        wait_for(
+            lambda: all(d["consecutive_failures"] for d in healthz(listen)[1]["devices"]),  # type: ignore[index]
+            30,
+            what="every device failing",
+        )
         assert agent.stop() == 0
     finally:
         if agent.running():
@@ -129,20 +137,27 @@ def test_a_changed_device_is_restarted_and_a_removed_one_stopped(
         moved = devices["classroom-1"].replace('room = "101"', 'room = "201"')
         config.write_text(agent_toml([moved], listen=listen))
         agent.process.send_signal(signal.SIGHUP)  # type: ignore[union-attr]
-        wait_for(lambda: [e for e in agent.log_events() if e["event"] == "config reloaded"], 30,
-                 what="the reload")
+        wait_for(
+            lambda: [e for e in agent.log_events() if e["event"] == "config reloaded"], 30, what="the reload"
+        )
         [reloaded] = [e for e in agent.log_events() if e["event"] == "config reloaded"]
         assert reloaded["changed"] == ["classroom-1"] and reloaded["removed"] == ["meter-1"]
-        wait_for(lambda: list(polls(listen)) == ["classroom-1"] and polls(listen)["classroom-1"] >= 2, 30,
-                 what="only classroom-1, polled again")
+        wait_for(
+            lambda: list(polls(listen)) == ["classroom-1"] and polls(listen)["classroom-1"] >= 2,
+            30,
+            what="only classroom-1, polled again",
+        )
         assert agent.stop() == 0
     finally:
         if agent.running():
             agent.kill()
     disk = DiskBuffer(tmp_path / "state" / "buffer.db", [], 10**9, readonly=True)
     try:
-        rooms = {line.split("room=")[1].split(",")[0].split(" ")[0] for line in disk.tail(10**9)
-                 if "device=classroom-1" in line}
+        rooms = {
+            line.split("room=")[1].split(",")[0].split(" ")[0]
+            for line in disk.tail(10**9)
+            if "device=classroom-1" in line
+        }
     finally:
         disk.close()
     assert rooms == {"101", "201"}  # its points before the reload and after, with the new tag
@@ -156,10 +171,12 @@ async def test_new_sink_settings_restart_the_forwarder_and_lose_nothing(
     config = tmp_path / "agent.toml"
 
     def write(timeout: str, state_dir: str = "state") -> None:
-        sink = f'[[sinks.influxdb]]\nname = "city"\nurl = "{store.url}"\nbucket = "b"\n' \
-            f'timeout = "{timeout}"\n'
-        config.write_text(agent_toml(devices, sink=sink).replace('state_dir = "state"',
-                                                                 f'state_dir = "{state_dir}"'))
+        sink = (
+            f'[[sinks.influxdb]]\nname = "city"\nurl = "{store.url}"\nbucket = "b"\ntimeout = "{timeout}"\n'
+        )
+        config.write_text(
+            agent_toml(devices, sink=sink).replace('state_dir = "state"', f'state_dir = "{state_dir}"')
+        )
 
     write("3s")
     agent = Agent(load(config), config)

@@ -38,7 +38,8 @@ def test_the_agent_interval_and_identity_reach_every_device_that_uses_them(tmp_p
     new = config(tmp_path, "", [("a", 1502, "101")])
     assert plan(Applied.of(old), new).unchanged == ["a"]
     faster = config(tmp_path, "", [("a", 1502, "101")]).model_copy(
-        update={"agent": old.agent.model_copy(update={"interval": 5.0})})
+        update={"agent": old.agent.model_copy(update={"interval": 5.0})}
+    )
     assert plan(Applied.of(old), faster).changed == ["a"]
     renamed = old.model_copy(update={"agent": old.agent.model_copy(update={"campus": "east"})})
     assert plan(Applied.of(old), renamed).changed == ["a"]
@@ -57,8 +58,10 @@ def test_buffer_and_state_dir_wait_for_a_restart_and_keep_their_running_values(t
 
 def sink(name: str, timeout: str = "10s", token_file: Path | None = None) -> str:
     token = f'token_file = "{token_file}"\n' if token_file else ""
-    return f'[[sinks.influxdb]]\nname = "{name}"\nurl = "http://127.0.0.1:8428"\nbucket = "b"\n' \
+    return (
+        f'[[sinks.influxdb]]\nname = "{name}"\nurl = "http://127.0.0.1:8428"\nbucket = "b"\n'
         f'timeout = "{timeout}"\n{token}'
+    )
 
 
 def test_changed_sink_settings_restart_the_forwarder(tmp_path: Path) -> None:

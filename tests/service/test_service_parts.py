@@ -105,7 +105,8 @@ def test_a_conf_d_drop_in_names_credentials_too(tmp_path: Path, monkeypatch: pyt
     (tmp_path / "conf.d").mkdir()
     (tmp_path / "conf.d" / "store.toml").write_text(
         '[[sinks.influxdb]]\nurl = "http://127.0.0.1:8086"\nbucket = "b"\n'
-        'token_file = "${CREDENTIALS_DIRECTORY}/city.token"\n')
+        'token_file = "${CREDENTIALS_DIRECTORY}/city.token"\n'
+    )
     sink = load(tmp_path / "agent.toml").config.sinks.influxdb[0]
     assert sink.token_file == credentials / "city.token" and sink.resolve_token() == "s3cret"
 
@@ -122,12 +123,18 @@ def test_health_problems_name_the_failing_sink_and_silent_devices() -> None:
     up = DeviceStatus("a", "modbus", 10, polls=3, last_ok_ms=now)
     down = DeviceStatus("b", "modbus", 10, polls=3, failures=3, consecutive_failures=3)
     waiting = DeviceStatus("c", "modbus", 10)
-    failing = SinkStatus("city", "http://tsdb:8086", consecutive_failures=4, last_ok_ms=now - 400_000,
-                         last_error="cannot reach http://tsdb:8086")
+    failing = SinkStatus(
+        "city",
+        "http://tsdb:8086",
+        consecutive_failures=4,
+        last_ok_ms=now - 400_000,
+        last_error="cannot reach http://tsdb:8086",
+    )
     healthy = status_with([up, down, waiting], [failing], now - 10**7)
     assert problems(healthy, 500, now) == []
     assert problems(healthy, 300, now) == [
-        "sink city (http://tsdb:8086) has failed for 400s: cannot reach http://tsdb:8086"]
+        "sink city (http://tsdb:8086) has failed for 400s: cannot reach http://tsdb:8086"
+    ]
     silent = status_with([down, waiting], [], now - 1000)
     assert problems(silent, 300, now) == ["no device answers (1 polled)"]
     starting = status_with([waiting], [SinkStatus("city", "u")], now)
@@ -139,12 +146,30 @@ def test_status_view_reads_like_a_summary(tmp_path: Path) -> None:
     config = load(tmp_path / "agent.toml").config
     now = 1_000_000_000
     status = status_with(
-        [DeviceStatus("a301-iaq", "modbus", 10, polls=12, last_ok_ms=now, last_latency_s=0.012),
-         DeviceStatus("lab-meter", "modbus", 10, polls=5, failures=5, consecutive_failures=5,
-                      last_error="no answer from 10.31.5.40:502 within 3s")],
-        [SinkStatus("city", "https://tsdb", sent_points=120, consecutive_failures=2,
-                    last_ok_ms=now - 3_725_000, last_error="https://tsdb answered 503: busy")],
-        now - 7_384_000)
+        [
+            DeviceStatus("a301-iaq", "modbus", 10, polls=12, last_ok_ms=now, last_latency_s=0.012),
+            DeviceStatus(
+                "lab-meter",
+                "modbus",
+                10,
+                polls=5,
+                failures=5,
+                consecutive_failures=5,
+                last_error="no answer from 10.31.5.40:502 within 3s",
+            ),
+        ],
+        [
+            SinkStatus(
+                "city",
+                "https://tsdb",
+                sent_points=120,
+                consecutive_failures=2,
+                last_ok_ms=now - 3_725_000,
+                last_error="https://tsdb answered 503: busy",
+            )
+        ],
+        now - 7_384_000,
+    )
     backlog = [SinkBacklog("city", 3, 240, 4096, now - 65_000)]
     status.buffer = BufferStats(3, 240, 4096, backlog, {"dropped:city": 0})
     body = json.loads(json.dumps(report(status, config, now)))
@@ -171,7 +196,11 @@ def test_status_asks_wildcard_listeners_on_loopback() -> None:
 def test_secret_keys_are_blanked_in_any_log_call() -> None:
     event = {"event": "connecting", "token": "abc123", "community": "private", "user": "edge"}
     assert logs.redact_secrets(None, "info", event) == {
-        "event": "connecting", "token": "[redacted]", "community": "[redacted]", "user": "edge"}
+        "event": "connecting",
+        "token": "[redacted]",
+        "community": "[redacted]",
+        "user": "edge",
+    }
 
 
 def test_journald_is_recognised_by_its_stream(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

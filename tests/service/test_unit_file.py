@@ -21,8 +21,10 @@ UNIT = REPO / "deploy" / "systemd" / "edge-agent.service"
 PREFIX = "/opt/edge-agent"
 MAX_EXPOSURE = 2.0
 
-needs_analyze = pytest.mark.skipif(shutil.which("systemd-analyze") is None,
-                                   reason="systemd-analyze missing: apt-get install systemd (make test does)")
+needs_analyze = pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None,
+    reason="systemd-analyze missing: apt-get install systemd (make test does)",
+)
 
 
 def directives() -> dict[str, list[str]]:
@@ -46,8 +48,9 @@ class _MultiDict(dict[str, Any]):
 
 def verify(unit: Path) -> subprocess.CompletedProcess[str]:
     """``systemd-analyze verify`` on ``unit``; --man=no: the docs it names are not man pages."""
-    return subprocess.run(["systemd-analyze", "verify", "--man=no", str(unit)],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", str(unit)], capture_output=True, text=True, timeout=60
+    )
 
 
 def unit_for(root: Path, tmp_path: Path) -> Path:
@@ -59,8 +62,12 @@ def unit_for(root: Path, tmp_path: Path) -> Path:
 
 @needs_analyze
 def test_security_exposure_is_ok() -> None:
-    result = subprocess.run(["systemd-analyze", "security", "--offline=true", "--no-pager", str(UNIT)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", "--no-pager", str(UNIT)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     match = re.search(r"Overall exposure level for edge-agent\.service: (\d+\.\d+) (\w+)", result.stdout)
     assert match, result.stdout + result.stderr
     assert float(match.group(1)) <= MAX_EXPOSURE and match.group(2) == "OK", result.stdout
@@ -104,6 +111,7 @@ def test_the_unit_is_a_watched_notify_service_with_what_the_agent_needs() -> Non
 def test_every_credential_the_example_config_names_is_loaded_by_the_unit() -> None:
     loaded = {entry.split(":", 1)[0] for entry in directives()["LoadCredential"]}
     example = tomllib.loads((REPO / "configs" / "agent.example.toml").read_text())
-    named = {sink["token_file"].removeprefix("${CREDENTIALS_DIRECTORY}/")
-             for sink in example["sinks"]["influxdb"]}
+    named = {
+        sink["token_file"].removeprefix("${CREDENTIALS_DIRECTORY}/") for sink in example["sinks"]["influxdb"]
+    }
     assert named and named <= loaded

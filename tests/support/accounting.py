@@ -26,14 +26,19 @@ class Books:
 
     def line(self, case: str) -> str:
         """One line for the report."""
-        return (f"{case:<38} accepted {self.accepted:>7}  delivered {self.delivered:>7}  "
-                f"dead-lettered {self.dead_lettered:>5}  dropped {self.dropped:>6}  "
-                f"duplicates {self.duplicates}")
+        return (
+            f"{case:<38} accepted {self.accepted:>7}  delivered {self.delivered:>7}  "
+            f"dead-lettered {self.dead_lettered:>5}  dropped {self.dropped:>6}  "
+            f"duplicates {self.duplicates}"
+        )
 
     def balanced(self) -> bool:
         """accepted = delivered + dead-lettered + dropped, nothing left behind, nothing twice."""
-        return (self.accepted == self.delivered + self.dead_lettered + self.dropped
-                and self.still_buffered == 0 and self.duplicates == 0)
+        return (
+            self.accepted == self.delivered + self.dead_lettered + self.dropped
+            and self.still_buffered == 0
+            and self.duplicates == 0
+        )
 
 
 def books(buffer_file: Path, store: VictoriaMetrics, school: str, sink: str) -> Books:

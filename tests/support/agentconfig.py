@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 
-def agent_toml(devices: list[str], *, listen: str = "", sink: str = "", interval: str = "300ms",
-               extra: str = "", log_format: str = "json") -> str:
+def agent_toml(
+    devices: list[str],
+    *,
+    listen: str = "",
+    sink: str = "",
+    interval: str = "300ms",
+    extra: str = "",
+    log_format: str = "json",
+) -> str:
     """An agent.toml for tests: state in ./state, fast flushes, debug logs."""
     return f"""
 [agent]

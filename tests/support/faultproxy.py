@@ -74,8 +74,12 @@ class FaultProxy:
             return web.Response(status=answer.status, text=answer.body, headers=answer.headers)
         assert self._session is not None
         try:
-            async with self._session.post(f"{self.upstream}/api/v2/write", params=request.query,
-                                          data=body, timeout=aiohttp.ClientTimeout(total=30)) as upstream:
+            async with self._session.post(
+                f"{self.upstream}/api/v2/write",
+                params=request.query,
+                data=body,
+                timeout=aiohttp.ClientTimeout(total=30),
+            ) as upstream:
                 self.answers.append(upstream.status)
                 return web.Response(status=upstream.status, body=await upstream.read())
         except (aiohttp.ClientError, TimeoutError):

@@ -42,8 +42,15 @@ class Mosquitto(ServerProcess):
 
     name = BINARY
 
-    def __init__(self, workdir: Path, *, tls: TlsFiles | None = None, require_client_cert: bool = False,
-                 passwords: dict[str, str] | None = None, extra: str = "") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        tls: TlsFiles | None = None,
+        require_client_cert: bool = False,
+        passwords: dict[str, str] | None = None,
+        extra: str = "",
+    ) -> None:
         super().__init__()
         self.workdir = workdir
         self.port = free_port()
@@ -86,12 +93,20 @@ class Mosquitto(ServerProcess):
             password_file = self.workdir / "passwords"
             password_file.write_text("")
             for user, password in self.passwords.items():
-                subprocess.run(["mosquitto_passwd", "-b", str(password_file), user, password],
-                               check=True, capture_output=True, timeout=10)
+                subprocess.run(
+                    ["mosquitto_passwd", "-b", str(password_file), user, password],
+                    check=True,
+                    capture_output=True,
+                    timeout=10,
+                )
             lines += ["allow_anonymous false", f"password_file {password_file}"]
         if self.tls is not None:
-            lines += [f"cafile {self.tls.ca}", f"certfile {self.tls.server_cert}",
-                      f"keyfile {self.tls.server_key}", "tls_version tlsv1.2"]
+            lines += [
+                f"cafile {self.tls.ca}",
+                f"certfile {self.tls.server_cert}",
+                f"keyfile {self.tls.server_key}",
+                "tls_version tlsv1.2",
+            ]
             if self.require_client_cert:
                 lines.append("require_certificate true")
         self.conf.write_text("\n".join(lines) + "\n" + self.extra + "\n")
@@ -102,8 +117,13 @@ class Mosquitto(ServerProcess):
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._write_conf()
         stderr = self.workdir / "mosquitto.stderr"  # what it says before its own log is open
-        self.launch([binary, "-c", str(self.conf)], stderr, self._listening,
-                    see=f"{self.log} and {stderr}", timeout=timeout)
+        self.launch(
+            [binary, "-c", str(self.conf)],
+            stderr,
+            self._listening,
+            see=f"{self.log} and {stderr}",
+            timeout=timeout,
+        )
 
     def _listening(self) -> bool:
         try:
@@ -146,8 +166,9 @@ class Subscriber:
         """Receive until cancelled; a broker restart only pauses it."""
         while True:
             try:
-                async with aiomqtt.Client(LOOPBACK, self.broker.port, identifier=self.client_id,
-                                          clean_session=False, timeout=5) as client:
+                async with aiomqtt.Client(
+                    LOOPBACK, self.broker.port, identifier=self.client_id, clean_session=False, timeout=5
+                ) as client:
                     await client.subscribe(self.topic, qos=1)
                     self.subscribed.set()
                     async for message in client.messages:

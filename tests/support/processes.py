@@ -31,26 +31,56 @@ class JournalEntry:
 class SimulatedCampus:
     """``python -m simulators campus`` on free loopback ports, with a journal of every read."""
 
-    def __init__(self, workdir: Path, classrooms: int = 2, meters: int = 1, machines: int = 1,
-                 seed: int = 7, switches: int = 0, ups: int = 0, switch_ports: int = 4) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        classrooms: int = 2,
+        meters: int = 1,
+        machines: int = 1,
+        seed: int = 7,
+        switches: int = 0,
+        ups: int = 0,
+        switch_ports: int = 4,
+    ) -> None:
         self.workdir = workdir
         self.count = classrooms + meters + machines
         self.base_port = free_port_range(self.count)
         self.journal_path = workdir / "journal.jsonl"
         self.args = [
-            "--seed", str(seed), "--classrooms", str(classrooms), "--meters", str(meters),
-            "--machines", str(machines), "--base-port", str(self.base_port), "--host", LOOPBACK,
+            "--seed",
+            str(seed),
+            "--classrooms",
+            str(classrooms),
+            "--meters",
+            str(meters),
+            "--machines",
+            str(machines),
+            "--base-port",
+            str(self.base_port),
+            "--host",
+            LOOPBACK,
         ]
         if switches or ups:
-            self.args += ["--switches", str(switches), "--ups", str(ups), "--switch-ports", str(switch_ports),
-                          "--snmp-port", str(free_udp_ports(switches + ups))]
+            self.args += [
+                "--switches",
+                str(switches),
+                "--ups",
+                str(ups),
+                "--switch-ports",
+                str(switch_ports),
+                "--snmp-port",
+                str(free_udp_ports(switches + ups)),
+            ]
         self.process: subprocess.Popen[str] | None = None
 
     def config(self) -> str:
         """The ``[[devices.modbus]]`` entries that poll this campus."""
         return subprocess.run(
             [sys.executable, "-m", "simulators", "campus", *self.args, "--print-config"],
-            check=True, capture_output=True, text=True, timeout=30,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=30,
         ).stdout
 
     def start(self) -> None:
@@ -58,7 +88,9 @@ class SimulatedCampus:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "simulators", "campus", *self.args, "--journal", str(self.journal_path)],
-            stdout=subprocess.PIPE, stderr=(self.workdir / "simulators.log").open("ab"), text=True,
+            stdout=subprocess.PIPE,
+            stderr=(self.workdir / "simulators.log").open("ab"),
+            text=True,
         )
         assert self.process.stdout is not None
         deadline = time.monotonic() + 30
@@ -84,8 +116,9 @@ class SimulatedCampus:
         for line in self.journal_path.read_text().splitlines():
             if line.strip():
                 data = json.loads(line)
-                entries.append(JournalEntry(data["t_ms"], data["device"], data["table"],
-                                            data["address"], data["values"]))
+                entries.append(
+                    JournalEntry(data["t_ms"], data["device"], data["table"], data["address"], data["values"])
+                )
         return entries
 
     def served_polls(self) -> dict[str, list[int]]:
@@ -113,7 +146,8 @@ class AgentProcess:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "edge_agent", "run", str(self.config)],
-                stdout=log, stderr=subprocess.STDOUT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
 
     def stop(self, timeout: float = 30) -> int:
@@ -142,8 +176,9 @@ class AgentProcess:
 
 def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run ``edge-agent ARGS`` and capture its output."""
-    return subprocess.run([sys.executable, "-m", "edge_agent", *args],
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "edge_agent", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def wait_for(condition: Any, timeout: float, interval: float = 0.25, what: str = "condition") -> Any:
@@ -158,8 +193,9 @@ def wait_for(condition: Any, timeout: float, interval: float = 0.25, what: str =
         time.sleep(interval)
 
 
-async def until(condition: Any, seconds: float, what: str, *, interval: float = 0.05,
-                blocking: bool = False) -> Any:
+async def until(
+    condition: Any, seconds: float, what: str, *, interval: float = 0.05, blocking: bool = False
+) -> Any:
     """The async twin of :func:`wait_for`: poll without stopping the loop the test's servers run on.
 
     ``condition`` may be a coroutine function; ``blocking=True`` runs a plain one in a thread,

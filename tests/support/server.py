@@ -24,8 +24,17 @@ class ServerProcess:
     def __init__(self) -> None:
         self.process: subprocess.Popen[bytes] | None = None
 
-    def launch(self, argv: list[str], output: Path | None, answers: Callable[[], bool], *, see: Path | str,
-               timeout: float, interval: float = 0.05, env: dict[str, str] | None = None) -> None:
+    def launch(
+        self,
+        argv: list[str],
+        output: Path | None,
+        answers: Callable[[], bool],
+        *,
+        see: Path | str,
+        timeout: float,
+        interval: float = 0.05,
+        env: dict[str, str] | None = None,
+    ) -> None:
         """Start ``argv`` (stdout and stderr appended to ``output``, or dropped) and poll
         ``answers`` until it is true; a process that exits or never answers is an error that
         names ``see``, the file to read."""

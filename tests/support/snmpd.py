@@ -39,8 +39,14 @@ class V3User:
     def net_snmp_auth(self) -> str:
         """The auth protocol as net-snmp's ``createUser`` and ``snmpget -a`` spell it."""
         assert self.auth is not None
-        return {"md5": "MD5", "sha": "SHA", "sha224": "SHA-224", "sha256": "SHA-256",
-                "sha384": "SHA-384", "sha512": "SHA-512"}[self.auth]
+        return {
+            "md5": "MD5",
+            "sha": "SHA",
+            "sha224": "SHA-224",
+            "sha256": "SHA-256",
+            "sha384": "SHA-384",
+            "sha512": "SHA-512",
+        }[self.auth]
 
     @property
     def net_snmp_priv(self) -> str:
@@ -112,30 +118,65 @@ class Snmpd(ServerProcess):
         (self.workdir / "nomibs").mkdir(exist_ok=True)
         self.persist.mkdir(exist_ok=True)
         config = self.write_config()
-        self.launch([binary, "-f", "-C", "-M", str(self.workdir / "nomibs"), "-m", "", "-c", str(config),
-                     "-Lf", str(self.log), "-p", str(self.workdir / "snmpd.pid")],
-                    None, self._answering, see=self.log, timeout=timeout, interval=0.1, env=self._env)
+        self.launch(
+            [
+                binary,
+                "-f",
+                "-C",
+                "-M",
+                str(self.workdir / "nomibs"),
+                "-m",
+                "",
+                "-c",
+                str(config),
+                "-Lf",
+                str(self.log),
+                "-p",
+                str(self.workdir / "snmpd.pid"),
+            ],
+            None,
+            self._answering,
+            see=self.log,
+            timeout=timeout,
+            interval=0.1,
+            env=self._env,
+        )
 
     def _answering(self) -> bool:
-        result = self.run("snmpget", "-v2c", "-c", COMMUNITY, "-t", "0.3", "-r", "0",
-                          self.address, "1.3.6.1.2.1.1.5.0", check=False)
+        result = self.run(
+            "snmpget",
+            "-v2c",
+            "-c",
+            COMMUNITY,
+            "-t",
+            "0.3",
+            "-r",
+            "0",
+            self.address,
+            "1.3.6.1.2.1.1.5.0",
+            check=False,
+        )
         return result.returncode == 0 and SYS_NAME in result.stdout
 
     def run(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run a net-snmp command-line tool (``snmpget``, ``snmpwalk``...) with numeric output."""
-        return subprocess.run([tool, "-m", "", "-M", str(self.workdir / "nomibs"), *args],
-                              env=self._env, capture_output=True, text=True, timeout=30, check=check)
+        return subprocess.run(
+            [tool, "-m", "", "-M", str(self.workdir / "nomibs"), *args],
+            env=self._env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=check,
+        )
 
     def get(self, *oids: str) -> dict[str, str]:
         """``snmpget -v2c``: numeric OID (no leading dot) -> value as net-snmp prints it (-Oqn)."""
-        result = self.run("snmpget", "-v2c", "-c", COMMUNITY, "-On", "-Oq", "-Oe", "-Ot", self.address,
-                          *oids)
+        result = self.run("snmpget", "-v2c", "-c", COMMUNITY, "-On", "-Oq", "-Oe", "-Ot", self.address, *oids)
         return _parse(result.stdout)
 
     def walk(self, oid: str) -> dict[str, str]:
         """``snmpwalk -v2c``: numeric OID -> value, for the subtree under ``oid``."""
-        result = self.run("snmpwalk", "-v2c", "-c", COMMUNITY, "-On", "-Oq", "-Oe", "-Ot", self.address,
-                          oid)
+        result = self.run("snmpwalk", "-v2c", "-c", COMMUNITY, "-On", "-Oq", "-Oe", "-Ot", self.address, oid)
         return _parse(result.stdout)
 
 
@@ -155,21 +196,37 @@ class SimulatedSnmp:
         self.workdir = workdir
         self.count = switches + ups
         self.base_port = free_udp_ports(self.count)
-        self.args = ["--switches", str(switches), "--ups", str(ups), "--base-port", str(self.base_port),
-                     "--host", LOOPBACK, *extra]
+        self.args = [
+            "--switches",
+            str(switches),
+            "--ups",
+            str(ups),
+            "--base-port",
+            str(self.base_port),
+            "--host",
+            LOOPBACK,
+            *extra,
+        ]
         self.process: subprocess.Popen[str] | None = None
 
     def config(self) -> str:
         """The ``[[devices.snmp]]`` entries that poll these devices."""
-        return subprocess.run([sys.executable, "-m", "simulators.snmp", *self.args, "--print-config"],
-                              check=True, capture_output=True, text=True, timeout=30).stdout
+        return subprocess.run(
+            [sys.executable, "-m", "simulators.snmp", *self.args, "--print-config"],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout
 
     def start(self) -> None:
         """Start serving and wait for ``ready``."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "simulators.snmp", *self.args], stdout=subprocess.PIPE,
-            stderr=(self.workdir / "simulators-snmp.log").open("ab"), text=True,
+            [sys.executable, "-m", "simulators.snmp", *self.args],
+            stdout=subprocess.PIPE,
+            stderr=(self.workdir / "simulators-snmp.log").open("ab"),
+            text=True,
         )
         assert self.process.stdout is not None
         for line in self.process.stdout:

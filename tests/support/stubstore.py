@@ -40,8 +40,9 @@ class Received:
 class StubStore:
     """``/api/v2/write`` that answers from a script, then 204 for everything after it."""
 
-    def __init__(self, script: list[Answer] | None = None,
-                 decide: Callable[[list[str]], Answer | None] | None = None) -> None:
+    def __init__(
+        self, script: list[Answer] | None = None, decide: Callable[[list[str]], Answer | None] | None = None
+    ) -> None:
         self.script = list(script or [])
         self.decide = decide
         self.received: list[Received] = []
@@ -74,9 +75,11 @@ class StubStore:
             raw = gzip.decompress(raw)
         lines = raw.decode("utf-8").splitlines()
         answer = (self.decide(lines) if self.decide else None) or (
-            self.script.pop(0) if self.script else Answer())
-        self.received.append(Received(time.monotonic(), lines, answer.status,
-                                      request.headers.get("Authorization")))
+            self.script.pop(0) if self.script else Answer()
+        )
+        self.received.append(
+            Received(time.monotonic(), lines, answer.status, request.headers.get("Authorization"))
+        )
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:

@@ -22,8 +22,14 @@ class VictoriaMetrics(ServerProcess):
 
     name = BINARY
 
-    def __init__(self, data_dir: Path, port: int | None = None, dedup: bool = False,
-                 tls: tuple[Path, Path] | None = None, flags: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        dedup: bool = False,
+        tls: tuple[Path, Path] | None = None,
+        flags: tuple[str, ...] = (),
+    ) -> None:
         super().__init__()
         # More command-line flags, e.g. the ingest limit of a city store (-maxConcurrentInserts).
         self.flags = list(flags)
@@ -41,9 +47,22 @@ class VictoriaMetrics(ServerProcess):
         """Start the server and wait until *this* process answers /health."""
         binary = shutil.which(BINARY) or f"/usr/bin/{BINARY}"
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.launch([binary, f"-httpListenAddr={LOOPBACK}:{self.port}", f"-storageDataPath={self.data_dir}",
-                     "-search.latencyOffset=0s", "-loggerLevel=WARN", *self.dedup, *self.tls, *self.flags],
-                    self._log, self._healthy, see=self._log, timeout=timeout)
+        self.launch(
+            [
+                binary,
+                f"-httpListenAddr={LOOPBACK}:{self.port}",
+                f"-storageDataPath={self.data_dir}",
+                "-search.latencyOffset=0s",
+                "-loggerLevel=WARN",
+                *self.dedup,
+                *self.tls,
+                *self.flags,
+            ],
+            self._log,
+            self._healthy,
+            see=self._log,
+            timeout=timeout,
+        )
 
     def _healthy(self) -> bool:
         try:

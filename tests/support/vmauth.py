@@ -30,8 +30,18 @@ class VMAuth(ServerProcess):
     def start(self, timeout: float = 15.0) -> None:
         """Start and wait until it answers (any HTTP status means it listens)."""
         binary = shutil.which("vmauth") or "/usr/bin/vmauth"
-        self.launch([binary, f"-auth.config={self.config}", f"-httpListenAddr={LOOPBACK}:{self.port}",
-                     "-loggerLevel=WARN"], self._log, self._answers, see=self._log, timeout=timeout)
+        self.launch(
+            [
+                binary,
+                f"-auth.config={self.config}",
+                f"-httpListenAddr={LOOPBACK}:{self.port}",
+                "-loggerLevel=WARN",
+            ],
+            self._log,
+            self._answers,
+            see=self._log,
+            timeout=timeout,
+        )
 
     def _answers(self) -> bool:
         try:

@@ -113,15 +113,23 @@ class Mibs:
             enum_name = spec.get("enum")
             if enum_name is not None and enum_name not in enums:
                 raise MibError(f"{module}::{name}: enum {enum_name!r} is not defined in {folder}")
-            objects.append(MibObject(module, name, oid, kind, None if syntax is None else str(syntax),
-                                     enums[str(enum_name)] if enum_name else None))
+            objects.append(
+                MibObject(
+                    module,
+                    name,
+                    oid,
+                    kind,
+                    None if syntax is None else str(syntax),
+                    enums[str(enum_name)] if enum_name else None,
+                )
+            )
         return cls(objects, enums)
 
     def resolve(self, text: str) -> Resolved:
         """Resolve ``IF-MIB::ifHCInOctets``, ``ifHCInOctets``, ``sysUpTime.0`` or ``1.3.6.1.2.1.1.3.0``."""
         text = text.strip()
         if not text:
-            raise MibError("an OID is required: a name such as \"IF-MIB::ifDescr\" or a number")
+            raise MibError('an OID is required: a name such as "IF-MIB::ifDescr" or a number')
         if text.lstrip(".")[:1].isdigit():
             oid = parse_oid(text)
             found = self.object_at(oid)
@@ -151,9 +159,11 @@ class Mibs:
     def _named(self, module: str, name: str, text: str) -> MibObject:
         if module:
             if module not in self.modules:
-                raise MibError(f"{text!r}: MIB module {module!r} is not shipped with the agent"
-                               f"{_hint(module, self.modules)}; shipped: {', '.join(self.modules)}; "
-                               "or give the OID as numbers")
+                raise MibError(
+                    f"{text!r}: MIB module {module!r} is not shipped with the agent"
+                    f"{_hint(module, self.modules)}; shipped: {', '.join(self.modules)}; "
+                    "or give the OID as numbers"
+                )
             obj = self.by_qualified.get((module, name))
             if obj is None:
                 elsewhere = self.by_name.get(name)
@@ -168,8 +178,10 @@ class Mibs:
         if candidates:
             choices = ", ".join(c.qualified for c in candidates)
             raise MibError(f"{text!r} is defined in several modules; write one of {choices}")
-        raise MibError(f"{text!r}: no MIB object of that name in {', '.join(self.modules)}"
-                       f"{_hint(name, list(self.by_name))}; or give the OID as numbers")
+        raise MibError(
+            f"{text!r}: no MIB object of that name in {', '.join(self.modules)}"
+            f"{_hint(name, list(self.by_name))}; or give the OID as numbers"
+        )
 
 
 def _hint(name: str, choices: list[str]) -> str:

@@ -11,8 +11,12 @@ from drivers.modbus.config import ModbusDevice, Register
 
 
 def device(**kwargs: Any) -> ModbusDevice:
-    data: dict[str, Any] = {"name": "d", "measurement": "m",
-                            "registers": [{"field": "v_v", "address": 0}], **kwargs}
+    data: dict[str, Any] = {
+        "name": "d",
+        "measurement": "m",
+        "registers": [{"field": "v_v", "address": 0}],
+        **kwargs,
+    }
     if "host" not in data and "serial" not in data:
         data["host"] = "127.0.0.1"
     return ModbusDevice.model_validate(data)

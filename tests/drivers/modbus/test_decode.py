@@ -77,8 +77,16 @@ def test_bytes_come_back_in_abcd() -> None:
 
 from drivers.modbus.decode import decode_string, text_for  # noqa: E402
 
-STRUCT = {"int16": "h", "uint16": "H", "int32": "i", "uint32": "I", "int64": "q", "uint64": "Q",
-          "float32": "f", "float64": "d"}
+STRUCT = {
+    "int16": "h",
+    "uint16": "H",
+    "int32": "i",
+    "uint32": "I",
+    "int64": "q",
+    "uint64": "Q",
+    "float32": "f",
+    "float64": "d",
+}
 ORDERS_32 = ["ABCD", "CDAB", "BADC", "DCBA"]
 ORDERS_64 = ["ABCDEFGH", "GHEFCDAB", "BADCFEHG", "HGFEDCBA"]
 
@@ -145,8 +153,9 @@ def test_strings_are_text_for_a_tag() -> None:
     text = text_for(register)
     assert text is not None
     assert text(words(b"O1234\x00\x00\x00")) == "O1234"
-    swapped = Register.model_validate({"tag": "model", "address": 0, "type": "string", "length": 2,
-                                       "order": "BADC"})
+    swapped = Register.model_validate(
+        {"tag": "model", "address": 0, "type": "string", "length": 2, "order": "BADC"}
+    )
     swapped_text = text_for(swapped)
     assert swapped_text is not None
     assert swapped_text(words(b"DS6M")) == "SDM6"
@@ -154,8 +163,9 @@ def test_strings_are_text_for_a_tag() -> None:
 
 
 def test_an_enum_names_the_raw_value_and_keeps_the_number() -> None:
-    register = Register.model_validate({"field": "state_code", "tag": "state", "address": 0,
-                                        "enum": {"0": "idle", "2": "running"}})
+    register = Register.model_validate(
+        {"field": "state_code", "tag": "state", "address": 0, "enum": {"0": "idle", "2": "running"}}
+    )
     name = text_for(register)
     assert name is not None
     assert name([2]) == "running"
@@ -165,8 +175,17 @@ def test_an_enum_names_the_raw_value_and_keeps_the_number() -> None:
 
 # One unpack for the whole read gives what the per-value decoders give, whatever the registers.
 KINDS = ["int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64", "bool"]
-WIDTH = {"int16": 1, "uint16": 1, "bool": 1, "int32": 2, "uint32": 2, "float32": 2, "int64": 4,
-         "uint64": 4, "float64": 4}
+WIDTH = {
+    "int16": 1,
+    "uint16": 1,
+    "bool": 1,
+    "int32": 2,
+    "uint32": 2,
+    "float32": 2,
+    "int64": 4,
+    "uint64": 4,
+    "float64": 4,
+}
 
 
 @st.composite
@@ -175,12 +194,17 @@ def register_sets(draw: st.DrawFn) -> list[Register]:
     address = draw(st.integers(0, 5))
     for index in range(draw(st.integers(1, 8))):
         kind = draw(st.sampled_from(KINDS))
-        registers.append(reg(
-            field=f"f{index}", address=address, type=kind, bit=3 if kind == "bool" else None,
-            order=draw(st.sampled_from(["ABCD", "ABCD", "CDAB", "BADC"])),
-            scale=1.0 if kind == "bool" else draw(st.sampled_from([1.0, 1.0, 0.1, 0.01, 10.0])),
-            offset=0.0 if kind == "bool" else draw(st.sampled_from([0.0, 0.0, -40.0])),
-        ))
+        registers.append(
+            reg(
+                field=f"f{index}",
+                address=address,
+                type=kind,
+                bit=3 if kind == "bool" else None,
+                order=draw(st.sampled_from(["ABCD", "ABCD", "CDAB", "BADC"])),
+                scale=1.0 if kind == "bool" else draw(st.sampled_from([1.0, 1.0, 0.1, 0.01, 10.0])),
+                offset=0.0 if kind == "bool" else draw(st.sampled_from([0.0, 0.0, -40.0])),
+            )
+        )
         address += WIDTH[kind] + draw(st.sampled_from([0, 0, 1, 3]))
     return registers
 
@@ -189,8 +213,11 @@ def register_sets(draw: st.DrawFn) -> list[Register]:
 def test_a_whole_read_decodes_as_each_value_alone(registers: list[Register], data: st.DataObject) -> None:
     (request,) = plan(registers, max_gap=100)
     answer = data.draw(st.lists(st.integers(0, 65535), min_size=request.count, max_size=request.count))
-    alone = [(slot.field, slot.decode(answer[slot.offset : slot.offset + slot.width]))
-             for slot in request.slots if slot.decode is not None]
+    alone = [
+        (slot.field, slot.decode(answer[slot.offset : slot.offset + slot.width]))
+        for slot in request.slots
+        if slot.decode is not None
+    ]
     if request.whole is None:  # a bit, a swapped order: decoded one by one, as before
         assert any(r.type == "bool" or r.order != "ABCD" for r in registers)
         return

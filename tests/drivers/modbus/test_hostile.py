@@ -33,19 +33,20 @@ def good(tid: int, unit: int, function: int, count: int) -> bytes:
 HOSTILE: dict[str, tuple[Answer, str]] = {
     "one register short": (
         lambda t, u, f, c: mbap(t, u, bytes([f, 2 * (c - 1)]) + b"\x00\x01" * (c - 1)),
-        "12 data bytes for 7 registers"),
+        "12 data bytes for 7 registers",
+    ),
     "byte count larger than the frame": (
-        lambda t, u, f, c: mbap(t, u, bytes([f, 2 * c + 6]) + b"\x00\x01" * c), "undecodable answer"),
+        lambda t, u, f, c: mbap(t, u, bytes([f, 2 * c + 6]) + b"\x00\x01" * c),
+        "undecodable answer",
+    ),
     "another function code": (
-        lambda t, u, f, c: mbap(t, u, bytes([3, 2 * c]) + b"\x00\x01" * c), "function code 3"),
-    "another transaction id": (
-        lambda t, u, f, c: good(t + 9, u, f, c), "wrong transaction id"),
-    "another unit id": (
-        lambda t, u, f, c: good(t, u + 1, f, c), "wrong unit id"),
-    "cut short": (
-        lambda t, u, f, c: good(t, u, f, c)[:-3], "never formed an answer"),
-    "garbage": (
-        lambda t, u, f, c: b"\xde\xad\xbe\xef" * 4, "never formed an answer"),
+        lambda t, u, f, c: mbap(t, u, bytes([3, 2 * c]) + b"\x00\x01" * c),
+        "function code 3",
+    ),
+    "another transaction id": (lambda t, u, f, c: good(t + 9, u, f, c), "wrong transaction id"),
+    "another unit id": (lambda t, u, f, c: good(t, u + 1, f, c), "wrong unit id"),
+    "cut short": (lambda t, u, f, c: good(t, u, f, c)[:-3], "never formed an answer"),
+    "garbage": (lambda t, u, f, c: b"\xde\xad\xbe\xef" * 4, "never formed an answer"),
 }
 
 
@@ -92,8 +93,9 @@ async def test_a_hostile_answer_is_rejected_counted_and_the_next_poll_works(
 ) -> None:
     server, reason = hostile
     # classroom-iaq: one request, input registers 0-6.
-    device = from_profile("classroom-iaq", name="odd-sensor", host=LOOPBACK, port=server.port,
-                          timeout="300ms")
+    device = from_profile(
+        "classroom-iaq", name="odd-sensor", host=LOOPBACK, port=server.port, timeout="300ms"
+    )
     async with ModbusDriver(device, Links()) as driver:
         with pytest.raises(DeviceError) as failed:
             await driver.poll()

@@ -60,8 +60,10 @@ async def test_registers_and_the_request_on_the_wire() -> None:
         assert await connection.read(7, 3, 100, 3, 2.0) == Answer([100, 101, 102])
         assert await connection.read(7, 4, 0, 1, 2.0) == Answer([0])
     # Transaction ids count up; protocol 0, length 6, unit, function, address, count.
-    assert requests == [struct.pack(">HHHBBHH", 1, 0, 6, 7, 3, 100, 3),
-                        struct.pack(">HHHBBHH", 2, 0, 6, 7, 4, 0, 1)]
+    assert requests == [
+        struct.pack(">HHHBBHH", 1, 0, 6, 7, 3, 100, 3),
+        struct.pack(">HHHBBHH", 2, 0, 6, 7, 4, 0, 1),
+    ]
     assert stats.rejected_frames == 0
 
 
@@ -78,12 +80,15 @@ async def test_an_exception_answer_carries_its_code() -> None:
     assert stats.rejected_frames == 0
 
 
-@pytest.mark.parametrize(("pdu", "reason"), [
-    (lambda f, c: bytes([f | 0x80, 2, 0]), "an exception of 3 bytes"),
-    (lambda f, c: bytes([f, 2 * c]) + b"\x00" * (2 * c - 1), "byte count 4, 3 data bytes"),
-    (lambda f, c: bytes([f, 2 * c + 2]) + b"\x00" * (2 * c + 2), "6 data bytes for 2 registers"),
-    (lambda f, c: bytes([f ^ 1, 2 * c]) + b"\x00" * (2 * c), "function code 2, the request was 3"),
-])
+@pytest.mark.parametrize(
+    ("pdu", "reason"),
+    [
+        (lambda f, c: bytes([f | 0x80, 2, 0]), "an exception of 3 bytes"),
+        (lambda f, c: bytes([f, 2 * c]) + b"\x00" * (2 * c - 1), "byte count 4, 3 data bytes"),
+        (lambda f, c: bytes([f, 2 * c + 2]) + b"\x00" * (2 * c + 2), "6 data bytes for 2 registers"),
+        (lambda f, c: bytes([f ^ 1, 2 * c]) + b"\x00" * (2 * c), "function code 2, the request was 3"),
+    ],
+)
 async def test_a_malformed_answer_fails_at_once_and_is_counted(
     pdu: Callable[[int, int], bytes], reason: str
 ) -> None:

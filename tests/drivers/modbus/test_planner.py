@@ -39,7 +39,9 @@ def test_a_gap_wider_than_max_gap_splits() -> None:
 def test_tables_are_read_separately() -> None:
     requests = plan([r("a", 0, "holding"), r("b", 0, "input"), r("c", 1, "discrete", None)], max_gap=16)
     assert sorted((q.table, q.address, q.count) for q in requests) == [
-        ("discrete", 1, 1), ("holding", 0, 1), ("input", 0, 1),
+        ("discrete", 1, 1),
+        ("holding", 0, 1),
+        ("input", 0, 1),
     ]
 
 

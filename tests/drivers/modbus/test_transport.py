@@ -31,8 +31,12 @@ MONDAY_10H = 1741600800.0  # a lesson is on: classroom values are well away from
 async def serial_bus(tmp_path: Path) -> AsyncIterator[tuple[Bus, str]]:
     """Two classrooms and a meter on units 1-3 of a serial line; yields the bus and the agent's end."""
     async with NullModem() as modem:
-        bus = Bus(build_bus(classrooms=2, meters=1), serial=modem.a, journal=tmp_path / "bus.jsonl",
-                  clock=lambda: MONDAY_10H)
+        bus = Bus(
+            build_bus(classrooms=2, meters=1),
+            serial=modem.a,
+            journal=tmp_path / "bus.jsonl",
+            clock=lambda: MONDAY_10H,
+        )
         async with bus:
             yield bus, modem.b
 
@@ -106,9 +110,11 @@ async def test_a_silent_unit_on_the_bus_fails_alone(serial_bus: tuple[Bus, str])
     _, port = serial_bus
     links = Links()
     alive = ModbusDriver(
-        from_profile("classroom-iaq", name="alive", serial=port, unit=1, timeout="2s"), links)
+        from_profile("classroom-iaq", name="alive", serial=port, unit=1, timeout="2s"), links
+    )
     silent = ModbusDriver(
-        from_profile("classroom-iaq", name="silent", serial=port, unit=9, timeout="200ms"), links)
+        from_profile("classroom-iaq", name="silent", serial=port, unit=9, timeout="200ms"), links
+    )
     outcome = await asyncio.gather(silent.poll(), alive.poll(), return_exceptions=True)
     assert isinstance(outcome[0], DeviceError)
     assert f"no answer from {port}" in outcome[0].reason
@@ -122,14 +128,16 @@ async def test_two_devices_on_one_port_must_agree_on_its_settings(serial_bus: tu
     links = Links()
     first = ModbusDriver(from_profile("classroom-iaq", name="first", serial=port, unit=1), links)
     second = ModbusDriver(
-        from_profile("classroom-iaq", name="second", serial=port, unit=2, baudrate=4800), links)
+        from_profile("classroom-iaq", name="second", serial=port, unit=2, baudrate=4800), links
+    )
     await first.poll()
     with pytest.raises(DeviceError, match=r"'second' and 'first' share .* differ in baudrate"):
         await second.poll()
 
 
 async def test_a_missing_serial_port_says_so(tmp_path: Path) -> None:
-    driver = ModbusDriver(from_profile("classroom-iaq", name="nowhere", serial=str(tmp_path / "ttyUSB9")),
-                          Links())
+    driver = ModbusDriver(
+        from_profile("classroom-iaq", name="nowhere", serial=str(tmp_path / "ttyUSB9")), Links()
+    )
     with pytest.raises(DeviceError, match="cannot open serial port"):
         await driver.poll()

@@ -29,8 +29,11 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
 def device(broker_url: str, **overrides: Any) -> MqttDevice:
     """A device reading {"co2": ..., "env": {"temp": ...}, "ts": ...} from campus/{building}/{room}/iaq."""
     settings: dict[str, Any] = {
-        "name": "wireless", "broker": broker_url, "topic": "campus/{building}/{room}/iaq",
-        "measurement": "classroom_env", "timeout": "5s",
+        "name": "wireless",
+        "broker": broker_url,
+        "topic": "campus/{building}/{room}/iaq",
+        "measurement": "classroom_env",
+        "timeout": "5s",
         "fields": [{"field": "co2_ppm", "path": "co2"}, {"field": "temperature_c", "path": "env.temp"}],
         "timestamp": {"path": "ts", "format": "epoch_ms"},
     } | overrides

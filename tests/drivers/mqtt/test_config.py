@@ -51,13 +51,16 @@ def test_the_sample_config_loads(tmp_path: Path) -> None:
 
 
 def test_the_bundled_wireless_profile_fills_a_device(tmp_path: Path) -> None:
-    config = load_text(tmp_path, """
+    config = load_text(
+        tmp_path,
+        """
 [[devices.mqtt]]
 name = "w"
 broker = "mqtt://127.0.0.1:1883"
 topic = "campus/{building}/{room}/iaq"
 profile = "wireless-iaq"
-""")
+""",
+    )
     device = config.devices.mqtt[0]  # type: ignore[attr-defined]
     assert device.measurement == "classroom_env" and device.tags == {"kind": "wireless-iaq"}
     assert [f.field for f in device.fields][:2] == ["co2_ppm", "temperature_c"]
@@ -90,17 +93,20 @@ measurement = "m"
 """
 
 
-@pytest.mark.parametrize(("changes", "says"), [
-    ({"broker": "tcp://10.0.0.1"}, "devices.mqtt[0].broker: must be a broker URL"),
-    ({"broker": "mqtt://u:p@10.0.0.1"}, "put no credentials in the URL"),
-    ({"topic": "a/#/b"}, "'#' must be the last level"),
-    ({"topic": "campus/{building}/x", "extra": 'tags = { building = "A" }'}, "sets tag(s) building"),
-    ({"path": "env..temp"}, "empty segment"),
-    ({"extra": 'tls_ca = "ca.pem"'}, "does not exist"),
-    ({"extra": 'password_file = "/nonexistent/pw"'}, "does not exist"),
-    ({"extra": 'timestamp = { path = "ts", format = "epoch_us" }'}, "'rfc3339', 'epoch_s' or 'epoch_ms'"),
-    ({"extra": 'qos = 0'}, "unknown key 'qos'"),
-])
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        ({"broker": "tcp://10.0.0.1"}, "devices.mqtt[0].broker: must be a broker URL"),
+        ({"broker": "mqtt://u:p@10.0.0.1"}, "put no credentials in the URL"),
+        ({"topic": "a/#/b"}, "'#' must be the last level"),
+        ({"topic": "campus/{building}/x", "extra": 'tags = { building = "A" }'}, "sets tag(s) building"),
+        ({"path": "env..temp"}, "empty segment"),
+        ({"extra": 'tls_ca = "ca.pem"'}, "does not exist"),
+        ({"extra": 'password_file = "/nonexistent/pw"'}, "does not exist"),
+        ({"extra": 'timestamp = { path = "ts", format = "epoch_us" }'}, "'rfc3339', 'epoch_s' or 'epoch_ms'"),
+        ({"extra": "qos = 0"}, "unknown key 'qos'"),
+    ],
+)
 def test_device_mistakes_name_the_key(tmp_path: Path, changes: dict[str, str], says: str) -> None:
     values = {"broker": "mqtt://10.0.0.1", "topic": "campus/{room}", "path": "co2", "extra": ""} | changes
     assert says in problems(tmp_path, DEVICE.format(**values))
@@ -113,10 +119,13 @@ def test_tls_files_need_mqtts(tmp_path: Path) -> None:
     assert "tls_ca needs an mqtts:// broker URL" in problems(tmp_path, text)
 
 
-@pytest.mark.parametrize(("topic", "says"), [
-    ("edu/{school}/{building}", "unknown placeholder {building}"),
-    ("edu/+/metrics", "no wildcards"),
-    ("edu/{school", "not a topic template"),
-])
+@pytest.mark.parametrize(
+    ("topic", "says"),
+    [
+        ("edu/{school}/{building}", "unknown placeholder {building}"),
+        ("edu/+/metrics", "no wildcards"),
+        ("edu/{school", "not a topic template"),
+    ],
+)
 def test_sink_topic_mistakes(tmp_path: Path, topic: str, says: str) -> None:
     assert says in problems(tmp_path, SINK.replace("edu/{school}/{campus}/metrics", topic))

@@ -40,15 +40,18 @@ async def test_bad_messages_are_counted_and_the_good_ones_around_them_kept(
     running(listener, collector.deliver)
     await until(lambda: listener.stats.connects, 10, "the subscription")
     topic = "campus/A/301/iaq"
-    await publish(broker, [
-        (topic, good(1)),
-        (topic, b"{not json"),
-        (topic, good(2)),
-        (topic, json.dumps({"ts": 1_741_600_800_003, "co2": 1}).encode()),           # no env.temp
-        (topic, json.dumps({"ts": 1_741_600_800_004, "co2": "high", "env": {"temp": 1}}).encode()),
-        (topic, b"{" + b" " * 2000 + b"}"),
-        (topic, good(5)),
-    ])
+    await publish(
+        broker,
+        [
+            (topic, good(1)),
+            (topic, b"{not json"),
+            (topic, good(2)),
+            (topic, json.dumps({"ts": 1_741_600_800_003, "co2": 1}).encode()),  # no env.temp
+            (topic, json.dumps({"ts": 1_741_600_800_004, "co2": "high", "env": {"temp": 1}}).encode()),
+            (topic, b"{" + b" " * 2000 + b"}"),
+            (topic, good(5)),
+        ],
+    )
     await until(lambda: listener.stats.received == 7, 10, "seven messages")
     assert [r.time_ms - 1_741_600_800_000 for r in collector.readings] == [1, 2, 5]
     assert listener.stats.rejected == {"not JSON": 1, "missing field": 1, "wrong type": 1, "too large": 1}
@@ -133,8 +136,9 @@ async def test_what_is_published_while_the_listener_is_away_arrives_later(
 
 
 @pytest.mark.parametrize("protocol", ["5", "3.1.1"])
-async def test_a_broker_restart_is_survived(broker: Mosquitto, running: Any, protocol: str,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+async def test_a_broker_restart_is_survived(
+    broker: Mosquitto, running: Any, protocol: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     listener = MqttListener(device(broker.url, protocol=protocol))
     collector = Collector()
     running(listener, collector.deliver)

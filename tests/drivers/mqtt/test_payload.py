@@ -26,8 +26,9 @@ def rule(field: str, path: str, **kwargs: Any) -> FieldRule:
     return FieldRule(field, parse_path(path), **kwargs)
 
 
-def mapped(payload: object, *rules: FieldRule,
-           timestamp: TimeRule | None = None) -> tuple[int, dict[str, Any]]:
+def mapped(
+    payload: object, *rules: FieldRule, timestamp: TimeRule | None = None
+) -> tuple[int, dict[str, Any]]:
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     time_ms, fields = PayloadMapper(rules, timestamp).map(body, NOW_MS)
     return time_ms, dict(fields)
@@ -41,8 +42,9 @@ def refused(payload: object, *rules: FieldRule, timestamp: TimeRule | None = Non
 
 def test_dotted_paths_reach_into_objects_and_arrays() -> None:
     payload = {"co2": 612, "env": {"temp": 21.5}, "readings": [{"v": 1.0}, {"v": 7}]}
-    _, fields = mapped(payload, rule("co2_ppm", "co2"), rule("temperature_c", "env.temp"),
-                       rule("second_v", "readings.1.v"))
+    _, fields = mapped(
+        payload, rule("co2_ppm", "co2"), rule("temperature_c", "env.temp"), rule("second_v", "readings.1.v")
+    )
     assert fields == {"co2_ppm": 612.0, "temperature_c": 21.5, "second_v": 7.0}
 
 
@@ -52,17 +54,29 @@ def test_a_top_level_array_is_indexed_too() -> None:
 
 
 def test_scale_and_offset_apply_to_numbers_and_every_number_is_a_float() -> None:
-    _, fields = mapped({"t": 215, "p": 3}, rule("temperature_c", "t", scale=0.1),
-                       rule("pressure_kpa", "p", scale=100.0, offset=1.5))
+    _, fields = mapped(
+        {"t": 215, "p": 3},
+        rule("temperature_c", "t", scale=0.1),
+        rule("pressure_kpa", "p", scale=100.0, offset=1.5),
+    )
     assert fields["temperature_c"] == pytest.approx(21.5)
     assert fields["pressure_kpa"] == 301.5
     assert all(type(v) is float for v in fields.values())
 
 
-@pytest.mark.parametrize(("raw", "value"), [
-    (True, True), (False, False), (1, True), (0, False), ("ON", True), ("off", False),
-    ("true", True), ("False", False),
-])
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        (True, True),
+        (False, False),
+        (1, True),
+        (0, False),
+        ("ON", True),
+        ("off", False),
+        ("true", True),
+        ("False", False),
+    ],
+)
 def test_booleans_accept_the_usual_spellings(raw: object, value: bool) -> None:
     _, fields = mapped({"occ": raw}, rule("occupied", "occ", type="bool"))
     assert fields == {"occupied": value}
@@ -80,28 +94,34 @@ def test_the_arrival_time_is_used_without_a_timestamp_rule() -> None:
     assert time_ms == NOW_MS
 
 
-@pytest.mark.parametrize(("raw", "fmt", "expected"), [
-    (1_741_600_000_123, "epoch_ms", 1_741_600_000_123),
-    (1_741_600_000, "epoch_s", 1_741_600_000_000),
-    (1_741_600_000.25, "epoch_s", 1_741_600_000_250),
-    ("2025-03-10T09:46:40.123Z", "rfc3339", 1_741_600_000_123),
-    ("2025-03-10T17:46:40+08:00", "rfc3339", 1_741_600_000_000),
-])
+@pytest.mark.parametrize(
+    ("raw", "fmt", "expected"),
+    [
+        (1_741_600_000_123, "epoch_ms", 1_741_600_000_123),
+        (1_741_600_000, "epoch_s", 1_741_600_000_000),
+        (1_741_600_000.25, "epoch_s", 1_741_600_000_250),
+        ("2025-03-10T09:46:40.123Z", "rfc3339", 1_741_600_000_123),
+        ("2025-03-10T17:46:40+08:00", "rfc3339", 1_741_600_000_000),
+    ],
+)
 def test_timestamps_in_each_format(raw: object, fmt: Any, expected: int) -> None:
     time_ms, _ = mapped({"ts": raw, "a": 1}, rule("a", "a"), timestamp=TimeRule(("ts",), fmt))
     assert time_ms == expected
 
 
-@pytest.mark.parametrize(("raw", "fmt", "says"), [
-    (1_741_600_000_123, "epoch_s", "looks like milliseconds"),
-    (1_741_600_000, "epoch_ms", "looks like seconds"),
-    (0, "epoch_s", "clock set"),
-    (NOW_MS + 2 * 86_400_000, "epoch_ms", "ahead of the gateway's clock"),
-    ("2025-03-10T09:46:40", "rfc3339", "no UTC offset"),
-    ("yesterday", "rfc3339", "not RFC 3339"),
-    ("1741600000", "epoch_s", "expected a number"),
-    (1e308, "epoch_s", "looks like milliseconds"),
-])
+@pytest.mark.parametrize(
+    ("raw", "fmt", "says"),
+    [
+        (1_741_600_000_123, "epoch_s", "looks like milliseconds"),
+        (1_741_600_000, "epoch_ms", "looks like seconds"),
+        (0, "epoch_s", "clock set"),
+        (NOW_MS + 2 * 86_400_000, "epoch_ms", "ahead of the gateway's clock"),
+        ("2025-03-10T09:46:40", "rfc3339", "no UTC offset"),
+        ("yesterday", "rfc3339", "not RFC 3339"),
+        ("1741600000", "epoch_s", "expected a number"),
+        (1e308, "epoch_s", "looks like milliseconds"),
+    ],
+)
 def test_bad_timestamps_are_refused_with_a_hint(raw: object, fmt: Any, says: str) -> None:
     error = refused({"ts": raw, "a": 1}, rule("a", "a"), timestamp=TimeRule(("ts",), fmt))
     assert error.kind == "bad timestamp"
@@ -113,20 +133,23 @@ def test_a_missing_timestamp_is_refused() -> None:
     assert error.kind == "bad timestamp" and "'meta.ts'" in error.reason
 
 
-@pytest.mark.parametrize(("payload", "kind", "says"), [
-    (b"garbage", "not JSON", "not JSON"),
-    (b"\xff\xfe\x00", "not JSON", ""),
-    (b"[" * 100_000, "not JSON", ""),
-    (b"42", "not JSON", "expected a JSON object"),
-    ({"env": {}}, "missing field", "no value at 'env.temp'"),
-    ({"env": {"temp": None}}, "missing field", "no value at 'env.temp'"),
-    ({"env": [1, 2]}, "missing field", "no value at 'env.temp'"),
-    ({"env": {"temp": "warm"}}, "wrong type", "is a string ('warm'), expected a number"),
-    ({"env": {"temp": True}}, "wrong type", "is a boolean (true), expected a number"),
-    ({"env": {"temp": {"v": 1}}}, "wrong type", "is an object"),
-    (b'{"env": {"temp": NaN}}', "wrong type", "expected a finite number"),
-    (b'{"env": {"temp": 1e999}}', "wrong type", "expected a finite number"),
-])
+@pytest.mark.parametrize(
+    ("payload", "kind", "says"),
+    [
+        (b"garbage", "not JSON", "not JSON"),
+        (b"\xff\xfe\x00", "not JSON", ""),
+        (b"[" * 100_000, "not JSON", ""),
+        (b"42", "not JSON", "expected a JSON object"),
+        ({"env": {}}, "missing field", "no value at 'env.temp'"),
+        ({"env": {"temp": None}}, "missing field", "no value at 'env.temp'"),
+        ({"env": [1, 2]}, "missing field", "no value at 'env.temp'"),
+        ({"env": {"temp": "warm"}}, "wrong type", "is a string ('warm'), expected a number"),
+        ({"env": {"temp": True}}, "wrong type", "is a boolean (true), expected a number"),
+        ({"env": {"temp": {"v": 1}}}, "wrong type", "is an object"),
+        (b'{"env": {"temp": NaN}}', "wrong type", "expected a finite number"),
+        (b'{"env": {"temp": 1e999}}', "wrong type", "expected a finite number"),
+    ],
+)
 def test_malformed_payloads_say_what_is_wrong(payload: object, kind: str, says: str) -> None:
     error = refused(payload, rule("temperature_c", "env.temp"))
     assert error.kind == kind
@@ -152,12 +175,21 @@ def test_an_empty_path_segment_is_a_config_error() -> None:
 
 # --- properties -------------------------------------------------------------------------
 
-KEYS = st.text(alphabet=st.characters(blacklist_characters=".", blacklist_categories=["Cs"]),
-               min_size=1, max_size=8)
-LEAVES = st.none() | st.booleans() | st.integers(-10**12, 10**12) | \
-    st.floats(-1e12, 1e12, allow_nan=False) | st.text(max_size=8)
-DOCUMENTS = st.recursive(LEAVES, lambda inner: st.lists(inner, max_size=4) |
-                         st.dictionaries(KEYS, inner, max_size=4), max_leaves=20)
+KEYS = st.text(
+    alphabet=st.characters(blacklist_characters=".", blacklist_categories=["Cs"]), min_size=1, max_size=8
+)
+LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.floats(-1e12, 1e12, allow_nan=False)
+    | st.text(max_size=8)
+)
+DOCUMENTS = st.recursive(
+    LEAVES,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=4),
+    max_leaves=20,
+)
 
 
 def leaves(document: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
@@ -170,12 +202,17 @@ def leaves(document: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, .
 
 
 @settings(max_examples=300, deadline=None)
-@given(document=st.dictionaries(KEYS, DOCUMENTS, min_size=1, max_size=5),
-       scale=st.floats(-1e3, 1e3, allow_nan=False), offset=st.floats(-1e3, 1e3, allow_nan=False))
-def test_every_numeric_leaf_is_found_by_its_path(document: dict[str, Any], scale: float,
-                                                 offset: float) -> None:
-    numbers = [(p, v) for p, v in leaves(document) if p and isinstance(v, int | float)
-               and not isinstance(v, bool)]
+@given(
+    document=st.dictionaries(KEYS, DOCUMENTS, min_size=1, max_size=5),
+    scale=st.floats(-1e3, 1e3, allow_nan=False),
+    offset=st.floats(-1e3, 1e3, allow_nan=False),
+)
+def test_every_numeric_leaf_is_found_by_its_path(
+    document: dict[str, Any], scale: float, offset: float
+) -> None:
+    numbers = [
+        (p, v) for p, v in leaves(document) if p and isinstance(v, int | float) and not isinstance(v, bool)
+    ]
     rules = [FieldRule(f"f{i}", path, scale=scale, offset=offset) for i, (path, _) in enumerate(numbers)]
     if not rules:
         return
@@ -186,8 +223,10 @@ def test_every_numeric_leaf_is_found_by_its_path(document: dict[str, Any], scale
 
 
 @settings(max_examples=300, deadline=None)
-@given(document=st.dictionaries(KEYS, DOCUMENTS, min_size=1, max_size=5), path=st.lists(KEYS, min_size=1,
-       max_size=4))
+@given(
+    document=st.dictionaries(KEYS, DOCUMENTS, min_size=1, max_size=5),
+    path=st.lists(KEYS, min_size=1, max_size=4),
+)
 def test_any_path_gives_a_value_or_says_why_not(document: dict[str, Any], path: list[str]) -> None:
     mapper = PayloadMapper([FieldRule("x", tuple(path))])
     try:
@@ -202,8 +241,9 @@ def test_any_path_gives_a_value_or_says_why_not(document: dict[str, Any], path: 
 @settings(max_examples=300, deadline=None)
 @given(payload=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
 def test_arbitrary_bytes_never_raise_anything_but_a_payload_error(payload: bytes) -> None:
-    mapper = PayloadMapper([FieldRule("x", ("a", "0")), FieldRule("y", ("b",), type="bool")],
-                           TimeRule(("ts",), "rfc3339"))
+    mapper = PayloadMapper(
+        [FieldRule("x", ("a", "0")), FieldRule("y", ("b",), type="bool")], TimeRule(("ts",), "rfc3339")
+    )
     try:
         mapper.map(payload, NOW_MS)
     except PayloadError as exc:

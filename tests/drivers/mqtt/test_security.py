@@ -40,8 +40,9 @@ def tls_broker(tmp_path: Path, pki: TlsFiles) -> Any:
 
 
 async def publish_tls(broker: Mosquitto, pki: TlsFiles, topic: str, payload: bytes) -> None:
-    params = aiomqtt.TLSParameters(ca_certs=str(pki.ca), certfile=str(pki.client_cert),
-                                   keyfile=str(pki.client_key))
+    params = aiomqtt.TLSParameters(
+        ca_certs=str(pki.ca), certfile=str(pki.client_cert), keyfile=str(pki.client_key)
+    )
     async with aiomqtt.Client(LOOPBACK, broker.port, identifier="tls-publisher", tls_params=params) as client:
         await client.publish(topic, payload, qos=1)
 
@@ -50,8 +51,9 @@ async def test_mqtts_with_the_schools_ca_and_a_client_certificate(
     tls_broker: Mosquitto, pki: TlsFiles, running: Any
 ) -> None:
     assert tls_broker.url.startswith("mqtts://")
-    listener = MqttListener(device(tls_broker.url, tls_ca=pki.ca, tls_cert=pki.client_cert,
-                                   tls_key=pki.client_key))
+    listener = MqttListener(
+        device(tls_broker.url, tls_ca=pki.ca, tls_cert=pki.client_cert, tls_key=pki.client_key)
+    )
     collector = Collector()
     running(listener, collector.deliver)
     await until(lambda: listener.stats.connects, 10, "the TLS subscription")
@@ -64,8 +66,9 @@ async def test_a_wrong_ca_fails_with_an_error_that_names_tls_ca(
     tls_broker: Mosquitto, pki: TlsFiles, tmp_path: Path, running: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     other = make_test_pki(tmp_path / "other-pki", name="Some Other CA")
-    listener = MqttListener(device(tls_broker.url, tls_ca=other.ca, tls_cert=pki.client_cert,
-                                   tls_key=pki.client_key))
+    listener = MqttListener(
+        device(tls_broker.url, tls_ca=other.ca, tls_cert=pki.client_cert, tls_key=pki.client_key)
+    )
     running(listener, Collector().deliver)
     await until(lambda: listener.stats.connect_failures, 15, "the TLS failure")
     error = listener.stats.last_error or ""
@@ -76,10 +79,13 @@ async def test_a_wrong_ca_fails_with_an_error_that_names_tls_ca(
     assert "mqtt broker connection failed; retrying" in out and tls_broker.url in out
 
 
-@pytest.mark.parametrize(("issue", "problem"), [
-    ({"expired": True}, "the server's certificate has expired"),
-    ({"hosts": ("broker.other.example",)}, "the server's certificate is not for this host name"),
-])
+@pytest.mark.parametrize(
+    ("issue", "problem"),
+    [
+        ({"expired": True}, "the server's certificate has expired"),
+        ({"hosts": ("broker.other.example",)}, "the server's certificate is not for this host name"),
+    ],
+)
 async def test_a_broker_certificate_expired_or_for_another_host_is_named(
     tmp_path: Path, running: Any, issue: dict[str, Any], problem: str
 ) -> None:
@@ -102,8 +108,15 @@ async def test_insecure_skip_verify_connects_to_an_unknown_ca_and_says_so(
     tls_broker: Mosquitto, pki: TlsFiles, tmp_path: Path, running: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     other = make_test_pki(tmp_path / "other-pki", name="Some Other CA")
-    listener = MqttListener(device(tls_broker.url, tls_ca=other.ca, tls_cert=pki.client_cert,
-                                   tls_key=pki.client_key, insecure_skip_verify=True))
+    listener = MqttListener(
+        device(
+            tls_broker.url,
+            tls_ca=other.ca,
+            tls_cert=pki.client_cert,
+            tls_key=pki.client_key,
+            insecure_skip_verify=True,
+        )
+    )
     running(listener, Collector().deliver)
     await until(lambda: listener.stats.connects, 15, "the unverified connection")
     assert "TLS verification is OFF for this broker" in capsys.readouterr().out
@@ -170,12 +183,14 @@ async def test_an_unreadable_password_file_is_named_and_retried(
 
 
 @pytest.mark.parametrize("protocol", ["5", "3.1.1"])
-async def test_a_wrong_password_says_what_to_check(password_broker: Mosquitto, tmp_path: Path,
-                                                   running: Any, protocol: str) -> None:
+async def test_a_wrong_password_says_what_to_check(
+    password_broker: Mosquitto, tmp_path: Path, running: Any, protocol: str
+) -> None:
     secret = tmp_path / "mqtt.password"
     secret.write_text("wrong\n")
-    listener = MqttListener(device(password_broker.url, username="edge", password_file=secret,
-                                   protocol=protocol))
+    listener = MqttListener(
+        device(password_broker.url, username="edge", password_file=secret, protocol=protocol)
+    )
     running(listener, Collector().deliver)
     await until(lambda: listener.stats.connect_failures, 10, "the refusal")
     error = listener.stats.last_error or ""
@@ -184,7 +199,10 @@ async def test_a_wrong_password_says_what_to_check(password_broker: Mosquitto, t
 
 
 async def test_passwords_never_reach_the_logs_even_at_debug_level(
-    tmp_path: Path, running: Any, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    running: Any,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     right, wrong = f"right-{secrets.token_hex(8)}", f"wrong-{secrets.token_hex(8)}"
     password_broker = Mosquitto(tmp_path / "secret-broker", passwords={"edge": right})

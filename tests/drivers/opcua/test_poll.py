@@ -13,8 +13,16 @@ from simulators.opcua import OpcuaMachine
 
 from .machines import cnc, from_profile, port
 
-CNC_FIELDS = ["running", "alarm", "alarm_code", "spindle_rpm", "spindle_load_pct", "feed_override_pct",
-              "run_time_h", "parts_count"]
+CNC_FIELDS = [
+    "running",
+    "alarm",
+    "alarm_code",
+    "spindle_rpm",
+    "spindle_load_pct",
+    "feed_override_pct",
+    "run_time_h",
+    "parts_count",
+]
 
 
 async def test_a_cnc_machine_is_read_in_one_request_per_poll() -> None:
@@ -92,10 +100,13 @@ async def test_an_unknown_node_is_named_once_and_the_others_are_read(
     async with OpcuaMachine("cnc-1", "cnc", port()) as machine:
         config = cnc("cnc-1", machine.url)
         typo = "Monitoring/Spindel/ActualSpeed"
-        nodes = [*config.nodes,
-                 config.nodes[0].model_copy(update={"field": "typo_rpm", "path": typo}),
-                 config.nodes[0].model_copy(update={"field": "gone", "path": None,
-                                                     "node": "ns=2;s=cnc-1.NoSuchNode"})]
+        nodes = [
+            *config.nodes,
+            config.nodes[0].model_copy(update={"field": "typo_rpm", "path": typo}),
+            config.nodes[0].model_copy(
+                update={"field": "gone", "path": None, "node": "ns=2;s=cnc-1.NoSuchNode"}
+            ),
+        ]
         driver = OpcuaDriver(config.model_copy(update={"nodes": nodes}))
         async with driver:
             (reading,) = await driver.poll()

@@ -20,8 +20,15 @@ from .machines import cnc, port
 
 async def scan(*args: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "edge_agent", "scan", "opcua", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "edge_agent",
+        "scan",
+        "opcua",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
@@ -49,14 +56,24 @@ async def test_save_cert_shows_the_thumbprint_and_the_saved_file_is_then_trusted
     agent = certs.make(tmp_path / "agent", "agent", "urn:campus-edge-agent:sh-031")
     trust = tmp_path / "trust"
     trust.mkdir()
-    async with OpcuaMachine("cnc-1", "cnc", port(), certificate=server.cert, private_key=server.key,
-                            policies=[ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt]) as machine:
+    async with OpcuaMachine(
+        "cnc-1",
+        "cnc",
+        port(),
+        certificate=server.cert,
+        private_key=server.key,
+        policies=[ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt],
+    ) as machine:
         code, out, err = await scan("--url", machine.url, "--save-cert", str(trust / "cnc-1.der"))
         assert code == 0, err
         assert thumbprint(server.der) in out
         assert (trust / "cnc-1.der").read_bytes() == server.der
-        secured: dict[str, Any] = {"policy": "Basic256Sha256", "cert_file": agent.cert, "key_file": agent.key,
-                                   "trust_dir": trust}
+        secured: dict[str, Any] = {
+            "policy": "Basic256Sha256",
+            "cert_file": agent.cert,
+            "key_file": agent.key,
+            "trust_dir": trust,
+        }
         driver = OpcuaDriver(cnc("cnc-1", machine.url, **secured))
         async with driver:
             (reading,) = await driver.poll()

@@ -41,21 +41,44 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     password.write_text("s3cret-Pass\n")
     wrong = root / "wrong-password"
     wrong.write_text("guess\n")
-    return {"server": server, "agent": agent, "user": user, "stranger": stranger, "expired": expired,
-            "trust": trust, "empty": empty, "expired_trust": expired_trust, "password": password,
-            "wrong": wrong}
+    return {
+        "server": server,
+        "agent": agent,
+        "user": user,
+        "stranger": stranger,
+        "expired": expired,
+        "trust": trust,
+        "empty": empty,
+        "expired_trust": expired_trust,
+        "password": password,
+        "wrong": wrong,
+    }
 
 
-def machine(pki: dict[str, Any], *policies: ua.SecurityPolicyType, cert: certs.Pair | None = None,
-            **options: Any) -> OpcuaMachine:
+def machine(
+    pki: dict[str, Any], *policies: ua.SecurityPolicyType, cert: certs.Pair | None = None, **options: Any
+) -> OpcuaMachine:
     pair = cert or pki["server"]
-    return OpcuaMachine("cnc-1", "cnc", port(), policies=policies or (P.NoSecurity,),
-                        certificate=pair.cert, private_key=pair.key, **options)
+    return OpcuaMachine(
+        "cnc-1",
+        "cnc",
+        port(),
+        policies=policies or (P.NoSecurity,),
+        certificate=pair.cert,
+        private_key=pair.key,
+        **options,
+    )
 
 
 def secured(pki: dict[str, Any], url: str, policy: str, mode: str, **entry: Any) -> Any:
-    keys = {"policy": policy, "security_mode": mode, "cert_file": pki["agent"].cert,
-            "key_file": pki["agent"].key, "trust_dir": pki["trust"], **entry}
+    keys = {
+        "policy": policy,
+        "security_mode": mode,
+        "cert_file": pki["agent"].cert,
+        "key_file": pki["agent"].key,
+        "trust_dir": pki["trust"],
+        **entry,
+    }
     return cnc("cnc-1", url, **keys)
 
 
@@ -68,14 +91,17 @@ async def failure(config: Any) -> str:
     return caught.value.reason
 
 
-@pytest.mark.parametrize(("policy", "mode", "served"), [
-    ("Basic256Sha256", "Sign", P.Basic256Sha256_Sign),
-    ("Basic256Sha256", "SignAndEncrypt", P.Basic256Sha256_SignAndEncrypt),
-    ("Aes128_Sha256_RsaOaep", "Sign", P.Aes128Sha256RsaOaep_Sign),
-    ("Aes128_Sha256_RsaOaep", "SignAndEncrypt", P.Aes128Sha256RsaOaep_SignAndEncrypt),
-    ("Aes256_Sha256_RsaPss", "Sign", P.Aes256Sha256RsaPss_Sign),
-    ("Aes256_Sha256_RsaPss", "SignAndEncrypt", P.Aes256Sha256RsaPss_SignAndEncrypt),
-])
+@pytest.mark.parametrize(
+    ("policy", "mode", "served"),
+    [
+        ("Basic256Sha256", "Sign", P.Basic256Sha256_Sign),
+        ("Basic256Sha256", "SignAndEncrypt", P.Basic256Sha256_SignAndEncrypt),
+        ("Aes128_Sha256_RsaOaep", "Sign", P.Aes128Sha256RsaOaep_Sign),
+        ("Aes128_Sha256_RsaOaep", "SignAndEncrypt", P.Aes128Sha256RsaOaep_SignAndEncrypt),
+        ("Aes256_Sha256_RsaPss", "Sign", P.Aes256Sha256RsaPss_Sign),
+        ("Aes256_Sha256_RsaPss", "SignAndEncrypt", P.Aes256Sha256RsaPss_SignAndEncrypt),
+    ],
+)
 async def test_each_policy_and_mode_reads_the_machine(
     pki: dict[str, Any], policy: str, mode: str, served: ua.SecurityPolicyType
 ) -> None:
@@ -88,16 +114,18 @@ async def test_each_policy_and_mode_reads_the_machine(
 
 async def test_an_unknown_server_certificate_is_refused_naming_its_thumbprint(pki: dict[str, Any]) -> None:
     async with machine(pki, P.Basic256Sha256_SignAndEncrypt) as server:
-        reason = await failure(secured(pki, server.url, "Basic256Sha256", "SignAndEncrypt",
-                                       trust_dir=pki["empty"]))
+        reason = await failure(
+            secured(pki, server.url, "Basic256Sha256", "SignAndEncrypt", trust_dir=pki["empty"])
+        )
     assert f"SHA-1 thumbprint {thumbprint(pki['server'].der)}" in reason
     assert "not trusted" in reason and str(pki["empty"]) in reason and "--save-cert" in reason
 
 
 async def test_an_expired_server_certificate_is_refused(pki: dict[str, Any]) -> None:
     async with machine(pki, P.Basic256Sha256_SignAndEncrypt, cert=pki["expired"]) as server:
-        reason = await failure(secured(pki, server.url, "Basic256Sha256", "SignAndEncrypt",
-                                       trust_dir=pki["expired_trust"]))
+        reason = await failure(
+            secured(pki, server.url, "Basic256Sha256", "SignAndEncrypt", trust_dir=pki["expired_trust"])
+        )
     assert "expired" in reason
 
 
@@ -123,8 +151,14 @@ async def test_a_server_that_does_not_trust_the_agent_says_which_certificate(pki
 
 async def test_user_and_password_from_a_file(pki: dict[str, Any]) -> None:
     async with machine(pki, P.Basic256Sha256_SignAndEncrypt, users={"teacher": "s3cret-Pass"}) as server:
-        config = secured(pki, server.url, "Basic256Sha256", "SignAndEncrypt", username="teacher",
-                         password_file=pki["password"])
+        config = secured(
+            pki,
+            server.url,
+            "Basic256Sha256",
+            "SignAndEncrypt",
+            username="teacher",
+            password_file=pki["password"],
+        )
         driver = OpcuaDriver(config)
         async with driver:
             (reading,) = await driver.poll()
@@ -139,14 +173,21 @@ async def test_user_and_password_from_a_file(pki: dict[str, Any]) -> None:
 
 async def test_a_user_certificate_identity(pki: dict[str, Any]) -> None:
     async with machine(pki, P.Basic256Sha256_SignAndEncrypt, user_certificates=[pki["user"].der]) as server:
-        config = secured(pki, server.url, "Basic256Sha256", "SignAndEncrypt",
-                         user_cert_file=pki["user"].cert, user_key_file=pki["user"].key)
+        config = secured(
+            pki,
+            server.url,
+            "Basic256Sha256",
+            "SignAndEncrypt",
+            user_cert_file=pki["user"].cert,
+            user_key_file=pki["user"].key,
+        )
         driver = OpcuaDriver(config)
         async with driver:
             (reading,) = await driver.poll()
         assert len(reading.fields) == 8
-        stranger = config.model_copy(update={"user_cert_file": pki["stranger"].cert,
-                                             "user_key_file": pki["stranger"].key})
+        stranger = config.model_copy(
+            update={"user_cert_file": pki["stranger"].cert, "user_key_file": pki["stranger"].key}
+        )
         reason = await failure(stranger)
         assert "rejected the user certificate" in reason and "stranger" in reason
 

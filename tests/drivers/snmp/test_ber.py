@@ -24,8 +24,14 @@ SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 IF_IN_OCTETS = (1, 3, 6, 1, 2, 1, 2, 2, 1, 10)
 
 
-def pysnmp_request(pdu: int, version: int, community: str, request_id: int, oids: Sequence[tuple[int, ...]],
-                   max_repetitions: int = 0) -> bytes:
+def pysnmp_request(
+    pdu: int,
+    version: int,
+    community: str,
+    request_id: int,
+    oids: Sequence[tuple[int, ...]],
+    max_repetitions: int = 0,
+) -> bytes:
     proto = api.PROTOCOL_MODULES[api.SNMP_VERSION_1 if version == 0 else api.SNMP_VERSION_2C]
     if pdu == ber.GET_BULK:
         message_pdu = proto.GetBulkRequestPDU()
@@ -40,8 +46,14 @@ def pysnmp_request(pdu: int, version: int, community: str, request_id: int, oids
     return _message(proto, community, message_pdu)
 
 
-def pysnmp_response(varbinds: Sequence[tuple[tuple[int, ...], Any]], version: int = 1,
-                    community: str = "public", request_id: int = 1, status: int = 0, index: int = 0) -> bytes:
+def pysnmp_response(
+    varbinds: Sequence[tuple[tuple[int, ...], Any]],
+    version: int = 1,
+    community: str = "public",
+    request_id: int = 1,
+    status: int = 0,
+    index: int = 0,
+) -> bytes:
     proto = api.PROTOCOL_MODULES[api.SNMP_VERSION_1 if version == 0 else api.SNMP_VERSION_2C]
     pdu = proto.GetResponsePDU()
     proto.apiPDU.set_defaults(pdu)
@@ -66,22 +78,32 @@ def _message(proto: Any, community: str, pdu: Any) -> bytes:
 def test_a_get_request_is_the_bytes_worked_out_by_hand() -> None:
     # SEQUENCE { version 1, "public", GetRequest { id 7, 0, 0, { { 1.3.6.1.2.1.1.3.0, NULL } } } }
     expected = bytes.fromhex(
-        "3026" "020101" "04067075626c6963"
-        "a019" "020107" "020100" "020100"
-        "300e" "300c" "06082b06010201010300" "0500"
+        "302602010104067075626c6963a019020107020100020100300e300c06082b060102010103000500"
     )
     assert ber.encode_request(ber.V2C, b"public", ber.GET, 7, [SYS_UPTIME]) == expected
 
 
-@pytest.mark.parametrize(("pdu", "version"), [(ber.GET, ber.V1), (ber.GET_NEXT, ber.V1), (ber.GET, ber.V2C),
-                                             (ber.GET_NEXT, ber.V2C), (ber.GET_BULK, ber.V2C)])
+@pytest.mark.parametrize(
+    ("pdu", "version"),
+    [
+        (ber.GET, ber.V1),
+        (ber.GET_NEXT, ber.V1),
+        (ber.GET, ber.V2C),
+        (ber.GET_NEXT, ber.V2C),
+        (ber.GET_BULK, ber.V2C),
+    ],
+)
 def test_requests_match_what_pysnmp_encodes(pdu: int, version: int) -> None:
     oids = [SYS_UPTIME, (*IF_IN_OCTETS, 4_294_967_295), (2, 999, 128, 16_383, 16_384), (0, 0)]
-    for community, request_id, repetitions in (("public", 1, 25), ("c" * 200, 2**31 - 1, 2**31 - 1),
-                                               ("", 123_456, 0)):
+    for community, request_id, repetitions in (
+        ("public", 1, 25),
+        ("c" * 200, 2**31 - 1, 2**31 - 1),
+        ("", 123_456, 0),
+    ):
         ours = ber.encode_request(version, community.encode(), pdu, request_id, oids, repetitions)
-        theirs = pysnmp_request(pdu, version, community, request_id, oids,
-                                repetitions if pdu == ber.GET_BULK else 0)
+        theirs = pysnmp_request(
+            pdu, version, community, request_id, oids, repetitions if pdu == ber.GET_BULK else 0
+        )
         assert ours == theirs, (community[:8], request_id)
 
 
@@ -122,8 +144,10 @@ V2C_VALUES: list[tuple[Any, Raw]] = [
     (rfc1902.OctetString(b""), Raw("octets", b"")),
     (rfc1902.OctetString(b"\x00\xff" * 200), Raw("octets", b"\x00\xff" * 200)),  # long-form length
     (rfc1902.Opaque(b"\x9f\x78\x04\x3f\x80\x00\x00"), Raw("opaque", b"\x9f\x78\x04\x3f\x80\x00\x00")),
-    (rfc1902.ObjectIdentifier((1, 3, 6, 1, 4, 1, 8072, 3, 2, 10)),
-     Raw("oid", (1, 3, 6, 1, 4, 1, 8072, 3, 2, 10))),
+    (
+        rfc1902.ObjectIdentifier((1, 3, 6, 1, 4, 1, 8072, 3, 2, 10)),
+        Raw("oid", (1, 3, 6, 1, 4, 1, 8072, 3, 2, 10)),
+    ),
     (rfc1902.ObjectIdentifier((2, 999, 2**32 - 1)), Raw("oid", (2, 999, 2**32 - 1))),
     (rfc1905.noSuchObject, Raw("nosuchobject")),
     (rfc1905.noSuchInstance, Raw("nosuchinstance")),
@@ -142,15 +166,32 @@ def test_every_v2c_type_pyasn1_encodes_decodes_to_its_raw_value(value: Any, expe
 
 def test_snmpv1_values_decode_the_same() -> None:
     proto = api.PROTOCOL_MODULES[api.SNMP_VERSION_1]
-    values = [proto.Counter(2**32 - 1), proto.Gauge(5), proto.TimeTicks(100), proto.Integer(-42),
-              proto.IpAddress("192.168.1.1"), proto.OctetString(b"lab"), proto.ObjectIdentifier((1, 3, 6))]
-    data = pysnmp_response([((1, 3, 6, 1, 2, 1, 1, i), v) for i, v in enumerate(values)], version=0,
-                           community="secret", request_id=2**31 - 1)
+    values = [
+        proto.Counter(2**32 - 1),
+        proto.Gauge(5),
+        proto.TimeTicks(100),
+        proto.Integer(-42),
+        proto.IpAddress("192.168.1.1"),
+        proto.OctetString(b"lab"),
+        proto.ObjectIdentifier((1, 3, 6)),
+    ]
+    data = pysnmp_response(
+        [((1, 3, 6, 1, 2, 1, 1, i), v) for i, v in enumerate(values)],
+        version=0,
+        community="secret",
+        request_id=2**31 - 1,
+    )
     message = ber.decode_response(data)
     assert (message.version, message.community, message.request_id) == (ber.V1, b"secret", 2**31 - 1)
     assert [raw for _, raw in message.varbinds] == [
-        Raw("counter32", 2**32 - 1), Raw("gauge", 5), Raw("timeticks", 100), Raw("integer", -42),
-        Raw("ipaddress", bytes([192, 168, 1, 1])), Raw("octets", b"lab"), Raw("oid", (1, 3, 6))]
+        Raw("counter32", 2**32 - 1),
+        Raw("gauge", 5),
+        Raw("timeticks", 100),
+        Raw("integer", -42),
+        Raw("ipaddress", bytes([192, 168, 1, 1])),
+        Raw("octets", b"lab"),
+        Raw("oid", (1, 3, 6)),
+    ]
 
 
 @pytest.mark.parametrize("status", range(19))
@@ -188,54 +229,61 @@ def _varbind(value_tlv: str) -> bytes:
     oid = bytes.fromhex("06082b06010201010300")
     varbind = agent_ber.tlv(0x30, oid + value)
     pdu = agent_ber.tlv(0xA2, bytes.fromhex("020101020100020100") + agent_ber.tlv(0x30, varbind))
-    return agent_ber.tlv(0x30, bytes.fromhex("020101" "04067075626c6963") + pdu)
+    return agent_ber.tlv(0x30, bytes.fromhex("02010104067075626c6963") + pdu)
 
 
 def test_the_helper_builds_a_valid_message() -> None:
     assert ber.decode_response(_varbind("4104 0000 0001".replace(" ", ""))).varbinds == [
-        (SYS_UPTIME, Raw("counter32", 1))]
+        (SYS_UPTIME, Raw("counter32", 1))
+    ]
 
 
-@pytest.mark.parametrize(("value", "reason"), [
-    ("4105 0100000000", "out of range"),            # Counter32 of 2^32
-    ("4104 ffffffff", "out of range"),              # a negative Counter32
-    ("4600", "empty integer"),
-    ("460a 00ffffffffffffffffff", "integer of 10 octets"),
-    ("0205 0080000000", "does not fit in 32 bits"),  # INTEGER of 2^31
-    ("4005 0a00000001", "IpAddress"),
-    ("8001 00", "must be empty"),
-    ("4701 00", "unknown value type 0x47"),
-    ("2400", "unknown value type 0x24"),            # a constructed OCTET STRING
-    ("0603 2b8006", "leading 0x80"),
-    ("0602 2b86", "ends inside"),
-    ("0600", "empty OBJECT IDENTIFIER"),
-    ("0606 2b9080808000", "out of range"),          # an arc past 2^32-1
-])
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("4105 0100000000", "out of range"),  # Counter32 of 2^32
+        ("4104 ffffffff", "out of range"),  # a negative Counter32
+        ("4600", "empty integer"),
+        ("460a 00ffffffffffffffffff", "integer of 10 octets"),
+        ("0205 0080000000", "does not fit in 32 bits"),  # INTEGER of 2^31
+        ("4005 0a00000001", "IpAddress"),
+        ("8001 00", "must be empty"),
+        ("4701 00", "unknown value type 0x47"),
+        ("2400", "unknown value type 0x24"),  # a constructed OCTET STRING
+        ("0603 2b8006", "leading 0x80"),
+        ("0602 2b86", "ends inside"),
+        ("0600", "empty OBJECT IDENTIFIER"),
+        ("0606 2b9080808000", "out of range"),  # an arc past 2^32-1
+    ],
+)
 def test_a_malformed_value_is_a_ber_error(value: str, reason: str) -> None:
     with pytest.raises(ber.BerError, match=reason):
         ber.decode_response(_varbind(value.replace(" ", "")))
 
 
 def test_a_counter64_in_nine_octets_with_a_leading_zero_is_fine() -> None:
-    (_, raw), = ber.decode_response(_varbind("4609 00ffffffffffffffff")).varbinds
+    ((_, raw),) = ber.decode_response(_varbind("4609 00ffffffffffffffff")).varbinds
     assert raw == Raw("counter64", 2**64 - 1)
 
 
 GOOD = pysnmp_response([(SYS_UPTIME, rfc1902.TimeTicks(12345)), (IF_IN_OCTETS, rfc1902.Counter64(2**40))])
 
 
-@pytest.mark.parametrize(("data", "reason"), [
-    (b"", "no SEQUENCE"),
-    (GOOD + b"\x00", "does not match the datagram"),                       # trailing bytes
-    (GOOD[:-1], "does not match the datagram"),                            # truncated
-    (b"\x30\x80" + GOOD[2:] + b"\x00\x00", "indefinite length"),
-    (b"\x30\x85\x00\x00\x00\x00\x10", "more than 4 octets"),
-    (b"\x30\x84\x00\x00\xff\xff" + GOOD[2:], "does not match the datagram"),  # a length past the buffer
-    (b"\x30\x83\x00", "truncated"),
-    (pysnmp_request(ber.GET, 1, "public", 1, [SYS_UPTIME]), "not a Response PDU"),
-    (b"\x30\x03\x02\x01\x03", "version 3"),
-    (b"\x31" + GOOD[1:], "no SEQUENCE"),
-])
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "no SEQUENCE"),
+        (GOOD + b"\x00", "does not match the datagram"),  # trailing bytes
+        (GOOD[:-1], "does not match the datagram"),  # truncated
+        (b"\x30\x80" + GOOD[2:] + b"\x00\x00", "indefinite length"),
+        (b"\x30\x85\x00\x00\x00\x00\x10", "more than 4 octets"),
+        (b"\x30\x84\x00\x00\xff\xff" + GOOD[2:], "does not match the datagram"),  # a length past the buffer
+        (b"\x30\x83\x00", "truncated"),
+        (pysnmp_request(ber.GET, 1, "public", 1, [SYS_UPTIME]), "not a Response PDU"),
+        (b"\x30\x03\x02\x01\x03", "version 3"),
+        (b"\x31" + GOOD[1:], "no SEQUENCE"),
+    ],
+)
 def test_a_malformed_message_is_a_ber_error(data: bytes, reason: str) -> None:
     with pytest.raises(ber.BerError, match=reason):
         ber.decode_response(data)
@@ -246,7 +294,7 @@ def test_a_varbind_with_trailing_octets_is_a_ber_error() -> None:
     oid = bytes.fromhex("06082b06010201010300")
     varbind = agent_ber.tlv(0x30, oid + value + b"\x05\x00")  # a third element in the varbind
     pdu = agent_ber.tlv(0xA2, bytes.fromhex("020101020100020100") + agent_ber.tlv(0x30, varbind))
-    data = agent_ber.tlv(0x30, bytes.fromhex("020101" "04067075626c6963") + pdu)
+    data = agent_ber.tlv(0x30, bytes.fromhex("02010104067075626c6963") + pdu)
     with pytest.raises(ber.BerError, match="varbind length"):
         ber.decode_response(data)
 
@@ -255,9 +303,12 @@ def test_a_varbind_with_trailing_octets_is_a_ber_error() -> None:
 
 arcs = st.integers(0, 2**32 - 1)
 #: X.Y... with X of 0 or 1 (Y under 40), or 2 (any Y): every first sub-identifier BER allows.
-oids = (st.builds(lambda first, second, rest: (first, second, *rest), st.integers(0, 1), st.integers(0, 39),
-                  st.lists(arcs, max_size=20))
-        | st.builds(lambda second, rest: (2, second, *rest), arcs, st.lists(arcs, max_size=5)))
+oids = st.builds(
+    lambda first, second, rest: (first, second, *rest),
+    st.integers(0, 1),
+    st.integers(0, 39),
+    st.lists(arcs, max_size=20),
+) | st.builds(lambda second, rest: (2, second, *rest), arcs, st.lists(arcs, max_size=5))
 values = st.one_of(
     st.integers(-(2**31), 2**31 - 1).map(lambda v: ((agent_ber.INTEGER, v), Raw("integer", v))),
     st.integers(0, 2**32 - 1).map(lambda v: ((agent_ber.COUNTER32, v), Raw("counter32", v))),
@@ -267,8 +318,12 @@ values = st.one_of(
     st.binary(max_size=300).map(lambda v: ((agent_ber.OCTET_STRING, v), Raw("octets", v))),
     st.binary(min_size=4, max_size=4).map(lambda v: ((agent_ber.IP_ADDRESS, v), Raw("ipaddress", v))),
     oids.map(lambda v: ((agent_ber.OBJECT_ID, v), Raw("oid", v))),
-    st.sampled_from([((agent_ber.NO_SUCH_OBJECT, None), Raw("nosuchobject")),
-                     ((agent_ber.END_OF_MIB_VIEW, None), Raw("endofmibview"))]),
+    st.sampled_from(
+        [
+            ((agent_ber.NO_SUCH_OBJECT, None), Raw("nosuchobject")),
+            ((agent_ber.END_OF_MIB_VIEW, None), Raw("endofmibview")),
+        ]
+    ),
 )
 varbind_lists = st.lists(st.tuples(oids, values), max_size=30)
 
@@ -276,7 +331,8 @@ varbind_lists = st.lists(st.tuples(oids, values), max_size=30)
 def _agent_encoded(varbinds: list[tuple[tuple[int, ...], Any]], request_id: int, community: bytes) -> bytes:
     request = agent_ber.Request(1, community, agent_ber.GET, request_id, 0, 0, [])
     return agent_ber.encode_response(
-        request, [agent_ber.encode_varbind(oid, value) for oid, (value, _) in varbinds])
+        request, [agent_ber.encode_varbind(oid, value) for oid, (value, _) in varbinds]
+    )
 
 
 @given(varbind_lists, st.integers(-(2**31), 2**31 - 1), st.binary(max_size=200))

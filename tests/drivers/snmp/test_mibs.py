@@ -28,15 +28,18 @@ def test_a_numeric_oid_finds_the_object_it_belongs_to() -> None:
     assert mibs().resolve("1.0.8802.1").obj is None
 
 
-@pytest.mark.parametrize(("text", "says"), [
-    ("IF-MIB::ifHCInOctects", "did you mean 'ifHCInOctets'"),
-    ("IF-MIBS::ifHCInOctets", "did you mean 'IF-MIB'"),
-    ("CISCO-PROCESS-MIB::cpmCPUTotal5sec", "is not shipped with the agent"),
-    ("SNMPv2-MIB::ifDescr", "ifDescr is defined in IF-MIB, not SNMPv2-MIB"),
-    ("ifSpeeed", "did you mean 'ifSpeed'"),
-    ("1.3.x.1", "not a numeric OID"),
-    ("", "an OID is required"),
-])
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("IF-MIB::ifHCInOctects", "did you mean 'ifHCInOctets'"),
+        ("IF-MIBS::ifHCInOctets", "did you mean 'IF-MIB'"),
+        ("CISCO-PROCESS-MIB::cpmCPUTotal5sec", "is not shipped with the agent"),
+        ("SNMPv2-MIB::ifDescr", "ifDescr is defined in IF-MIB, not SNMPv2-MIB"),
+        ("ifSpeeed", "did you mean 'ifSpeed'"),
+        ("1.3.x.1", "not a numeric OID"),
+        ("", "an OID is required"),
+    ],
+)
 def test_a_wrong_name_says_what_would_work(text: str, says: str) -> None:
     with pytest.raises(MibError, match=says.replace("(", r"\(")):
         mibs().resolve(text)
@@ -44,12 +47,31 @@ def test_a_wrong_name_says_what_would_work(text: str, says: str) -> None:
 
 def test_scalars_columns_and_branches_are_told_apart() -> None:
     registry = mibs()
-    kinds = {name: registry.resolve(name).obj.kind for name in  # type: ignore[union-attr]
-             ("sysName", "ifDescr", "ifTable", "ifEntry", "hrStorageUsed", "upsBatteryStatus", "hrStorageRam",
-              "entPhySensorValue", "entPhysicalName")}
-    assert kinds == {"sysName": "scalar", "ifDescr": "column", "ifTable": "node", "ifEntry": "node",
-                     "hrStorageUsed": "column", "upsBatteryStatus": "scalar", "hrStorageRam": "node",
-                     "entPhySensorValue": "column", "entPhysicalName": "column"}
+    kinds = {
+        name: registry.resolve(name).obj.kind  # type: ignore[union-attr]
+        for name in (
+            "sysName",
+            "ifDescr",
+            "ifTable",
+            "ifEntry",
+            "hrStorageUsed",
+            "upsBatteryStatus",
+            "hrStorageRam",
+            "entPhySensorValue",
+            "entPhysicalName",
+        )
+    }
+    assert kinds == {
+        "sysName": "scalar",
+        "ifDescr": "column",
+        "ifTable": "node",
+        "ifEntry": "node",
+        "hrStorageUsed": "column",
+        "upsBatteryStatus": "scalar",
+        "hrStorageRam": "node",
+        "entPhySensorValue": "column",
+        "entPhysicalName": "column",
+    }
 
 
 def test_enums_name_their_values() -> None:
@@ -58,8 +80,12 @@ def test_enums_name_their_values() -> None:
     assert oper is not None and oper.enum is not None
     assert oper.enum[1] == "up" and oper.enum[7] == "lowerLayerDown"
     battery = registry.resolve("upsBatteryStatus").obj
-    assert battery is not None and battery.enum == {1: "unknown", 2: "batteryNormal", 3: "batteryLow",
-                                                    4: "batteryDepleted"}
+    assert battery is not None and battery.enum == {
+        1: "unknown",
+        2: "batteryNormal",
+        3: "batteryLow",
+        4: "batteryDepleted",
+    }
     assert registry.name_of((1, 3, 6, 1, 2, 1, 25, 2, 1, 4)) == "HOST-RESOURCES-MIB::hrStorageFixedDisk"
 
 
@@ -72,10 +98,26 @@ def test_every_shipped_module_the_issue_names_is_there_and_oids_are_unique() -> 
     assert all(len(objects) == 1 for objects in registry.by_name.values())  # every bare name is unambiguous
 
 
-@pytest.mark.parametrize(("module", "names"), [
-    ("SNMPv2-MIB", ["sysDescr", "sysObjectID", "sysUpTime", "sysContact", "sysName", "sysLocation",
-                    "sysServices", "sysORLastChange", "snmpInPkts", "snmpInBadCommunityNames"]),
-])
+@pytest.mark.parametrize(
+    ("module", "names"),
+    [
+        (
+            "SNMPv2-MIB",
+            [
+                "sysDescr",
+                "sysObjectID",
+                "sysUpTime",
+                "sysContact",
+                "sysName",
+                "sysLocation",
+                "sysServices",
+                "sysORLastChange",
+                "snmpInPkts",
+                "snmpInBadCommunityNames",
+            ],
+        ),
+    ],
+)
 def test_oids_agree_with_the_mibs_pysnmp_compiles_itself(module: str, names: list[str]) -> None:
     """An independent source: pysnmp's own compiled SNMPv2-MIB (IF-MIB is checked against snmpd)."""
     reference = builder.MibBuilder()

@@ -96,8 +96,11 @@ def test_a_counter_first_seen_after_its_rows_were_made_has_rates_of_its_own() ->
     assert rates.rate(ROW, "in", 300, 2.0, wraps=True) == 100.0
 
 
-@given(st.integers(0, WRAP32 - 1), st.lists(st.integers(0, 2**31 - 1), min_size=1, max_size=30),
-       st.floats(0.5, 300))
+@given(
+    st.integers(0, WRAP32 - 1),
+    st.lists(st.integers(0, 2**31 - 1), min_size=1, max_size=30),
+    st.floats(0.5, 300),
+)
 def test_any_counter32_history_gives_its_true_rates(
     start: int, increments: list[int], interval: float
 ) -> None:

@@ -16,14 +16,17 @@ from drivers.snmp.usm import to_raw
 def v3(tmp_path: Path, name: str, user: str, passphrase: str) -> SnmpDevice:
     key = tmp_path / f"{name}.key"
     key.write_text(passphrase + "\n")
-    return SnmpDevice(name=name, host="127.0.0.1", version="3", user=user, auth="sha", auth_key_file=key,
-                      profile="system")
+    return SnmpDevice(
+        name=name, host="127.0.0.1", version="3", user=user, auth="sha", auth_key_file=key, profile="system"
+    )
 
 
 async def test_every_device_shares_one_engine_unless_v3_keys_clash(tmp_path: Path) -> None:
     pool = EnginePool()
-    sessions = [Session(SnmpDevice(name=f"d{i}", host="127.0.0.1", community=f"c{i % 3}", profile="system"),
-                        pool) for i in range(50)]
+    sessions = [
+        Session(SnmpDevice(name=f"d{i}", host="127.0.0.1", community=f"c{i % 3}", profile="system"), pool)
+        for i in range(50)
+    ]
     sessions += [Session(v3(tmp_path, f"a{i}", "edge", "same-passphrase"), pool) for i in range(5)]
     for session in sessions:
         await session.open()
@@ -74,7 +77,8 @@ print(sorted(name for name in sys.modules if name.split(".")[0] in ("pysnmp", "p
 def test_v1_and_v2c_devices_never_load_pysnmp() -> None:
     """pysnmp costs ~15 MB: only an SNMPv3 device loads it."""
     root = Path(__file__).resolve().parents[3]
-    result = subprocess.run([sys.executable, "-c", POLL_WITHOUT_PYSNMP], capture_output=True, text=True,
-                            timeout=60, cwd=root)
+    result = subprocess.run(
+        [sys.executable, "-c", POLL_WITHOUT_PYSNMP], capture_output=True, text=True, timeout=60, cwd=root
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.splitlines()[-1] == "[]"  # after the driver's log lines

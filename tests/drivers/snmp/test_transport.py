@@ -102,8 +102,17 @@ async def scripted() -> AsyncIterator[MakeAgent]:
 
 
 def device(port: int, host: str = "127.0.0.1", **settings: Any) -> SnmpDevice:
-    return SnmpDevice(**{"name": "sw", "host": host, "port": port, "timeout": "2s", "retries": 0,
-                         "profile": "system", **settings})
+    return SnmpDevice(
+        **{
+            "name": "sw",
+            "host": host,
+            "port": port,
+            "timeout": "2s",
+            "retries": 0,
+            "profile": "system",
+            **settings,
+        }
+    )
 
 
 async def test_garbage_and_wrong_answers_are_counted_and_dropped_and_the_real_answer_taken(
@@ -119,7 +128,7 @@ async def test_garbage_and_wrong_answers_are_counted_and_dropped_and_the_real_an
         agent.send(real, agent.sender, delay=0.05)  # after all the rest
         return [
             b"\x00 not SNMP at all",
-            real[:-3],                                              # truncated
+            real[:-3],  # truncated
             answer(request, b"wrong community", community=b"private"),
             answer(request, b"wrong version", version=0),
             answer(request, b"unknown id", request_id=request.request_id ^ 0x5A5A),
@@ -195,9 +204,7 @@ async def test_an_answer_after_the_request_gave_up_is_dropped_as_unexpected(
         session.close()
 
 
-async def test_a_cancelled_request_leaves_nothing_waiting(
-    pool: EnginePool, scripted: MakeAgent
-) -> None:
+async def test_a_cancelled_request_leaves_nothing_waiting(pool: EnginePool, scripted: MakeAgent) -> None:
     agent = await scripted(lambda request, count: [])
     session = Session(device(agent.port, timeout="5s", retries=3), pool)
     await session.open()
@@ -214,8 +221,9 @@ async def test_a_cancelled_request_leaves_nothing_waiting(
 
 
 async def test_many_requests_in_flight_at_once_each_get_their_own_answer(pool: EnginePool) -> None:
-    agents = [SimulatedAgent(Switch(f"switch-{i}", i, ports=2, clock=time.time), "127.0.0.1", 0)
-              for i in range(3)]
+    agents = [
+        SimulatedAgent(Switch(f"switch-{i}", i, ports=2, clock=time.time), "127.0.0.1", 0) for i in range(3)
+    ]
     for agent in agents:
         await agent.start()
     sessions = [Session(device(agents[i % 3].port, name=f"d{i}"), pool) for i in range(150)]
