@@ -17,6 +17,7 @@ from pydantic import (
 
 from campus_core import validated
 from campus_core.devices import Driver
+from campus_core.names import Name, SnakeCase
 from campus_core.plugins import Factory
 from campus_core.units import Duration
 
@@ -47,8 +48,6 @@ WordOrder = Literal[
 ]
 Transport = Literal["tcp", "rtu-over-tcp", "rtu"]
 
-SNAKE_CASE = r"^[a-z][a-z0-9_]*$"
-NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 #: Registers each type occupies (bits for coils and discrete inputs take one address).
 TYPE_WIDTH: dict[str, int] = {
@@ -77,11 +76,9 @@ class Register(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    field: str | None = Field(
-        default=None, pattern=SNAKE_CASE, description="field name with its unit: voltage_v"
-    )
-    tag: str | None = Field(
-        default=None, pattern=SNAKE_CASE, description="tag key for text: a string register or an enum's name"
+    field: SnakeCase | None = Field(default=None, description="field name with its unit: voltage_v")
+    tag: SnakeCase | None = Field(
+        default=None, description="tag key for text: a string register or an enum's name"
     )
     table: Table = "holding"
     address: int = Field(ge=0, le=65535, description="PDU address (register 40001 is 0)")
@@ -202,7 +199,7 @@ class ModbusDevice(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(pattern=NAME, description="unique device name, becomes the device tag")
+    name: Name = Field(description="unique device name, becomes the device tag")
     transport: Transport | None = None
     host: str | None = Field(default=None, min_length=1)
     port: int = Field(default=502, ge=1, le=65535)
@@ -224,7 +221,7 @@ class ModbusDevice(BaseModel):
     max_registers: int = Field(default=PROTOCOL_MAX_REGISTERS, ge=1, le=PROTOCOL_MAX_REGISTERS)
     max_bits: int = Field(default=PROTOCOL_MAX_BITS, ge=1, le=PROTOCOL_MAX_BITS)
     profile: str | None = None
-    measurement: str | None = Field(default=None, pattern=NAME)
+    measurement: Name | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     registers: list[Register] = Field(default_factory=list)
 

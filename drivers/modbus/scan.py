@@ -21,9 +21,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from campus_core.names import is_name
 from campus_core.units import parse_duration
 
-from .config import BIT_TABLES, NAME, LinkSettings
+from .config import BIT_TABLES, LinkSettings
 from .errors import LinkDown, LinkError
 from .link import Link
 
@@ -236,7 +237,7 @@ def render_draft(
     profiles = _profiles()
     for findings in found:
         name = f"{base}-unit-{findings.unit}"
-        if not re.match(NAME, name):
+        if not is_name(name):
             name = f"modbus-unit-{findings.unit}"
         lines = [
             "",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from campus_core.devices import Listener
+from campus_core.names import Name, SnakeCase
 from campus_core.plugins import Factory
 from campus_core.units import ByteSize, Duration
 
@@ -14,8 +15,6 @@ from .topic import TopicPattern
 
 # The same naming rules as every device (drivers/modbus/config.py), kept here so that
 # this driver does not depend on another one.
-SNAKE_CASE = r"^[a-z][a-z0-9_]*$"
-NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 #: Messages the broker may send before we acknowledge (MQTT 5 Receive Maximum).
 DEFAULT_INFLIGHT = 1000
 
@@ -25,7 +24,7 @@ class FieldSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    field: str = Field(pattern=SNAKE_CASE, description="field name with its unit: co2_ppm")
+    field: SnakeCase = Field(description="field name with its unit: co2_ppm")
     path: str = Field(description='dotted path into the JSON: "env.temp", "readings.0.v"')
     type: FieldType = "float"
     scale: float = 1.0
@@ -69,9 +68,9 @@ class MqttDevice(BrokerSettings):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(pattern=NAME, description="unique device name, becomes the device tag")
+    name: Name = Field(description="unique device name, becomes the device tag")
     topic: str | list[str] = Field(description="topic filter(s); {name} levels become tags")
-    measurement: str | None = Field(default=None, pattern=NAME)
+    measurement: Name | None = None
     profile: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     fields: list[FieldSpec] = Field(default_factory=list)

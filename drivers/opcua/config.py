@@ -18,11 +18,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from campus_core.devices import Driver
 from campus_core.files import SecretFile
+from campus_core.names import Name, SnakeCase
 from campus_core.plugins import Factory
 from campus_core.units import Duration
-
-SNAKE_CASE = r"^[a-z][a-z0-9_]*$"
-NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 Mode = Literal["poll", "subscribe"]
 Policy = Literal["None", "Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss"]
@@ -74,10 +72,10 @@ class NodeSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    field: str | None = Field(
-        default=None, pattern=SNAKE_CASE, description="field name, snake_case with its unit: spindle_rpm"
+    field: SnakeCase | None = Field(
+        default=None, description="field name, snake_case with its unit: spindle_rpm"
     )
-    tag: str | None = Field(default=None, pattern=SNAKE_CASE, description="tag key for a text value")
+    tag: SnakeCase | None = Field(default=None, description="tag key for a text value")
     node: str | None = Field(default=None, description="NodeId: ns=2;s=Spindle.Speed or nsu=URI;s=...")
     path: str | None = Field(default=None, description="browse path below the device's root")
     scale: float = 1.0
@@ -122,7 +120,7 @@ class OpcuaDevice(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(pattern=NAME, description="unique device name, becomes the device tag")
+    name: Name = Field(description="unique device name, becomes the device tag")
     url: str = Field(description="endpoint URL: opc.tcp://host:4840[/path]")
     mode: Mode = "poll"
     interval: Duration | None = None
@@ -157,7 +155,7 @@ class OpcuaDevice(BaseModel):
     user_cert_file: SecretFile | None = None
     user_key_file: SecretFile | None = None
     profile: str | None = None
-    measurement: str | None = Field(default=None, pattern=NAME)
+    measurement: Name | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     nodes: list[NodeSpec] = Field(default_factory=list)
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model
 
 from campus_core.devices import Driver
 from campus_core.files import SecretFile
+from campus_core.names import Name, SnakeCase
 from campus_core.plugins import Factory
 from campus_core.units import Duration
 
@@ -25,8 +26,6 @@ AuthProtocol = Literal["md5", "sha", "sha224", "sha256", "sha384", "sha512"]
 #: aes192/aes256 extend the key as net-snmp does (Blumenthal draft); the "c" forms as Cisco does.
 PrivProtocol = Literal["des", "aes128", "aes192", "aes256", "aes192c", "aes256c"]
 
-SNAKE_CASE = r"^[a-z][a-z0-9_]*$"
-NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 TEXT_CONVERSIONS = ("text", "mac", "hex", "date")
 
 
@@ -35,7 +34,7 @@ class _Value(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(pattern=SNAKE_CASE, description="field or tag name, snake_case with its unit")
+    name: SnakeCase = Field(description="field or tag name, snake_case with its unit")
     oid: str = Field(description="IF-MIB::ifHCInOctets, sysUpTime.0 or 1.3.6.1.2.1.1.3.0")
     tag: bool = False
     rate: bool = False
@@ -93,7 +92,7 @@ class _Value(BaseModel):
 class ScalarField(_Value):
     """One scalar (``[[devices.snmp.fields]]``): read with GET, once per poll."""
 
-    measurement: str | None = Field(default=None, pattern=NAME)
+    measurement: Name | None = None
 
     @model_validator(mode="after")
     def _scalar(self) -> ScalarField:
@@ -174,8 +173,8 @@ class Table(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    measurement: str = Field(pattern=NAME)
-    index_tag: str = Field(default="index", pattern=SNAKE_CASE)
+    measurement: Name
+    index_tag: SnakeCase = "index"
     discontinuity: str | None = Field(
         default=None,
         description="a TimeStamp column, e.g. "
@@ -215,7 +214,7 @@ class SnmpDevice(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(pattern=NAME, description="unique device name, becomes the device tag")
+    name: Name = Field(description="unique device name, becomes the device tag")
     host: str = Field(min_length=1)
     port: int = Field(default=161, ge=1, le=65535)
     version: Version = "2c"
@@ -239,7 +238,7 @@ class SnmpDevice(BaseModel):
     )
     max_varbinds: int = Field(default=32, ge=1, le=256, description="OIDs per request")
     profile: str | list[str] | None = None
-    measurement: str | None = Field(default=None, pattern=NAME)
+    measurement: Name | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     fields: list[ScalarField] = Field(default_factory=list)
     tables: list[Table] = Field(default_factory=list)

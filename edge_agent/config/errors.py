@@ -10,7 +10,7 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
 
-from drivers.modbus.config import NAME, SNAKE_CASE
+from campus_core.names import PATTERN_WORDS
 
 Loc = tuple[str | int, ...]
 
@@ -82,14 +82,6 @@ def suggest(name: str, choices: Iterable[str]) -> str:
 def _show(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
-
-
-#: What the name patterns of the config models allow, in words.
-PATTERN_WORDS = {
-    SNAKE_CASE: "must be snake_case with its unit: lower-case letters, digits and _, "
-    "starting with a letter (e.g. co2_ppm, voltage_l1_v)",
-    NAME: "may hold letters, digits, '.', '_' and '-', starting with a letter or digit",
-}
 
 
 def explain(kind: str, message: str, context: dict[str, object] | None, given: object) -> str:

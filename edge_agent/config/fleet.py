@@ -7,16 +7,15 @@ gateway at another server.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from campus_core.files import SecretFile
+from campus_core.names import is_name
 from campus_core.tls import TlsFileError, client_context
 from campus_core.units import Duration, format_duration
-from drivers.modbus.config import NAME
 from edge_agent.bundle import load_public_keys
 
 #: The parts of the config a bundle can carry.
@@ -68,7 +67,7 @@ class FleetSection(BaseModel):
     @classmethod
     def _group_names(cls, groups: list[str]) -> list[str]:
         for group in groups:
-            if not re.match(NAME, group):
+            if not is_name(group):
                 raise ValueError(f"group {group!r}: letters, digits, '.', '_' and '-' only")
         return groups
 

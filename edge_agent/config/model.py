@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from campus_core.devices import DeviceConfig
+from campus_core.names import Name
 from campus_core.units import ByteSize, Duration
-from drivers.modbus.config import NAME, ModbusDevice
+from drivers.modbus.config import ModbusDevice
 from drivers.mqtt.config import MqttDevice
 from drivers.opcua.config import OpcuaDevice
 from drivers.snmp.config import SnmpDevice
@@ -27,8 +28,8 @@ class AgentSection(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    school: str = Field(pattern=NAME, description="school code from the city data standard")
-    campus: str = Field(default="main", pattern=NAME)
+    school: Name = Field(description="school code from the city data standard")
+    campus: Name = "main"
     interval: Duration = 10.0
     state_dir: Path = Path("/var/lib/edge-agent")
     profiles_dir: Path | None = None

@@ -7,11 +7,11 @@ from urllib.parse import urlsplit
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from campus_core.files import SecretError, SecretFile, read_secret_file
+from campus_core.names import Name
 from campus_core.plugins import Factory
 from campus_core.sinks import Sink
 from campus_core.tls import TlsOptions
 from campus_core.units import Duration
-from drivers.modbus.config import NAME
 
 
 class InfluxDBSink(TlsOptions):
@@ -19,7 +19,7 @@ class InfluxDBSink(TlsOptions):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, pattern=NAME)
+    name: Name | None = None
     url: str
     org: str = ""
     bucket: str = Field(min_length=1)

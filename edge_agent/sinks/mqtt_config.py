@@ -6,12 +6,12 @@ import string
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
+from campus_core.names import Name
 from campus_core.plugins import Factory
 from campus_core.sinks import Sink
 from campus_core.units import ByteSize, Duration
 from drivers.mqtt.broker import BrokerSettings
 
-NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 #: What a topic template may name.
 PLACEHOLDERS = ("school", "campus")
 
@@ -19,7 +19,7 @@ PLACEHOLDERS = ("school", "campus")
 class MqttSink(BrokerSettings):
     """``[[sinks.mqtt]]``: publishes line protocol to a broker with QoS 1."""
 
-    name: str | None = Field(default=None, pattern=NAME)
+    name: Name | None = None
     topic: str = Field(description='topic template, e.g. "edu/{school}/{campus}/metrics"')
     gzip: bool = False
     batch_points: int = Field(default=1000, ge=1, le=1_000_000)
