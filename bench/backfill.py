@@ -24,6 +24,7 @@ from pathlib import Path
 
 import structlog
 
+from campus_core.clock import now_ms
 from edge_agent.buffer import AsyncBuffer, DiskBuffer
 from edge_agent.forwarder import Forwarder
 from edge_agent.sinks.influxdb import InfluxDBSink
@@ -58,7 +59,7 @@ def fill(path: Path, hours: float) -> int:
     disk = DiskBuffer(path, ["store"], max_disk=2**40)
     batch: list[str] = []
     total = 0
-    for line in backlog(hours, time.time_ns() // 1_000_000 - 60_000):
+    for line in backlog(hours, now_ms() - 60_000):
         batch.append(line)
         if len(batch) == BATCH:
             disk.append(batch)

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import structlog
 
+from campus_core.clock import now_ms
 from campus_core.readings import Reading
 
 from . import __version__
 from .bundle import VerifiedBundle
 from .config import AgentConfig
 from .normalise import PointEncoder
-from .status import now_ms
 
 log = structlog.get_logger("edge_agent.audit")
 

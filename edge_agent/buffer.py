@@ -18,13 +18,14 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-import time
 import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
+
+from campus_core.clock import now_ms
 
 try:
     # ISA-L's deflate: gzip like zlib's, in a third of the time at level 1. Compression was
@@ -228,7 +229,7 @@ class DiskBuffer:
         with self._transaction():
             cursor = self._db.execute(
                 "INSERT INTO batches (created_ms, points, bytes, data) VALUES (?, ?, ?, ?)",
-                (time.time_ns() // 1_000_000, len(lines), size, data),
+                (now_ms(), len(lines), size, data),
             )
             self._bump("accepted", len(lines))
             self._bytes += size
@@ -316,7 +317,7 @@ class DiskBuffer:
             for dead_id, count, data in rows:
                 self._db.execute(
                     "INSERT INTO batches (created_ms, points, bytes, data) VALUES (?, ?, ?, ?)",
-                    (time.time_ns() // 1_000_000, count, len(data) + ROW_OVERHEAD, data),
+                    (now_ms(), count, len(data) + ROW_OVERHEAD, data),
                 )
                 self._db.execute("DELETE FROM dead_letters WHERE id = ?", (dead_id,))
                 self._bytes += len(data) + ROW_OVERHEAD

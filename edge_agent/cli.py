@@ -15,6 +15,7 @@ from typing import Protocol, cast
 import structlog
 
 import drivers
+from campus_core.clock import now_ms
 from campus_core.devices import Driver, Listener
 from campus_core.readings import DeviceError, Reading
 from campus_core.units import format_duration, format_size
@@ -360,7 +361,7 @@ def _buffer(args: argparse.Namespace) -> int:
             f"buffer {path}: {stats.points} points in {stats.batches} batches, "
             f"{format_size(stats.bytes)} of {format_size(loaded.config.buffer.max_disk)}"
         )
-        now = time.time_ns() // 1_000_000
+        now = now_ms()
         for backlog in stats.backlog:
             age = (
                 f", oldest {format_duration(max(0.001, (now - backlog.oldest_ms) / 1000))} old"

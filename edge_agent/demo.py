@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from campus_core.clock import now_ms
+
 from . import logs
 from .agent import Agent
 from .config import ConfigError, load
@@ -278,7 +280,7 @@ def render(
     status: AgentStatus, store: bool, log_path: Path, width: int = 120, alerting: str | None = None
 ) -> str:
     """The live view as text: devices with their last values, then the flow counters."""
-    now_ms = time.time_ns() // 1_000_000
+    now = now_ms()
     lines = [
         f"campus-edge-agent demo  {time.strftime('%H:%M:%S')}   (Ctrl-C to stop)",
         f"config {_short_path(DEMO_CONFIG)}   log {_short_path(log_path)}",
@@ -287,7 +289,7 @@ def render(
     ]
     for device in status.devices.values():
         state = "up" if device.up else ("down" if device.failures else "...")
-        age = f"{(now_ms - device.last_ok_ms) / 1000:.1f}s" if device.last_ok_ms else "-"
+        age = f"{(now - device.last_ok_ms) / 1000:.1f}s" if device.last_ok_ms else "-"
         values = " ".join(f"{k}={_short(v)}" for k, v in device.last_fields)
         if device.last_error and not device.up:
             values = device.last_error

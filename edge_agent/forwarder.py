@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import time
 from dataclasses import dataclass
 
 import structlog
 
+from campus_core.clock import now_ms
 from campus_core.sinks import (
     Sink,
     SinkAuthError,
@@ -139,7 +139,7 @@ class Forwarder:
         status.sent_points += points
         status.sent_requests += 1
         status.consecutive_failures = 0
-        status.last_ok_ms = time.time_ns() // 1_000_000
+        status.last_ok_ms = now_ms()
 
     async def _failed(self, sink: Sink, exc: SinkError, status: SinkStatus, backoff: Backoff) -> None:
         await asyncio.sleep(self._failure(sink, exc, status, backoff))

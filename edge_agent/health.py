@@ -17,13 +17,14 @@ from typing import Any
 import structlog
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
+from campus_core.clock import now_ms
 from campus_core.http import HttpServer, Reply, Request
 
 from . import __version__
 from .config import AgentConfig
 from .config.model import split_listen
 from .metrics import device_metrics, registry
-from .status import AgentStatus, now_ms
+from .status import AgentStatus
 
 log = structlog.get_logger("edge_agent.health")
 

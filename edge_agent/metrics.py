@@ -14,9 +14,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import CollectorRegistry
 
+from campus_core.clock import now_ms
+
 from . import __version__
 from .config import AgentConfig
-from .status import AgentStatus, DeviceStatus, now_ms
+from .status import AgentStatus, DeviceStatus
 
 PREFIX = "edge_agent"
 

@@ -8,11 +8,11 @@ a list; :meth:`Pipeline.run` commits that list as one buffer batch every
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Iterable
 
 import structlog
 
+from campus_core.clock import now_ms
 from campus_core.readings import Reading
 
 from .buffer import AsyncBuffer
@@ -117,7 +117,7 @@ class Pipeline:
             self._wake_waiters()
             if appended.dropped:
                 self._status.points_dropped += max(appended.dropped.values())
-                age = (time.time_ns() // 1_000_000 - (appended.newest_dropped_ms or 0)) / 1000
+                age = (now_ms() - (appended.newest_dropped_ms or 0)) / 1000
                 log.warning(
                     "buffer full (max_disk reached): oldest readings dropped",
                     dropped_by_sink=appended.dropped,

@@ -12,13 +12,14 @@ from collections.abc import Callable
 
 import structlog
 
+from campus_core.clock import now_ms
 from campus_core.readings import FieldValue, Reading
 
 from . import __version__
 from .buffer import AsyncBuffer
 from .config import AgentConfig
 from .normalise import PointEncoder
-from .status import AgentStatus, now_ms
+from .status import AgentStatus
 
 log = structlog.get_logger("edge_agent.selfmetrics")
 

@@ -3,18 +3,13 @@ systemd's status line and the agent's own ``edge_agent`` points."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from campus_core.clock import now_ms
 from campus_core.readings import FieldValue, Reading
 
 from .buffer import BufferStats
-
-
-def now_ms() -> int:
-    """Wall-clock time in milliseconds, as timestamps in the buffer and the store are."""
-    return time.time_ns() // 1_000_000
 
 
 @dataclass

@@ -16,6 +16,8 @@ import time
 
 import aiohttp
 
+from campus_core.clock import now_ms
+
 from .rig import RAW_WRITER
 
 FIELDS = 12
@@ -81,7 +83,7 @@ def raw_ingest_seconds(
     warm-up (a city that starts cut off, with a prefilled backlog, creates them as it catches up).
     """
     points = max(1, round(rows / FIELDS))
-    end_ms = time.time_ns() // 1_000_000 - 1000
+    end_ms = now_ms() - 1000
     if series_exist:
         asyncio.run(post_all(url, token, bodies(series, series, end_ms - 3_600_000), 1))
     return asyncio.run(post_all(url, token, bodies(points, series, end_ms), concurrency))

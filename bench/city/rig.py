@@ -12,11 +12,11 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from campus_core.clock import now_ms
 from campus_ops.roster import Roster, School
 from campus_ops.vmauth import render_vmauth
 from tests.support.ports import LOOPBACK, free_port, free_port_range
@@ -169,7 +169,7 @@ def city(work: Path, plan: Plan) -> Iterator[City]:
                 for i, code in enumerate(codes)
             ]
             if plan.backlog_hours:
-                end_ms = time.time_ns() // 1_000_000 - 1000
+                end_ms = now_ms() - 1000
                 for i, school in enumerate(schools):
                     school.prefilled = prefill(
                         school.buffer_file,

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
 
 import structlog
 
+from campus_core.clock import now_ms
 from campus_core.readings import DeviceError, FieldValue, Reading
 
 from .config import ModbusDevice, Register
@@ -138,7 +138,7 @@ class ModbusDriver:
         if whole is not None:
             # The common meter: one request decoded at once, under the plan's own names tuple.
             answer = whole.values_of(results[0][1])
-            return Reading(self.name, time.time_ns() // 1_000_000, whole.names, answer)
+            return Reading(self.name, now_ms(), whole.names, answer)
         names: list[str] = []
         decoded: list[FieldValue] = []
         tags: list[tuple[str, str]] = []
@@ -156,7 +156,7 @@ class ModbusDriver:
                     text = slot.text(words)
                     if text is not None:
                         tags.append((slot.tag, text))
-        return Reading(self.name, time.time_ns() // 1_000_000, tuple(names), tuple(decoded), tuple(tags))
+        return Reading(self.name, now_ms(), tuple(names), tuple(decoded), tuple(tags))
 
     def _acquire(self) -> Link:
         if self._link is None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import aiomqtt
 import structlog
 
+from campus_core.clock import now_ms
 from campus_core.devices import Deliver
 from campus_core.readings import Reading
 
@@ -265,9 +266,9 @@ class MqttListener:
                 "unknown age and no timestamp is configured; ignored",
             )
             return None
-        now_ms = time.time_ns() // 1_000_000
+        now = now_ms()
         try:
-            time_ms, fields = self._mapper.map(payload, now_ms)
+            time_ms, fields = self._mapper.map(payload, now)
         except PayloadError as exc:
             self._rejects.reject(exc.kind, topic, exc.reason)
             return None

@@ -19,7 +19,6 @@ the next poll opens a new session. The device is read-only to us: no Write is ev
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import UTC
 from types import TracebackType
@@ -29,6 +28,7 @@ import structlog
 from asyncua import ua
 from asyncua.ua.uaerrors import UaError
 
+from campus_core.clock import now_ms
 from campus_core.readings import DeviceError, FieldValue, Reading
 
 from .config import NodeSpec, OpcuaDevice
@@ -119,8 +119,8 @@ class OpcuaDriver:
         finally:
             self.stats.reads = self._session.reads
         self.stats.polls += 1
-        now_ms = time.time_ns() // 1_000_000
-        reading = self._reading(values, now_ms)
+        now = now_ms()
+        reading = self._reading(values, now)
         if reading is None:
             raise DeviceError(
                 config.name,
@@ -284,7 +284,7 @@ class _Changes:
             # A server flooding changes faster than we poll: the oldest go, counted.
             del self.pending[0]
             self.dropped += 1
-        self.pending.append((node.nodeid, data.monitored_item.Value, time.time_ns() // 1_000_000))
+        self.pending.append((node.nodeid, data.monitored_item.Value, now_ms()))
 
 
 def _source_ms(data: Any, arrived_ms: int) -> int:

@@ -7,7 +7,6 @@ table row into one point with its index as a tag. The device is read-only to us.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -15,6 +14,7 @@ from typing import Self
 
 import structlog
 
+from campus_core.clock import now_ms
 from campus_core.readings import DeviceError, FieldValue, Reading
 
 from .config import Column, ScalarField, SnmpDevice, Table
@@ -106,10 +106,10 @@ class SnmpDriver:
         except SnmpError as exc:
             raise DeviceError(config.name, exc.reason) from None
         self.stats.polls += 1
-        now_ms = time.time_ns() // 1_000_000
-        readings = self._scalar_readings(values, now_ms)
+        now = now_ms()
+        readings = self._scalar_readings(values, now)
         for table in self._plan.tables:
-            readings += self._table_readings(table, rows, now_ms)
+            readings += self._table_readings(table, rows, now)
         self._rates.end()
         self._note(anomalies)
         return readings

@@ -22,10 +22,12 @@ from pathlib import Path
 
 import structlog
 
+from campus_core.clock import now_ms
+
 from ..audit import AuditTrail
 from ..config import AgentConfig, ConfigError, LoadedConfig, load
 from ..config.fleet import FleetSection
-from ..status import AgentStatus, Refusal, now_ms
+from ..status import AgentStatus, Refusal
 from .fetch import FetchError, fetch
 from .keep import FleetState, KeptRefusal, keep, read_state, write_state
 from .manifest import BundleRefused, VerifiedBundle, load_public_keys, verify

@@ -41,9 +41,10 @@ def test_no_root_warning_for_an_ordinary_user(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_healthz_shows_tls_verification_turned_off(tmp_path: Path) -> None:
+    from campus_core.clock import now_ms
     from edge_agent.config import load
     from edge_agent.health import report
-    from edge_agent.status import AgentStatus, now_ms
+    from edge_agent.status import AgentStatus
 
     config = tmp_path / "agent.toml"
     config.write_text(

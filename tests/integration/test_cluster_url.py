@@ -9,12 +9,12 @@ arrives only if the sink kept the path, with or without a trailing slash on the 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from campus_core.clock import now_ms
 from campus_core.readings import Reading
 from campus_core.sinks import SinkError
 from edge_agent.buffer import encode_batch
@@ -58,7 +58,7 @@ def vmauth(tmp_path: Path, store: VictoriaMetrics) -> Iterator[VMAuth]:
 
 async def write(url: str, device: str, token: str = TOKEN, school: str = "sh-031") -> None:
     encoder = PointEncoder("cluster_check", {"school": school, "device": device})
-    line = encoder.encode(Reading.of(device, time.time_ns() // 1_000_000, (("value", 1.0),)))
+    line = encoder.encode(Reading.of(device, now_ms(), (("value", 1.0),)))
     assert line is not None
     sink = InfluxDBSink(
         SinkConfig.model_validate({"url": url, "bucket": "city", "name": "city", "token": token})

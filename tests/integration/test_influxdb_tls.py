@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 from pydantic import ValidationError
 
+from campus_core.clock import now_ms
 from campus_core.readings import Reading
 from campus_core.sinks import SinkError
 from edge_agent.buffer import AsyncBuffer, DiskBuffer, encode_batch
@@ -48,7 +49,7 @@ def tls_store(tmp_path: Path, ca: TestCA) -> Iterator[VictoriaMetrics]:
 
 def body(device: str = "d") -> bytes:
     encoder = PointEncoder("tls_check", {"device": device})
-    line = encoder.encode(Reading.of(device, time.time_ns() // 1_000_000, (("v", 1.0),)))
+    line = encoder.encode(Reading.of(device, now_ms(), (("v", 1.0),)))
     assert line is not None
     return encode_batch([line])
 

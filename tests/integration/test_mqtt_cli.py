@@ -4,12 +4,12 @@ arrives, and it never takes what is queued for the agent."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from campus_core.clock import now_ms
 from tests.support.mosquitto import Mosquitto
 from tests.support.ports import free_port
 from tests.support.processes import AgentProcess, cli, wait_for
@@ -36,7 +36,7 @@ def test_it_prints_pushed_points_and_leaves_the_agents_queue_alone(
     agent.start()
     wait_for(lambda: '"mqtt subscribed"' in agent.log_text(), 30, what="the agent's session")
     assert agent.stop() == 0
-    now = time.time_ns() // 1_000_000
+    now = now_ms()
     queued = [
         (
             "campus/A/301/iaq",

@@ -20,6 +20,7 @@ from typing import Any
 import aiomqtt
 import pytest
 
+from campus_core.clock import now_ms
 from tests.support.mosquitto import Mosquitto
 from tests.support.ports import LOOPBACK
 from tests.support.processes import AgentProcess, wait_for
@@ -36,7 +37,7 @@ FIELDS = {
 }
 Key = tuple[str, str, int]  # (building, room, ts)
 #: Timestamps of hand-made messages: an hour ago, well inside the store's retention.
-BASE_MS = (time.time_ns() // 1_000_000 - 3_600_000) // 1000 * 1000
+BASE_MS = (now_ms() - 3_600_000) // 1000 * 1000
 
 
 class WirelessSensors:

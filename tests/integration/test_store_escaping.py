@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
+from campus_core.clock import now_ms
 from campus_core.readings import Reading
 from edge_agent.buffer import encode_batch
 from edge_agent.normalise import PointEncoder
@@ -31,7 +30,7 @@ AWKWARD = [
 
 
 async def test_awkward_tag_values_arrive_as_written(store: VictoriaMetrics) -> None:
-    now = time.time_ns() // 1_000_000
+    now = now_ms()
     lines = []
     for i, value in enumerate(AWKWARD):
         encoder = PointEncoder("escape_check", {"device": f"d{i}", "room": value})

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
+from campus_core.clock import now_ms
 from campus_core.readings import DeviceError
 from drivers.opcua import OpcuaDriver
 from simulators.opcua import UPDATE_S, OpcuaMachine
@@ -24,7 +24,7 @@ async def test_changes_arrive_at_their_source_timestamps_with_the_last_tags() ->
         async with driver:
             (current,) = await driver.poll()  # the values read once, then the subscription
             assert len(current.fields) == 8 and driver.stats.subscriptions == 1
-            before = time.time_ns() // 1_000_000
+            before = now_ms()
             for rpm in (1200.0, 1500.0):
                 machine.overrides["spindle_rpm"] = rpm
                 await asyncio.sleep(5 * UPDATE_S)
