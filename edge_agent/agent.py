@@ -40,18 +40,11 @@ from .normalise import PointEncoder
 from .pipeline import Pipeline
 from .reload import Applied, ReloadPlan, plan
 from .selfmetrics import SelfMetrics
-from .statedir import StateLock, open_buffer
+from .statedir import StateLock, buffer_path, open_buffer
 from .status import AgentStatus, SinkStatus
 from .systemd import Notifier, keep_alive, watchdog_period
 
 log = structlog.get_logger("edge_agent")
-
-BUFFER_FILE = "buffer.db"
-
-
-def buffer_path(config: AgentConfig) -> Path:
-    """Where the buffer database lives."""
-    return config.agent.state_dir / BUFFER_FILE
 
 
 def build_drivers(config: AgentConfig) -> list[tuple[str, Driver | Listener, float]]:

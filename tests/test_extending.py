@@ -101,7 +101,7 @@ def test_path_keys_are_read_off_the_models() -> None:
 
 
 def test_a_driver_with_a_scan_module_is_scannable() -> None:
-    from edge_agent.cli import SCANNERS
+    from edge_agent.cli.scan import SCANNERS
 
     with_scan = [p for p in PROTOCOLS if (REPO / "drivers" / p / "scan.py").is_file()]
     assert {p: f"drivers.{p}.scan" for p in with_scan} == SCANNERS
