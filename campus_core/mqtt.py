@@ -29,7 +29,7 @@ AUTH_CODES = frozenset({4, 5, 133, 134, 135, 138, 140})
 PROTOCOL_CODES = frozenset({1, 132})
 
 
-log = structlog.get_logger("drivers.mqtt")
+log = structlog.get_logger("campus_core.mqtt")
 
 
 @dataclass(frozen=True, slots=True)

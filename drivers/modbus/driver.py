@@ -12,7 +12,7 @@ What one poll does, and what it does when the device objects:
   even alone is logged once, counted and skipped; exception 1 skips the request's values;
 * exception 5 or 6 (busy): the request is retried a few times, the link free meanwhile;
 * any other exception, a timeout or a rejected answer fails the poll with a
-  :class:`~drivers.DeviceError` naming the device, unit, table and addresses; the scheduler
+  :class:`~campus_core.readings.DeviceError` naming the device, unit, table and addresses; the scheduler
   then backs off.
 """
 
@@ -29,7 +29,7 @@ import structlog
 from campus_core.clock import now_ms
 from campus_core.readings import DeviceError, FieldValue, Reading
 
-from .config import ModbusDevice, Register
+from .config import ModbusDevice
 from .errors import (
     BUSY,
     REFUSED,
@@ -43,8 +43,6 @@ from .errors import (
 from .holes import Refused, split_around_holes
 from .link import LINKS, Link, LinkConflict, Links
 from .planner import Request, Slot, shared_plan
-
-__all__ = ["ModbusDevice", "ModbusDriver", "Register"]
 
 # pymodbus logs the raw frames of every client on any error; our own log line names the
 # device and the request, which is what a technician needs.

@@ -2,10 +2,10 @@
 a reading, hands batches to the agent and acknowledges them only once they are on disk.
 
 Acknowledgement: aiomqtt 2.5 acknowledges every message as soon as it is queued for us and
-has no switch for it; its paho-mqtt client does (``manual_ack_set`` and ``ack(mid, qos)``),
-so :func:`_manual_acks` turns that on and every PUBACK is sent by :meth:`MqttListener._ack`
-after ``deliver`` returned. A message not acknowledged when the connection drops or the
-agent stops is sent again by the broker in the next session (at-least-once).
+has no switch for it; :mod:`campus_core.aiomqtt_compat` turns manual acknowledgement on,
+and every PUBACK is sent after ``deliver`` returned. A message not acknowledged when the
+connection drops or the agent stops is sent again by the broker in the next session
+(at-least-once).
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 import aiomqtt
 import structlog
 
+from campus_core.aiomqtt_compat import Unsupported, ack, enable_manual_acks
 from campus_core.clock import now_ms
 from campus_core.devices import Deliver
+from campus_core.mqtt import BrokerError, Session, explain, make_client
 from campus_core.readings import Reading
 
-from .broker import BrokerError, Session, explain, make_client
 from .config import MqttDevice
 from .payload import PayloadError
 
@@ -103,16 +104,6 @@ class Backoff:
         return min(self.cap, 2.0 ** (self.failures - 1)) * random.uniform(0.5, 1.0)
 
 
-def _manual_acks(client: aiomqtt.Client) -> None:
-    """Make the client leave PUBACKs to us (see the module docstring)."""
-    paho = getattr(client, "_client", None)
-    if paho is None or not hasattr(paho, "manual_ack_set") or not hasattr(paho, "ack"):
-        raise BrokerError(
-            "this aiomqtt/paho-mqtt has no manual acknowledgement; install aiomqtt 2.x with paho-mqtt >= 2.0"
-        )
-    paho.manual_ack_set(True)
-
-
 class MqttListener:
     """One ``[[devices.mqtt]]`` entry at work: connect, subscribe, receive, deliver, acknowledge."""
 
@@ -178,7 +169,10 @@ class MqttListener:
                 receive_maximum=config.max_inflight,
             )
         client = await make_client(config, session)
-        _manual_acks(client)
+        try:
+            enable_manual_acks(client)
+        except Unsupported as exc:
+            raise BrokerError(str(exc)) from None
         async with contextlib.AsyncExitStack() as stack:
             # aiomqtt bounds the CONNACK wait by `timeout`; this also bounds the TCP/TLS part.
             async with asyncio.timeout(config.timeout + 5):
@@ -227,14 +221,7 @@ class MqttListener:
                     ) from exc
                 self.stats.delivered += len(readings)
             for message in batch:
-                self._ack(client, message)
-
-    @staticmethod
-    def _ack(client: aiomqtt.Client, message: aiomqtt.Message) -> None:
-        # The PUBACK goes out on the session that received the message: a message id means
-        # nothing in another session, where the broker resends the message anyway.
-        if message.qos > 0:
-            client._client.ack(message.mid, message.qos)
+                ack(client, message)
 
     def _reading(self, message: aiomqtt.Message) -> Reading | None:
         """The reading in one message, or None after counting and logging why there is none."""

@@ -17,15 +17,13 @@ import structlog
 from campus_core.clock import now_ms
 from campus_core.readings import DeviceError, FieldValue, Reading
 
-from .config import Column, ScalarField, SnmpDevice, Table
+from .config import SnmpDevice
 from .convert import index_text
 from .mibs import Oid, mibs
 from .plan import ColumnSpec, Plan, TableSpec, Value, compile_plan
 from .rates import CounterRates, UptimeWatch
 from .reads import Anomalies, Sample, get_values, walk
 from .session import EnginePool, Session, SnmpError
-
-__all__ = ["Column", "ScalarField", "SnmpDevice", "SnmpDriver", "Table"]
 
 log = structlog.get_logger("drivers.snmp")
 

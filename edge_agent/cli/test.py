@@ -82,7 +82,7 @@ async def listen_all(
 ) -> int:
     """Pushed (MQTT) devices: listen a while in a session of their own, print what arrives."""
     # A clean session of its own (probe=True), so the agent's session is left untouched.
-    from drivers.mqtt.listener import MqttListener
+    from drivers.mqtt import MqttListener
 
     probes = [(device.name, MqttListener(device, probe=True)) for device in config.devices.mqtt]
     if not probes:

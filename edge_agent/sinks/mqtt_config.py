@@ -6,11 +6,11 @@ import string
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
+from campus_core.mqtt import BrokerSettings
 from campus_core.names import Name
 from campus_core.plugins import Factory
 from campus_core.sinks import Sink
 from campus_core.units import ByteSize, Duration
-from drivers.mqtt.broker import BrokerSettings
 
 #: What a topic template may name.
 PLACEHOLDERS = ("school", "campus")
