@@ -21,7 +21,7 @@ from .normalise import PointEncoder, identity_tags
 from .scheduler import DevicePoller
 from .status import AgentStatus, DeviceStatus
 
-log = structlog.get_logger("edge_agent.fleet")
+log = structlog.get_logger("edge_agent.devicetasks")
 
 
 def encoder_for(config: AgentConfig, device: DeviceConfig) -> PointEncoder:
@@ -31,7 +31,7 @@ def encoder_for(config: AgentConfig, device: DeviceConfig) -> PointEncoder:
     return PointEncoder(device.measurement or device.name, tags)
 
 
-class Fleet:
+class DeviceTasks:
     """Starts and stops the device tasks; shares ``encoders`` with the pipeline.
 
     The pipeline looks a reading's encoder up by device name at every poll, so adding an

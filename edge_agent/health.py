@@ -23,6 +23,7 @@ from campus_core.http import HttpServer, Reply, Request
 from . import __version__
 from .config import AgentConfig
 from .config.model import split_listen
+from .inforce import InForce
 from .metrics import device_metrics, registry
 from .status import AgentStatus
 
@@ -155,13 +156,13 @@ class HealthServer:
     def __init__(
         self,
         status: AgentStatus,
-        config: Callable[[], AgentConfig],
+        in_force: InForce,
         refresh: Callable[[], Awaitable[None]],
     ) -> None:
         self._status = status
-        self._config = config  # read at each request: a reload may change the thresholds
+        self._in_force = in_force  # read at each request: a reload may change the thresholds
         self._refresh = refresh
-        self._registry = registry(status, config)
+        self._registry = registry(status, in_force)
         self._server: HttpServer | None = None
         self.listen = ""
 
@@ -217,7 +218,7 @@ class HealthServer:
 
     async def _handle_healthz(self, request: Request) -> Reply:
         await self._fresh()
-        body = report(self._status, self._config(), now_ms())
+        body = report(self._status, self._in_force.config, now_ms())
         return Reply(
             200 if body["status"] == "ok" else 503,
             json.dumps(body).encode(),
