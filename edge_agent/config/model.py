@@ -51,7 +51,7 @@ class SinkConfig(Protocol):
     """What every ``[[sinks.<kind>]]`` entry offers the agent."""
 
     @property
-    def name(self) -> str | None:
+    def name(self) -> str:
         """The sink's name: its buffer cursor, and how logs and metrics call it."""
         ...
 
@@ -164,7 +164,6 @@ class AgentConfig(BaseModel):
             seen.add(device.name)
         sink_names: set[str] = set()
         for sink in self.sinks.all():
-            assert sink.name is not None
             if sink.name in sink_names:
                 raise ValueError(f'sink name {sink.name!r} is used twice; set name = "..." on one')
             sink_names.add(sink.name)

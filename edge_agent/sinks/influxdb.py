@@ -44,7 +44,6 @@ class InfluxDBSink:
     """Writes batches to ``/api/v2/write`` with millisecond precision."""
 
     def __init__(self, config: InfluxDBSinkConfig) -> None:
-        assert config.name is not None
         self._config = config
         self._name = config.name
         self._client: HttpClient | None = None

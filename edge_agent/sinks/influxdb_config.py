@@ -19,7 +19,7 @@ class InfluxDBSink(TlsOptions):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name | None = None
+    name: Name = Field(default="", description="in logs, metrics and the buffer's cursors; from the URL")
     url: str
     org: str = ""
     bucket: str = Field(min_length=1)
@@ -46,7 +46,7 @@ class InfluxDBSink(TlsOptions):
     def _one_token(self) -> InfluxDBSink:
         if self.token is not None and self.token_file is not None:
             raise ValueError("set token or token_file, not both")
-        if self.name is None:
+        if not self.name:
             host = urlsplit(self.url).hostname or "store"
             self.name = f"influxdb-{host}-{self.bucket}"
         return self

@@ -51,7 +51,6 @@ class MqttSink:
     """Publishes each batch as one message to the topic of ``[[sinks.mqtt]]``."""
 
     def __init__(self, config: MqttSinkConfig) -> None:
-        assert config.name is not None
         self._config = config
         self._name = config.name
         self._topic = config.resolved_topic
