@@ -32,6 +32,7 @@ from ..status import AgentStatus, Refusal
 from .fetch import FetchError, fetch
 from .keep import FleetState, KeptRefusal, keep, read_state, write_state
 from .manifest import BundleRefused, VerifiedBundle, load_public_keys, verify
+from .scope import parse_dropins
 
 log = structlog.get_logger("edge_agent.bundle")
 
@@ -163,6 +164,8 @@ class Puller:
                 await self._save(config)
                 return None
             no_downgrade(bundle, self._state)
+            # Before merging: a part it may not set is refused as such, not as a bad config.
+            await asyncio.to_thread(parse_dropins, bundle, fleet.allow)
             loaded = await asyncio.to_thread(self._load, bundle)
         except BundleRefused as exc:
             self._etag = fetched.etag  # asked again only once it changes (or the local config does)
