@@ -19,8 +19,13 @@ from edge_agent.config import ConfigError, load
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = sorted(
-    [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "drivers").glob("*/README.md")]
-    + [*(ROOT / "simulators").rglob("README.md"), ROOT / "bench" / "README.md"]
+    [
+        ROOT / "README.md",
+        ROOT / "bench" / "README.md",
+        *(ROOT / "docs").glob("*.md"),
+        *(ROOT / "drivers").glob("*/README.md"),
+        *(ROOT / "simulators").rglob("README.md"),
+    ]
 )
 BLOCK = re.compile(r"^```toml\n(.*?)^```", re.S | re.M)
 LOADED = {"devices", "sinks", "fleet"}
