@@ -23,17 +23,3 @@ def test_module_imports_first(module: str) -> None:
         [sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=60, cwd=ROOT
     )
     assert result.returncode == 0, result.stderr[-2000:]
-
-
-def test_the_agent_loads_no_aiohttp() -> None:
-    # ~10 MB of resident memory of the campus's 90 MB (bench/README.md): the agent's HTTP is
-    # campus_core.http; aiohttp is for the tests' scripted servers only.
-    code = (
-        "import sys, edge_agent.agent, edge_agent.cli, edge_agent.health, edge_agent.sinks.influxdb, "
-        "edge_agent.bundle.fetch; assert not [m for m in sys.modules if m.startswith('aiohttp')], "
-        "[m for m in sys.modules if m.startswith('aiohttp')]"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
