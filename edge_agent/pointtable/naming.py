@@ -47,6 +47,8 @@ class Glossary:
 
     names: dict[str, str]
     qualifiers: dict[str, str]
+    #: Stem -> the unit suffixes it can have (voltage: v, kv, mv).
+    units: dict[str, tuple[str, ...]]
 
     @classmethod
     def from_toml(cls, text: str) -> Glossary:
@@ -55,15 +57,21 @@ class Glossary:
         return cls(
             {_key(k): v for k, v in data.get("names", {}).items()},
             {_key(k): v for k, v in data.get("qualifiers", {}).items()},
+            {k: tuple(v) for k, v in data.get("units", {}).items()},
         )
 
     def stem(self, name: str) -> str | None:
         """The field stem of a point name, without its unit: ``"A相电压"`` -> ``"voltage_l1"``."""
+        found = self.lookup(name)
+        return found[1] if found else None
+
+    def lookup(self, name: str) -> tuple[str, str] | None:
+        """What a point name names, and its field stem: ``"A相电压"`` -> ``("voltage", "voltage_l1")``."""
         rest = _key(name)
         if not rest:
             return None
         if rest in self.names:
-            return self.names[rest]
+            return self.names[rest], self.names[rest]
         before: list[str] = []
         after: list[str] = []
         # Longest first, so that "phase1" is not read as a stray "1" after "phase".
@@ -80,7 +88,7 @@ class Glossary:
                 rest = rest[: -len(peeled)]
                 after.insert(0, self.qualifiers[peeled])
             if rest in self.names:
-                return "_".join([self.names[rest], *before, *after])
+                return self.names[rest], "_".join([self.names[rest], *before, *after])
         return None
 
 
@@ -129,6 +137,17 @@ def with_unit(stem: str, unit: str, *, named_by_table: bool) -> str:
     return f"{stem}_{suffix}"
 
 
+def _check_quantity(quantity: str, unit: str) -> None:
+    """A quantity the glossary knows is given in one of its units (voltage in V, not in A)."""
+    allowed = glossary().units.get(quantity)
+    suffix = suffix_for_unit(unit)
+    if allowed and suffix and suffix not in allowed:
+        units = ", ".join(unit_for_suffix(s) or s for s in allowed)
+        raise NamingError(
+            f"{quantity.replace('_', ' ')} is given in {units}, not in {unit!r}; correct the unit", "unit"
+        )
+
+
 def name_point(name: str, field: str, unit: str, *, camel: bool = False) -> str:
     """The field name of one point: its field column, else the glossary, else (``camel``) its name.
 
@@ -142,7 +161,10 @@ def name_point(name: str, field: str, unit: str, *, camel: bool = False) -> str:
                 "field",
             )
         return with_unit(field, unit, named_by_table=True)
-    stem = glossary().stem(name) if name else None
+    found = glossary().lookup(name) if name else None
+    stem = found[1] if found else None
+    if found is not None:
+        _check_quantity(found[0], unit)
     if stem is None and camel and name:
         stem = snake_case(name)
         if not is_snake_case(stem):
