@@ -13,9 +13,10 @@ from pathlib import Path
 
 from campus_core.names import is_name
 
+from ..config import Problem
 from . import formats
 from .build import TARGETS, build
-from .draft import Draft, Options
+from .draft import Draft, Entry, Options
 from .problems import PointTableError, TableProblem
 from .profile import ProfileText, try_profile
 
@@ -48,24 +49,7 @@ def import_points(path: Path, options: Options, name: str, format: str | None = 
     text = profile.render(name)
     checked = try_profile(text, name, target)
     if checked:
-        problems = []
-        for problem in checked:
-            match = _ENTRY.search(problem.path)
-            row = (
-                entries[int(match.group(1))][0].row.number
-                if match and int(match.group(1)) < len(entries)
-                else None
-            )
-            problems.append(
-                TableProblem(
-                    str(path),
-                    f"edge-agent check: {problem.path}: {problem.message}",
-                    sheet=draft.table.sheet.name,
-                    row=row,
-                    value=str(problem.given) if problem.has_given else None,
-                )
-            )
-        raise PointTableError(problems)
+        raise PointTableError([_from_check(problem, path, draft, entries) for problem in checked])
     measurement = settings["measurement"]
     assert isinstance(measurement, str)
     return Imported(
@@ -74,6 +58,33 @@ def import_points(path: Path, options: Options, name: str, format: str | None = 
         measurement,
         name if not draft.settings.get("kind") else str(draft.settings["kind"]),
         draft.format,
+    )
+
+
+def _from_check(
+    problem: Problem, path: Path, draft: Draft, entries: list[tuple[Entry, dict[str, object]]]
+) -> TableProblem:
+    """A problem the config loader found, at the row of the entry it is about where that shows."""
+    match = _ENTRY.search(problem.path)
+    row: int | None = None
+    if match is not None and int(match.group(1)) < len(entries):
+        row = entries[int(match.group(1))][0].row.number
+    else:
+        # A problem of the whole device names the register by its field or tag.
+        row = next(
+            (
+                entry.row.number
+                for entry, keys in entries
+                if any(f"{keys.get(k)!r}" in problem.message for k in ("field", "tag") if k in keys)
+            ),
+            None,
+        )
+    return TableProblem(
+        str(path),
+        f"edge-agent check: {problem.path}: {problem.message}",
+        sheet=draft.table.sheet.name,
+        row=row,
+        value=str(problem.given) if problem.has_given else None,
     )
 
 
