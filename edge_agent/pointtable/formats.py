@@ -84,7 +84,7 @@ def read(path: Path, options: Options, format: str | None) -> Draft:
                 ]
             )
         sheets = chosen
-    draft = template.read(path, sheets, options, format)
+    draft = template.read(sheets, options, format)
     if draft is None:
         where = "any sheet" if len(sheets) > 1 else "the sheet"
         columns = "address 地址" if options.protocol == "modbus" else "node 节点 or path 浏览路径"

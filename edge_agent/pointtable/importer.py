@@ -50,15 +50,9 @@ def import_points(path: Path, options: Options, name: str, format: str | None = 
     checked = try_profile(text, name, target)
     if checked:
         raise PointTableError([_from_check(problem, path, draft, entries) for problem in checked])
-    measurement = settings["measurement"]
-    assert isinstance(measurement, str)
-    return Imported(
-        text,
-        len(entries),
-        measurement,
-        name if not draft.settings.get("kind") else str(draft.settings["kind"]),
-        draft.format,
-    )
+    tags = settings["tags"]
+    assert isinstance(tags, dict)
+    return Imported(text, len(entries), str(settings["measurement"]), str(tags["kind"]), draft.format)
 
 
 def _from_check(

@@ -14,7 +14,6 @@ Other rows above it (a title, merged cells) are left alone.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 from campus_core.names import is_snake_case
 
@@ -67,10 +66,13 @@ SETTINGS_OF = {
     "modbus": ("measurement", "kind", "tags", "max_registers", "max_gap", "max_bits"),
     "opcua": ("measurement", "kind", "tags", "max_nodes_per_read"),
 }
-INTEGER_SETTINGS = {"max_registers": (1, 125), "max_gap": (0, 124), "max_bits": (1, 2000)}
-INTEGER_SETTINGS["max_nodes_per_read"] = (1, 100_000)
-
-NAME = "template"
+#: The settings that are whole numbers, and their range (as the device models allow).
+INTEGER_SETTINGS = {
+    "max_registers": (1, 125),
+    "max_gap": (0, 124),
+    "max_bits": (1, 2000),
+    "max_nodes_per_read": (1, 100_000),
+}
 
 
 def find(sheets: list[Sheet], protocol: str) -> Table | None:
@@ -120,8 +122,8 @@ def _setting(key: str, text: str) -> object:
     return text
 
 
-def _cell(draft: Draft, entry: Entry, key: str, column: str | None = None) -> str:
-    return draft.table.cell(entry.row, column or key)
+def _cell(draft: Draft, entry: Entry, key: str) -> str:
+    return draft.table.cell(entry.row, key)
 
 
 def _label(draft: Draft, row: Row, where: str) -> str:
@@ -265,8 +267,7 @@ def _opcua(draft: Draft, row: Row) -> Entry | None:
     return entry
 
 
-def read(path: Path, sheets: list[Sheet], options: Options, format: str) -> Draft | None:
+def read(sheets: list[Sheet], options: Options, format: str) -> Draft | None:
     """The draft of the first sheet with the template's header, or None when no sheet has one."""
-    del path
     table = find(sheets, options.protocol)
     return None if table is None else read_table(table, options, format)
