@@ -10,6 +10,7 @@ import datetime
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zipfile import BadZipFile
 
 from .problems import PointTableError, TableProblem
 from .sheet import Row, Sheet
@@ -39,7 +40,7 @@ def read_xlsx(path: Path) -> list[Sheet]:
     try:
         # read_only streams the rows; merged cells read as their top-left value and blanks.
         book = load_workbook(path, read_only=True, data_only=True)
-    except (OSError, InvalidFileException, KeyError, ValueError) as exc:
+    except (OSError, InvalidFileException, BadZipFile, KeyError, ValueError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         raise PointTableError(
             [TableProblem(str(path), f"cannot be read as an Excel workbook (.xlsx): {reason}")]
