@@ -124,6 +124,9 @@ def _span(register: Register) -> str:
     return f"{register.type} at {where}"
 
 
+#: Per protocol, what its profile holds. BACnet joins once its driver is in the agent:
+#: ``Target("bacnet", "objects", <its object model>, {"host": ...}, ...)``, fed by an EDE reader
+#: (formats.py) whose entries carry the keys of ``[[objects]]``.
 TARGETS = {
     "modbus": Target("modbus", "registers", Register, {"host": "127.0.0.1"}, _register_keys, _no_overlap),
     "opcua": Target("opcua", "nodes", NodeSpec, {"url": "opc.tcp://127.0.0.1:4840"}, _node_keys, _once),
