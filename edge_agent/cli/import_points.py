@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(imported.text, encoding="utf-8")
     print(
-        f"wrote {args.out}: {imported.points} points from {args.file} ({imported.format}), "
+        f"wrote {args.out}: {imported.points} point(s) from {args.file} ({imported.format}), "
         f"measurement {imported.measurement}, kind {imported.kind}"
     )
     print(

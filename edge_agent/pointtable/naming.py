@@ -49,6 +49,8 @@ class Glossary:
     qualifiers: dict[str, str]
     #: Stem -> the unit suffixes it can have (voltage: v, kv, mv).
     units: dict[str, tuple[str, ...]]
+    #: A unit word -> what it stands for, by quantity (度: kWh for energy, °C for temperature).
+    units_by_quantity: dict[str, dict[str, str]]
 
     @classmethod
     def from_toml(cls, text: str) -> Glossary:
@@ -58,6 +60,7 @@ class Glossary:
             {_key(k): v for k, v in data.get("names", {}).items()},
             {_key(k): v for k, v in data.get("qualifiers", {}).items()},
             {k: tuple(v) for k, v in data.get("units", {}).items()},
+            {k.strip(): dict(v) for k, v in data.get("units_by_quantity", {}).items()},
         )
 
     def stem(self, name: str) -> str | None:
@@ -164,6 +167,7 @@ def name_point(name: str, field: str, unit: str, *, camel: bool = False) -> str:
     found = glossary().lookup(name) if name else None
     stem = found[1] if found else None
     if found is not None:
+        unit = glossary().units_by_quantity.get(unit.strip(), {}).get(found[0], unit)
         _check_quantity(found[0], unit)
     if stem is None and camel and name:
         stem = snake_case(name)

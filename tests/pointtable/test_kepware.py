@@ -40,7 +40,7 @@ def test_the_sdm630_export_becomes_the_hand_written_profile(
         capsys, KEPWARE, "--protocol", "modbus", "--measurement", "energy_meter", "--out", out
     )
     assert code == 0, err
-    assert "67 points" in stdout and "(kepware)" in stdout
+    assert "67 point(s)" in stdout and "(kepware)" in stdout
     assert registers(profile_data(out)) == registers(bundled("sdm630"))
     text = out.read_text(encoding="utf-8")
     assert text.startswith(f"# sdm630-kepware: imported from {KEPWARE} (kepware)")

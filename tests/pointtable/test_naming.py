@@ -161,3 +161,10 @@ def test_a_field_column_that_is_not_snake_case_is_an_error_on_the_field() -> Non
     with pytest.raises(NamingError, match="must be snake_case") as e:
         name_point("温度", "Temperature", "℃")
     assert e.value.column == "field"
+
+
+def test_a_unit_word_that_depends_on_the_quantity() -> None:
+    assert name_point("电量", "", "度") == "energy_kwh"
+    assert name_point("温度", "", "度") == "temperature_c"
+    with pytest.raises(NamingError, match="unit '度' is not one the agent knows"):
+        name_point("频率", "", "度")
