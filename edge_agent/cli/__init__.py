@@ -23,6 +23,9 @@ COMMANDS: dict[str, str] = {
     "buffer": "edge_agent.cli.buffer",
     "fleet": "edge_agent.cli.fleet",
     "scan": "edge_agent.cli.scan",
+    # ``import`` is a keyword: the modules are named for what they move.
+    "import": "edge_agent.cli.import_points",
+    "export": "edge_agent.cli.export_points",
     "demo": "edge_agent.cli.demo",
 }
 
