@@ -10,7 +10,8 @@ DEMO_PACKAGES := victoria-metrics mosquitto
 # systemd: systemd-analyze, to verify the unit file offline (no running systemd needed).
 # prometheus: promtool, to unit-test the central alert rules (vmalert runs the same format).
 # libmodbus-dev, pkgconf: bench.ratio compiles a libmodbus server, so no Python server limits it.
-TEST_PACKAGES := victoria-metrics mosquitto mosquitto-clients snmpd snmp systemd prometheus libmodbus-dev pkgconf
+# tinyproxy: a real HTTP proxy, for a school whose gateway reaches the city through one.
+TEST_PACKAGES := victoria-metrics mosquitto mosquitto-clients snmpd snmp systemd prometheus libmodbus-dev pkgconf tinyproxy
 
 .PHONY: demo test lint typecheck faults bench venv clean
 

@@ -138,7 +138,9 @@ class Puller:
         status.last_check_ms = self._state.last_check_ms = now_ms()
         bundle: VerifiedBundle | None = None
         try:
-            fetched = await fetch(fleet.url, self._etag, within=fleet.timeout, tls_ca=fleet.tls_ca)
+            fetched = await fetch(
+                fleet.url, self._etag, within=fleet.timeout, tls_ca=fleet.tls_ca, proxy=fleet.proxy
+            )
         except FetchError as exc:
             status.fetch_failures += 1
             status.last_fetch_error = self._state.last_fetch_error = str(exc)
