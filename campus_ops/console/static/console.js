@@ -156,7 +156,8 @@ const Console = (() => {
     }
     drawn.setOption({
       xAxis: { min: panel.start, max: panel.end },
-      series: panel.series.map((s) => ({ name: s.name, type: 'line', showSymbol: false, sampling: 'lttb', data: s.points })),
+      // A series of a point or two shows its points, or it would not show at all.
+      series: panel.series.map((s) => ({ name: s.name, type: 'line', showSymbol: s.points.length < 3, sampling: 'lttb', data: s.points })),
     }, { replaceMerge: ['series'] });
     if (group) window.echarts.connect(group);
   }

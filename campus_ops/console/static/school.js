@@ -31,8 +31,9 @@
   }
 
   function values(d) {
-    return el('span', { class: 'values' }, d.values.map((v) =>
-      el('span', {}, `${v.label} `, el('b', {}, value(v.value, v.unit)), v.rows > 1 ? ` ${t('values.rows', { n: v.rows })}` : '')));
+    // The spaces between the values let a long row wrap.
+    return el('span', { class: 'values' }, d.values.map((v) => [
+      el('span', {}, `${v.label} `, el('b', {}, value(v.value, v.unit)), v.rows > 1 ? ` ${t('values.rows', { n: v.rows })}` : ''), ' ']));
   }
 
   const deviceColumns = [
