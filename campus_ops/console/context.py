@@ -54,6 +54,8 @@ class _RecordingStore(Store):
 
 def _kind(message: str) -> ErrorKind:
     """The kind of a :class:`StoreError`, from the words campus_ops.store uses for each."""
+    if '"status":"error"' in message.replace(" ", ""):
+        return "refused"  # an error status whose body is the PromQL API's own error
     for pattern, kind in (
         (r"cannot be reached", "unreachable"),
         (r"did not answer within|no answer within", "timeout"),
@@ -120,7 +122,12 @@ class Context:
             try:
                 found = await asyncio.to_thread(fleet.gather, store, s.lookback)
             except StoreError as exc:
-                raise SourceError("store", s.store_url, _kind(str(exc)), str(exc), store.last) from None
+                kind = _kind(str(exc))
+                if kind == "refused" and store.last:
+                    # campus_ops.store keeps 300 bytes of the store's answer; asked again, the
+                    # store says all of it (a PromQL error's reason comes last).
+                    await self.store.instant(store.last)
+                raise SourceError("store", s.store_url, kind, str(exc), store.last) from None
             roster = s.roster.codes() if s.roster else None
             view = fleet.judge(found, roster, now=time.time(), stale_s=s.stale_s, backlog_s=s.backlog_s)
             self._fleet = (time.monotonic(), view)

@@ -13,8 +13,9 @@ from campus_ops import dashboards
 #: How far back a device's last values are looked for; older ones count as none.
 VALUES_LOOKBACK = "1h"
 #: Series that are not a device's readings although they carry ``device``: the agent's own
-#: points about the device, alert state, and recording rules (whose names hold a colon).
-NOT_READINGS = "edge_agent_.*|ALERTS|ALERTS_FOR_STATE|.*:.*"
+#: points about the device, the asset register's identity, alert state, and recording rules
+#: (whose names hold a colon).
+NOT_READINGS = "edge_agent_.*|asset_.*|ALERTS|ALERTS_FOR_STATE|.*:.*"
 #: A school's charts: the key of the title (for the strings), the dashboard panel it borrows,
 #: and its unit.
 SCHOOL_CHARTS: dict[str, tuple[str, str, str]] = {
