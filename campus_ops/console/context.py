@@ -23,7 +23,7 @@ from campus_ops.store import Store, StoreError
 from .sources import ErrorKind, PromQL, SourceError, VMAlert
 
 #: How long one fleet verdict serves every page that asks (the pages refresh every 15 s).
-FLEET_TTL_S = 5.0
+FLEET_TTL_S = 2.0
 
 
 @dataclass(frozen=True)

@@ -142,6 +142,9 @@ const Console = (() => {
     let drawn = charts.get(id);
     if (!drawn) {
       drawn = window.echarts.init(holder, null, { locale: lang === 'zh' ? 'ZH' : 'EN' });
+      // Charts added beside it narrow its column: follow the holder's size, not the window's.
+      const sized = drawn;
+      new ResizeObserver(() => sized.resize()).observe(holder);
       if (group) drawn.group = group;
       charts.set(id, drawn);
       drawn.setOption({
@@ -149,7 +152,7 @@ const Console = (() => {
         grid: { left: 56, right: 16, top: 28, bottom: zoom ? 88 : 52 },
         tooltip: { trigger: 'axis', valueFormatter: (v) => value(v, panel.unit) },
         legend: { type: 'scroll', bottom: zoom ? 30 : 0 },
-        xAxis: { type: 'time' },
+        xAxis: { type: 'time', axisLabel: { hideOverlap: true } },
         yAxis: { type: 'value', name: panel.unit || '', axisLabel: { formatter: (v) => value(v, panel.unit, true) } },
         dataZoom: zoom ? [{ type: 'inside' }, { type: 'slider', height: 18, bottom: 4 }] : [],
       });
@@ -161,8 +164,6 @@ const Console = (() => {
     }, { replaceMerge: ['series'] });
     if (group) window.echarts.connect(group);
   }
-
-  addEventListener('resize', () => charts.forEach((c) => c.resize()));
 
   function status(ok) {
     const footer = document.getElementById('status');
