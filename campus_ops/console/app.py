@@ -242,13 +242,21 @@ async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse
     return response
 
 
-def make_app(ctx: Context, credentials: auth.Credentials, charts: Path | None = None) -> web.Application:
-    """The console as an aiohttp application; its sources open and close with it."""
+def make_app(
+    ctx: Context,
+    credentials: auth.Credentials,
+    charts: Path | None = None,
+    runbook_sections: dict[str, tuple[str, list[str]]] | None = None,
+) -> web.Application:
+    """The console as an aiohttp application; its sources open and close with it.
+
+    ``runbook_sections`` are :func:`runbooks.load`'s, read before the event loop runs.
+    """
     app = web.Application(middlewares=[_headers, auth.middleware(credentials)])
     app[CONTEXT] = ctx
     app[CREDENTIALS] = credentials
     app[CHARTS] = charts or CHARTS_DEFAULT
-    app[RUNBOOKS] = runbooks.load(ctx.settings.runbooks)
+    app[RUNBOOKS] = runbook_sections if runbook_sections is not None else {}
 
     async def sources(app: web.Application) -> Any:
         await ctx.open()

@@ -14,7 +14,7 @@ from aiohttp import web
 from campus_core.units import parse_duration
 from campus_ops.roster import RosterError, load_roster
 
-from . import auth
+from . import auth, runbooks
 from .app import make_app
 from .context import Context, Settings
 from .page import CHARTS_DEFAULT, CHARTS_HINT
@@ -98,17 +98,23 @@ def run(args: argparse.Namespace) -> int:
         backlog_s=backlog_s,
         lookback=f"{int(lookback_s)}s",
         charts_js=charts,
-        runbooks=args.runbooks,
     )
+    sections = runbooks.load(args.runbooks)  # read here, before the event loop runs
     try:
-        return asyncio.run(_serve(settings, credentials, listen))
+        return asyncio.run(_serve(settings, credentials, listen, sections))
     except OSError as exc:
         print(f"campus-ops console: cannot listen on {listen}: {exc.strerror or exc}", file=sys.stderr)
         return 2
 
 
-async def _serve(settings: Settings, credentials: auth.Credentials, listen: auth.Listen) -> int:
-    runner = web.AppRunner(make_app(Context(settings), credentials, settings.charts_js), access_log=None)
+async def _serve(
+    settings: Settings,
+    credentials: auth.Credentials,
+    listen: auth.Listen,
+    sections: dict[str, tuple[str, list[str]]],
+) -> int:
+    app = make_app(Context(settings), credentials, settings.charts_js, sections)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
         await web.TCPSite(runner, listen.host, listen.port).start()

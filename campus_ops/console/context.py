@@ -39,7 +39,6 @@ class Settings:
     backlog_s: float = 900.0
     lookback: str = "30d"
     charts_js: Path | None = None
-    runbooks: Path | None = None
 
 
 class _RecordingStore(Store):
