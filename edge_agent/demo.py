@@ -53,12 +53,12 @@ def run_demo(state_dir: Path, store: bool = True, duration: float | None = None)
     state_dir.mkdir(parents=True, exist_ok=True)
     try:
         return asyncio.run(_demo(state_dir, store, duration, broker_command(state_dir)))
-    except DemoError as exc:
+    except CityError as exc:  # DemoError too
         print(f"edge-agent demo: {exc}", file=sys.stderr)
         return 1
 
 
-class DemoError(Exception):
+class DemoError(CityError):
     """The demo cannot start; the message says what to do."""
 
 
@@ -99,10 +99,7 @@ async def _demo(state_dir: Path, store: bool, duration: float | None, broker: li
         processes.append(await _start_simulators(state_dir))
         alerting = console = None
         if store:
-            try:
-                processes.append(await start_store(state_dir, _listening))
-            except CityError as exc:
-                raise DemoError(str(exc)) from None
+            processes.append(await start_store(state_dir, _listening))
             vmalert, alerting = await start_vmalert(state_dir, _listening, _port_busy)
             web, console = await start_console(state_dir, _listening, _port_busy, vmalert is not None)
             processes += [p for p in (vmalert, web) if p is not None]

@@ -32,7 +32,8 @@ Waiter = Callable[[asyncio.subprocess.Process, int, str, Path], Awaitable[None]]
 
 
 class CityError(Exception):
-    """A part of the city side cannot start; the message says what to do."""
+    """A part of the city side cannot start; the message says what to do (the demo's
+    ``DemoError`` is one, raised by the ``listening`` waiter it passes in)."""
 
 
 def store_url() -> str:
@@ -131,6 +132,9 @@ async def start_console(
     )
     try:
         await listening(process, CONSOLE_PORT, "campus-ops console", log)
-    except Exception as exc:  # the demo goes on without it, and says so
+    except CityError as exc:  # the demo goes on without it, and says so
+        if process.returncode is None:
+            process.terminate()
+            await process.wait()
         return None, f"console: {exc}"
     return process, f"http://127.0.0.1:{CONSOLE_PORT}/"

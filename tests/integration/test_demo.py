@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
@@ -22,8 +23,9 @@ from edge_agent.demo import (
     render,
 )
 from edge_agent.demo_city import RULES_INTERVAL, demo_rules
-from edge_agent.demo_keys import CONTROL_PORT
+from edge_agent.demo_keys import CONTROL_PORT, STOPPABLE, Keys
 from edge_agent.status import AgentStatus, DeviceStatus, SinkStatus
+from tests.support.processes import SimulatedCampus, until
 
 pytestmark = pytest.mark.integration
 
@@ -121,3 +123,22 @@ def test_the_demos_rules_are_the_central_rules_evaluated_more_often(tmp_path: Pa
         for group in original["groups"]:
             group.pop("interval", None)
         assert demo == original, copy.name
+
+
+async def test_the_key_s_stops_and_starts_the_stoppable_device(tmp_path: Path) -> None:
+    campus = SimulatedCampus(tmp_path, classrooms=0, meters=0, machines=2, control=True)
+    campus.start()
+    keys = Keys(asyncio.get_running_loop(), campus.control_port or 0)
+    acting = asyncio.create_task(keys.serve())
+    try:
+        keys.pressed.put_nowait("x")  # other keys do nothing
+        keys.pressed.put_nowait("s")
+        await until(lambda: keys.stopped, 30, "the first s")
+        assert keys.said.endswith(f"{STOPPABLE} stopped")
+        assert f"{STOPPABLE}=stopped" in campus.ctl("status").stdout
+        keys.pressed.put_nowait("S")
+        await until(lambda: not keys.stopped, 30, "the second s")
+        assert keys.said.endswith(f"{STOPPABLE} started")
+    finally:
+        acting.cancel()
+        campus.stop()
