@@ -8,8 +8,8 @@ up or speaks no HTTP. The drain's reaction to each kind is specified in test_for
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import contextlib
+import dataclasses
 import gzip
 import socket
 from collections.abc import AsyncIterator, Callable
