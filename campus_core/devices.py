@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
 from campus_core.readings import Reading
+from campus_core.reporting import DeviceReporting, FieldSettings
 
 
 class Driver(Protocol):
@@ -57,6 +58,31 @@ class Listener(Protocol):
         ...
 
 
+@runtime_checkable
+class Connection(Protocol):
+    """A pushed device's link to its source (an MQTT broker), for telling quiet from dead.
+
+    A listener that offers it is alive while ``connected``; ``connections`` counts the
+    sessions it opened, so the agent sees a reconnect (after which the first readings go
+    out whole); each sensor behind it is alive while it sent something within ``stale_after``.
+    """
+
+    @property
+    def connected(self) -> bool:
+        """Subscribed on a live connection now."""
+        ...
+
+    @property
+    def connections(self) -> int:
+        """Sessions opened so far."""
+        ...
+
+    @property
+    def stale_after(self) -> float:
+        """Seconds a sensor behind it may send nothing before it shows as not alive."""
+        ...
+
+
 class DeviceConfig(Protocol):
     """What every ``[[devices.<protocol>]]`` entry offers the agent."""
 
@@ -83,6 +109,10 @@ class DeviceConfig(Protocol):
     @property
     def pushed(self) -> bool:
         """True when the device sends its readings (``create`` gives a Listener), False when polled."""
+        ...
+
+    def reporting(self) -> tuple[DeviceReporting, list[FieldSettings]]:
+        """Its report keys and each configured field's: name, own keys, whether it is a number."""
         ...
 
     def create(self) -> Driver | Listener:

@@ -13,15 +13,20 @@ from collections.abc import Callable, Collection, Iterable
 
 import structlog
 
-from campus_core.devices import Deliver, DeviceConfig, Listener
+from campus_core.devices import Connection, Deliver, DeviceConfig, Listener
 from campus_core.readings import Reading, counters
+from campus_core.reporting import policy as report_policy
 
 from .config import AgentConfig
 from .normalise import PointEncoder, identity_tags
+from .reporting import ChangeFilter
 from .scheduler import DevicePoller
 from .status import AgentStatus, DeviceStatus
 
 log = structlog.get_logger("edge_agent.devicetasks")
+
+#: Sensors behind one pushed device whose liveness is kept apart (a wildcard's rooms).
+MAX_SENSORS = 1000
 
 
 def encoder_for(config: AgentConfig, device: DeviceConfig) -> PointEncoder:
@@ -68,10 +73,16 @@ class DeviceTasks:
             stats: object = getattr(driver, "stats", None)
             if stats is not None:
                 status.events = functools.partial(counters, stats)
+            rules = report_policy(*device.reporting())
             if isinstance(driver, Listener):
-                work = driver.run(_listening(status, self._deliver))
+                changes = ChangeFilter(rules, polled=False) if rules is not None else None
+                if isinstance(driver, Connection):
+                    status.connected = _connected(driver)
+                    status.stale_after_s = driver.stale_after
+                work = driver.run(_listening(status, self._deliver, changes, driver))
             else:
-                work = DevicePoller(driver, interval, status, self._accept).run()
+                changes = ChangeFilter(rules) if rules is not None else None
+                work = DevicePoller(driver, interval, status, self._accept, changes).run()
             task = asyncio.create_task(work, name=f"{protocol}:{device.name}")
             task.add_done_callback(_report_crash)
             self._tasks[device.name] = task
@@ -91,18 +102,45 @@ class DeviceTasks:
         await _cancel(tasks)
 
 
-def _listening(status: DeviceStatus, deliver: Deliver) -> Deliver:
-    """A pushed device's deliver that also keeps its status, as a poll does for a polled one."""
+def _listening(
+    status: DeviceStatus, deliver: Deliver, changes: ChangeFilter | None, listener: Listener
+) -> Deliver:
+    """A pushed device's deliver that also keeps its status, as a poll does for a polled one.
+
+    Every sensor behind a wildcard (its own topic tags) is kept apart, so that one sensor
+    gone quiet shows by itself. After a reconnect the first readings go out whole.
+    """
+    connections = listener.connections if isinstance(listener, Connection) else 0
 
     async def deliver_and_count(readings: list[Reading]) -> None:
-        await deliver(readings)
+        nonlocal connections
+        if not readings:
+            return
+        status.polls += len(readings)
+        status.last_ok_ms = status.last_data_ms = readings[-1].time_ms
+        status.last_reading = readings[-1]
+        status.consecutive_failures = 0
+        sensors = status.sensors
+        for reading in readings:
+            if reading.tags in sensors or len(sensors) < MAX_SENSORS:
+                sensors[reading.tags] = reading.time_ms
+        if changes is not None:
+            if isinstance(listener, Connection) and listener.connections != connections:
+                connections = listener.connections
+                changes.reset()
+            readings = changes.apply(readings)
+            status.fields_sent, status.fields_suppressed = changes.sent, changes.suppressed
+        else:
+            status.fields_sent += sum(len(r.names) for r in readings)
+        # What was held back is acknowledged upstream too: it was read, and judged unmoved.
         if readings:
-            status.polls += len(readings)
-            status.last_ok_ms = readings[-1].time_ms
-            status.last_reading = readings[-1]
-            status.consecutive_failures = 0
+            await deliver(readings)
 
     return deliver_and_count
+
+
+def _connected(listener: Connection) -> Callable[[], bool]:
+    return lambda: listener.connected
 
 
 def _report_crash(task: asyncio.Task[None]) -> None:

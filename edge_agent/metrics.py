@@ -156,6 +156,12 @@ def _config(status: AgentStatus) -> Iterable[Metric]:
 #: The per-device families: name, type, help, and the sample value of a device (None: no sample).
 DEVICE_FAMILIES: tuple[tuple[str, str, str, Callable[[DeviceStatus], float | None]], ...] = (
     ("device_up", "gauge", "1 when the device answered its last poll", lambda d: 1.0 if d.up else 0.0),
+    (
+        "device_alive",
+        "gauge",
+        "1 while the device answers, quiet or not (a pushed device: its session is up)",
+        lambda d: 1.0 if d.alive else 0.0,
+    ),
     ("device_polls", "counter", "polls attempted", lambda d: d.polls),
     ("device_poll_errors", "counter", "polls that failed", lambda d: d.failures),
     ("device_overruns", "counter", "intervals skipped because a poll took longer", lambda d: d.overruns),
@@ -176,6 +182,18 @@ DEVICE_FAMILIES: tuple[tuple[str, str, str, Callable[[DeviceStatus], float | Non
         "gauge",
         "when the device last answered (Unix time)",
         lambda d: None if d.last_ok_ms is None else d.last_ok_ms / 1000,
+    ),
+    (
+        "device_fields_sent",
+        "counter",
+        "fields that went to the store (report on change: those that moved, or whose heartbeat was due)",
+        lambda d: d.fields_sent,
+    ),
+    (
+        "device_fields_suppressed",
+        "counter",
+        "fields held back by report on change: they had not moved past their deadband",
+        lambda d: d.fields_suppressed,
     ),
 )
 EVENTS_HELP = "what the driver counted: requests, timeouts, refused reads, rejected payloads..."

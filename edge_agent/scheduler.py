@@ -14,9 +14,11 @@ from collections.abc import Callable
 
 import structlog
 
+from campus_core.clock import now_ms
 from campus_core.devices import Driver
 from campus_core.readings import DeviceError, Reading
 
+from .reporting import ChangeFilter
 from .status import DeviceStatus
 
 log = structlog.get_logger("edge_agent.scheduler")
@@ -46,11 +48,14 @@ class DevicePoller:
         interval: float,
         status: DeviceStatus,
         on_readings: Callable[[list[Reading]], None],
+        changes: ChangeFilter | None = None,
     ) -> None:
         self._driver = driver
         self._interval = interval
         self._status = status
         self._on_readings = on_readings
+        #: Report by exception, for a device that sends anything on change (None: every field).
+        self._changes = changes
 
     async def run(self) -> None:
         """Poll until cancelled."""
@@ -123,13 +128,25 @@ class DevicePoller:
             )
         status.consecutive_failures = 0
         status.last_error = None
+        # Alive: the device answered, whether or not it had news (a quiet subscription).
+        status.last_ok_ms = readings[-1].time_ms if readings else now_ms()
         if readings:
-            status.last_ok_ms = readings[-1].time_ms
+            status.last_data_ms = readings[-1].time_ms
             status.last_reading = readings[-1]
-            self._on_readings(readings)
+            changes = self._changes
+            if changes is not None:
+                readings = changes.apply(readings)
+                status.fields_sent, status.fields_suppressed = changes.sent, changes.suppressed
+            else:
+                status.fields_sent += sum(len(r.names) for r in readings)
+            if readings:
+                self._on_readings(readings)
         return True
 
     def _failed(self, reason: str) -> None:
+        if self._changes is not None:
+            # No heartbeat while the device is down, and its first good read goes out whole.
+            self._changes.reset()
         status = self._status
         status.failures += 1
         status.consecutive_failures += 1

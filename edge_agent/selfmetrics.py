@@ -53,6 +53,9 @@ def reading(status: AgentStatus, now: int) -> Reading:
         ("devices_ok", float(len(status.devices_up()))),
         ("devices_failed", float(len(status.devices_down()))),
         ("points_accepted", float(status.points_accepted)),
+        # Report by exception, over every device: fields that went out, fields held back.
+        ("fields_sent", float(sum(d.fields_sent for d in status.devices.values()))),
+        ("fields_suppressed", float(sum(d.fields_suppressed for d in status.devices.values()))),
         ("points_dropped", float(status.points_dropped)),
         ("points_sent", float(sum(s.sent_points for s in sinks))),
         ("points_dead_lettered", float(sum(s.dead_points for s in sinks))),
@@ -73,31 +76,46 @@ def reading(status: AgentStatus, now: int) -> Reading:
 
 
 def device_readings(status: AgentStatus, now: int, encoders: dict[str, PointEncoder]) -> list[Reading]:
-    """One ``edge_agent_device`` point per device (docs/schema.md): is it answering.
+    """One ``edge_agent_device`` point per device, and per sensor behind a pushed one (docs/schema.md).
 
     Each is encoded with its device's own encoder, so it carries the device's identity
     (device, building, room, kind, asset_id) and an alert on it can name the room.
-    ``silent_s`` counts from the last reading, or from when the agent began to work the
-    device if none came yet, so one number serves polled and pushed devices alike.
+    ``alive`` tells quiet from dead: a polled device whose last poll answered, a pushed one
+    whose session is up, a sensor that sent something within its ``stale_after``.
+    ``silent_s`` is the age of the last reading (from when the agent began to work the
+    device if none came yet): a device that reports on change, or a subscription with
+    nothing new, is quiet and alive.
     """
     out = []
     for device in status.devices.values():
         if device.name not in encoders:
             continue
-        silent_ms = now - (device.last_ok_ms if device.last_ok_ms is not None else device.since_ms)
+        last = device.last_data_ms if device.last_data_ms is not None else device.since_ms
         out.append(
             Reading.of(
                 device.name,
                 now,
                 (
                     ("up", 1.0 if device.up else 0.0),
+                    ("alive", 1.0 if device.alive else 0.0),
                     ("consecutive_failures", float(device.consecutive_failures)),
-                    ("silent_s", max(0.0, silent_ms / 1000)),
+                    ("silent_s", max(0.0, (now - last) / 1000)),
                     ("interval_s", float(device.interval)),
+                    ("fields_sent", float(device.fields_sent)),
+                    ("fields_suppressed", float(device.fields_suppressed)),
                 ),
                 measurement=DEVICE_MEASUREMENT,
             )
         )
+        stale_ms = device.stale_after_s * 1000
+        session = device.alive
+        for tags, seen_ms in device.sensors.items():
+            quiet_ms = max(0, now - seen_ms)
+            fields = (
+                ("alive", 1.0 if session and quiet_ms < stale_ms else 0.0),
+                ("silent_s", quiet_ms / 1000),
+            )
+            out.append(Reading.of(device.name, now, fields, tags, measurement=DEVICE_MEASUREMENT))
     return out
 
 

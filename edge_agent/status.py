@@ -25,7 +25,13 @@ class DeviceStatus:
     overruns: int = 0
     #: Polls that failed on a bug in the driver rather than on the device (counted in failures too).
     internal_errors: int = 0
+    #: When the device last answered (a poll that succeeded, or a reading pushed).
     last_ok_ms: int | None = None
+    #: When its last reading was taken: a quiet device answers without news.
+    last_data_ms: int | None = None
+    #: Report by exception: fields sent and fields held back because they did not move.
+    fields_sent: int = 0
+    fields_suppressed: int = 0
     #: When the agent began to work this device (start or the reload that added it).
     since_ms: int = field(default_factory=lambda: now_ms())
     last_error: str | None = None
@@ -34,6 +40,12 @@ class DeviceStatus:
     last_latency_s: float = 0.0
     #: The driver's own counters (requests, timeouts, rejected payloads...), read when asked.
     events: Callable[[], dict[str, int]] = field(default=dict, repr=False)
+    #: A pushed device's session, up or not (None: polled, alive when its last poll answered).
+    connected: Callable[[], bool] | None = field(default=None, repr=False)
+    #: A pushed device's sensors by their topic tags, and when each last sent something.
+    sensors: dict[tuple[tuple[str, str], ...], int] = field(default_factory=dict, repr=False)
+    #: A sensor quiet this long shows as not alive.
+    stale_after_s: float = 300.0
 
     @property
     def last_fields(self) -> tuple[tuple[str, FieldValue], ...]:
@@ -44,6 +56,13 @@ class DeviceStatus:
     def up(self) -> bool:
         """Answered its last poll."""
         return self.last_ok_ms is not None and self.consecutive_failures == 0
+
+    @property
+    def alive(self) -> bool:
+        """Answering, quiet or not: its last poll succeeded, or its session is up (pushed)."""
+        if self.connected is not None:
+            return self.connected()
+        return self.up
 
 
 @dataclass

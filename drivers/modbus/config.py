@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     ValidatorFunctionWrapHandler,
@@ -19,6 +18,7 @@ from campus_core import validated
 from campus_core.devices import Driver
 from campus_core.names import Name, SnakeCase
 from campus_core.plugins import Factory
+from campus_core.reporting import DeviceReporting, FieldReporting, FieldSettings, refuse_deadband
 from campus_core.units import Duration
 
 Table = Literal["holding", "input", "coil", "discrete"]
@@ -71,7 +71,7 @@ PROTOCOL_MAX_REGISTERS = 125
 PROTOCOL_MAX_BITS = 2000
 
 
-class Register(BaseModel):
+class Register(FieldReporting):
     """One value to read: where it lives, how it is encoded, where it goes (field and/or tag)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -108,6 +108,7 @@ class Register(BaseModel):
         self._settle_type()
         self._check_outputs()
         self._check_order()
+        refuse_deadband(self, self.numeric)
         if self.address + self.width > 65536:
             raise ValueError(f"{self.type} at address {self.address} runs past address 65535")
         return self
@@ -185,6 +186,11 @@ class Register(BaseModel):
         return TYPE_WIDTH[self.type or "uint16"]
 
     @property
+    def numeric(self) -> bool:
+        """Whether its field is a number (a deadband can measure it), not a bit or text."""
+        return self.type not in ("bool", "string")
+
+    @property
     def outputs(self) -> tuple[str, ...]:
         """The field and tag names this register produces."""
         return tuple(name for name in (self.field, self.tag) if name is not None)
@@ -194,7 +200,7 @@ TCP_MAX_GAP = 100
 SERIAL_MAX_GAP = 16
 
 
-class ModbusDevice(BaseModel):
+class ModbusDevice(DeviceReporting):
     """A Modbus device polled by the agent: over TCP, RTU over TCP, or RTU on a serial port."""
 
     model_config = ConfigDict(extra="forbid")
@@ -315,6 +321,10 @@ class ModbusDevice(BaseModel):
     def create(self) -> Driver:
         """A driver for this device."""
         return _DRIVER(self)
+
+    def reporting(self) -> tuple[DeviceReporting, list[FieldSettings]]:
+        """The device's report keys and each register's that names a field."""
+        return self, [(r.field, r, r.numeric) for r in self.registers if r.field is not None]
 
     def describe(self) -> str:
         """Address and cost per poll, for ``edge-agent check``."""

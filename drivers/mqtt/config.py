@@ -8,6 +8,7 @@ from campus_core.devices import Listener
 from campus_core.mqtt import BrokerSettings
 from campus_core.names import Name, SnakeCase
 from campus_core.plugins import Factory
+from campus_core.reporting import DeviceReporting, FieldReporting, FieldSettings, refuse_deadband
 from campus_core.units import ByteSize, Duration
 
 from .payload import FieldRule, FieldType, PayloadMapper, TimeFormat, TimeRule, parse_path
@@ -19,7 +20,7 @@ from .topic import TopicPattern
 DEFAULT_INFLIGHT = 1000
 
 
-class FieldSpec(BaseModel):
+class FieldSpec(FieldReporting):
     """One field: where its value lives in the JSON payload and how it is converted."""
 
     model_config = ConfigDict(extra="forbid")
@@ -41,6 +42,7 @@ class FieldSpec(BaseModel):
     def _bool_unscaled(self) -> FieldSpec:
         if self.type == "bool" and (self.scale != 1.0 or self.offset != 0.0):
             raise ValueError(f"field {self.field!r} is a bool: scale and offset do not apply")
+        refuse_deadband(self, self.type != "bool")
         return self
 
     def rule(self) -> FieldRule:
@@ -63,7 +65,7 @@ class TimestampSpec(BaseModel):
         return path
 
 
-class MqttDevice(BrokerSettings):
+class MqttDevice(BrokerSettings, DeviceReporting):
     """Sensors that push JSON readings to a broker, on one or more topic filters."""
 
     model_config = ConfigDict(extra="forbid")
@@ -78,6 +80,9 @@ class MqttDevice(BrokerSettings):
     max_payload: ByteSize = 256 * 1024
     session_expiry: Duration = 7 * 86400.0
     max_inflight: int = Field(default=DEFAULT_INFLIGHT, ge=1, le=65535)
+    stale_after: Duration = Field(
+        default=300.0, gt=0, description="a sensor that sent nothing this long shows as not alive"
+    )
     _school: str | None = PrivateAttr(default=None)
 
     @field_validator("topic")
@@ -145,6 +150,10 @@ class MqttDevice(BrokerSettings):
     def pushed(self) -> bool:
         """The broker pushes its readings; nothing is polled."""
         return True
+
+    def reporting(self) -> tuple[DeviceReporting, list[FieldSettings]]:
+        """The device's report keys and each field's."""
+        return self, [(f.field, f, f.type != "bool") for f in self.fields]
 
     def create(self) -> Listener:
         """A listener for this subscription."""

@@ -51,6 +51,8 @@ class ListenerStats:
     rejected: dict[str, int] = field(default_factory=dict)
     connects: int = 0
     connect_failures: int = 0
+    #: Subscribed on a live connection now.
+    connected: bool = False
     last_error: str | None = None
     last_reject: str | None = None
 
@@ -125,6 +127,21 @@ class MqttListener:
         """The device name from the config."""
         return self._config.name
 
+    @property
+    def connected(self) -> bool:
+        """Subscribed on a live connection to the broker now: the device is alive."""
+        return self.stats.connected
+
+    @property
+    def connections(self) -> int:
+        """Sessions opened so far; a new one means the broker may resend what it held."""
+        return self.stats.connects
+
+    @property
+    def stale_after(self) -> float:
+        """A sensor quiet this long (``stale_after``) shows as not alive."""
+        return self._config.stale_after
+
     async def run(self, deliver: Deliver) -> None:
         """Receive until cancelled, reconnecting with backoff after any failure."""
         config = self._config
@@ -133,6 +150,7 @@ class MqttListener:
             try:
                 await self._session(deliver, backoff)
             except (aiomqtt.MqttError, BrokerError, OSError) as exc:
+                self.stats.connected = False
                 error = explain(exc, config)
                 if self._connected_at is not None and time.monotonic() - self._connected_at > STABLE_AFTER:
                     backoff.failures = 0
@@ -181,6 +199,7 @@ class MqttListener:
                     granted = await client.subscribe(pattern.filter, qos=1, timeout=config.timeout)
                     _check_granted(granted, pattern.filter, config.address.url)
             self.stats.connects += 1
+            self.stats.connected = True
             self.stats.last_error = None
             log.info(
                 "mqtt subscribed",
@@ -191,7 +210,10 @@ class MqttListener:
                 after_failures=backoff.failures,
             )
             self._connected_at = time.monotonic()
-            await self._receive(client, deliver)
+            try:
+                await self._receive(client, deliver)
+            finally:
+                self.stats.connected = False
 
     async def _receive(self, client: aiomqtt.Client, deliver: Deliver) -> None:
         messages = client.messages

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from campus_core.devices import Driver
 from campus_core.files import SecretFile
 from campus_core.names import Name, SnakeCase
 from campus_core.plugins import Factory
+from campus_core.reporting import DeviceReporting, FieldReporting, FieldSettings, refuse_deadband
 from campus_core.units import Duration
 
 Mode = Literal["poll", "subscribe"]
@@ -67,7 +68,7 @@ def split_path(path: str) -> list[tuple[int | None, str]]:
     return elements
 
 
-class NodeSpec(BaseModel):
+class NodeSpec(FieldReporting):
     """One value to read (``[[devices.opcua.nodes]]``): a NodeId or a browse path, and its field."""
 
     model_config = ConfigDict(extra="forbid")
@@ -102,6 +103,7 @@ class NodeSpec(BaseModel):
             split_path(self.path)
         if self.tag is not None and (self.scale != 1.0 or self.offset != 0.0):
             raise ValueError(f"{self.name}: scale and offset apply to fields, not to a tag")
+        refuse_deadband(self, self.field is not None)
         return self
 
     @property
@@ -115,7 +117,7 @@ class NodeSpec(BaseModel):
         return self.node or self.path or ""
 
 
-class OpcuaDevice(BaseModel):
+class OpcuaDevice(DeviceReporting):
     """An OPC UA server (a CNC controller, a PLC, a robot cell) read by the agent."""
 
     model_config = ConfigDict(extra="forbid")
@@ -243,6 +245,10 @@ class OpcuaDevice(BaseModel):
     def pushed(self) -> bool:
         """Polled (in subscribe mode the driver still answers each poll from what arrived)."""
         return False
+
+    def reporting(self) -> tuple[DeviceReporting, list[FieldSettings]]:
+        """The device's report keys and each node's that is a field."""
+        return self, [(n.field, n, True) for n in self.nodes if n.field is not None]
 
     def create(self) -> Driver:
         """A driver for this device."""

@@ -52,6 +52,8 @@ class OpcuaStats:
     not_a_number: int = 0
     session_lost: int = 0
     subscriptions: int = 0
+    #: Nodes whose deadband the server would not filter (the agent filters them instead).
+    filters_refused: int = 0
     notifications: int = 0
     dropped_notifications: int = 0
     bad_by_status: dict[str, int] = field(default_factory=dict)
@@ -68,6 +70,9 @@ class OpcuaDriver:
         self._changes = _Changes(config.max_pending)
         self._by_node: dict[Any, list[NodeSpec]] = {}
         self._tags: dict[str, str] = {}
+        #: Subscribe mode: when the current values are read again (the shortest heartbeat).
+        self._heartbeat_ms = int(1000 * min(seconds for _, seconds in heartbeats(config)))
+        self._next_read_ms = 0
         self.stats = OpcuaStats()
 
     @property
@@ -96,18 +101,23 @@ class OpcuaDriver:
 
         In subscribe mode: on a new session, read the current values once and subscribe;
         afterwards return what the server notified since the last poll (at its source
-        timestamps), after a small Read that proves the session is alive.
+        timestamps), after a small Read that proves the session is alive. When the
+        heartbeat is due the current values are read again, so a machine with nothing new
+        still shows its values (never a cached value with a new time).
         """
         config = self._config
+        notified: list[Reading] = []
         try:
             fresh = not self._session.open
             if fresh:
                 await self._open()
             if config.mode == "subscribe" and not fresh:
                 await self._session.alive()
-                return self._drain()
+                notified = self._drain()
+                if now_ms() < self._next_read_ms:
+                    return notified
             values = await self._session.read([node_id for _, node_id in self._targets])
-            if config.mode == "subscribe":
+            if config.mode == "subscribe" and fresh:
                 await self._subscribe()
         except OpcuaError as exc:
             await self._session.close()
@@ -120,6 +130,7 @@ class OpcuaDriver:
             self.stats.reads = self._session.reads
         self.stats.polls += 1
         now = now_ms()
+        self._next_read_ms = now + self._heartbeat_ms
         reading = self._reading(values, now)
         if reading is None:
             raise DeviceError(
@@ -131,13 +142,16 @@ class OpcuaDriver:
             self._tags = dict(reading.tags)
             # What was notified before this read is older than it: the read supersedes it.
             self._changes.pending.clear()
-        return [reading]
+        return [*notified, reading]
 
     async def _subscribe(self) -> None:
         """Subscribe to every target on the new session; a refused node is named once."""
         self._changes = _Changes(self._config.max_pending)
         node_ids = [node_id for _, node_id in self._targets]
-        handles = await self._session.subscribe(node_ids, self._changes)
+        handles = await self._session.subscribe(
+            node_ids, self._changes, [_server_deadband(spec, self._config) for spec, _ in self._targets]
+        )
+        self.stats.filters_refused = self._session.filters_refused
         self._by_node = {}
         for (spec, node_id), handle in zip(self._targets, handles, strict=True):
             if handle is None:
@@ -285,6 +299,32 @@ class _Changes:
             del self.pending[0]
             self.dropped += 1
         self.pending.append((node.nodeid, data.monitored_item.Value, now_ms()))
+
+
+def heartbeats(config: OpcuaDevice) -> list[tuple[str | None, float]]:
+    """Every heartbeat the device keeps (its own, and each node's that sets one)."""
+    found: list[tuple[str | None, float]] = [(None, config.heartbeat)]
+    found += [(n.name, n.heartbeat) for n in config.nodes if n.heartbeat is not None]
+    return found
+
+
+def _server_deadband(spec: NodeSpec, config: OpcuaDevice) -> float | None:
+    """The absolute deadband to ask the server for, in the node's own units; None: none.
+
+    Only for a field sent on change with an absolute deadband: a percentage here is of the
+    value last sent, and OPC UA's percent deadband is of the node's EURange, another thing.
+    """
+    if spec.field is None or (spec.report or config.report) != "on_change":
+        return None
+    if spec.sets_deadband():
+        absolute = spec.deadband
+    elif config.deadband_pct is None:
+        absolute = config.deadband
+    else:
+        absolute = None
+    if not absolute:
+        return None
+    return absolute / abs(spec.scale)
 
 
 def _source_ms(data: Any, arrived_ms: int) -> int:

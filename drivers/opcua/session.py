@@ -87,6 +87,8 @@ class Session:
         self.connects = 0
         #: Read requests sent, all sessions.
         self.reads = 0
+        #: Nodes whose deadband filter the server refused (monitored plainly instead).
+        self.filters_refused = 0
 
     @property
     def open(self) -> bool:
@@ -317,14 +319,38 @@ class Session:
         (value,) = await self.client.uaclient.read_attributes([SERVER_STATE], ua.AttributeIds.Value)
         value.StatusCode_.check()
 
-    async def subscribe(self, node_ids: list[Any], handler: Any) -> list[int | None]:
-        """A subscription to every node's data changes; the handle per node, None where refused."""
+    async def subscribe(
+        self, node_ids: list[Any], handler: Any, deadbands: list[float | None] | None = None
+    ) -> list[int | None]:
+        """A subscription to every node's data changes; the handle per node, None where refused.
+
+        A node with an absolute deadband (in the server's own units) is monitored with the
+        server's DataChangeFilter, so the server sends only what moved past it; a server that
+        refuses the filter monitors the node without one, and the agent's deadband applies.
+        """
         client = self.client
         period_ms = self._config.publishing_interval * 1000
         subscription = await client.create_subscription(period_ms, handler)
-        handles = await subscription.subscribe_data_change(
-            [client.get_node(node_id) for node_id in node_ids], sampling_interval=period_ms, queuesize=10
-        )
+        bands = deadbands or [None] * len(node_ids)
+        handles: list[Any] = [None] * len(node_ids)
+        plain = [i for i, band in enumerate(bands) if not band]
+        for band in sorted({band for band in bands if band}):
+            filtered = [i for i, b in enumerate(bands) if b == band]
+            answers = await subscription.deadband_monitor(
+                [client.get_node(node_ids[i]) for i in filtered], band, queuesize=10
+            )
+            for i, answer in zip(filtered, answers, strict=True):
+                if isinstance(answer, int):
+                    handles[i] = answer
+                else:
+                    plain.append(i)  # the filter refused: monitored plainly, the agent filters
+                    self.filters_refused += 1
+        if plain:
+            answers = await subscription.subscribe_data_change(
+                [client.get_node(node_ids[i]) for i in plain], sampling_interval=period_ms, queuesize=10
+            )
+            for i, answer in zip(plain, answers, strict=True):
+                handles[i] = answer
         return [h if isinstance(h, int) else None for h in handles]
 
     async def read(self, node_ids: list[Any]) -> list[Any]:

@@ -15,6 +15,7 @@ from campus_core.devices import Driver
 from campus_core.files import SecretFile
 from campus_core.names import Name, SnakeCase
 from campus_core.plugins import Factory
+from campus_core.reporting import DeviceReporting, FieldReporting, FieldSettings, refuse_deadband
 from campus_core.units import Duration
 
 from .convert import COUNTER_SYNTAXES, Conversion, choose
@@ -29,7 +30,7 @@ PrivProtocol = Literal["des", "aes128", "aes192", "aes256", "aes192c", "aes256c"
 TEXT_CONVERSIONS = ("text", "mac", "hex", "date")
 
 
-class _Value(BaseModel):
+class _Value(FieldReporting):
     """What every value to read has: a name, an OID, and how to turn it into the schema."""
 
     model_config = ConfigDict(extra="forbid")
@@ -67,6 +68,7 @@ class _Value(BaseModel):
         syntax = obj.syntax if obj else None
         if self.rate and self.tag:
             raise ValueError(f"{self.name}: a rate is a number; it cannot be a tag (drop tag or rate)")
+        refuse_deadband(self, not self.tag)
         if self.rate and syntax and syntax not in COUNTER_SYNTAXES:
             raise ValueError(
                 f"{self.name}: rate = true needs a counter (Counter32 or Counter64); "
@@ -209,7 +211,7 @@ class Table(BaseModel):
         return self
 
 
-class SnmpDevice(BaseModel):
+class SnmpDevice(DeviceReporting):
     """An SNMP agent (switch, Wi-Fi controller, UPS, printer) polled by the agent."""
 
     model_config = ConfigDict(extra="forbid")
@@ -343,6 +345,11 @@ class SnmpDevice(BaseModel):
     def create(self) -> Driver:
         """A driver for this device."""
         return _DRIVER(self)
+
+    def reporting(self) -> tuple[DeviceReporting, list[FieldSettings]]:
+        """The device's report keys and each scalar's and column's that is a field (rates: the rate)."""
+        values: list[_Value] = [*self.fields, *(c for t in self.tables for c in t.columns)]
+        return self, [(v.name, v, True) for v in values if not v.tag]
 
     def describe(self) -> str:
         """Address, security and cost per poll, for ``edge-agent check``; never a secret."""

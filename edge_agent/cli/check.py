@@ -7,6 +7,7 @@ import argparse
 from campus_core.units import format_duration, format_size
 
 from ..config.hygiene import secret_warnings
+from ..config.reporting import heartbeat_warnings
 from ..statedir import buffer_path
 from .common import add_config_argument, load_config
 
@@ -34,7 +35,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"devices: {len(devices)}")
     for _, device in devices:
         when = " " * 12 if device.pushed else f"every {format_duration(config.interval_of(device)):<6}"
-        print(f"  {device.name:<20} {when} {device.describe()}")
+        report, _ = device.reporting()
+        changes = (
+            f", on change (heartbeat {format_duration(report.heartbeat)})"
+            if report.report == "on_change"
+            else ""
+        )
+        print(f"  {device.name:<20} {when} {device.describe()}{changes}")
     sinks = config.sinks.all()
     print(f"sinks: {len(sinks) or 'none (readings stay in the local buffer)'}")
     for sink in sinks:
@@ -61,6 +68,6 @@ def run(args: argparse.Namespace) -> int:
         )
     for note in loaded.notes:
         print(f"note: {note}")
-    for warning in secret_warnings(config):
+    for warning in [*secret_warnings(config), *heartbeat_warnings(config)]:
         print(f"warning: {warning}")
     return 0

@@ -11,6 +11,7 @@ import structlog
 from .. import eventloop, logs
 from ..agent import Agent
 from ..config.hygiene import root_warning, secret_warnings
+from ..config.reporting import heartbeat_warnings
 from ..statedir import StateDirError
 from .common import add_config_argument, load_config
 
@@ -35,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     if loaded is None:
         return 1
     logs.configure(loaded.config.log.level, loaded.config.log.format)
-    for warning in [root_warning(args.allow_root), *secret_warnings(loaded.config)]:
+    warnings = [root_warning(args.allow_root), *secret_warnings(loaded.config)]
+    for warning in [*warnings, *heartbeat_warnings(loaded.config)]:
         if warning:
             log.warning(warning)
     agent = Agent(loaded, args.config)

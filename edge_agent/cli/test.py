@@ -12,11 +12,14 @@ import time
 
 from campus_core.devices import Driver, Listener
 from campus_core.readings import DeviceError, Reading
+from campus_core.reporting import ReportPolicy
+from campus_core.reporting import policy as report_policy
 
 from .. import eventloop, logs
 from ..agent import build_drivers, build_encoders
 from ..config import AgentConfig
 from ..normalise import PointEncoder
+from ..reporting import ChangeFilter
 from .common import add_config_argument, load_config
 
 HELP = "poll every device once and print the points as line protocol; send nothing"
@@ -49,18 +52,22 @@ def run(args: argparse.Namespace) -> int:
 async def poll_all(config: AgentConfig, encoders: dict[str, PointEncoder]) -> int:
     """Poll every polled device once, side by side; 1 if any failed."""
 
+    policies = {device.name: report_policy(*device.reporting()) for _, device in config.devices.all()}
+
     async def one(driver: Driver) -> tuple[str, list[str] | str]:
         started = time.perf_counter()
+        rules = policies.get(driver.name)
         try:
             async with driver:
                 readings = await driver.poll()
+                took = time.perf_counter() - started
+                again = await driver.poll() if rules is not None else []
         except DeviceError as exc:
             return driver.name, exc.reason
         lines = [line for r in readings if (line := encoders[r.device].encode(r)) is not None]
-        print(
-            f"# {driver.name}: {len(lines)} point(s) in {time.perf_counter() - started:.3f}s",
-            file=sys.stderr,
-        )
+        print(f"# {driver.name}: {len(lines)} point(s) in {took:.3f}s", file=sys.stderr)
+        if rules is not None:
+            print(f"# {driver.name}: {would_send(rules, readings, again)}", file=sys.stderr)
         return driver.name, lines
 
     polled = [d for _, d, _ in build_drivers(config) if not isinstance(d, Listener)]
@@ -75,6 +82,20 @@ async def poll_all(config: AgentConfig, encoders: dict[str, PointEncoder]) -> in
                 print(line)
     print(f"# {len(results) - failed} of {len(results)} device(s) answered", file=sys.stderr)
     return 1 if failed else 0
+
+
+def would_send(rules: ReportPolicy, first: list[Reading], second: list[Reading]) -> str:
+    """What report on change would send of a second poll right after the first, in words."""
+    changes = ChangeFilter(rules)
+    changes.apply(first)  # a first read goes out whole
+    sent = {name for reading in changes.apply(second) for name in reading.names}
+    fields = sorted({name for reading in second for name in reading.names})
+    held = [name for name in fields if name not in sent]
+    moved = f" ({', '.join(sorted(sent))})" if sent else ""
+    return (
+        f"reports on change: a poll right after this one would send {len(sent)} of {len(fields)} "
+        f"field(s){moved}" + (f"; held back, not past their deadbands: {', '.join(held)}" if held else "")
+    )
 
 
 async def listen_all(

@@ -33,6 +33,7 @@ from . import central, credentials
 from .environment import finishing, variables
 from .errors import ConfigError, Loc, Problem, explain, format_loc, model_at, suggest
 from .model import AgentConfig
+from .reporting import heartbeat_problems
 
 
 def path_keys(model: type[BaseModel]) -> frozenset[str]:
@@ -161,6 +162,9 @@ def load(path: Path | str, bundle: VerifiedBundle | Literal["kept"] | None = "ke
         ]
     except SettingsError as exc:
         problems.append(_unreadable_variable(exc, overrides))
+    else:
+        for loc, message, given in heartbeat_problems(config):
+            problems.append(Problem(sources.of(loc), format_loc(loc), message, given, True))
     if problems:
         raise ConfigError(problems)
     return LoadedConfig(config, files, bundle, notes)

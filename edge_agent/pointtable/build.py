@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ValidationError
 
+from campus_core.reporting import FieldReporting
 from drivers.modbus.config import TYPE_WIDTH, Register
 from drivers.opcua.config import NodeSpec
 
@@ -52,6 +53,7 @@ def _register_keys(model: BaseModel) -> dict[str, object]:
         keys["offset"] = model.offset
     if model.enum is not None:
         keys["enum"] = dict(model.enum)
+    keys.update(_report_keys(model))
     return keys
 
 
@@ -65,7 +67,17 @@ def _node_keys(model: BaseModel) -> dict[str, object]:
         keys["scale"] = model.scale
     if model.offset != 0.0:
         keys["offset"] = model.offset
+    keys.update(_report_keys(model))
     return keys
+
+
+def _report_keys(model: FieldReporting) -> dict[str, object]:
+    """A point's own deadband (report on change), when it sets one."""
+    return {
+        name: getattr(model, name)
+        for name in ("deadband", "deadband_pct")
+        if getattr(model, name) is not None
+    }
 
 
 def _once(draft: Draft, valid: list[tuple[Entry, BaseModel]]) -> None:
@@ -133,7 +145,10 @@ TARGETS = {
 }
 
 #: Words of a model's message -> the entry key (and so the column) it is about.
-_ABOUT = ("length", "bit", "enum", "scale", "offset", "order", "tag", "field", "node", "path", "type")
+_ABOUT = (
+    "deadband_pct", "deadband", "length", "bit", "enum", "scale", "offset", "order", "tag", "field", "node",
+    "path", "type",
+)  # fmt: skip
 
 
 def _about(message: str, entry: Entry) -> str:

@@ -38,6 +38,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "length": ("长度", "registers"),
     "bit": ("位", "bit number", "位号"),
     "enum": ("枚举", "状态值", "values"),
+    "deadband": ("死区", "变化阈值", "dead band"),
+    "deadband_pct": ("死区百分比", "变化百分比", "deadband %"),
     "node": ("节点", "node id", "nodeid", "节点id"),
     "path": ("浏览路径", "browse path"),
 }
@@ -45,9 +47,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 LAYOUT = {
     "modbus": (
         "name", "field", "table", "address", "type", "order", "scale", "offset", "unit",
-        "description", "tag", "length", "bit", "enum",
+        "description", "tag", "length", "bit", "enum", "deadband", "deadband_pct",
     ),
-    "opcua": ("name", "field", "node", "path", "scale", "offset", "unit", "description", "tag"),
+    "opcua": (
+        "name", "field", "node", "path", "scale", "offset", "unit", "description", "tag",
+        "deadband", "deadband_pct",
+    ),
 }  # fmt: skip
 #: Each column's Chinese name in a template written with ``--lang zh``.
 CHINESE = {key: names[0] for key, names in COLUMNS.items()}
@@ -195,6 +200,8 @@ def _modbus_cells(draft: Draft, entry: Entry, address: cells.Address) -> None:
         entry.columns["bit"] = "address"
     _number(draft, entry, "scale")
     _number(draft, entry, "offset")
+    _number(draft, entry, "deadband")
+    _number(draft, entry, "deadband_pct")
     if text := _cell(draft, entry, "enum"):
         entry.columns["enum"] = "enum"
         try:
@@ -264,6 +271,8 @@ def _opcua(draft: Draft, row: Row) -> Entry | None:
             entry.columns[key] = key
     _number(draft, entry, "scale")
     _number(draft, entry, "offset")
+    _number(draft, entry, "deadband")
+    _number(draft, entry, "deadband_pct")
     return entry
 
 

@@ -21,6 +21,8 @@ def _status() -> AgentStatus:
         internal_errors=1,
         last_ok_ms=1_700_000_000_123,
         last_latency_s=0.0012,
+        fields_sent=40,
+        fields_suppressed=360,
         events=lambda: {"timeouts": 2, "requests": 7},
     )
     # Nothing a config allows needs escaping; the writer escapes anyway.
@@ -44,10 +46,13 @@ class _Reference:
                 f"{PREFIX}_device_events", EVENTS_HELP, labels=["device", "protocol", "event"]
             )
         )
-        up, polls, errors, overruns, internal, latency, last_ok, events = families
+        up, alive, polls, errors, overruns, internal, latency, last_ok, sent, held, events = families
         for device in self._status.devices.values():
             key = [device.name, device.protocol]
             up.add_metric(key, 1.0 if device.up else 0.0)
+            alive.add_metric(key, 1.0 if device.alive else 0.0)
+            sent.add_metric(key, device.fields_sent)
+            held.add_metric(key, device.fields_suppressed)
             polls.add_metric(key, device.polls)
             errors.add_metric(key, device.failures)
             overruns.add_metric(key, device.overruns)

@@ -39,6 +39,15 @@ def registers(data: dict[str, Any]) -> list[Register]:
     return [Register.model_validate(r) for r in data["registers"]]
 
 
+#: Report on change: the bundled profiles carry deadbands, integrators' tables do not.
+NO_DEADBAND = {"deadband": None, "deadband_pct": None}
+
+
+def read_the_same(data: dict[str, Any]) -> list[Register]:
+    """The registers of a parsed profile, what is read and how it is decoded, without deadbands."""
+    return [r.model_copy(update=NO_DEADBAND) for r in registers(data)]
+
+
 def two_devices(
     tmp_path: Path, imported: Path, hand_written: str, host: str, port: int
 ) -> list[ModbusDevice]:

@@ -12,7 +12,7 @@ from edge_agent.pointtable.csvfile import decode, delimiter, read_csv
 from simulators import Campus
 from tests.support.ports import LOOPBACK, free_port_range
 
-from .tables import bundled, poll, profile_data, registers, run_import, two_devices
+from .tables import bundled, poll, profile_data, read_the_same, registers, run_import, two_devices
 
 MONDAY_10H = 1741600800.0  # a lesson is on: every value is well inside its range
 #: The simulated classroom sensor (configs/profiles/classroom-iaq.toml) as a Chinese table,
@@ -38,7 +38,7 @@ def test_a_gbk_table_becomes_the_hand_written_profile(
         capsys, table, "--protocol", "modbus", "--measurement", "classroom_env", "--out", out
     )
     assert code == 0, err
-    assert registers(profile_data(out)) == registers(bundled("classroom-iaq"))
+    assert registers(profile_data(out)) == read_the_same(bundled("classroom-iaq"))
     assert "[[registers]]  # row 3: 温度, 30001, 室内温度" in out.read_text(encoding="utf-8")
 
 

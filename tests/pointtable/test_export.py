@@ -73,7 +73,7 @@ def test_a_workbook_export_has_a_title_row_above_the_header(tmp_path: Path) -> N
     assert main(["export", "points", "classroom-iaq", "--out", str(table), "--lang", "zh"]) == 0
     sheet = load_workbook(table).active
     assert sheet is not None
-    assert "A1:N1" in {str(r) for r in sheet.merged_cells.ranges}
+    assert "A1:P1" in {str(r) for r in sheet.merged_cells.ranges}
     assert [c.value for c in sheet[4]][:4] == ["名称", "字段", "寄存器类型", "地址"]
     assert [c.value for c in sheet[5]][:6] == [None, "temperature_c", "输入寄存器", 0, "int16", None]
 
