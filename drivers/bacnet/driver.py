@@ -101,14 +101,16 @@ class BacnetDriver:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self._close()
+        await self._drop()
+        await self._session.close()
 
-    async def _close(self) -> None:
+    async def _drop(self) -> None:
+        """End the subscriptions and forget the device; the endpoint stays for the next session."""
         cov, self._cov = self._cov, None
         if cov is not None:
             self.stats.cov_renewals += cov.renewals
             await cov.close()
-        self._session.close()
+        self._session.forget()
 
     async def poll(self) -> list[Reading]:
         """Read every configured object once (or hand over what was notified); DeviceError says why not."""
@@ -125,7 +127,7 @@ class BacnetDriver:
                 await self._subscribe()
         except BacnetError as exc:
             self.stats.session_lost += int(session.open)
-            await self._close()
+            await self._drop()
             raise DeviceError(config.name, exc.reason) from None
         finally:
             self.stats.rpm_requests = session.rpm_requests
@@ -145,7 +147,7 @@ class BacnetDriver:
     async def _open(self) -> None:
         """Connect, find the objects; the missing ones are named once."""
         config = self._config
-        await self._close()
+        await self._drop()
         session = self._session
         await session.connect()
         self.stats.connects += 1

@@ -280,12 +280,16 @@ async def acquire(key: EndpointKey, wait: float) -> Endpoint:
         return endpoint
 
 
-def release(endpoint: Endpoint) -> None:
-    """One user less; the last one closes the endpoint."""
+async def release(endpoint: Endpoint) -> None:
+    """One user less; the last one closes the endpoint, and the port is free when this returns."""
     endpoint.users -= 1
     if endpoint.users > 0:
         return
-    endpoint.close()
     for slot, known in list(_ENDPOINTS.items()):
         if known is endpoint:
             del _ENDPOINTS[slot]
+    endpoint.close()
+    # asyncio closes a transport's socket on the loop's next turn: wait for it, so that a
+    # driver started right after (a reload) can bind the same port.
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)

@@ -145,11 +145,7 @@ class Session:
                 raise BacnetError(str(exc)) from None
         if config.network is not None:
             self.endpoint.route(config.network, self.router)
-        try:
-            self.peer = await self._find()
-        except BaseException:
-            self.close()
-            raise
+        self.peer = await self._find()
         self.connects += 1
         return self.peer
 
@@ -191,11 +187,15 @@ class Session:
             )
         return Peer(instance, int(apdu), str(segmentation), 0)
 
-    def close(self) -> None:
+    def forget(self) -> None:
+        """Forget the device (it is found again at the next connect); the endpoint is kept."""
+        self.peer = None
+
+    async def close(self) -> None:
         """Let go of the endpoint (the last device out closes the socket)."""
         endpoint, self.endpoint, self.peer = self.endpoint, None, None
         if endpoint is not None:
-            release(endpoint)
+            await release(endpoint)
 
     def budget(self) -> Budget:
         """What one ReadPropertyMultiple may hold now."""

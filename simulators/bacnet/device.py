@@ -44,7 +44,12 @@ __all__ = ["POINTS", "BacnetSimDevice", "Point"]
 UPDATE_S = 1.0
 VENDOR_ID = 999
 WRITES = frozenset(
-    {"WritePropertyRequest", "WritePropertyMultipleRequest", "AddListElementRequest", "RemoveListElementRequest"}
+    {
+        "WritePropertyRequest",
+        "WritePropertyMultipleRequest",
+        "AddListElementRequest",
+        "RemoveListElementRequest",
+    }
 )
 
 
@@ -90,10 +95,11 @@ POINTS: dict[str, tuple[Point, ...]] = {
 }
 #: What a US-made VAV controller shows instead (``imperial=True``).
 IMPERIAL = {"degrees-celsius": "degrees-fahrenheit", "liters-per-second": "cubic-feet-per-minute"}
-_FROM_SI = {
-    "degrees-fahrenheit": lambda c: c * 9 / 5 + 32,
-    "cubic-feet-per-minute": lambda m3h: m3h / 1.6990108,
-    "liters-per-second": lambda m3h: m3h / 3.6,
+#: SI value -> what the controller shows, as (scale, offset).
+_FROM_SI: dict[str, tuple[float, float]] = {
+    "degrees-fahrenheit": (9 / 5, 32.0),
+    "cubic-feet-per-minute": (1 / 1.6990108, 0.0),
+    "liters-per-second": (1 / 3.6, 0.0),
 }
 
 
@@ -288,7 +294,8 @@ class BacnetSimDevice:
                 obj.presentValue = int(value)
             else:
                 units = self.units_of(point) or ""
-                obj.presentValue = float(_FROM_SI.get(units, lambda v: v)(float(value)))
+                scale, offset = _FROM_SI.get(units, (1.0, 0.0))
+                obj.presentValue = float(value) * scale + offset
             fault = self._faults.get(point.key)
             out = fault == "out-of-service"
             obj.statusFlags = [0, int(fault is not None and not out), 0, int(out)]

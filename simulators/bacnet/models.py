@@ -54,7 +54,9 @@ class AhuModel(DeviceModel):
     def outside(self, t: float) -> float:
         """Outside air temperature (°C): a daily swing around a seeded mean."""
         _, tod = day_and_time(t + self.utc_offset_s)
-        return self.oat_mean + 6 * math.sin(2 * math.pi * (tod - 9 * HOUR) / (24 * HOUR)) + 1.5 * self.n_oat(t)
+        return (
+            self.oat_mean + 6 * math.sin(2 * math.pi * (tod - 9 * HOUR) / (24 * HOUR)) + 1.5 * self.n_oat(t)
+        )
 
     def alarm(self, t: float) -> bool:
         """A rare common alarm (a dirty filter, a freeze stat) of 20-60 minutes on some weekdays."""
