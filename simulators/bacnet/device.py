@@ -171,6 +171,7 @@ class BacnetSimDevice:
         self._faults: dict[str, str] = {}
         self._objects: dict[str, Any] = {}
         self._app: _SimApplication | None = None
+        self._link: NormalLinkLayer | None = None
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -221,7 +222,8 @@ class BacnetSimDevice:
         app = _SimApplication.from_object_list([device, *self._objects.values()])
         app.sim = self
         local = IPv4Address(self.address)
-        app.nsap.bind(NormalLinkLayer(local, bind_socket=sock), address=local)
+        self._link = NormalLinkLayer(local, bind_socket=sock)
+        app.nsap.bind(self._link, address=local)
         self._app = app
         self._update()
         self._task = asyncio.create_task(self._follow(), name=f"bacnet-sim-{self.name}")
@@ -233,9 +235,12 @@ class BacnetSimDevice:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        app, self._app = self._app, None
-        if app is not None:
-            app.close()
+        link, self._link, self._app = self._link, None, None
+        if link is not None:
+            link.close()
+            # asyncio frees the socket on the loop's next turn: a start() right after can bind.
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
 
     def set_fault(self, key: str, reliability: str | None = "over-range") -> None:
         """Let the object of ``key`` report a fault (a reliability such as ``over-range``,
