@@ -51,7 +51,9 @@ BINARY = frozenset({"binary-input", "binary-output", "binary-value"})
 MULTI_STATE = frozenset({"multi-state-input", "multi-state-output", "multi-state-value"})
 #: Object types whose present value is text: a tag.
 TEXT = frozenset({"characterstring-value"})
-KNOWN_TYPES = ANALOG | BINARY | MULTI_STATE | TEXT
+#: The device object itself: its status and counters (``property = "system-status"``).
+DEVICE = frozenset({"device"})
+KNOWN_TYPES = ANALOG | BINARY | MULTI_STATE | TEXT | DEVICE
 
 DEFAULT_PORT = 47808
 MAX_INSTANCE = 4194302  # 4194303 is the wildcard
@@ -132,6 +134,11 @@ class ObjectSpec(BaseModel):
         if self.object is not None:
             kind, instance = parse_object(self.object)
             self.object = f"{kind},{instance}"
+            if kind == "device" and self.property == "present-value":
+                raise ValueError(
+                    f"{self.object}: a device object has no present-value; read e.g. "
+                    'property = "system-status"'
+                )
         if (self.field is None) == (self.tag is None):
             raise ValueError(
                 f'{self.where}: give field = "..." (a number or a state) or tag = "..." (text), exactly one'

@@ -32,7 +32,9 @@ async def test_cov_reads_once_then_hands_over_what_the_device_notified() -> None
 
 async def test_cov_subscriptions_are_renewed_at_half_their_lifetime() -> None:
     async with sim() as ahu:
-        driver = BacnetDriver(entry(ahu, agent_port(), mode="cov", cov_lifetime=10.0, objects=objects(ahu)[:2]))
+        driver = BacnetDriver(
+            entry(ahu, agent_port(), mode="cov", cov_lifetime=10.0, objects=objects(ahu)[:2])
+        )
         async with driver:
             await driver.poll()
             await asyncio.sleep(5.6)
@@ -60,7 +62,9 @@ async def test_after_a_restart_the_device_is_subscribed_again_and_read_once() ->
         assert last and last[-1] == pytest.approx(27.25, abs=0.01)
 
 
-async def test_a_device_that_refuses_cov_is_polled_with_one_warning(capsys: pytest.CaptureFixture[str]) -> None:
+async def test_a_device_that_refuses_cov_is_polled_with_one_warning(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     async with sim() as ahu:
         ahu.refuse_cov = True
         driver = BacnetDriver(entry(ahu, agent_port(), mode="cov", objects=objects(ahu)[:3]))
