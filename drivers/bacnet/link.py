@@ -34,7 +34,7 @@ from bacpypes3.apdu import (
     UnconfirmedCOVNotificationRequest,
 )
 from bacpypes3.app import Application
-from bacpypes3.basetypes import RouterEntryStatus, Segmentation
+from bacpypes3.basetypes import Segmentation
 from bacpypes3.comm import bind
 from bacpypes3.errors import ServicesError
 from bacpypes3.ipv4 import IPv4DatagramServer
@@ -239,15 +239,16 @@ class Endpoint:
                 "table enabled, this gateway allowed), or remove bbmd"
             )
 
-    def route(self, network: int, router: str) -> None:
-        """Reach ``network`` through the BACnet router at ``router`` (``host:port``)."""
+    async def route(self, network: int, router: str) -> None:
+        """Reach ``network`` through the BACnet router at ``router`` (``host:port``).
+
+        Set in bacpypes3's routing cache as an I-Am-Router-To-Network would: no
+        Who-Is-Router-To-Network broadcast is needed, nor possible across subnets.
+        """
         if (network, router) in self._routes or self.app is None:
             return
         self._routes.add((network, router))
-        cache = self.app.nsap.router_info_cache
-        # Set at once in the cache's dicts (its coroutine only stores them): no Who-Is-Router
-        # broadcast is needed, nor possible across subnets without a BBMD.
-        cache.path_info[(None, network)] = (Address(router), RouterEntryStatus.available)
+        await self.app.nsap.router_info_cache.update_path_info(None, Address(router), {network})
 
     def close(self) -> None:
         """Close the socket (the BBMD forgets us when the TTL runs out)."""

@@ -144,7 +144,7 @@ class Session:
             except EndpointError as exc:
                 raise BacnetError(str(exc)) from None
         if config.network is not None:
-            self.endpoint.route(config.network, self.router)
+            await self.endpoint.route(config.network, self.router)
         self.peer = await self._find()
         self.connects += 1
         return self.peer

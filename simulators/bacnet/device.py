@@ -33,11 +33,13 @@ from bacpypes3.local.analog import AnalogInputObject, AnalogOutputObject, Analog
 from bacpypes3.local.binary import BinaryInputObject, BinaryValueObject
 from bacpypes3.local.device import DeviceObject
 from bacpypes3.local.multistate import MultiStateValueObject
-from bacpypes3.pdu import IPv4Address
+from bacpypes3.pdu import IPv4Address, LocalStation
+from bacpypes3.vlan.link import VirtualLinkLayer
 
 from ..campus import check_loopback
 from ..models import DeviceModel
 from .models import AHU_MODES, AhuModel, VavModel
+from .network import leave, virtual_network
 
 __all__ = ["POINTS", "BacnetSimDevice", "Point"]
 
@@ -148,6 +150,8 @@ class BacnetSimDevice:
         imperial: bool = False,
         max_apdu: int = 1476,
         segmentation: str = "segmented-both",
+        vlan: str | None = None,
+        mac: int = 0,
     ) -> None:
         if kind not in POINTS:
             raise ValueError(f"kind {kind!r}: one of {', '.join(POINTS)}")
@@ -159,6 +163,9 @@ class BacnetSimDevice:
         self.imperial = imperial
         self.max_apdu = max_apdu
         self.segmentation = segmentation
+        #: On an in-process virtual network (behind a :class:`~.network.Router`) at ``mac``, not on UDP.
+        self.vlan = vlan
+        self.mac = mac
         start = time.time() if epoch is None else epoch
         self.model: DeviceModel = (AhuModel if kind == "bacnet-ahu" else VavModel)(seed, start)
         #: Requests received, by bacpypes3 APDU class name (``ReadPropertyMultipleRequest``).
@@ -171,7 +178,7 @@ class BacnetSimDevice:
         self._faults: dict[str, str] = {}
         self._objects: dict[str, Any] = {}
         self._app: _SimApplication | None = None
-        self._link: NormalLinkLayer | None = None
+        self._link: NormalLinkLayer | VirtualLinkLayer | None = None
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -201,13 +208,6 @@ class BacnetSimDevice:
 
     async def start(self) -> None:
         """Listen (again, after :meth:`stop`: a restart, which forgets every COV subscription)."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            sock.setblocking(False)
-            sock.bind((self.host, self.port))
-        except OSError as exc:
-            sock.close()
-            raise OSError(f"{self.name}: cannot listen on udp {self.address}: {exc.strerror or exc}") from exc
         device = DeviceObject(
             objectIdentifier=("device", self.instance),
             objectName=self.name,
@@ -221,12 +221,28 @@ class BacnetSimDevice:
         self._objects = {point.key: self._object(point) for point in self.points}
         app = _SimApplication.from_object_list([device, *self._objects.values()])
         app.sim = self
-        local = IPv4Address(self.address)
-        self._link = NormalLinkLayer(local, bind_socket=sock)
-        app.nsap.bind(self._link, address=local)
+        if self.vlan is not None:
+            virtual_network(self.vlan)
+            station = LocalStation(bytes([self.mac]))
+            self._link = VirtualLinkLayer(station, self.vlan)
+            app.nsap.bind(self._link, address=station)
+        else:
+            local = IPv4Address(self.address)
+            self._link = NormalLinkLayer(local, bind_socket=self._socket())
+            app.nsap.bind(self._link, address=local)
         self._app = app
         self._update()
         self._task = asyncio.create_task(self._follow(), name=f"bacnet-sim-{self.name}")
+
+    def _socket(self) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            sock.bind((self.host, self.port))
+        except OSError as exc:
+            sock.close()
+            raise OSError(f"{self.name}: cannot listen on udp {self.address}: {exc.strerror or exc}") from exc
+        return sock
 
     async def stop(self) -> None:
         """Stop answering and close the socket."""
@@ -236,7 +252,9 @@ class BacnetSimDevice:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         link, self._link, self._app = self._link, None, None
-        if link is not None:
+        if isinstance(link, VirtualLinkLayer):
+            leave(link)
+        elif link is not None:
             link.close()
             # asyncio frees the socket on the loop's next turn: a start() right after can bind.
             await asyncio.sleep(0)
