@@ -30,6 +30,8 @@ SIM_PORTS = range(15020, 15027)  # Modbus TCP
 SNMP_PORTS = range(15030, 15032)  # UDP: the switch and the UPS
 BROKER_PORT = 15040
 OPCUA_PORTS = range(15050, 15052)  # OPC UA: a umati lathe and a PLC rig
+BACNET_PORT = 15060  # BACnet/IP: an AHU on 127.0.0.61, VAV boxes on 127.0.0.71-73 (UDP)
+BACNET_AGENT_PORT = 15069  # the agent's own BACnet endpoint on 127.0.0.1 (UDP)
 ALERTS_PORT = 8880  # vmalert: its UI and /api/v1/alerts
 RULES_DIR = Path(__file__).resolve().parents[1] / "deploy" / "central" / "rules"
 #: The simulated clock starts on a school-day morning, so the demo shows lessons and running
@@ -56,7 +58,7 @@ async def _demo(state_dir: Path, store: bool, duration: float | None, broker: li
     busy = [
         p for p in ([STORE_PORT] if store else []) + [*SIM_PORTS, BROKER_PORT, *OPCUA_PORTS] if _port_busy(p)
     ]
-    busy += [p for p in SNMP_PORTS if _udp_busy(p)]
+    busy += [p for p in (*SNMP_PORTS, BACNET_AGENT_PORT) if _udp_busy(p)]
     if busy:
         raise DemoError(
             f"port(s) {', '.join(map(str, busy))} on 127.0.0.1 are in use: "
@@ -116,6 +118,7 @@ def campus_arguments(
     snmp: int = SNMP_PORTS[0],
     broker: str = f"mqtt://127.0.0.1:{BROKER_PORT}",
     opcua: int = OPCUA_PORTS[0],
+    bacnet: int = BACNET_PORT,
 ) -> list[str]:
     """``simulators campus``'s arguments for the demo school, on these first ports."""
     return [
@@ -149,6 +152,12 @@ def campus_arguments(
         "1",
         "--opcua-port",
         str(opcua),
+        "--bacnet-ahus",
+        "1",
+        "--bacnet-vavs",
+        "3",
+        "--bacnet-port",
+        str(bacnet),
     ]
 
 

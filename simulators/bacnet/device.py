@@ -22,6 +22,7 @@ import contextlib
 import socket
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -152,6 +153,7 @@ class BacnetSimDevice:
         segmentation: str = "segmented-both",
         vlan: str | None = None,
         mac: int = 0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if kind not in POINTS:
             raise ValueError(f"kind {kind!r}: one of {', '.join(POINTS)}")
@@ -166,7 +168,9 @@ class BacnetSimDevice:
         #: On an in-process virtual network (behind a :class:`~.network.Router`) at ``mac``, not on UDP.
         self.vlan = vlan
         self.mac = mac
-        start = time.time() if epoch is None else epoch
+        #: Simulated time (the wall clock unless the campus moves it).
+        self.clock = clock
+        start = clock() if epoch is None else epoch
         self.model: DeviceModel = (AhuModel if kind == "bacnet-ahu" else VavModel)(seed, start)
         #: Requests received, by bacpypes3 APDU class name (``ReadPropertyMultipleRequest``).
         self.services: Counter[str] = Counter()
@@ -305,7 +309,7 @@ class BacnetSimDevice:
             self._update()
 
     def _update(self) -> None:
-        sample = {**self.model.sample(time.time()), **self.overrides}
+        sample = {**self.model.sample(self.clock()), **self.overrides}
         for point in self.points:
             obj = self._objects.get(point.key)
             if obj is None:
