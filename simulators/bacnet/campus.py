@@ -1,9 +1,9 @@
 """The campus's BACnet controllers: ``--bacnet-ahus N --bacnet-vavs N`` of ``python -m simulators campus``.
 
-AHU ``i`` listens on 127.0.0.(60 + i), VAV box ``j`` on 127.0.0.(70 + j), all on
+AHU ``i`` listens on 127.0.1.i, VAV box ``j`` on 127.0.2.j, all on
 ``--bacnet-port`` (default 15060): each device has a loopback address of its own, as each
 controller has an IP address of its own on a school's BMS network. Device instances are
-2100 + i and 2200 + j; every second VAV box shows °F and cfm, as a US-made box would, so the
+1000 + i and 2000 + j; every second VAV box shows °F and cfm, as a US-made box would, so the
 agent's unit conversion is in the demo too.
 """
 
@@ -62,17 +62,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_bacnet_devices(ahus: int, vavs: int, port: int) -> list[BacnetInfo]:
     """The controllers of a campus, laid out without starting anything."""
-    if min(ahus, vavs) < 0 or ahus > 9 or vavs > 60:
-        raise ValueError("--bacnet-ahus is 0..9 and --bacnet-vavs 0..60")
+    if min(ahus, vavs) < 0 or max(ahus, vavs) > 254:
+        raise ValueError("--bacnet-ahus and --bacnet-vavs are 0..254 (one 127.0.x.y address each)")
     if not 1 <= port <= 65535 - AGENT_PORT_OFFSET:
         raise ValueError(f"--bacnet-port {port}: 1..{65535 - AGENT_PORT_OFFSET}")
     infos = [
         BacnetInfo(
             f"ahu-{i}",
             "bacnet-ahu",
-            check_loopback(f"127.0.0.{60 + i}"),
+            check_loopback(f"127.0.1.{i}"),
             port,
-            2100 + i,
+            1000 + i,
             False,
             {"building": "AB"[(i - 1) % 2], "room": f"plant-{i}"},
         )
@@ -82,9 +82,9 @@ def build_bacnet_devices(ahus: int, vavs: int, port: int) -> list[BacnetInfo]:
         BacnetInfo(
             f"vav-{j}",
             "bacnet-vav",
-            check_loopback(f"127.0.0.{70 + j}"),
+            check_loopback(f"127.0.2.{j}"),
             port,
-            2200 + j,
+            2000 + j,
             j % 2 == 0,
             {"building": "AB"[(j - 1) % 2], "room": str(100 + j)},
         )

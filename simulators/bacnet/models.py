@@ -102,6 +102,22 @@ class AhuModel(DeviceModel):
             "fan_running": running,
             "alarm": running and self.alarm(t),
             "mode_code": float(mode),
+            # The rest of a typical AHU point list (the profile reads the fifteen above).
+            "mixed_air_temp_c": 0.8 * ret + 0.2 * oat if running else ret,
+            "preheat_temp_c": max(oat, 5.0) if running else oat,
+            "filter_dp_pa": 120 + 40 * (flow / self.max_flow) ** 2 + 5 * self.n_flow(t) if running else 0.0,
+            "supply_fan_speed_pct": 100 * flow / self.max_flow,
+            "return_fan_speed_pct": 90 * flow / self.max_flow,
+            "return_fan_power_kw": 0.6 * self.fan_kw * (flow / self.max_flow) ** 3,
+            "exhaust_damper_pct": (80.0 if mode == 4 else 15.0) if running else 0.0,
+            "return_damper_pct": (20.0 if mode == 4 else 80.0) if running else 0.0,
+            "humidifier_valve_pct": _clamp((45 - (50 + 8 * self.n_oat(t))) * 10, 0, 100) if running else 0.0,
+            "supply_air_humidity_pct": 55 + 6 * self.n_sat(t),
+            "fan_run_time_h": 8000 + max(0.0, t - self.epoch) / HOUR * 0.45,
+            "return_fan_running": running,
+            "filter_alarm": False,
+            "freeze_alarm": False,
+            "occupied": _occupied(local) and day_and_time(local)[1] >= START,
         }
 
 

@@ -137,3 +137,15 @@ def test_a_bad_entry_is_reported_with_its_key_path_by_check(tmp_path: Path) -> N
     with pytest.raises(ConfigError) as caught:
         load(config)
     assert "devices.bacnet[0].objects[0]" in str(caught.value) and "type,instance" in str(caught.value)
+
+
+def test_a_gateway_without_bacnet_devices_never_loads_bacpypes3(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, edge_agent.config, edge_agent.cli, drivers.bacnet, drivers.bacnet.units; "
+        "assert 'bacpypes3' not in sys.modules, 'bacpypes3 loaded'"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert result.returncode == 0, result.stderr[-2000:]
