@@ -85,7 +85,7 @@ class Subscriptions:
             destination=self.session.address,
         )
         try:
-            await self.session._request(self.session.app.request(request))
+            await self.session.ask(self.session.app.request(request))
         except (ErrorPDU, RejectPDU) as exc:
             return describe_refusal(exc)
         except AbortPDU as exc:
@@ -104,10 +104,16 @@ class Subscriptions:
                             f"the device refused to renew the COV subscription of {object_id}: {why}"
                         )
             except BacnetError as exc:
-                self.lost = exc.reason
-                self._on_lost(exc.reason)
+                self._lose(exc.reason)
+                return
+            except Exception as exc:  # nothing may escape a task nobody awaits until close
+                self._lose(f"renewing failed: {exc!r}")
                 return
             self.renewals += 1
+
+    def _lose(self, reason: str) -> None:
+        self.lost = reason
+        self._on_lost(reason)
 
     def _notified(self, apdu: Any) -> None:
         """Called by the application for each notification to our process id."""
@@ -135,13 +141,30 @@ class Subscriptions:
         pending, self.pending = self.pending, []
         return pending
 
-    async def close(self) -> None:
-        """Stop renewing and stop listening; the device drops them when the lifetime runs out."""
+    async def close(self, cancel: bool = False) -> None:
+        """Stop renewing and listening; with ``cancel``, also tell the device (bounded by its timeout).
+
+        Without it (the device is gone anyway) the device drops them when the lifetime runs out.
+        """
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        objects, self.objects = self.objects, []
+        if cancel and objects and self.session.endpoint is not None:
+            with contextlib.suppress(TimeoutError, BacnetError, ErrorPDU, RejectPDU, AbortPDU):
+                await asyncio.wait_for(
+                    asyncio.gather(*(self._cancel_one(o) for o in objects)), self.session.config.timeout
+                )
         if self.session.endpoint is not None and self.session.endpoint.app is not None:
             self.session.endpoint.app.subscribers.pop((self.session.address, self.process_id), None)
-        self.objects = []
+
+    async def _cancel_one(self, object_id: ObjectIdentifier) -> None:
+        # A SubscribeCOV without lifetime and confirmation cancels the subscription.
+        request = SubscribeCOVRequest(
+            subscriberProcessIdentifier=self.process_id,
+            monitoredObjectIdentifier=object_id,
+            destination=self.session.address,
+        )
+        await self.session.ask(self.session.app.request(request))

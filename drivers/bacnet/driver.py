@@ -64,6 +64,10 @@ class BacnetStats:
     faulty_by_reason: dict[str, int] = field(default_factory=dict)
 
 
+def _lacks(answer: Any) -> bool:
+    return isinstance(answer, Problem) and answer.error_code == "unknown-property"
+
+
 class BacnetDriver:
     """Polls one BACnet/IP device over a session kept across polls."""
 
@@ -71,7 +75,6 @@ class BacnetDriver:
         self._config = config
         self._session = Session(config)
         self._targets: list[Target] = []
-        self._by_object: dict[ObjectIdentifier, list[Target]] = {}
         self._polled: list[Target] = []
         self._items: list[tuple[ObjectIdentifier, list[PropertyIdentifier]]] = []
         self._cov: Subscriptions | None = None
@@ -101,15 +104,15 @@ class BacnetDriver:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self._drop()
+        await self._drop(cancel=self._session.open)
         await self._session.close()
 
-    async def _drop(self) -> None:
+    async def _drop(self, cancel: bool = False) -> None:
         """End the subscriptions and forget the device; the endpoint stays for the next session."""
         cov, self._cov = self._cov, None
         if cov is not None:
             self.stats.cov_renewals += cov.renewals
-            await cov.close()
+            await cov.close(cancel)
         self._session.forget()
 
     async def poll(self) -> list[Reading]:
@@ -167,11 +170,9 @@ class BacnetDriver:
     def _plan(self) -> None:
         """The read list: each object once, with every property its targets need."""
         props: dict[ObjectIdentifier, list[PropertyIdentifier]] = {}
-        self._by_object = {}
         for target in self._polled:
             wanted = props.setdefault(target.object_id, [])
             wanted += [p for p in target.properties() if p not in wanted]
-            self._by_object.setdefault(target.object_id, []).append(target)
         if self._cov is not None and not self._polled:
             # Everything is subscribed: one small read per poll proves the device is there.
             assert self._session.peer is not None
@@ -272,11 +273,16 @@ class BacnetDriver:
             return self._problem(target, raw)
         replan = False
         reliability = values.get((target.object_id, RELIABILITY))
-        if isinstance(reliability, Problem) and reliability.error_code == "unknown-property":
+        flags = values.get((target.object_id, FLAGS))
+        if _lacks(reliability) and target.reliability:
             # The object has no reliability property (it is optional): not asked again.
             target.reliability = False
             replan = True
-        why = faulty(values.get((target.object_id, FLAGS)), reliability)
+        if _lacks(flags) and target.flags:
+            # Only the device object lacks status flags among the types read.
+            target.flags = False
+            replan = True
+        why = faulty(flags, reliability)
         key = f"faulty:{target.label}"
         if why is not None:
             self.stats.faulty += 1

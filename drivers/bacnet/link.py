@@ -183,6 +183,12 @@ class Endpoint:
         self._link: _Link | None = None
         self._routes: set[tuple[int, str]] = set()
 
+    def widen(self, wait: float) -> None:
+        """Let bacpypes3 wait at least ``wait`` seconds for an answer (each device bounds its own)."""
+        device = self.app.device_object if self.app is not None else None
+        if device is not None and device.apduTimeout < wait * 1000:
+            device.apduTimeout = int(wait * 1000)
+
     @property
     def application(self) -> AgentApplication:
         """The open application."""
@@ -203,6 +209,7 @@ class Endpoint:
             segmentationSupported=Segmentation.segmentedBoth,
             maxSegmentsAccepted=MAX_SEGMENTS,
             # One try per request, bounded by the device's timeout: the scheduler retries.
+            # (Raised to the longest timeout of the devices that share the endpoint: widen.)
             apduTimeout=int(wait * 1000),
             numberOfApduRetries=0,
         )
@@ -277,6 +284,7 @@ async def acquire(key: EndpointKey, wait: float) -> Endpoint:
             endpoint = Endpoint(key)
             await endpoint.open(wait)
             _ENDPOINTS[(loop, key)] = endpoint
+        endpoint.widen(wait)
         endpoint.users += 1
         return endpoint
 

@@ -45,8 +45,9 @@ class Target:
     kind: str
     convert: Conversion | None = None
     states: list[str] = field(default_factory=list)
-    #: False once the object said it has no reliability property: not asked again.
+    #: False once the object said it has no reliability (or status flags): not asked again.
     reliability: bool = True
+    flags: bool = True
 
     @property
     def label(self) -> str:
@@ -56,7 +57,9 @@ class Target:
 
     def properties(self) -> list[PropertyIdentifier]:
         """What a poll reads of this object: the value, its status flags, its reliability."""
-        props = [self.prop, FLAGS]
+        props = [self.prop]
+        if self.flags:
+            props.append(FLAGS)
         if self.reliability:
             props.append(RELIABILITY)
         return props

@@ -216,7 +216,7 @@ class Session:
             size = chunks(shape, self.budget())[0]
             chunk = items[start : start + size]
             try:
-                answer = await self._request(self.app.read_property_multiple(self.address, _flat(chunk)))
+                answer = await self.ask(self.app.read_property_multiple(self.address, _flat(chunk)))
             except (RejectPDU, ErrorPDU) as exc:
                 if _refuses_service(exc):
                     self.rpm = False
@@ -252,7 +252,7 @@ class Session:
     async def _read_one(self, object_id: ObjectIdentifier, prop: PropertyIdentifier) -> Any:
         self.single_reads += 1
         try:
-            return await self._request(self.app.read_property(self.address, object_id, prop))
+            return await self.ask(self.app.read_property(self.address, object_id, prop))
         except (ErrorPDU, RejectPDU) as exc:
             if isinstance(exc, ErrorPDU):
                 return _problem(exc)
@@ -260,13 +260,13 @@ class Session:
         except AbortPDU as exc:
             raise BacnetError(f"{self.where} aborted ReadProperty: {describe_refusal(exc)}") from None
 
-    async def _request(self, call: Any) -> Any:
-        """Await one confirmed request, bounded; no answer becomes BacnetError."""
+    async def ask(self, call: Any) -> Any:
+        """Await one confirmed request, bounded by the device's timeout; no answer is BacnetError."""
         timeout = self.config.timeout
         try:
-            # bacpypes3 aborts at apduTimeout itself; the bound is for segmented answers and
-            # anything else that could hang.
-            return await asyncio.wait_for(call, timeout * 2 + 1)
+            # bacpypes3 aborts at the endpoint's apduTimeout (the longest of the devices sharing
+            # it); this bound is the device's own, with room for a segmented answer.
+            return await asyncio.wait_for(call, timeout * 1.25 + 0.25)
         except TimeoutError:
             raise self._silent() from None
         except AbortPDU as exc:

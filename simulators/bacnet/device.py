@@ -206,6 +206,13 @@ class BacnetSimDevice:
         return f"{self.host}:{self.port}"
 
     @property
+    def cov_subscriptions(self) -> int:
+        """COV subscriptions the device holds now (bacpypes3 keeps them per object it watches)."""
+        if self._app is None:
+            return 0
+        return sum(len(d.cov_subscriptions) for d in self._app._cov_detections.values())
+
+    @property
     def points(self) -> tuple[Point, ...]:
         """The objects of this controller."""
         return POINTS[self.kind]

@@ -18,6 +18,7 @@ async def test_cov_reads_once_then_hands_over_what_the_device_notified() -> None
         async with driver:
             (first,) = await driver.poll()
             assert ahu.services["SubscribeCOVRequest"] == 4 and driver.stats.cov_subscriptions == 4
+            assert ahu.cov_subscriptions == 4
             ahu.overrides["outside_air_temp_c"] = 31.5
             await asyncio.sleep(1.5)  # the simulator's next update notifies the change
             rpm = ahu.services["ReadPropertyMultipleRequest"]
@@ -28,6 +29,7 @@ async def test_cov_reads_once_then_hands_over_what_the_device_notified() -> None
         # A notified poll reads nothing of the objects: one small read proves the device alive.
         assert ahu.services["ReadPropertyMultipleRequest"] == rpm + 1
         assert driver.stats.cov_notifications >= 1
+        assert ahu.cov_subscriptions == 0  # a clean stop cancels them rather than let them run out
 
 
 async def test_cov_subscriptions_are_renewed_at_half_their_lifetime() -> None:
