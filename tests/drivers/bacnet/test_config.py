@@ -147,5 +147,7 @@ def test_a_gateway_without_bacnet_devices_never_loads_bacpypes3(tmp_path: Path) 
         "import sys, edge_agent.config, edge_agent.cli, drivers.bacnet, drivers.bacnet.units; "
         "assert 'bacpypes3' not in sys.modules, 'bacpypes3 loaded'"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO
+    )
     assert result.returncode == 0, result.stderr[-2000:]

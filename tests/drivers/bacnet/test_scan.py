@@ -117,3 +117,27 @@ async def test_the_device_object_is_readable_as_an_object() -> None:
             except DeviceError as exc:  # pragma: no cover - the message helps if it ever fails
                 raise AssertionError(str(exc)) from None
     assert reading.fields == (("system_status_code", 0.0),)
+
+
+async def test_who_is_through_a_bbmd_lists_the_devices_on_the_other_subnet(tmp_path: Path) -> None:
+    from simulators.bacnet.network import Bbmd
+    from tests.support.ports import free_udp_port
+
+    async with (
+        sim("bacnet-vav", "vav-1", instance=2201) as first,
+        sim("bacnet-vav", "vav-2", instance=2202) as second,
+        sim("bacnet-vav", "vav-3", instance=3999) as outside,
+        Bbmd("127.0.0.9", free_udp_port(), peers=(first.address, second.address, outside.address)) as bbmd,
+    ):
+        code, listing, err = await command(
+            "scan", "bacnet", "--who-is", "--range", "2000-2999", "--bbmd", bbmd.address,
+            "--port", str(agent_port()), "--local-address", AGENT, "--timeout", "1s",
+        )  # fmt: skip
+        assert code == 0, err
+        assert bbmd.registrations == 1
+        tested, out, test_err = await command("test", str(agent_config(tmp_path, listing)))
+    assert "Who-Is (2000-2999) through BBMD" in listing and "2 devices answered" in listing
+    assert "device_instance = 2201" in listing and "device_instance = 2202" in listing
+    assert "3999" not in listing and f'bbmd = "{bbmd.address}"' in listing
+    assert tested == 0, test_err
+    assert out.count("system_status_code=0") == 2
