@@ -157,6 +157,8 @@ class BacnetDriver:
         prepared = await prepare(session, config)
         for spec, why in prepared.missing:
             self._unknown(spec, why)
+        for spec, why in prepared.unknown:
+            self._refused(spec, spec.where, why)
         if not prepared.targets:
             raise BacnetError(
                 f"none of the {len(config.objects)} configured objects exists on device "
@@ -185,7 +187,12 @@ class BacnetDriver:
         cov = Subscriptions(self._session, config.cov_lifetime, self._lost)
         wanted = {t.object_id for t in self._targets if t.prop == PRESENT_VALUE}
         wanted -= {ObjectIdentifier(o) for o in self._cov_refused}
-        refused = await cov.subscribe(sorted(wanted, key=str))
+        try:
+            refused = await cov.subscribe(sorted(wanted, key=str))
+        except BaseException:
+            # The device went away (or the poll was cancelled) half-way: nothing stays behind.
+            await cov.close()
+            raise
         self._cov = cov
         self.stats.cov_subscriptions += len(cov.objects)
         if refused:
@@ -314,18 +321,7 @@ class BacnetDriver:
         if problem.error_code == "unknown-object":
             self._unknown(target.spec, "the device has no such object (unknown-object)")
         elif problem.error_code in ("unknown-property", "read-access-denied"):
-            self.stats.refused += 1
-            if f"refused:{target.label}" not in self._logged:
-                self._logged.add(f"refused:{target.label}")
-                log.error(
-                    "device refuses the property; object left out",
-                    device=self.name,
-                    object=target.label,
-                    property=str(target.prop),
-                    answer=str(problem),
-                    fix=f"correct property of {target.spec.key!r} (or remove it) in the config, "
-                    f"listing the object's properties with edge-agent scan bacnet {self._config.address}",
-                )
+            self._refused(target.spec, target.label, str(problem))
         else:
             self.stats.faulty += 1
             self.stats.faulty_by_reason[problem.error_code] = (
@@ -334,6 +330,21 @@ class BacnetDriver:
             return False
         self._targets = [t for t in self._targets if t is not target]
         return True
+
+    def _refused(self, spec: ObjectSpec, label: str, answer: str) -> None:
+        self.stats.refused += 1
+        if f"refused:{label}" in self._logged:
+            return
+        self._logged.add(f"refused:{label}")
+        log.error(
+            "device refuses the property; object left out",
+            device=self.name,
+            object=label,
+            property=spec.property,
+            answer=answer,
+            fix=f"correct property of {spec.key!r} (or remove it) in the config, listing the "
+            f"object's properties with edge-agent scan bacnet {self._config.address}",
+        )
 
     def _unknown(self, spec: ObjectSpec, why: str) -> None:
         self.stats.unknown += 1

@@ -111,7 +111,10 @@ class Prepared:
     """The outcome of :func:`prepare`: what can be read, and what was left out with why."""
 
     targets: list[Target]
+    #: Objects the device does not have, with why.
     missing: list[tuple[ObjectSpec, str]]
+    #: Properties no BACnet device has (a typo), with why.
+    unknown: list[tuple[ObjectSpec, str]]
 
 
 async def prepare(session: Session, config: BacnetDevice) -> Prepared:
@@ -121,6 +124,7 @@ async def prepare(session: Session, config: BacnetDevice) -> Prepared:
     device waits for the config to be fixed rather than write values under a wrong name.
     """
     missing: list[tuple[ObjectSpec, str]] = []
+    unknown: list[tuple[ObjectSpec, str]] = []
     names = await _names(session) if any(spec.name is not None for spec in config.objects) else {}
     targets: list[Target] = []
     for spec in config.objects:
@@ -135,7 +139,12 @@ async def prepare(session: Session, config: BacnetDevice) -> Prepared:
         if spec.object is None and kind not in ANALOG | BINARY | MULTI_STATE | {"characterstring-value"}:
             missing.append((spec, f"it is a {kind} object, which the agent does not read"))
             continue
-        targets.append(Target(spec, object_id, PropertyIdentifier(spec.property), kind))
+        try:
+            prop = PropertyIdentifier(spec.property)
+        except ValueError:
+            unknown.append((spec, f"{spec.property!r} is not a BACnet property name"))
+            continue
+        targets.append(Target(spec, object_id, prop, kind))
     wanted = [(t.object_id, _static(t)) for t in targets]
     values = await session.read([(o, p) for o, p in wanted if p])
     found: list[Target] = []
@@ -165,7 +174,7 @@ async def prepare(session: Session, config: BacnetDevice) -> Prepared:
             + "; ".join(problems)
             + " (change the field names in the device entry or its profile)"
         )
-    return Prepared(found, missing)
+    return Prepared(found, missing, unknown)
 
 
 def _static(target: Target) -> list[PropertyIdentifier]:

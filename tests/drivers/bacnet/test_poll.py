@@ -157,6 +157,19 @@ async def test_a_property_the_device_refuses_is_named_with_its_object(
         assert driver.stats.refused == 1
 
 
+async def test_a_property_name_no_bacnet_device_has_is_named_too(capsys: pytest.CaptureFixture[str]) -> None:
+    async with sim() as ahu:
+        wanted = [
+            *objects(ahu)[:2],
+            {"object": "analog-input,3", "property": "presnt-value", "field": "oat_c"},
+        ]
+        async with BacnetDriver(entry(ahu, agent_port(), objects=wanted)) as driver:
+            (reading,) = await driver.poll()
+        assert [name for name, _ in reading.fields] == AHU_FIELDS[:2]
+        out = capsys.readouterr().out
+        assert "presnt-value" in out and "is not a BACnet property name" in out and "device=ahu-1" in out
+
+
 async def test_objects_can_be_named_by_their_object_name() -> None:
     async with sim() as ahu:
         wanted = [{"name": "OAT", "field": "outside_air_temp_c"}, {"name": "AHU-MODE", "field": "mode_code"}]
