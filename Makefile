@@ -10,15 +10,22 @@ DEMO_PACKAGES := victoria-metrics mosquitto
 # systemd: systemd-analyze, to verify the unit file offline (no running systemd needed).
 # prometheus: promtool, to unit-test the central alert rules (vmalert runs the same format).
 # libmodbus-dev, pkgconf: bench.ratio compiles a libmodbus server, so no Python server limits it.
-TEST_PACKAGES := victoria-metrics mosquitto mosquitto-clients snmpd snmp systemd prometheus libmodbus-dev pkgconf
+# tinyproxy: a real HTTP proxy, for a school whose gateway reaches the city through one.
+# chromium, chromium-driver: the console's tests drive a real browser (tests/console);
+# fonts-wqy-microhei: a Chinese font, so its screenshots in Chinese show characters.
+TEST_PACKAGES := victoria-metrics mosquitto mosquitto-clients snmpd snmp systemd prometheus libmodbus-dev pkgconf \
+	tinyproxy chromium chromium-driver fonts-wqy-microhei
+# The console's charting library comes from npm (campus_ops/console/package-lock.json).
+NODE_PACKAGES := nodejs npm
+CONSOLE := campus_ops/console
 
-.PHONY: demo test lint typecheck faults bench venv clean
+.PHONY: demo test lint typecheck faults bench venv clean charts
 
-demo: venv
+demo: venv charts
 	@$(MAKE) --no-print-directory debs PACKAGES="$(DEMO_PACKAGES)"
 	$(BIN)/edge-agent demo
 
-test: venv
+test: venv charts
 	@$(MAKE) --no-print-directory debs PACKAGES="$(TEST_PACKAGES)"
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -47,6 +54,15 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# The console's charting library, from the committed lockfile; `npm ci` runs again only when
+# the lockfile is newer than what it installed (npm writes node_modules/.package-lock.json).
+charts: $(CONSOLE)/node_modules/.package-lock.json
+
+$(CONSOLE)/node_modules/.package-lock.json: $(CONSOLE)/package-lock.json $(CONSOLE)/package.json
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory debs PACKAGES="$(NODE_PACKAGES)"
+	cd $(CONSOLE) && npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
 # Installs only what is missing, after an apt-get update.
 .PHONY: debs
 debs:
@@ -57,7 +73,7 @@ debs:
 	fi
 
 clean:
-	rm -rf $(VENV) state build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) state build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache $(CONSOLE)/node_modules
 
 bench: venv
 	@$(MAKE) --no-print-directory debs PACKAGES="$(TEST_PACKAGES)"

@@ -26,7 +26,6 @@ TARGETS: dict[str, tuple[str, float]] = {
     "ratio.ratio_agent_to_bare": (">=", 0.8),
     "ratio.agent_fields_per_s_delivered": (">=", 400_000),
     "footprint.agent_cpu_share_of_one_core": ("<=", 0.03),
-    "footprint.agent_peak_rss_mb": ("<=", 90),
     "footprint.missed_polls": ("<=", 0),
     "pipeline.append_points_per_s": (">=", 1_000_000),
     "pipeline.replay_points_per_s": (">=", 300_000),

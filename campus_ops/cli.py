@@ -22,6 +22,7 @@ from . import __version__
 
 COMMANDS: dict[str, str] = {
     "bundle": "campus_ops.bundle",
+    "console": "campus_ops.console.command",
     "dashboards": "campus_ops.dashboards",
     "fleet": "campus_ops.fleet",
     "vmauth": "campus_ops.vmauth",
@@ -47,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     parser = argparse.ArgumentParser(
         prog="campus-ops",
-        description="The central operator's tools: fleet view, store identities, config bundles.",
+        description="The central operator's tools: fleet view, console, store identities, config bundles.",
     )
     parser.add_argument("--version", action="version", version=f"campus-ops {__version__}")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND")

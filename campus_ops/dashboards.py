@@ -14,18 +14,14 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from grafana_foundation_sdk.builders import dashboard, prometheus, stat, table, timeseries
-from grafana_foundation_sdk.cog.encoder import JSONEncoder
-from grafana_foundation_sdk.models.dashboard import DataSourceRef, VariableRefresh
-from grafana_foundation_sdk.models.prometheus import PromQueryFormat
+if TYPE_CHECKING:
+    from grafana_foundation_sdk.builders import dashboard, stat, table, timeseries
+    from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
 HELP = "write the city's Grafana dashboards (deploy/central/dashboards/*.json)"
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "deploy" / "central" / "dashboards"
-#: Panels ask the data source the dashboard's ``datasource`` variable names (a Prometheus
-#: type data source pointing at VictoriaMetrics, or at vmauth with the operators' token).
-DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
 
 Kind = Literal["stat", "timeseries", "table"]
 SCHOOL = 'school=~"$school"'
@@ -281,7 +277,22 @@ VARIABLES = {
 }
 
 
+# The builders (the ``central`` extra) are imported where they build, so the queries above can
+# be read without them: the console (campus_ops.console) shows some of these panels itself.
+
+
+def _datasource() -> DataSourceRef:
+    """Panels ask the data source the dashboard's ``datasource`` variable names (a Prometheus
+    type data source pointing at VictoriaMetrics, or at vmauth with the operators' token)."""
+    from grafana_foundation_sdk.models.dashboard import DataSourceRef
+
+    return DataSourceRef(type_val="prometheus", uid="${datasource}")
+
+
 def _panel(query: Query) -> stat.Panel | timeseries.Panel | table.Panel:
+    from grafana_foundation_sdk.builders import prometheus, stat, table, timeseries
+    from grafana_foundation_sdk.models.prometheus import PromQueryFormat
+
     target = prometheus.Dataquery().ref_id("A").expr(query.expr).legend_format(query.legend or "__auto")
     if query.kind == "table":
         target = target.instant().format(PromQueryFormat.TABLE)
@@ -294,7 +305,7 @@ def _panel(query: Query) -> stat.Panel | timeseries.Panel | table.Panel:
         panel = timeseries.Panel()
     return (
         panel.title(query.title)
-        .datasource(DATASOURCE)
+        .datasource(_datasource())
         .unit(query.unit)
         .with_target(target)
         .height(8)
@@ -304,6 +315,9 @@ def _panel(query: Query) -> stat.Panel | timeseries.Panel | table.Panel:
 
 def build(board: Board) -> dashboard.Dashboard:
     """The dashboard's builder."""
+    from grafana_foundation_sdk.builders import dashboard
+    from grafana_foundation_sdk.models.dashboard import VariableRefresh
+
     built = (
         dashboard.Dashboard(board.title)
         .uid(board.uid)
@@ -318,7 +332,7 @@ def build(board: Board) -> dashboard.Dashboard:
         built = built.with_variable(
             dashboard.QueryVariable(name)
             .label(name.capitalize())
-            .datasource(DATASOURCE)
+            .datasource(_datasource())
             .query(f"label_values({series}, {label})")
             .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
             .multi(True)
@@ -331,6 +345,8 @@ def build(board: Board) -> dashboard.Dashboard:
 
 def render_all() -> dict[str, str]:
     """``{file name: JSON text}`` of every dashboard."""
+    from grafana_foundation_sdk.cog.encoder import JSONEncoder
+
     encoder = JSONEncoder(sort_keys=True, indent=2)
     return {f"{board.uid}.json": encoder.encode(build(board).build()) + "\n" for board in BOARDS}
 

@@ -1,8 +1,10 @@
 """The roster: every school the city store accepts, with its code, name and token file.
 
-``deploy/central/roster.example.toml`` shows the form. A roster with a duplicate school, a
-bad code, or a token file that cannot be read or is empty is refused with the file and the
-key named, before anything is rendered from it.
+``deploy/central/roster.example.toml`` shows the form. A roster with a duplicate school or
+a bad code is refused with the file and the key named. The token files are the schools'
+write secrets: only ``campus-ops vmauth`` reads them (``load_roster(path, tokens=True)``
+checks each is readable before anything is rendered); an operator who lists the schools
+(``campus-ops fleet``, the console) needs none of them.
 """
 
 from __future__ import annotations
@@ -56,8 +58,8 @@ class Roster(BaseModel):
         return [school.code for school in self.schools]
 
 
-def load_roster(path: Path) -> Roster:
-    """The roster in ``path``, checked: codes unique, every token file readable and not empty.
+def load_roster(path: Path, *, tokens: bool = False) -> Roster:
+    """The roster in ``path``, checked: codes unique; with ``tokens``, every token file readable.
 
     Relative token files are taken relative to the roster's folder.
     """
@@ -92,10 +94,11 @@ def load_roster(path: Path) -> Roster:
             )
         seen[school.code] = index
         token_file = school.token_file if school.token_file.is_absolute() else path.parent / school.token_file
-        try:
-            readable_file(token_file)
-        except ValueError as exc:
-            raise RosterError(f"{path}: {key}.token_file: {exc}") from None
+        if tokens:
+            try:
+                readable_file(token_file)
+            except ValueError as exc:
+                raise RosterError(f"{path}: {key}.token_file: {exc}") from None
         schools.append(school.model_copy(update={"token_file": token_file}))
     return Roster(schools=schools)
 

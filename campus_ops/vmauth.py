@@ -91,7 +91,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the config; 2 when the roster or a token file cannot be used."""
     try:
-        roster = load_roster(args.roster)
+        roster = load_roster(args.roster, tokens=True)
         operator = None
         if args.operator_token_file is not None:
             operator = args.operator_token_file.read_text(encoding="utf-8").strip()

@@ -1,25 +1,25 @@
 """The running agent: builds drivers, buffer, pipeline, forwarder and sinks from a config,
-runs them, applies a new config on SIGHUP, and shuts them down in the order that loses nothing.
+runs them, applies a new config on SIGHUP or from the city, and shuts them down in the
+order that loses nothing.
 
 Shutdown order: stop polling, commit what is pending, let the sinks catch up for up to
 ``buffer.shutdown_grace``, then stop sending. A batch in flight when a sink is cancelled
 stays unacknowledged and is sent again at the next start. The watchdog pings and the
 health listener go on until the very end.
 
-Reload (SIGHUP): the new config is loaded and validated first; a bad one is refused with
-every problem in the log and the running config stays. A good one is applied part by part
-(see :mod:`edge_agent.reload`): only added, removed and changed devices are touched, the
-forwarder restarts only when a sink changed, and the buffer (with everything in it and in
-the pipeline) is never closed, so no reading is lost.
+A new config (a SIGHUP, or a city bundle the puller offers) is applied by the agent's
+own loop, one at a time: a bad one is refused with every problem in the log and the
+running config stays. A good one is applied part by part (see :mod:`edge_agent.reload`):
+only added, removed and changed devices are touched, the forwarder restarts only when a
+sink changed, and the buffer (with everything in it and in the pipeline) is never closed,
+so no reading is lost.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import gc
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,27 +31,21 @@ from campus_core.sinks import Sink
 from . import logs
 from .audit import AuditTrail
 from .buffer import AsyncBuffer, DiskBuffer
-from .bundle.pull import Puller
+from .bundle.pull import Offer, Puller
 from .config import AgentConfig, ConfigError, LoadedConfig, load
-from .fleet import Fleet, encoder_for
+from .devicetasks import DeviceTasks, encoder_for
 from .forwarder import Forwarder
 from .health import HealthServer
+from .inforce import InForce
 from .normalise import PointEncoder
 from .pipeline import Pipeline
 from .reload import Applied, ReloadPlan, plan
 from .selfmetrics import SelfMetrics
-from .statedir import StateLock, open_buffer
+from .statedir import StateLock, buffer_path, open_buffer
 from .status import AgentStatus, SinkStatus
 from .systemd import Notifier, keep_alive, watchdog_period
 
 log = structlog.get_logger("edge_agent")
-
-BUFFER_FILE = "buffer.db"
-
-
-def buffer_path(config: AgentConfig) -> Path:
-    """Where the buffer database lives."""
-    return config.agent.state_dir / BUFFER_FILE
 
 
 def build_drivers(config: AgentConfig) -> list[tuple[str, Driver | Listener, float]]:
@@ -75,19 +69,18 @@ class Agent:
     """One agent process: poll, buffer, forward, until :meth:`stop`."""
 
     def __init__(self, loaded: LoadedConfig, config_path: Path | None = None) -> None:
-        self.config = loaded.config
-        self.files = loaded.files
-        self.bundle = loaded.bundle  # the city's part of the config in force
+        self.in_force = InForce.of(loaded, config_path)
         self._notes = loaded.notes
-        #: A SIGHUP and a city bundle are applied one at a time.
-        self._applying = asyncio.Lock()
         self._applied: Applied | None = None  # taken when the agent starts
-        #: What a reload reads: the main config file (conf.d/ beside it comes along).
-        self.config_path = config_path or next(iter(loaded.files), None)
         self.status = AgentStatus()
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
         self._notifier = Notifier()
+
+    @property
+    def config(self) -> AgentConfig:
+        """The config in force."""
+        return self.in_force.config
 
     def stop(self) -> None:
         """Ask the agent to shut down cleanly."""
@@ -101,8 +94,6 @@ class Agent:
         """Run until stopped; nothing accepted is lost on the way out."""
         config = self.config
         sinks = build_sinks(config)
-        for sink in sinks:
-            self.status.sinks[sink.name] = SinkStatus(sink.name, sink.url)
         path = buffer_path(config)
         lock = StateLock(config.agent.state_dir)
         lock.acquire()
@@ -129,35 +120,33 @@ class Agent:
     async def _serve(self, buffer: AsyncBuffer, sinks: list[Sink]) -> None:
         config = self.config
         self._applied = await asyncio.to_thread(Applied.of, config)
-        encoders: dict[str, PointEncoder] = {}  # shared by the pipeline, the fleet and self-metrics
-        run = _Running(buffer, sinks, Forwarder(buffer, sinks, self.status))
+        encoders: dict[str, PointEncoder] = {}  # shared by the pipeline, the devices and self-metrics
+        sending = Sending(buffer, self.status)
+        sending.start(sinks)
         pipeline = Pipeline(
             buffer,
             encoders,
             self.status,
             config.buffer.flush_interval,
             config.buffer.batch_points,
-            lambda: run.forwarder.notify(),
+            sending.notify,
         )
-        fleet = Fleet(self.status, encoders, pipeline.accept, pipeline.deliver)
-        self._audit = AuditTrail(encoders, pipeline.accept)
-        reporter = SelfMetrics(self.status, buffer, encoders, pipeline.accept, lambda: self.config)
-        health = HealthServer(self.status, lambda: self.config, reporter.refresh)
-        self._puller = Puller(
-            self.status,
-            lambda: self.config,
-            self.config_path,
-            functools.partial(self._apply, run, fleet, health),
-            self._audit,
+        audit = AuditTrail(encoders, pipeline.accept)
+        reporter = SelfMetrics(self.status, buffer, encoders, pipeline.accept, self.in_force)
+        parts = _Parts(
+            sending,
+            DeviceTasks(self.status, encoders, pipeline.accept, pipeline.deliver),
+            HealthServer(self.status, self.in_force, reporter.refresh),
+            Puller(self.status, self.in_force, audit),
+            audit,
         )
-        run.forwarding = asyncio.create_task(run.forwarder.run(), name="forwarder")
         committing = asyncio.create_task(pipeline.run(), name="pipeline")
         reporting: list[asyncio.Task[None]] = []  # with the pollers: it writes points too
         alive: list[asyncio.Task[None]] = []
         try:
-            fleet.start(config)
+            parts.devices.start(config)
             reporting.append(asyncio.create_task(reporter.run(), name="self-metrics"))
-            await health.start(config.health.listen)
+            await parts.health.start(config.health.listen)
             alive.append(
                 asyncio.create_task(
                     keep_alive(self._notifier, self.status.summary, watchdog_period()), name="watchdog"
@@ -167,78 +156,114 @@ class Agent:
                 "agent started",
                 school=config.agent.school,
                 campus=config.agent.campus,
-                devices=len(fleet),
+                devices=len(parts.devices),
                 sinks=[s.name for s in sinks] or "none (local buffer only)",
                 buffer=str(buffer_path(config)),
-                health=health.listen or "off",
+                health=parts.health.listen or "off",
                 event_loop=type(asyncio.get_running_loop()).__module__.partition(".")[0],
             )
             for note in self._notes:
                 log.warning(note)
-            self.status.config_sha256 = self._audit.record("start", config, self.files, bundle=self.bundle)
-            reporting.append(asyncio.create_task(self._puller.run(self.bundle), name="fleet-bundle"))
+            self.status.config_sha256 = audit.record(
+                "start", config, self.in_force.files, bundle=self.in_force.bundle
+            )
+            reporting.append(asyncio.create_task(parts.puller.run(), name="fleet-bundle"))
             _settle_heap()
             self._notifier.ready(self.status.summary())
-            while await self._next_request(run.forwarding, committing) == "reload":
-                await self._apply_reload(run, fleet, health)
+            await self._until_stopped(parts, committing)
         finally:
             self._notifier.stopping()
-            await fleet.stop_all()
+            await parts.devices.stop_all()
             await _cancel(*reporting)
             await _cancel(committing)
             await pipeline.flush()
-            # Give the sinks a moment to send the rest; what they cannot stays buffered.
-            grace = self.config.buffer.shutdown_grace
-            if run.sinks and not run.forwarding.done() and not await run.forwarder.drained(grace):
-                log.info("stopping with data still buffered; it is sent at the next start")
-            await _cancel(run.forwarding)
-            await health.stop()
+            await sending.finish(self.config.buffer.shutdown_grace)
+            await parts.health.stop()
             await _cancel(*alive)
             self._notifier.close()
 
-    async def _next_request(self, *workers: asyncio.Task[None]) -> str:
-        """Wait for "stop" or "reload"; a worker that dies with an error stops the agent loudly.
+    async def _until_stopped(self, parts: _Parts, committing: asyncio.Task[None]) -> None:
+        """Apply reloads and the city's bundles one at a time, until asked to stop.
 
-        A worker may also end normally (the forwarder with no sink configured has nothing to do).
-        Workers already done are watched too: one that died while the agent was starting (before
-        anything waited on it) must not be left unnoticed.
+        A worker that dies with an error stops the agent loudly. A worker may also end
+        normally (the forwarder with no sink configured has nothing to do). Workers already
+        done are watched too: one that died while the agent was starting (before anything
+        waited on it) must not be left unnoticed.
         """
+        while True:
+            workers = [task for task in (parts.sending.task, committing) if task is not None]
+            request = await self._next_request(parts.puller, *workers)
+            if request == "stop":
+                return
+            if isinstance(request, Offer):
+                await self._apply_bundle(parts, request)
+            else:
+                await self._apply_reload(parts)
+
+    async def _next_request(self, puller: Puller, *workers: asyncio.Task[None]) -> str | Offer:
+        """ "stop", "reload", or a bundle the puller offers, whichever comes first."""
         stopping = asyncio.create_task(self._stop.wait(), name="stop")
         reloading = asyncio.create_task(self._reload.wait(), name="reload")
-        watched: set[asyncio.Task[Any]] = {stopping, reloading, *workers}
+        offered = asyncio.create_task(puller.offer(), name="bundle-offer")
+        watched: set[asyncio.Task[Any]] = {stopping, reloading, offered, *workers}
         try:
             while True:
                 done, watched = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
                 if stopping in done:
                     return "stop"
+                if offered in done:
+                    # Before a reload that came at the same moment: a taken offer must be settled.
+                    return offered.result()
                 if reloading in done:
                     return "reload"
                 for task in done:
                     if not task.cancelled() and task.exception() is not None:
                         raise task.exception()  # type: ignore[misc]
         finally:
-            await _cancel(stopping, reloading)
+            await _cancel(stopping, reloading, offered)
 
-    async def _apply_reload(self, run: _Running, fleet: Fleet, health: HealthServer) -> None:
+    async def _apply_reload(self, parts: _Parts) -> None:
         """Load the config again; apply what changed, or refuse it and keep the running one."""
         self._reload.clear()
         self._notifier.reloading()
-        path = self.config_path
+        path = self.in_force.path
         try:
             if path is None:
                 raise ConfigError([])
             loaded = await asyncio.to_thread(load, path)
+            change = await asyncio.to_thread(plan, self._require_applied(), loaded.config)
         except Exception as exc:
-            self._refused(path, exc)
+            # A bug in reading or comparing them must not take down a running agent either.
+            self._refused(parts.audit, path, exc)
             return
         for note in loaded.notes:
             log.warning(note)
-        if await self._apply(run, fleet, health, loaded, "reload"):
-            self._puller.reconsider()  # what the local files allow may have changed
+        await self._put_in_force(parts, loaded, change, "reload")
+        self.status.reloads += 1
+        parts.puller.in_force(loaded.bundle)
+        parts.puller.reconsider()  # what the local files allow may have changed
+        self._notifier.ready(self.status.summary())
 
-    def _refused(self, path: Path | None, exc: Exception) -> None:
+    async def _apply_bundle(self, parts: _Parts, offer: Offer) -> None:
+        """Put a city bundle the puller verified in force, as a SIGHUP would; tell the puller how it went."""
+        self._notifier.reloading()
+        try:
+            change = await asyncio.to_thread(plan, self._require_applied(), offer.loaded.config)
+        except Exception:
+            log.exception("cannot apply the config", audit_event="bundle")
+            await parts.puller.not_applied(offer)
+            self._notifier.ready(self.status.summary())
+            return
+        await self._put_in_force(parts, offer.loaded, change, "bundle")
+        await parts.puller.applied(offer)
+        self._notifier.ready(self.status.summary())
+
+    def _require_applied(self) -> Applied:
+        assert self._applied is not None, "the agent applies configs only once it runs"
+        return self._applied
+
+    def _refused(self, audit: AuditTrail, path: Path | None, exc: Exception) -> None:
         """A new config that cannot be used: say why; the running config stays."""
-        # A bug in reading it must not take down a running agent either.
         problems = [str(p) for p in exc.problems] if isinstance(exc, ConfigError) else [repr(exc)]
         problems = problems or ["no config file is known to read again"]
         self.status.reload_failures += 1
@@ -246,93 +271,80 @@ class Agent:
         log.error(
             "new config refused; the running config stays in force", config=str(path), problems=problems
         )
-        self._audit.refused(path, problems)
+        audit.refused(path, problems)
         self._notifier.ready(self.status.summary())
 
-    async def _apply(
-        self,
-        run: _Running,
-        fleet: Fleet,
-        health: HealthServer,
-        loaded: LoadedConfig,
-        event: str,
-        commit: Callable[[], Awaitable[None]] | None = None,
-    ) -> bool:
-        """Apply a loaded config (SIGHUP, or a city bundle): only what changed restarts.
-
-        ``commit`` runs once the config is in force, before another one can be applied.
-        """
-        async with self._applying:
-            if event != "reload":
-                self._notifier.reloading()
-            try:
-                assert self._applied is not None
-                change = await asyncio.to_thread(plan, self._applied, loaded.config)
-            except Exception as exc:
-                # A bug in comparing them must not take down a running agent either.
-                if event == "reload":
-                    self._refused(self.config_path, exc)
-                else:
-                    log.exception("cannot apply the config", audit_event=event)
-                    self._notifier.ready(self.status.summary())
-                return False
-            await self._put_in_force(run, fleet, health, loaded, change, event)
-            if commit is not None:
-                await commit()
-            elif event == "reload":
-                self._puller.in_force(loaded.bundle)
-            self._notifier.ready(self.status.summary())
-            return True
-
     async def _put_in_force(
-        self,
-        run: _Running,
-        fleet: Fleet,
-        health: HealthServer,
-        loaded: LoadedConfig,
-        change: ReloadPlan,
-        event: str,
+        self, parts: _Parts, loaded: LoadedConfig, change: ReloadPlan, event: str
     ) -> None:
-        path = self.config_path
-        self._applied, self.files, self.bundle = change.applied, loaded.files, loaded.bundle
-        self.config = change.effective
+        self._applied = change.applied
+        self.in_force.take(loaded, change.effective)
+        config = self.config
         if change.log_changed:
-            logs.configure(self.config.log.level, self.config.log.format)
-        await fleet.remove(change.removed + change.changed)
-        fleet.start(self.config, change.added + change.changed)
+            logs.configure(config.log.level, config.log.format)
+        await parts.devices.remove(change.removed + change.changed)
+        parts.devices.start(config, change.added + change.changed)
         if change.sinks_changed:
-            await self._restart_forwarder(run)
+            await parts.sending.restart(build_sinks(config))
         if change.listen_changed:
-            await health.stop()
-            await health.start(self.config.health.listen)
-        if event == "reload":
-            self.status.reloads += 1
-        _log_reload(path, change, loaded)
-        self.status.config_sha256 = self._audit.record(
-            event, self.config, self.files, change.added, change.removed, change.changed, loaded.bundle
+            await parts.health.stop()
+            await parts.health.start(config.health.listen)
+        _log_reload(self.in_force.path, change, loaded)
+        self.status.config_sha256 = parts.audit.record(
+            event, config, self.in_force.files, change.added, change.removed, change.changed, loaded.bundle
         )
         _settle_heap()
 
-    async def _restart_forwarder(self, run: _Running) -> None:
-        """New sink settings: stop sending, then send again with the new sinks, from their cursors."""
-        await _cancel(run.forwarding)
-        run.sinks = build_sinks(self.config)
-        for sink in run.sinks:
-            current = self.status.sinks.setdefault(sink.name, SinkStatus(sink.name, sink.url))
-            current.url = sink.url
-        run.forwarder = Forwarder(run.buffer, run.sinks, self.status)
-        run.forwarding = asyncio.create_task(run.forwarder.run(), name="forwarder")
-        run.forwarder.notify()
+
+class Sending:
+    """The forwarder in force and its task; replaced whole when the sink settings change."""
+
+    def __init__(self, buffer: AsyncBuffer, status: AgentStatus) -> None:
+        self._buffer = buffer
+        self._status = status
+        self._forwarder: Forwarder | None = None
+        self._sinks: list[Sink] = []
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self, sinks: list[Sink]) -> None:
+        """Send with these sinks, each from its cursor in the buffer."""
+        for sink in sinks:
+            self._status.sinks.setdefault(sink.name, SinkStatus(sink.name, sink.url)).url = sink.url
+        self._sinks = sinks
+        self._forwarder = Forwarder(self._buffer, sinks, self._status)
+        self.task = asyncio.create_task(self._forwarder.run(), name="forwarder")
+
+    def notify(self) -> None:
+        """New batches were committed: wake the sinks."""
+        if self._forwarder is not None:
+            self._forwarder.notify()
+
+    async def restart(self, sinks: list[Sink]) -> None:
+        """New sink settings: stop sending, then send again with the new sinks."""
+        if self.task is not None:
+            await _cancel(self.task)
+        self.start(sinks)
+        self.notify()
+
+    async def finish(self, grace: float) -> None:
+        """Give the sinks ``grace`` seconds to send the rest, then stop; what is left stays buffered."""
+        task, forwarder = self.task, self._forwarder
+        if task is None or forwarder is None:
+            return
+        if self._sinks and not task.done() and not await forwarder.drained(grace):
+            log.info("stopping with data still buffered; it is sent at the next start")
+        await _cancel(task)
 
 
 @dataclass
-class _Running:
-    """The parts a reload may replace while the agent runs."""
+class _Parts:
+    """What applying a config touches, besides the config in force itself."""
 
-    buffer: AsyncBuffer
-    sinks: list[Sink]
-    forwarder: Forwarder
-    forwarding: asyncio.Task[None] = field(init=False)
+    sending: Sending
+    devices: DeviceTasks
+    health: HealthServer
+    puller: Puller
+    audit: AuditTrail
 
 
 def _log_reload(path: Path | None, change: ReloadPlan, loaded: LoadedConfig) -> None:

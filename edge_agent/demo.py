@@ -22,18 +22,28 @@ from campus_core.clock import now_ms
 from . import logs
 from .agent import Agent
 from .config import ConfigError, load
+from .demo_city import (
+    ALERTS_PORT,
+    CONSOLE_PORT,
+    RULES_DIR,
+    STORE_PORT,
+    CityError,
+    start_console,
+    start_store,
+    start_vmalert,
+)
+from .demo_keys import CONTROL_PORT, STOPPABLE, Keys
 from .status import AgentStatus
 
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "demo" / "agent.toml"
-STORE_PORT = 8428
 SIM_PORTS = range(15020, 15027)  # Modbus TCP
 SNMP_PORTS = range(15030, 15032)  # UDP: the switch and the UPS
 BROKER_PORT = 15040
 OPCUA_PORTS = range(15050, 15052)  # OPC UA: a umati lathe and a PLC rig
 BACNET_PORT = 15060  # BACnet/IP: an AHU on 127.0.1.1, VAV boxes on 127.0.2.1-3 (UDP)
 BACNET_AGENT_PORT = 15069  # the agent's own BACnet endpoint on 127.0.0.1 (UDP)
-ALERTS_PORT = 8880  # vmalert: its UI and /api/v1/alerts
-RULES_DIR = Path(__file__).resolve().parents[1] / "deploy" / "central" / "rules"
+# The city side's ports and rules live in demo_city; tests and bench.series read them here.
+__all__ = ["ALERTS_PORT", "CONSOLE_PORT", "RULES_DIR", "STORE_PORT", "run_demo"]
 #: The simulated clock starts on a school-day morning, so the demo shows lessons and running
 #: machines whatever the hour it is run at.
 SIM_START = "2026-09-08T09:40:00"
@@ -45,18 +55,20 @@ def run_demo(state_dir: Path, store: bool = True, duration: float | None = None)
     state_dir.mkdir(parents=True, exist_ok=True)
     try:
         return asyncio.run(_demo(state_dir, store, duration, broker_command(state_dir)))
-    except DemoError as exc:
+    except CityError as exc:  # DemoError too
         print(f"edge-agent demo: {exc}", file=sys.stderr)
         return 1
 
 
-class DemoError(Exception):
+class DemoError(CityError):
     """The demo cannot start; the message says what to do."""
 
 
 async def _demo(state_dir: Path, store: bool, duration: float | None, broker: list[str] | None) -> int:
     busy = [
-        p for p in ([STORE_PORT] if store else []) + [*SIM_PORTS, BROKER_PORT, *OPCUA_PORTS] if _port_busy(p)
+        p
+        for p in ([STORE_PORT] if store else []) + [*SIM_PORTS, BROKER_PORT, *OPCUA_PORTS, CONTROL_PORT]
+        if _port_busy(p)
     ]
     busy += [p for p in (*SNMP_PORTS, BACNET_AGENT_PORT) if _udp_busy(p)]
     if busy:
@@ -80,21 +92,22 @@ async def _demo(state_dir: Path, store: bool, duration: float | None, broker: li
     logs.configure("info", "json")
 
     processes: list[asyncio.subprocess.Process] = []
+    keys = Keys(loop := asyncio.get_running_loop(), CONTROL_PORT)
     agent = Agent(loaded)
-    loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, agent.stop)
     try:
         processes.append(await _start_broker(state_dir, broker))
         processes.append(await _start_simulators(state_dir))
-        alerting = None
+        alerting = console = None
         if store:
-            processes.append(await _start_store(state_dir))
-            vmalert, alerting = await _start_vmalert(state_dir)
-            if vmalert is not None:
-                processes.append(vmalert)
+            processes.append(await start_store(state_dir, _listening))
+            vmalert, alerting = await start_vmalert(state_dir, _listening, _port_busy)
+            web, console = await start_console(state_dir, _listening, _port_busy, vmalert is not None)
+            processes += [p for p in (vmalert, web) if p is not None]
         running = asyncio.create_task(agent.run(), name="agent")
-        view = asyncio.create_task(_view(agent.status, store, log_path, alerting), name="view")
+        keys.listen()
+        view = asyncio.create_task(_view(agent.status, store, log_path, alerting, console, keys), name="view")
         if duration is not None:
             loop.call_later(duration, agent.stop)
         await running
@@ -102,6 +115,7 @@ async def _demo(state_dir: Path, store: bool, duration: float | None, broker: li
         with contextlib.suppress(asyncio.CancelledError):
             await view
     finally:
+        keys.close()
         for process in processes:
             if process.returncode is None:
                 process.terminate()
@@ -168,6 +182,8 @@ async def _start_simulators(state_dir: Path) -> asyncio.subprocess.Process:
         "simulators",
         "campus",
         *campus_arguments(),
+        "--control-port",
+        str(CONTROL_PORT),
         stdout=asyncio.subprocess.PIPE,
         stderr=(state_dir / "simulators.log").open("ab"),
         start_new_session=True,  # Ctrl-C goes to the demo, which stops the agent first
@@ -209,63 +225,6 @@ async def _start_broker(state_dir: Path, command: list[str] | None) -> asyncio.s
     return process
 
 
-async def _start_store(state_dir: Path) -> asyncio.subprocess.Process:
-    binary = shutil.which("victoria-metrics")
-    if binary is None:
-        raise DemoError(
-            "victoria-metrics is not installed: run `make demo` (it installs it), "
-            "or `edge-agent demo --no-store` to keep readings in the local buffer"
-        )
-    process = await asyncio.create_subprocess_exec(
-        binary,
-        f"-httpListenAddr=127.0.0.1:{STORE_PORT}",
-        f"-storageDataPath={state_dir / 'store'}",
-        "-search.latencyOffset=0s",
-        "-loggerLevel=WARN",
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=(state_dir / "store.log").open("ab"),
-        start_new_session=True,
-    )
-    await _listening(process, STORE_PORT, "victoria-metrics", state_dir / "store.log")
-    return process
-
-
-async def _start_vmalert(state_dir: Path) -> tuple[asyncio.subprocess.Process | None, str]:
-    """vmalert with the central rules beside the demo store; the view's line about it.
-
-    The demo has no Alertmanager: notifications go to a port where none listens (vmalert
-    logs that into vmalert.log) and the alerts are seen in vmalert's UI and in the store's
-    ALERTS series, which vmalert writes back.
-    """
-    binary = shutil.which("vmalert")
-    rules = sorted(RULES_DIR.glob("*.yml"))
-    if binary is None:
-        return None, "alerts: vmalert is not installed (Debian's victoria-metrics has it): no alerts"
-    if not rules:
-        return None, f"alerts: no rule files in {RULES_DIR}: no alerts"
-    if _port_busy(ALERTS_PORT):
-        return None, f"alerts: port {ALERTS_PORT} is in use: vmalert not started"
-    store = f"http://127.0.0.1:{STORE_PORT}"
-    process = await asyncio.create_subprocess_exec(
-        binary,
-        *(f"-rule={path}" for path in rules),
-        f"-datasource.url={store}",
-        f"-remoteWrite.url={store}",
-        f"-remoteRead.url={store}",
-        "-notifier.url=http://127.0.0.1:9093",
-        f"-httpListenAddr=127.0.0.1:{ALERTS_PORT}",
-        "-loggerLevel=WARN",
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=(state_dir / "vmalert.log").open("ab"),
-        start_new_session=True,
-    )
-    await _listening(process, ALERTS_PORT, "vmalert", state_dir / "vmalert.log")
-    return process, (
-        f"alerts: http://127.0.0.1:{ALERTS_PORT} (vmalert)   "
-        f"store UI: http://127.0.0.1:{STORE_PORT}/vmui (query ALERTS)"
-    )
-
-
 async def _listening(process: asyncio.subprocess.Process, port: int, name: str, log: Path) -> None:
     """Wait up to 10 s for a server the demo started to listen on ``port``."""
     for _ in range(200):
@@ -277,21 +236,43 @@ async def _listening(process: asyncio.subprocess.Process, port: int, name: str, 
     raise DemoError(f"{name} did not start; see {log}")
 
 
-async def _view(status: AgentStatus, store: bool, log_path: Path, alerting: str | None) -> None:
-    while True:
-        width = shutil.get_terminal_size((120, 30)).columns
-        sys.stdout.write("\x1b[H\x1b[2J" + render(status, store, log_path, width, alerting))
-        sys.stdout.flush()
-        await asyncio.sleep(1)
+async def _view(
+    status: AgentStatus,
+    store: bool,
+    log_path: Path,
+    alerting: str | None,
+    console: str | None,
+    keys: Keys,
+) -> None:
+    acting = asyncio.create_task(keys.serve(), name="keys")
+    try:
+        while True:
+            width = shutil.get_terminal_size((120, 30)).columns
+            frame = render(status, store, log_path, width, alerting, console, keys.said)
+            sys.stdout.write("\x1b[H\x1b[2J" + frame)
+            sys.stdout.flush()
+            await asyncio.sleep(1)
+    finally:
+        acting.cancel()
 
 
 def render(
-    status: AgentStatus, store: bool, log_path: Path, width: int = 120, alerting: str | None = None
+    status: AgentStatus,
+    store: bool,
+    log_path: Path,
+    width: int = 120,
+    alerting: str | None = None,
+    console: str | None = None,
+    said: str = "",
 ) -> str:
-    """The live view as text: devices with their last values, then the flow counters."""
+    """The live view as text: where to look, devices with their last values, the flow counters."""
     now = now_ms()
-    lines = [
-        f"campus-edge-agent demo  {time.strftime('%H:%M:%S')}   (Ctrl-C to stop)",
+    lines = [f"campus-edge-agent demo  {time.strftime('%H:%M:%S')}   (Ctrl-C to stop)"]
+    if console and console.startswith("http"):
+        lines.append(f"look here first, the city console: {console}   (schools, devices, alerts, charts)")
+    elif console:
+        lines.append(console)
+    lines += [
         f"config {_short_path(DEMO_CONFIG)}   log {_short_path(log_path)}",
         "",
         f"{'DEVICE':<12} {'STATE':<6} {'POLLS':>6} {'AGE':>6}  LAST VALUES",
@@ -322,6 +303,13 @@ def render(
     else:
         lines += [
             "",
+            f"press s to stop {STOPPABLE} as if unplugged, s again to start it "
+            f"(or: python -m simulators ctl stop {STOPPABLE})",
+            "  the console shows it down at its next poll; DeviceDown fires after 10 minutes",
+        ]
+        if said:
+            lines.append(f"  {said}")
+        lines += [
             "query the store:  curl -s 'http://127.0.0.1:8428/api/v1/export?match[]="
             '{school="demo-school"}\' | head',
         ]

@@ -1,54 +1,32 @@
-"""The forwarder: drains the buffer into each sink, oldest first, one drain per sink.
+"""The forwarder: drains the buffer into every sink, one :class:`~edge_agent.drain.SinkDrain` each.
 
-A batch is acknowledged in the buffer only after the sink returned, that is after the
-store answered 2xx. One sink failing never holds another back: each has its own cursor.
-A drain keeps several requests in flight when the store keeps up, fewer (down to a pause
-after each answer) when it slows down or says 429/503: edge_agent/pacing.py decides how
-many, and the buffer settles batches in whatever order their requests finish.
+One sink failing never holds another back: each has its own cursor in the buffer and its
+own drain. The forwarder owns their task group, wakes them when new batches are
+committed, and tells the shutdown whether they caught up.
 """
 
 from __future__ import annotations
 
 import asyncio
-import bisect
-from dataclasses import dataclass
 
-import structlog
+from campus_core.sinks import Sink
 
-from campus_core.clock import now_ms
-from campus_core.sinks import (
-    Sink,
-    SinkAuthError,
-    SinkError,
-    SinkRejected,
-    SinkThrottled,
-    SinkTooLarge,
-    SinkUnreachable,
-)
-
-from .buffer import AsyncBuffer, Batch, encode_batch
-from .pacing import Backoff, Concurrency, RateLimit
-from .status import AgentStatus, SinkStatus
-
-log = structlog.get_logger("edge_agent.forwarder")
-
-#: Wait when there is nothing to send, in case a notification was missed.
-IDLE_POLL = 1.0
+from .buffer import AsyncBuffer
+from .drain import SinkDrain
+from .status import AgentStatus
 
 
 class Forwarder:
-    """One drain loop per sink."""
+    """One drain per sink, run until cancelled."""
 
     def __init__(self, buffer: AsyncBuffer, sinks: list[Sink], status: AgentStatus) -> None:
         self._buffer = buffer
-        self._sinks = sinks
-        self._status = status
-        self._wakeups = {sink.name: asyncio.Event() for sink in sinks}
+        self._drains = [SinkDrain(buffer, sink, status.sinks[sink.name]) for sink in sinks]
 
     def notify(self) -> None:
         """New batches were committed."""
-        for event in self._wakeups.values():
-            event.set()
+        for drain in self._drains:
+            drain.wake()
 
     async def drained(self, grace: float) -> bool:
         """Wait up to ``grace`` seconds for every sink to have sent everything buffered."""
@@ -66,233 +44,5 @@ class Forwarder:
     async def run(self) -> None:
         """Drain every sink until cancelled."""
         async with asyncio.TaskGroup() as group:
-            for sink in self._sinks:
-                group.create_task(self._drain(sink), name=f"sink:{sink.name}")
-
-    async def _drain(self, sink: Sink) -> None:
-        try:
-            await _Drain(self, sink).run()
-        finally:
-            await sink.close()
-
-    async def _start(self, sink: Sink, status: SinkStatus, backoff: Backoff) -> None:
-        """Open the sink; one that cannot start (a TLS file unusable) is retried like a failed write."""
-        while True:
-            try:
-                await sink.start()
-                return
-            except SinkError as exc:
-                await self._failed(sink, exc, status, backoff)
-
-    async def _send(self, sink: Sink, batches: list[Batch], status: SinkStatus) -> None:
-        points = sum(b.points for b in batches)
-        try:
-            await sink.write(b"".join(b.data for b in batches), points)
-        except (SinkRejected, SinkTooLarge) as exc:
-            if len(batches) > 1:
-                # One at a time: find the batch the store refuses, or send smaller requests.
-                for batch in batches:
-                    await self._send(sink, [batch], status)
-                return
-            if isinstance(exc, SinkTooLarge):
-                await self._send_in_halves(sink, batches[0], status)
-                return
-            await self._dead_letter(sink, batches[0], exc.status, exc.reason)
-            return
-        await self._buffer.ack(sink.name, batches)
-        self._sent(status, points)
-
-    async def _send_in_halves(self, sink: Sink, batch: Batch, status: SinkStatus) -> None:
-        """A 413 for one batch: send its lines in halves (and halves of halves), then ack it.
-
-        If the agent stops half-way, the whole batch is sent again later: at-least-once, and
-        the store overwrites what it already has.
-        """
-        pending = [batch.lines()]
-        while pending:
-            lines = pending.pop(0)
-            try:
-                await sink.write(encode_batch(lines), len(lines))
-            except SinkTooLarge as exc:
-                if len(lines) == 1:
-                    await self._dead_letter(sink, batch, 413, f"one point is too large: {exc.reason}")
-                    return
-                half = len(lines) // 2
-                pending[:0] = [lines[:half], lines[half:]]
-                continue
-            self._sent(status, len(lines))
-        await self._buffer.ack(sink.name, [batch])
-
-    async def _dead_letter(self, sink: Sink, batch: Batch, code: int, reason: str) -> None:
-        await self._buffer.dead_letter(sink.name, batch, code, reason)
-        self._status.sinks[sink.name].dead_points += batch.points
-        log.error(
-            "store refused a batch; kept in dead letters, the queue goes on",
-            sink=sink.name,
-            points=batch.points,
-            batch=batch.id,
-            reason=reason,
-        )
-
-    @staticmethod
-    def _sent(status: SinkStatus, points: int) -> None:
-        status.sent_points += points
-        status.sent_requests += 1
-        status.consecutive_failures = 0
-        status.last_ok_ms = now_ms()
-
-    async def _failed(self, sink: Sink, exc: SinkError, status: SinkStatus, backoff: Backoff) -> None:
-        await asyncio.sleep(self._failure(sink, exc, status, backoff))
-
-    def _failure(self, sink: Sink, exc: SinkError, status: SinkStatus, backoff: Backoff) -> float:
-        """Count and log a failed write; the delay before the next try."""
-        status.failures += 1
-        status.consecutive_failures += 1
-        status.last_error = exc.reason
-        if isinstance(exc, SinkThrottled):
-            status.throttled += 1
-        if isinstance(exc, SinkAuthError):
-            status.auth_failures += 1
-            # Credentials do not fix themselves quickly: try at the slowest pace.
-            delay = backoff.next(at_least=sink.retry_max)
-            log.error(
-                "store refused the credentials; data kept, retrying",
-                sink=sink.name,
-                reason=exc.reason,
-                retry_in=round(delay, 1),
-            )
-        else:
-            delay = backoff.next(
-                at_least=min(exc.retry_after or 0.0, 3600.0), busy=isinstance(exc, SinkThrottled)
-            )
-            log.warning(
-                "sink write failed; data kept, retrying",
-                sink=sink.name,
-                reason=exc.reason,
-                retry_in=round(delay, 1),
-                failures=backoff.failures,
-            )
-        return delay
-
-
-class _Drain:
-    """One sink's drain: reads the buffer on, and keeps as many requests in flight as it may.
-
-    The oldest batch goes first; a request that fails goes back to the front, and no new
-    request leaves until the backoff is over. How many may be in flight is the pacing's
-    adaptive limit (a duty cycle below one); ``max_rate`` books time for each request.
-    """
-
-    def __init__(self, forwarder: Forwarder, sink: Sink) -> None:
-        self._forwarder = forwarder
-        self._sink = sink
-        self._status = forwarder._status.sinks[sink.name]
-        self._wakeup = forwarder._wakeups[sink.name]
-        self._backoff = Backoff(sink.retry_max)
-        pacing = sink.pacing
-        self._concurrency = Concurrency(pacing.max_in_flight)
-        self._rate = RateLimit(pacing.max_rate) if pacing.max_rate else None
-        self._loop = asyncio.get_running_loop()
-        self._in_flight: dict[asyncio.Task[_Result], list[Batch]] = {}
-        self._retry: list[list[Batch]] = []  # failed requests, oldest first
-        self._handed = 0  # the newest batch id read
-        self._resume_at = 0.0
-
-    async def run(self) -> None:
-        forwarder, sink, status = self._forwarder, self._sink, self._status
-        try:
-            await forwarder._start(sink, status, self._backoff)
-            self._status.concurrency = self._concurrency.limit
-            while True:
-                await self._room()
-                self._wakeup.clear()
-                batches = self._retry.pop(0) if self._retry else await self._read()
-                if not batches:
-                    await self._idle()
-                    continue
-                if self._rate is not None:
-                    await asyncio.sleep(self._rate.delay(sum(b.points for b in batches), self._loop.time()))
-                task = asyncio.create_task(self._request(batches), name=f"sink:{sink.name}:{batches[0].id}")
-                self._in_flight[task] = batches
-                self._concurrency.dispatched(len(self._in_flight))
-        finally:
-            # Whatever was in flight is not acknowledged: it is sent again after the restart.
-            for task in self._in_flight:
-                task.cancel()
-            await asyncio.gather(*self._in_flight, return_exceptions=True)
-
-    async def _read(self) -> list[Batch]:
-        sink = self._sink
-        batches = await self._forwarder._buffer.read(sink.name, sink.batch_points, after=self._handed)
-        if batches:
-            self._handed = batches[-1].id
-        return batches
-
-    async def _room(self) -> None:
-        """Settle what has finished; wait until a request may leave."""
-        while True:
-            self._settle([task for task in self._in_flight if task.done()])
-            wait = self._resume_at - self._loop.time()
-            if len(self._in_flight) < self._concurrency.slots and wait <= 0:
-                return
-            if self._in_flight:
-                await asyncio.wait(
-                    self._in_flight, timeout=wait if wait > 0 else None, return_when=asyncio.FIRST_COMPLETED
-                )
-            else:
-                await asyncio.sleep(wait)
-
-    async def _idle(self) -> None:
-        """Nothing to send: wait for new batches, or for a request to finish (it may fail back)."""
-        waiter = asyncio.create_task(self._wakeup.wait())
-        try:
-            await asyncio.wait(
-                {waiter, *self._in_flight}, timeout=IDLE_POLL, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            waiter.cancel()
-
-    async def _request(self, batches: list[Batch]) -> _Result:
-        started = self._loop.time()
-        try:
-            await self._forwarder._send(self._sink, batches, self._status)
-        except SinkError as exc:
-            return _Result(self._loop.time() - started, exc)
-        return _Result(self._loop.time() - started, None)
-
-    def _settle(self, finished: list[asyncio.Task[_Result]]) -> None:
-        now = self._loop.time()
-        for task in finished:
-            batches = self._in_flight.pop(task)
-            result = task.result()  # a bug in the forwarder itself stops the agent here
-            exc = result.error
-            concurrency = self._concurrency
-            if exc is None:
-                concurrency.answered(result.seconds, now)
-                if self._backoff.failures:
-                    log.info("sink recovered", sink=self._sink.name, after_failures=self._backoff.failures)
-                    self._backoff.reset()
-                self._resume_at = max(self._resume_at, now + concurrency.pause_after(result.seconds))
-            else:
-                if isinstance(exc, SinkUnreachable):
-                    concurrency.outage()
-                else:
-                    concurrency.answered(result.seconds, now, pressure=isinstance(exc, SinkThrottled))
-                bisect.insort(self._retry, batches, key=lambda b: b[0].id)
-                if now >= self._resume_at:
-                    # One backoff per failing moment: the other requests in flight then
-                    # failing with it go back to the queue without lengthening the wait.
-                    delay = self._forwarder._failure(self._sink, exc, self._status, self._backoff)
-                    self._resume_at = now + delay
-                else:
-                    self._status.failures += 1
-                    self._status.throttled += isinstance(exc, SinkThrottled)
-            self._status.concurrency = concurrency.limit
-
-
-@dataclass(frozen=True)
-class _Result:
-    """How a request ended: its time, and the error if it failed."""
-
-    seconds: float
-    error: SinkError | None
+            for drain in self._drains:
+                group.create_task(drain.run(), name=f"sink:{drain.name}")

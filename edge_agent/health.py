@@ -1,6 +1,6 @@
 """The health listener: ``/metrics`` for Prometheus and ``/healthz`` for people and probes.
 
-It runs on the agent's event loop (:mod:`campus_core.http`), on ``[health] listen`` (127.0.0.1:9273 by
+It runs on the agent's event loop (aiohttp.web), on ``[health] listen`` (127.0.0.1:9273 by
 default). ``/healthz`` answers 200 with a JSON report, or 503 with the same report when a
 sink has been failing for longer than ``health.sink_down_after`` or no polled device answers.
 A listener that cannot bind (the port is taken) is logged and left out: polling and
@@ -10,19 +10,20 @@ buffering matter more than the view on them.
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+from aiohttp import web
+from aiohttp.typedefs import Handler
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from campus_core.clock import now_ms
-from campus_core.http import HttpServer, Reply, Request
 
 from . import __version__
 from .config import AgentConfig
 from .config.model import split_listen
+from .inforce import InForce
 from .metrics import device_metrics, registry
 from .status import AgentStatus
 
@@ -150,19 +151,19 @@ def report(status: AgentStatus, config: AgentConfig, now: int) -> dict[str, Any]
 
 
 class HealthServer:
-    """``/metrics`` and ``/healthz`` on the agent's loop."""
+    """``/metrics`` and ``/healthz`` on the agent's loop, served by aiohttp.web."""
 
     def __init__(
         self,
         status: AgentStatus,
-        config: Callable[[], AgentConfig],
+        in_force: InForce,
         refresh: Callable[[], Awaitable[None]],
     ) -> None:
         self._status = status
-        self._config = config  # read at each request: a reload may change the thresholds
+        self._in_force = in_force  # read at each request: a reload may change the thresholds
         self._refresh = refresh
-        self._registry = registry(status, config)
-        self._server: HttpServer | None = None
+        self._registry = registry(status, in_force)
+        self._runner: web.AppRunner | None = None
         self.listen = ""
 
     async def start(self, listen: str) -> bool:
@@ -171,14 +172,17 @@ class HealthServer:
             log.info("health listener off (health.listen is empty)")
             return False
         host, port = split_listen(listen)
-        server = HttpServer(
-            {"/metrics": self._handle_metrics, "/healthz": self._handle_healthz},
-            server_name=f"edge-agent/{__version__}",
-            on_error=self._handler_failed,
-        )
+        app = web.Application(middlewares=[_failures_logged])
+        app.on_response_prepare.append(_server_name)
+        app.router.add_get("/metrics", self._handle_metrics)  # and HEAD
+        app.router.add_get("/healthz", self._handle_healthz)
+        # No access log: a scrape every 15 s would bury the journal. Signals are the agent's.
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
         try:
-            await server.start(host, port)
+            await web.TCPSite(runner, host, port).start()
         except OSError as exc:
+            await runner.cleanup()
             log.error(
                 "health listener cannot listen; /metrics and /healthz are unavailable, the agent "
                 'goes on without them (set health.listen to a free address, or "" to turn it off)',
@@ -186,16 +190,16 @@ class HealthServer:
                 error=str(exc),
             )
             return False
-        self._server = server
+        self._runner = runner
         self.listen = listen
         log.info("health listener up", listen=listen, endpoints=["/metrics", "/healthz"])
         return True
 
     async def stop(self) -> None:
         """Stop listening."""
-        if self._server is not None:
-            await self._server.stop()
-            self._server = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
             self.listen = ""
 
     async def _fresh(self) -> None:
@@ -205,25 +209,38 @@ class HealthServer:
         except TimeoutError:
             pass  # the buffer's worker is busy (a long commit): answer with the last snapshot
 
-    async def _handle_metrics(self, request: Request) -> Reply:
+    async def _handle_metrics(self, request: web.Request) -> web.StreamResponse:
         await self._fresh()
-        return Reply(200, self._metrics_text(), {"Content-Type": CONTENT_TYPE_LATEST})
+        response = web.StreamResponse(headers={"Content-Type": CONTENT_TYPE_LATEST})
+        await response.prepare(request)
+        if request.method != "HEAD":
+            # Streamed a family at a time: a thousand devices' text is never held whole.
+            await response.write(generate_latest(self._registry))
+            for family in device_metrics(self._status):
+                await response.write(family.encode())
+        await response.write_eof()
+        return response
 
-    async def _metrics_text(self) -> AsyncIterator[bytes]:
-        # Streamed a family at a time: a thousand devices' text is never held whole.
-        yield generate_latest(self._registry)
-        for family in device_metrics(self._status):
-            yield family.encode()
-
-    async def _handle_healthz(self, request: Request) -> Reply:
+    async def _handle_healthz(self, request: web.Request) -> web.Response:
         await self._fresh()
-        body = report(self._status, self._config(), now_ms())
-        return Reply(
-            200 if body["status"] == "ok" else 503,
-            json.dumps(body).encode(),
-            {"Content-Type": "application/json; charset=utf-8"},
+        body = report(self._status, self._in_force.config, now_ms())
+        return web.json_response(body, status=200 if body["status"] == "ok" else 503)
+
+
+async def _server_name(request: web.Request, response: web.StreamResponse) -> None:
+    # Set as each answer is prepared, streamed ones included.
+    response.headers["Server"] = f"edge-agent/{__version__}"
+
+
+@web.middleware
+async def _failures_logged(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A failing handler is a bug to see in the agent's own log; the client gets a plain 500."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as exc:
+        log.error(
+            "health listener: answering a request failed", path=request.path, error=repr(exc), exc_info=exc
         )
-
-    @staticmethod
-    def _handler_failed(error: BaseException) -> None:
-        log.error("health listener: answering a request failed", error=repr(error), exc_info=error)
+        raise web.HTTPInternalServerError(text="internal error; see the agent's log\n") from None

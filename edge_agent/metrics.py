@@ -17,7 +17,7 @@ from prometheus_client.registry import CollectorRegistry
 from campus_core.clock import now_ms
 
 from . import __version__
-from .config import AgentConfig
+from .inforce import InForce
 from .status import AgentStatus, DeviceStatus
 
 PREFIX = "edge_agent"
@@ -26,9 +26,9 @@ PREFIX = "edge_agent"
 class StatusCollector:
     """Turns the agent's status into metric families at every scrape."""
 
-    def __init__(self, status: AgentStatus, config: Callable[[], AgentConfig]) -> None:
+    def __init__(self, status: AgentStatus, in_force: InForce) -> None:
         self._status = status
-        self._config = config
+        self._in_force = in_force
 
     def collect(self) -> Iterable[Metric]:
         """Every metric, freshly computed."""
@@ -37,7 +37,7 @@ class StatusCollector:
         yield from self._sinks()
 
     def _agent(self) -> Iterable[Metric]:
-        status, agent = self._status, self._config().agent
+        status, agent = self._status, self._in_force.config.agent
         info = InfoMetricFamily(PREFIX, "the agent's version and identity")
         info.add_metric([], {"version": __version__, "school": agent.school, "campus": agent.campus})
         yield info
@@ -229,9 +229,9 @@ def _counter(
     return CounterMetricFamily(f"{PREFIX}_{name}", doc, value=value, labels=labels)
 
 
-def registry(status: AgentStatus, config: Callable[[], AgentConfig]) -> CollectorRegistry:
+def registry(status: AgentStatus, in_force: InForce) -> CollectorRegistry:
     """A registry with the agent's metrics and the process's own (memory, CPU, open files)."""
     result = CollectorRegistry(auto_describe=False)
-    result.register(StatusCollector(status, config))
+    result.register(StatusCollector(status, in_force))
     ProcessCollector(registry=result)
     return result

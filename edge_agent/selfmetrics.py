@@ -18,6 +18,7 @@ from campus_core.readings import FieldValue, Reading
 from . import __version__
 from .buffer import AsyncBuffer
 from .config import AgentConfig
+from .inforce import InForce
 from .normalise import PointEncoder
 from .status import AgentStatus
 
@@ -109,13 +110,13 @@ class SelfMetrics:
         buffer: AsyncBuffer,
         encoders: dict[str, PointEncoder],
         accept: Callable[[list[Reading]], None],
-        config: Callable[[], AgentConfig],
+        in_force: InForce,
     ) -> None:
         self._status = status
         self._buffer = buffer
         self._encoders = encoders
         self._accept = accept
-        self._config = config  # read at every turn: a reload may change the interval or tags
+        self._in_force = in_force  # read at every turn: a reload may change the interval or tags
         self._tagged: tuple[str, str] | None = None
 
     async def refresh(self) -> None:
@@ -126,7 +127,7 @@ class SelfMetrics:
     async def run(self) -> None:
         """Until cancelled: a point now, then one every interval."""
         while True:
-            config = self._config()
+            config = self._in_force.config
             try:
                 await self.refresh()
             except Exception as exc:

@@ -18,10 +18,17 @@ from pathlib import Path
 import structlog
 
 from .buffer import BufferDamaged, DiskBuffer
+from .config import AgentConfig
 
 log = structlog.get_logger("edge_agent.statedir")
 
 LOCK_FILE = "agent.lock"
+BUFFER_FILE = "buffer.db"
+
+
+def buffer_path(config: AgentConfig) -> Path:
+    """Where the buffer database lives."""
+    return config.agent.state_dir / BUFFER_FILE
 
 
 #: SQLite's primary result codes that mean the file itself is damaged. Any other error on

@@ -1,8 +1,10 @@
-"""Command line: ``python -m simulators campus|profiles ...``.
+"""Command line: ``python -m simulators campus|profiles|ctl ...``.
 
 ``campus`` serves a simulated campus until SIGTERM/SIGINT, printing one line
 per device and then ``ready``; ``campus --print-config`` prints the agent's
 device entries instead.  ``profiles DIR`` writes one profile TOML per kind.
+``ctl stop|start NAME`` stops or starts one device of a campus running with
+``--control-port`` (the demo's: ``python -m simulators ctl stop machine-2``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import bus, mqtt_sensors
+from . import bus, control, mqtt_sensors
 from . import opcua as opcua_machines
 from . import snmp as snmp_devices
 from .bacnet import campus as bacnet_devices
@@ -75,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     campus.add_argument(
         "--print-config", action="store_true", help="print the agent's [[devices.modbus]] TOML and exit"
     )
+    campus.add_argument(
+        "--control-port",
+        type=int,
+        metavar="PORT",
+        help="listen on this loopback port for `python -m simulators ctl stop|start NAME`",
+    )
     mqtt_sensors.add_arguments(campus, in_campus=True)
 
     snmp_devices.add_arguments(campus)
@@ -84,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     profiles = sub.add_parser("profiles", help="write the agent profile TOML of every device kind")
     profiles.add_argument("directory", type=Path, help="output directory (created if missing)")
     bus.add_parser(sub)
+    control.add_parser(sub)
     return parser
 
 
@@ -92,12 +101,17 @@ async def serve(
     wireless: mqtt_sensors.WirelessSensors | None = None,
     snmp: snmp_devices.SnmpCampus | None = None,
     opcua: opcua_machines.OpcuaCampus | None = None,
+    control_port: int | None = None,
     bacnet: bacnet_devices.BacnetCampus | None = None,
 ) -> int:
-    """Run ``campus`` (and the MQTT sensors, if any) until SIGTERM/SIGINT; return the exit status."""
+    """Run ``campus`` (and the MQTT sensors, if any) until SIGTERM/SIGINT; return the exit status.
+
+    With ``control_port``, one device at a time can be stopped and started (:mod:`.control`).
+    """
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     publishing: asyncio.Task[None] | None = None
+    controlling: asyncio.Server | None = None
     # before start(): a signal during start-up must still end in a clean stop.
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
@@ -140,9 +154,21 @@ async def serve(
             publishing = asyncio.create_task(wireless.run(), name="wireless-sensors")
             for sensor in wireless.sensors:
                 print(f"{sensor.name} {mqtt_sensors.KIND} {sensor.topic}")
+        if control_port is not None:
+            try:
+                host = campus.devices[0].host  # the campus's loopback address, checked at build
+                controls = control.CampusControl(campus, snmp, opcua)
+                controlling = await control.serve(controls, host, control_port)
+            except OSError as exc:
+                print(f"error: control port {control_port}: {exc}", file=sys.stderr)
+                return 1
+            print(f"control {host}:{control_port}")
         print("ready", flush=True)
         await stop.wait()
     finally:
+        if controlling is not None:
+            controlling.close()
+            await controlling.wait_closed()
         if publishing is not None:
             publishing.cancel()
             await asyncio.gather(publishing, return_exceptions=True)
@@ -163,6 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "bus":
         return bus.main(args)
+    if args.command == "ctl":
+        return control.main(args)
     if args.command == "profiles":
         args.directory.mkdir(parents=True, exist_ok=True)
         for kind in KINDS:
@@ -210,9 +238,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         utc_offset_h=args.utc_offset,
     )
     snmp = snmp_devices.from_args(args, clock)
-    return asyncio.run(
-        serve(campus, wireless, snmp, opcua_machines.from_args(args), bacnet_devices.from_args(args, clock))
-    )
+    opcua = opcua_machines.from_args(args)
+    bacnet = bacnet_devices.from_args(args, clock)
+    return asyncio.run(serve(campus, wireless, snmp, opcua, args.control_port, bacnet))
 
 
 if __name__ == "__main__":

@@ -233,6 +233,29 @@ class Campus:
             await self.stop()
             raise
 
+    async def stop_device(self, name: str) -> None:
+        """Close one device's server: its port refuses connections, as a device without power.
+
+        Its model keeps time, so :meth:`start_device` brings it back with today's values.
+        KeyError for a name the campus does not have.
+        """
+        self.device(name)
+        for server in [s for s in self._servers if s.runtime.name == name]:
+            self._servers.remove(server)
+            await server.close_server()
+
+    async def start_device(self, name: str) -> None:
+        """Serve one device stopped by :meth:`stop_device` again, on its own port."""
+        device = self.device(name)
+        if any(s.runtime.name == name for s in self._servers):
+            return
+        server = DeviceServer(self.runtimes[name], device.host, device.port, self._journal)
+        try:
+            await server.serve_forever(background=True)
+        except RuntimeError as exc:
+            raise OSError(f"{name}: cannot listen on {device.endpoint}: {exc}") from exc
+        self._servers.append(server)
+
     async def stop(self) -> None:
         """Close every server and client connection, and the journal."""
         servers, self._servers = self._servers, []

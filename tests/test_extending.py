@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import typing
 from pathlib import Path
 
@@ -36,7 +37,7 @@ def test_the_contract_is_what_the_guide_lists() -> None:
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_each_protocol_is_one_folder_with_its_sample_and_readme(protocol: str) -> None:
     folder = REPO / "drivers" / protocol
-    for name in ("__init__.py", "config.py", "sample.toml", "README.md"):
+    for name in ("__init__.py", "config.py", "driver.py", "sample.toml", "README.md"):
         assert (folder / name).is_file(), f"drivers/{protocol}/{name}"
     assert f"[[devices.{protocol}]]" in (folder / "sample.toml").read_text()
 
@@ -48,6 +49,19 @@ def test_each_entry_model_offers_the_device_config_members(protocol: str) -> Non
     fields = getattr(model, "model_fields", {})
     missing = [m for m in MEMBERS if m not in fields and not hasattr(model, m)]
     assert not missing, f"{model.__name__} lacks {missing}"
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_each_driver_package_only_re_exports(protocol: str) -> None:
+    # A maintainer looking for a protocol's driver opens driver.py; __init__.py holds no code.
+    tree = ast.parse((REPO / "drivers" / protocol / "__init__.py").read_text())
+    code = [
+        node
+        for node in tree.body
+        if not isinstance(node, ast.Import | ast.ImportFrom | ast.Expr | ast.Assign | ast.If)
+        and not (isinstance(node, ast.FunctionDef) and node.name == "__getattr__")
+    ]
+    assert not code, [type(node).__name__ for node in code]
 
 
 def test_every_bundled_profile_says_what_device_it_fits() -> None:
@@ -101,7 +115,7 @@ def test_path_keys_are_read_off_the_models() -> None:
 
 
 def test_a_driver_with_a_scan_module_is_scannable() -> None:
-    from edge_agent.cli import SCANNERS
+    from edge_agent.cli.scan import SCANNERS
 
     with_scan = [p for p in PROTOCOLS if (REPO / "drivers" / p / "scan.py").is_file()]
     assert {p: f"drivers.{p}.scan" for p in with_scan} == SCANNERS

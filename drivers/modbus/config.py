@@ -370,5 +370,5 @@ class LinkSettings:
 
 # The driver and the planner import this model; the model names them, so that the arrow of
 # imports runs one way (config <- decode <- planner <- link <- driver).
-_DRIVER = Factory[Driver]("drivers.modbus:ModbusDriver")
+_DRIVER = Factory[Driver]("drivers.modbus.driver:ModbusDriver")
 _PLAN = Factory[Sequence[object]]("drivers.modbus.planner:plan")

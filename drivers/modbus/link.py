@@ -30,6 +30,7 @@ from pymodbus.framer import FramerType
 from .config import LinkSettings
 from .errors import BadAnswer, LinkDown, LinkError, LinkStats, NoAnswer, WriteRefused
 from .mbap import Answer, MbapConnection
+from .pymodbus_compat import watch_frames
 
 #: The only function codes this agent sends: read coils, discrete inputs, holding, input.
 READ_FUNCTION_CODES = {"coil": 1, "discrete": 2, "holding": 3, "input": 4}
@@ -223,7 +224,7 @@ class Link:
             if self.settings.serial is not None:
                 raise LinkDown(f"cannot open serial port {what} (missing, or in use by another program)")
             raise LinkDown(f"cannot connect to {what} (refused or unreachable)")
-        self._watch_frames(client)
+        watch_frames(client, self._count_rejected, self._left_over, FrameError)
         self._client = client
         self.stats.connects += 1
         return client
@@ -265,33 +266,13 @@ class Link:
             self.stats.function_codes[code] += 1
         return pdu
 
-    def _watch_frames(self, client: AsyncModbusTcpClient | AsyncModbusSerialClient) -> None:
-        """Count frames pymodbus drops, and fail a request at once on an undecodable answer."""
-        manager = client.ctx
-        original = manager.callback_data
-
-        def callback_data(data: bytes, addr: tuple[str, int] | None = None) -> int:
-            try:
-                used = int(original(data, addr))
-            except ModbusException as exc:
-                # Left alone, this escapes into asyncio, which logs a traceback and drops
-                # the connection; the request would then wait out its whole timeout.
-                self._count_rejected()
-                future = manager.response_future
-                if not future.done():
-                    future.set_exception(FrameError(f"undecodable answer of {len(data)} bytes ({exc})"))
-                return len(data)
-            if used and manager.last_pdu is None:
-                self._count_rejected()
-            # Bytes pymodbus keeps waiting to complete; if the answer times out, they say why.
-            self._leftover = len(data) - used
-            return used
-
-        manager.callback_data = callback_data  # type: ignore[method-assign]
-
     def _count_rejected(self) -> None:
         self._rejected += 1
         self.stats.rejected_frames += 1
+
+    def _left_over(self, count: int) -> None:
+        # Bytes pymodbus keeps waiting to complete; if the answer times out, they say why.
+        self._leftover = count
 
 
 class Links:

@@ -2,10 +2,10 @@
 
 ``config.py`` is what a technician writes, ``topic.py`` turns topic levels into tags,
 ``payload.py`` maps JSON to fields, ``broker.py`` connects (shared with the MQTT uplink
-sink) and ``listener.py`` receives, delivers and acknowledges.
+sink) and ``driver.py`` receives, delivers and acknowledges.
 """
 
 from .config import FieldSpec, MqttDevice, TimestampSpec
-from .listener import ListenerStats, MqttListener
+from .driver import ListenerStats, MqttListener
 
 __all__ = ["FieldSpec", "ListenerStats", "MqttDevice", "MqttListener", "TimestampSpec"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from campus_core.devices import Listener
+from campus_core.mqtt import BrokerSettings
 from campus_core.names import Name, SnakeCase
 from campus_core.plugins import Factory
 from campus_core.units import ByteSize, Duration
 
-from .broker import BrokerSettings
 from .payload import FieldRule, FieldType, PayloadMapper, TimeFormat, TimeRule, parse_path
 from .topic import TopicPattern
 
@@ -165,4 +165,4 @@ class MqttDevice(BrokerSettings):
 
 
 # The listener imports this model; the model names it, so the arrow runs one way.
-_LISTENER = Factory[Listener]("drivers.mqtt.listener:MqttListener")
+_LISTENER = Factory[Listener]("drivers.mqtt.driver:MqttListener")

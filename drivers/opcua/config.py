@@ -260,4 +260,4 @@ class OpcuaDevice(BaseModel):
 
 
 # The driver imports this model; the model names it, so the arrow of imports runs one way.
-_DRIVER = Factory[Driver]("drivers.opcua:OpcuaDriver")
+_DRIVER = Factory[Driver]("drivers.opcua.driver:OpcuaDriver")

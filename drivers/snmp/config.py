@@ -371,4 +371,4 @@ class SnmpDevice(BaseModel):
 
 
 # The driver imports this model; the model names it, so the arrow of imports runs one way.
-_DRIVER = Factory[Driver]("drivers.snmp:SnmpDriver")
+_DRIVER = Factory[Driver]("drivers.snmp.driver:SnmpDriver")

@@ -31,7 +31,6 @@ RawType = Literal[
 ]
 #: Wire types that carry no value: the agent has no such object or instance, or the walk ended.
 EXCEPTIONS = frozenset({"nosuchobject", "nosuchinstance", "endofmibview"})
-COUNTERS = frozenset({"counter32", "counter64"})
 NUMBERS = frozenset({"integer", "gauge", "counter32", "counter64", "timeticks"})
 
 Conversion = Literal["auto", "number", "text", "mac", "hex", "name", "seconds", "date"]

@@ -64,15 +64,6 @@ class Plan:
     tables: tuple[TableSpec, ...]
     uptime: Oid | None
 
-    @property
-    def walks_columns(self) -> int:
-        """Columns (with helpers) a full walk asks for."""
-        oids = {
-            oid for t in self.tables for c in t.columns for oid in (c.choices[0][0], c.multiply, c.divide)
-        }
-        oids |= {t.discontinuity for t in self.tables}
-        return len(oids - {None})
-
 
 def compile_plan(config: SnmpDevice) -> Plan:
     """The plan of ``config``; sysUpTime is read too whenever a rate needs restart detection."""

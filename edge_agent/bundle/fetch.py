@@ -13,9 +13,9 @@ import hashlib
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from campus_core.http import BodyTooLarge, HttpClient, HttpError
+import aiohttp
+
 from campus_core.tls import client_context, explain
 
 from .archive import MAX_BYTES, read_bundle, read_tar
@@ -35,52 +35,73 @@ class Fetched:
     etag: str | None
 
 
-async def fetch(url: str, etag: str | None, *, within: float, tls_ca: Path | None = None) -> Fetched:
+async def fetch(
+    url: str, etag: str | None, *, within: float, tls_ca: Path | None = None, proxy: str | None = None
+) -> Fetched:
     """The bundle at ``url`` (https:// or a local path), unless it still has ``etag``; an https
-    fetch takes ``within`` seconds at most, connect to last byte."""
+    fetch takes ``within`` seconds at most, connect to last byte.
+
+    It goes through ``proxy`` when one is given, else through the proxy that ``HTTPS_PROXY``
+    names unless ``NO_PROXY`` exempts the host (the environment of the service).
+    """
     if url.startswith("https://"):
         context = await asyncio.to_thread(client_context, tls_ca, None, None)
-        return await _get(url, etag, within, context)
+        return await _get(url, etag, within, context, proxy)
     return await asyncio.to_thread(_read_local, Path(url), etag)
 
 
-async def _get(url: str, etag: str | None, within: float, context: ssl.SSLContext) -> Fetched:
-    parts = urlsplit(url)
-    client = HttpClient(f"{parts.scheme}://{parts.netloc}", timeout=within, ssl_context=context)
-    target = parts.path or "/"
-    if parts.query:
-        target += f"?{parts.query}"
+async def _get(
+    url: str, etag: str | None, within: float, context: ssl.SSLContext, proxy: str | None
+) -> Fetched:
+    headers = {"If-None-Match": etag} if etag else {}
+    timeout = aiohttp.ClientTimeout(total=within)
     try:
-        response = await client.request(
-            "GET", target, headers={"If-None-Match": etag} if etag else None, max_body=MAX_BYTES
-        )
+        async with (
+            aiohttp.ClientSession(timeout=timeout, trust_env=True) as session,
+            # Not followed: the gateway fetches only from where [fleet] says.
+            session.get(url, headers=headers, ssl=context, proxy=proxy, allow_redirects=False) as response,
+        ):
+            if response.status == 304:
+                return Fetched(None, etag)
+            if response.status != 200:
+                raise FetchError(
+                    f"{url} answered {response.status} {response.reason or ''}".rstrip()
+                    + ("; is the bundle for this school published?" if response.status == 404 else "")
+                )
+            body = await _read_capped(response, url)
+            return Fetched(read_tar(body), response.headers.get("ETag"))
     except TimeoutError:
         raise FetchError(f"{url} gave no full answer within {within:g}s (fleet.timeout)") from None
-    except BodyTooLarge:
-        raise BundleRefused(
-            "format", f"{url} sent more than {MAX_BYTES // 2**20} MiB; no bundle is that large"
-        ) from None
-    except ssl.SSLCertVerificationError as exc:
+    except aiohttp.ClientConnectorCertificateError as exc:
+        reason = getattr(exc.certificate_error, "verify_message", None) or exc.certificate_error
         raise FetchError(
-            f"{url}: the server's certificate is not trusted ({exc.verify_message}); check fleet.tls_ca"
+            f"{url}: the server's certificate is not trusted ({reason}); check fleet.tls_ca"
         ) from None
-    except OSError as exc:
+    except aiohttp.ClientHttpProxyError as exc:
+        raise FetchError(
+            f"{url}: the proxy refused ({exc.status} {exc.message}); check fleet.proxy"
+        ) from None
+    except aiohttp.ClientProxyConnectionError as exc:
+        raise FetchError(f"{url}: cannot reach the proxy ({exc.os_error}); check fleet.proxy") from None
+    except (aiohttp.ClientError, OSError) as exc:
         tls_problem = explain(exc)
         if tls_problem is not None:
             raise FetchError(f"{url}: {tls_problem}; check fleet.tls_ca") from None
-        raise FetchError(f"{url}: cannot connect ({exc or type(exc).__name__})") from None
-    except HttpError as exc:
-        raise FetchError(f"{url}: {exc}") from None
-    finally:
-        await client.close()
-    if response.status == 304:
-        return Fetched(None, etag)
-    if response.status != 200:
-        raise FetchError(
-            f"{url} answered {response.status} {response.reason}".rstrip()
-            + ("; is the bundle for this school published?" if response.status == 404 else "")
-        )
-    return Fetched(read_tar(response.body), response.headers.get("etag"))
+        if isinstance(exc, aiohttp.ClientConnectionError | OSError):
+            raise FetchError(f"{url}: cannot connect ({exc or type(exc).__name__})") from None
+        raise FetchError(f"{url}: no proper HTTP answer ({exc or type(exc).__name__})") from None
+
+
+async def _read_capped(response: aiohttp.ClientResponse, url: str) -> bytes:
+    """The whole body, or BundleRefused once it passes what a bundle can be."""
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > MAX_BYTES:
+            raise BundleRefused(
+                "format", f"{url} sent more than {MAX_BYTES // 2**20} MiB; no bundle is that large"
+            )
+    return bytes(body)
 
 
 def _read_local(path: Path, etag: str | None) -> Fetched:

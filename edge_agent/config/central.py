@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from edge_agent.bundle import BundleRefused, VerifiedBundle, load_public_keys, read_dir, verify
 
+from .environment import ENV_PREFIX, NESTING
 from .fleet import FleetSection
 
 FLEET_DIR = "fleet"
@@ -48,9 +49,11 @@ class Local:
     school: str | None
 
 
-def _raw(merged: dict[str, Any], section: str, key: str) -> Any:
-    # The environment overrides the files, as it does for the whole config.
-    env = os.environ.get(f"EDGE_AGENT_{section.upper()}__{key.upper()}")
+def raw_value(merged: dict[str, Any], section: str, key: str) -> Any:
+    """``section.key`` before validation: its variable's value if one is set, else the files'."""
+    # The environment overrides the files, as it does for the whole config, in any case.
+    wanted = f"{ENV_PREFIX}{section}{NESTING}{key}".upper()
+    env = next((value for name, value in os.environ.items() if name.upper() == wanted), None)
     if env is not None:
         return env
     table = merged.get(section)
@@ -64,8 +67,8 @@ def local(merged: dict[str, Any]) -> Local:
     if isinstance(raw, dict):
         with contextlib.suppress(ValidationError):  # the full validation says what is wrong
             fleet = FleetSection.model_validate(raw)
-    state_dir = _raw(merged, "agent", "state_dir")
-    school = _raw(merged, "agent", "school")
+    state_dir = raw_value(merged, "agent", "state_dir")
+    school = raw_value(merged, "agent", "school")
     return Local(
         fleet,
         Path(state_dir) if isinstance(state_dir, str) else DEFAULT_STATE_DIR,

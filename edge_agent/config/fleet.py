@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from campus_core.files import SecretFile
 from campus_core.names import is_name
+from campus_core.proxy import ProxyUrl
 from campus_core.tls import TlsFileError, client_context
 from campus_core.units import Duration, format_duration
 from edge_agent.bundle import load_public_keys
@@ -38,6 +39,9 @@ class FleetSection(BaseModel):
     )
     tls_ca: SecretFile | None = Field(
         default=None, description="CA file for the https server, instead of the system's"
+    )
+    proxy: ProxyUrl | None = Field(
+        default=None, description="http://host:port of a proxy; none: HTTPS_PROXY/NO_PROXY decide"
     )
     groups: list[str] = Field(
         default_factory=list, description="groups of schools this gateway is in (a bundle may name one)"
@@ -79,6 +83,8 @@ class FleetSection(BaseModel):
 
     @model_validator(mode="after")
     def _tls(self) -> FleetSection:
+        if self.proxy is not None and not self.is_https:
+            raise ValueError("proxy is for an https:// url; a local bundle is read from disk")
         if self.tls_ca is not None:
             if not self.is_https:
                 raise ValueError("tls_ca is for an https:// url; a local bundle needs none")

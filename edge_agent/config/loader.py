@@ -1,5 +1,6 @@
-"""Loading the config: agent.toml, conf.d drop-ins, device profiles, environment overrides,
-and the city's signed bundle (``[fleet]``) beneath them.
+"""Loading the config: agent.toml, conf.d drop-ins, device profiles, environment overrides
+(through pydantic-settings, :mod:`.environment`), and the city's signed bundle
+(``[fleet]``) beneath them.
 
 Every value is tracked to the file (or environment variable) it came from, so that an
 error names where to fix it.
@@ -12,10 +13,9 @@ Nothing else of the bundle reaches the config (:mod:`edge_agent.bundle.scope`).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import os
+import re
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -23,16 +23,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
+from pydantic_settings import SettingsError
 
 from campus_core import validated
 from edge_agent.bundle import BundleRefused, VerifiedBundle
 from edge_agent.bundle.scope import parse_dropins
 
 from . import central, credentials
+from .environment import finishing, variables
 from .errors import ConfigError, Loc, Problem, explain, format_loc, model_at, suggest
 from .model import AgentConfig
-
-ENV_PREFIX = "EDGE_AGENT_"
 
 
 def path_keys(model: type[BaseModel]) -> frozenset[str]:
@@ -88,6 +88,12 @@ class _Sources:
     def record(self, loc: Loc, source: str) -> None:
         self.by_loc[loc] = source
 
+    def override(self, loc: Loc, source: str) -> None:
+        """``source`` set ``loc`` whole: what files set below it no longer counts."""
+        for known in [k for k in self.by_loc if k[: len(loc)] == loc]:
+            del self.by_loc[known]
+        self.by_loc[loc] = source
+
     def of(self, loc: Loc) -> str:
         for end in range(len(loc), -1, -1):
             if loc[:end] in self.by_loc:
@@ -131,19 +137,30 @@ def load(path: Path | str, bundle: VerifiedBundle | Literal["kept"] | None = "ke
         if problems:
             raise ConfigError(problems)
 
-    apply_environment(merged, sources)
     # ${CREDENTIALS_DIRECTORY}/...: systemd's folder, or secrets/ beside the main config.
     credentials.expand_paths(merged, PATH_KEYS, path.parent)
-    unresolved = _apply_profiles(merged, path.parent, sources, problems, files, profiles)
+    dirs = profile_dirs(path.parent, merged)
+    unresolved = _apply_profiles(merged, dirs, sources, problems, files, profiles)
+    overrides = variables(AgentConfig.model_fields)
+    for key, name in overrides.items():
+        sources.override(tuple(key.split(".")), f"environment variable {name}")
+
+    def finish(data: dict[str, Any]) -> dict[str, Any]:
+        # What the variables give, as the files' values were treated above.
+        credentials.expand_paths(data, PATH_KEYS, path.parent)
+        unresolved.extend(_apply_profiles(data, dirs, sources, problems, files, profiles))
+        return data
 
     try:
-        with validated.shared():
+        with validated.shared(), finishing(finish):
             config = AgentConfig(**merged)
     except ValidationError as exc:
         # A device whose profile is missing also lacks registers; say only the first.
         problems += [
             p for p in _problems_from(exc, sources) if not any(p.path == format_loc(u) for u in unresolved)
         ]
+    except SettingsError as exc:
+        problems.append(_unreadable_variable(exc, overrides))
     if problems:
         raise ConfigError(problems)
     return LoadedConfig(config, files, bundle, notes)
@@ -294,41 +311,13 @@ def _resolve_paths(value: Any, base: Path) -> None:
             _resolve_paths(item, base)
 
 
-def apply_environment(
-    merged: dict[str, Any], sources: _Sources, environ: typing.Mapping[str, str] = os.environ
-) -> None:
-    """Lay ``EDGE_AGENT_<SECTION>__<KEY>`` variables over the files' values; a variable wins.
-
-    Names are case-insensitive, ``__`` steps into a table, and a value that starts with
-    ``[`` or ``{`` is read as JSON (a list or a table), any other as the string it is, which
-    the models convert as they convert the files' strings. A variable whose first part is no
-    section of the config (``EDGE_AGENT_EVENT_LOOP``, say) is not config and is left alone.
-    """
-    for name, value in sorted(environ.items()):
-        if not name.upper().startswith(ENV_PREFIX):
-            continue
-        parts = tuple(name[len(ENV_PREFIX) :].lower().split("__"))
-        if parts[0] not in AgentConfig.model_fields or not all(parts):
-            continue
-        table = merged
-        for part in parts[:-1]:
-            if not isinstance(table.get(part), dict):
-                table[part] = {}
-            table = table[part]
-        parsed: Any = value
-        if value.lstrip().startswith(("[", "{")):
-            # Not JSON after all: kept as the string, and the model's error names the variable.
-            with contextlib.suppress(ValueError):
-                parsed = json.loads(value)
-        table[parts[-1]] = parsed
-        sources.record(parts, f"environment variable {name}")
-
-
 def profile_dirs(config_dir: Path, merged: dict[str, Any]) -> list[Path]:
-    """Where profiles are looked up: ``agent.profiles_dir``, ``profiles/`` by the config, bundled."""
+    """Where profiles are looked up: ``agent.profiles_dir``, ``profiles/`` by the config, bundled.
+
+    ``EDGE_AGENT_AGENT__PROFILES_DIR`` outranks the files' ``profiles_dir``, as every variable does.
+    """
     dirs = []
-    agent = merged.get("agent")
-    configured = agent.get("profiles_dir") if isinstance(agent, dict) else None
+    configured = central.raw_value(merged, "agent", "profiles_dir")
     if isinstance(configured, str):
         dirs.append(Path(configured))
     dirs += [config_dir / "profiles", BUNDLED_PROFILES]
@@ -337,7 +326,7 @@ def profile_dirs(config_dir: Path, merged: dict[str, Any]) -> list[Path]:
 
 def _apply_profiles(
     merged: dict[str, Any],
-    config_dir: Path,
+    dirs: list[Path],
     sources: _Sources,
     problems: list[Problem],
     files: dict[Path, str],
@@ -352,7 +341,6 @@ def _apply_profiles(
     devices = merged.get("devices")
     if not isinstance(devices, dict):
         return unresolved
-    dirs = profile_dirs(config_dir, merged)
     local_dirs, shipped = dirs[:-1], dirs[-1]
     # Each profile file is read once: its devices then share its lists (campus_core.validated).
     parsed: dict[Path, dict[str, Any] | None] = {}
@@ -410,6 +398,22 @@ def _fill_from_profile(
         elif key not in device:
             device[key] = value
             sources.record((*loc, key), source)
+
+
+def _unreadable_variable(exc: SettingsError, overrides: dict[str, str]) -> Problem:
+    """pydantic-settings could not read a variable (JSON that is not): name it and say why."""
+    field = re.search(r'field "([^"]+)"', str(exc))
+    section = field.group(1) if field else ""
+    name = next((n for key, n in overrides.items() if key.split(".")[0] == section), None)
+    source = f"environment variable {name}" if name else "environment"
+    return Problem(
+        source,
+        section,
+        f"not valid JSON ({exc.__cause__ or exc}); a table or list is written as JSON, "
+        'e.g. EDGE_AGENT_LOG=\'{"level": "debug"}\'',
+        os.environ.get(name) if name else None,
+        name is not None,
+    )
 
 
 def _problems_from(exc: ValidationError, sources: _Sources) -> list[Problem]:

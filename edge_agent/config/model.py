@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from campus_core.devices import DeviceConfig
 from campus_core.names import Name
@@ -18,6 +19,7 @@ from drivers.snmp.config import SnmpDevice
 from edge_agent.sinks.influxdb_config import InfluxDBSink
 from edge_agent.sinks.mqtt_config import MqttSink
 
+from .environment import ENV_PREFIX, NESTING, Overrides
 from .fleet import FleetSection
 
 if TYPE_CHECKING:
@@ -52,7 +54,7 @@ class SinkConfig(Protocol):
     """What every ``[[sinks.<kind>]]`` entry offers the agent."""
 
     @property
-    def name(self) -> str | None:
+    def name(self) -> str:
         """The sink's name: its buffer cursor, and how logs and metrics call it."""
         ...
 
@@ -141,13 +143,17 @@ def split_listen(listen: str) -> tuple[str, int]:
     return host, int(port)
 
 
-class AgentConfig(BaseModel):
+class AgentConfig(BaseSettings):
     """The whole config: agent.toml, its conf.d drop-ins, then ``EDGE_AGENT_*`` variables.
 
-    The loader lays the variables over the files (``config.loader.apply_environment``).
+    The loader hands the merged files (with the city's bundle and the profiles) as the
+    settings' init values; pydantic-settings lays the variables over them
+    (:mod:`edge_agent.config.environment`).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter=NESTING, case_sensitive=False, extra="forbid"
+    )
 
     agent: AgentSection
     buffer: BufferSection = Field(default_factory=BufferSection)
@@ -166,7 +172,6 @@ class AgentConfig(BaseModel):
             seen.add(device.name)
         sink_names: set[str] = set()
         for sink in self.sinks.all():
-            assert sink.name is not None
             if sink.name in sink_names:
                 raise ValueError(f'sink name {sink.name!r} is used twice; set name = "..." on one')
             sink_names.add(sink.name)
@@ -180,6 +185,19 @@ class AgentConfig(BaseModel):
         for sink in self.sinks.mqtt:
             sink.bind_agent(self.agent.school, self.agent.campus)
         return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Variables over the files: the first source wins. No .env file, no secrets folder:
+        secrets come from the files a config names (``token_file``...)."""
+        return (Overrides(settings_cls, env_settings), init_settings)
 
     def interval_of(self, device: DeviceConfig) -> float:
         """A device's poll interval: its own, or the agent's."""

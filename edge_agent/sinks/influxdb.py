@@ -1,24 +1,33 @@
 """The InfluxDB v2 write API sink (InfluxDB 2.x/3.x, VictoriaMetrics and others that speak it).
 
-One POST to ``/api/v2/write`` per batch, on kept-alive connections of the agent's own
-HTTP client (:mod:`campus_core.http`). The buffer already holds gzip-compressed line
-protocol and the body is posted as it is, so nothing is decoded or compressed again.
-influxdb-client did this job first and aiohttp after it; all either did here was this one
-request, and their imports cost 14 MB and 10 MB of the campus's 90 MB budget
-(bench/README.md).
+One ``POST /api/v2/write`` per batch through influxdb-client's async client: its generated
+``WriteService`` on ``InfluxDBClientAsync``'s API client, over aiohttp's kept-alive
+connections. The buffer already holds gzip-compressed line protocol, so the body is posted
+as it is with ``Content-Encoding: gzip`` and the client compresses nothing again. The
+client's own batching (``WriteApi``) and retries stay unused: the buffer and the sink's
+pacing (edge_agent/drain.py) own both.
+
+What the store answers becomes one of :mod:`campus_core.sinks`' errors (:func:`classify`),
+which the drain acts on. A redirect is not followed: the agent sends its token and its
+data only where the config says.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gzip
+import ssl
 import time
+from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 
+import aiohttp
 import structlog
+from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
+from influxdb_client.rest import ApiException
+from influxdb_client.service.write_service import WriteService
 
 from campus_core.files import SecretError
-from campus_core.http import ClosedEarly, HttpClient, HttpError
 from campus_core.sinks import (
     Pacing,
     SinkAuthError,
@@ -34,8 +43,6 @@ from edge_agent.sinks.influxdb_config import InfluxDBSink as InfluxDBSinkConfig
 
 #: Characters of a store's error body kept for the log.
 MESSAGE_CHARS = 300
-#: The longest answer read from the store (its answers are short texts; more is no store).
-ERROR_BODY_BYTES = 4 * 2**20
 
 log = structlog.get_logger("edge_agent.sinks.influxdb")
 
@@ -44,14 +51,11 @@ class InfluxDBSink:
     """Writes batches to ``/api/v2/write`` with millisecond precision."""
 
     def __init__(self, config: InfluxDBSinkConfig) -> None:
-        assert config.name is not None
         self._config = config
         self._name = config.name
-        self._client: HttpClient | None = None
+        self._client: InfluxDBClientAsync | None = None
+        self._writes: WriteService | None = None
         self._pacing = Pacing(config.max_in_flight, config.max_rate)
-        self._params = {"bucket": config.bucket, "precision": "ms"}
-        if config.org:
-            self._params["org"] = config.org
 
     @property
     def name(self) -> str:
@@ -79,25 +83,20 @@ class InfluxDBSink:
         return self._config.url
 
     async def start(self) -> None:
-        """Create the HTTP client; the token and TLS files are read now (off the loop), never logged.
+        """Create the client; the token and TLS files are read now (off the loop), never logged.
 
         A file that cannot be read or used raises a :class:`SinkError` naming it: the
-        forwarder retries, so fixing the file is enough.
+        drain retries, so fixing the file is enough.
         """
         config = self._config
-        headers = {"Content-Type": "text/plain; charset=utf-8", "User-Agent": f"edge-agent/{__version__}"}
         try:
             token = await asyncio.to_thread(config.resolve_token)
         except SecretError as exc:
             raise SinkError(self._name, str(exc)) from None
-        if token:
-            headers["Authorization"] = f"Token {token}"
-        if config.gzip:
-            headers["Content-Encoding"] = "gzip"
-        ssl_context = None
+        context: ssl.SSLContext | None = None
         if config.url.startswith("https:"):
             try:
-                ssl_context = await asyncio.to_thread(config.client_context)
+                context = await asyncio.to_thread(config.client_context)
             except TlsFileError as exc:
                 raise SinkError(self._name, str(exc)) from None
             if config.insecure_skip_verify:
@@ -107,83 +106,103 @@ class InfluxDBSink:
                     sink=self._name,
                     url=config.url,
                 )
-        self._client = HttpClient(
+        client = InfluxDBClientAsync(
             config.url,
-            timeout=config.timeout,
-            headers=headers,
-            ssl_context=ssl_context,
-            connections=config.max_in_flight,
+            token=token or "",
+            org=config.org,
+            timeout=int(config.timeout * 1000),
+            enable_gzip=False,  # the body is gzip already: posted as it is
+            ssl_context=context,
+            proxy=config.proxy,
+            connection_pool_maxsize=config.max_in_flight,
+            allow_redirects=False,
+            # HTTPS_PROXY / HTTP_PROXY and NO_PROXY, when no proxy is configured.
+            client_session_kwargs={"trust_env": True},
         )
+        client.api_client.user_agent = f"{client.api_client.user_agent} edge-agent/{__version__}"
+        self._client = client
+        self._writes = WriteService(client.api_client)  # type: ignore[no-untyped-call]
 
     async def write(self, body: bytes, points: int) -> None:
         """POST the batch; raise a :class:`SinkError` subclass unless the store answered 2xx."""
-        if self._client is None:
+        if self._writes is None:
             await self.start()
-        assert self._client is not None
+        assert self._writes is not None
         config = self._config
-        if not config.gzip:
-            body = gzip.decompress(body)
         try:
-            response = await self._client.request(
-                "POST", "/api/v2/write", params=self._params, body=body, max_body=ERROR_BODY_BYTES
+            await self._writes.post_write_async(  # type: ignore[no-untyped-call]
+                org=config.org,
+                bucket=config.bucket,
+                body=body if config.gzip else gzip.decompress(body),
+                precision="ms",
+                content_type="text/plain; charset=utf-8",
+                **({"content_encoding": "gzip"} if config.gzip else {}),
             )
-        except TimeoutError:
-            raise SinkThrottled(
-                self._name, f"{config.url} did not answer within {config.timeout:g}s"
-            ) from None
-        except OSError as exc:
-            tls_problem = explain(exc)
-            if tls_problem is not None:
-                raise SinkError(self._name, f"{config.url}: {tls_problem}") from None
-            raise SinkUnreachable(
-                self._name, f"cannot reach {config.url}: {exc or type(exc).__name__}"
-            ) from None
-        except ClosedEarly:
+        except ApiException as exc:
+            raise classify(self._name, config.url, exc.status or 0, _text(exc.body), exc.headers) from None
+        except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
+            raise self._unanswered(exc) from None
+
+    async def close(self) -> None:
+        """Close the client's connections."""
+        client, self._client, self._writes = self._client, None, None
+        if client is not None:
+            await client.close()  # type: ignore[no-untyped-call]
+
+    def _unanswered(self, exc: BaseException) -> SinkError:
+        """No answer from the store at all, in words that say where to look."""
+        url, timeout = self._config.url, self._config.timeout
+        if isinstance(exc, TimeoutError):
+            return SinkThrottled(self._name, f"{url} did not answer within {timeout:g}s")
+        if isinstance(exc, aiohttp.ClientProxyConnectionError):
+            return SinkUnreachable(
+                self._name, f"cannot reach the proxy for {url} ({exc.os_error}); check proxy"
+            )
+        if isinstance(exc, aiohttp.ClientHttpProxyError):
+            return SinkError(self._name, f"the proxy refused to reach {url} ({exc.status} {exc.message})")
+        tls_problem = explain(exc)
+        if tls_problem is not None:
+            return SinkError(self._name, f"{url}: {tls_problem}")
+        if isinstance(exc, aiohttp.ServerDisconnectedError):
             # TLS 1.3 refuses a client certificate after the handshake: the answer never comes.
             hint = (
                 "; over TLS that is how a refused client certificate looks: check tls_cert and tls_key"
-                if config.url.startswith("https:")
+                if url.startswith("https:")
                 else ""
             )
-            raise SinkUnreachable(
-                self._name, f"{config.url} closed the connection without an answer{hint}"
-            ) from None
-        except HttpError as exc:
-            # What answered is not an HTTP server, or broke off mid-answer: a wrong port, a proxy.
-            raise SinkError(self._name, f"{config.url} gave no proper HTTP answer: {exc}") from None
-        status = response.status
-        if 200 <= status < 300:
-            return
-        if 300 <= status < 400:
-            # Often http:// answered by a redirect to https://. Not followed: the agent sends
-            # its token and data only where the config says.
-            where = response.headers.get("location", "(no Location)")
-            raise SinkError(
-                self._name,
-                f"{config.url} answered {status}, a redirect to {where}: set url to where it points",
-            )
-        raise self._error(status, response.text() or response.reason, response.headers.get("retry-after"))
-
-    async def close(self) -> None:
-        """Close the HTTP client's connections."""
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
-
-    def _error(self, status: int, body: str, retry_after: str | None) -> SinkError:
-        message = body.strip()[:MESSAGE_CHARS]
-        where = f"{self._config.url} answered {status}"
-        if status in (401, 403):
-            return SinkAuthError(self._name, f"{where}: check the token or its permissions ({message})")
-        if status == 413:
-            return SinkTooLarge(self._name, f"{where}: request too large")
-        if status in (400, 422):
-            return SinkRejected(self._name, f"{where}: {message}", status)
-        kind = SinkThrottled if status in (429, 503) else SinkError
-        return kind(self._name, f"{where}: {message}", _retry_after(retry_after))
+            return SinkUnreachable(self._name, f"{url} closed the connection without an answer{hint}")
+        if isinstance(exc, aiohttp.ClientConnectionError | OSError):
+            return SinkUnreachable(self._name, f"cannot reach {url}: {exc or type(exc).__name__}")
+        # What answered is not an HTTP server, or broke off mid-answer: a wrong port, a proxy.
+        return SinkError(self._name, f"{url} gave no proper HTTP answer: {exc or type(exc).__name__}")
 
 
-def _retry_after(value: str | None) -> float | None:
+def classify(sink: str, url: str, status: int, body: str, headers: Mapping[str, str] | None) -> SinkError:
+    """The sink's error for a store's answer that is not 2xx: what the drain does depends on it.
+
+    401/403: the credentials (retried slowly); 413: too large (sent in halves); 400/422: the
+    points themselves (dead letters); 429/503: busy (retried soon, fewer requests); a
+    redirect: named, not followed; anything else: retried with backoff. ``Retry-After`` (in
+    seconds or as a date) is carried along.
+    """
+    headers = headers or {}
+    message = body.strip()[:MESSAGE_CHARS]
+    where = f"{url} answered {status}"
+    if 300 <= status < 400:
+        # Often http:// answered by a redirect to https://.
+        target = _header(headers, "Location") or "(no Location)"
+        return SinkError(sink, f"{where}, a redirect to {target}: set url to where it points")
+    if status in (401, 403):
+        return SinkAuthError(sink, f"{where}: check the token or its permissions ({message})")
+    if status == 413:
+        return SinkTooLarge(sink, f"{where}: request too large")
+    if status in (400, 422):
+        return SinkRejected(sink, f"{where}: {message}", status)
+    kind = SinkThrottled if status in (429, 503) else SinkError
+    return kind(sink, f"{where}: {message}", retry_after(_header(headers, "Retry-After")))
+
+
+def retry_after(value: str | None) -> float | None:
     """Seconds to wait from a Retry-After header: a number of seconds or an HTTP date."""
     if not value:
         return None
@@ -195,3 +214,14 @@ def _retry_after(value: str | None) -> float | None:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
         return None
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    # aiohttp's headers are case-insensitive already; a plain mapping (tests, other clients) is not.
+    return headers.get(name) or next((v for k, v in headers.items() if k.lower() == name.lower()), None)
+
+
+def _text(body: object) -> str:
+    if isinstance(body, bytes | bytearray):
+        return bytes(body).decode("utf-8", "replace")
+    return "" if body is None else str(body)

@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field, SecretStr, field_validator, model_valida
 from campus_core.files import SecretError, SecretFile, read_secret_file
 from campus_core.names import Name
 from campus_core.plugins import Factory
+from campus_core.proxy import ProxyUrl
 from campus_core.sinks import Sink
 from campus_core.tls import TlsOptions
 from campus_core.units import Duration
@@ -19,7 +20,7 @@ class InfluxDBSink(TlsOptions):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name | None = None
+    name: Name = Field(default="", description="in logs, metrics and the buffer's cursors; from the URL")
     url: str
     org: str = ""
     bucket: str = Field(min_length=1)
@@ -33,6 +34,9 @@ class InfluxDBSink(TlsOptions):
         default=4, ge=1, le=64, description="requests at once at most; the sink adapts below it"
     )
     max_rate: float | None = Field(default=None, gt=0, description="points/s at most; none by default")
+    proxy: ProxyUrl | None = Field(
+        default=None, description="http://host:port of a proxy; none: HTTPS_PROXY/NO_PROXY decide"
+    )
 
     @field_validator("url")
     @classmethod
@@ -46,7 +50,7 @@ class InfluxDBSink(TlsOptions):
     def _one_token(self) -> InfluxDBSink:
         if self.token is not None and self.token_file is not None:
             raise ValueError("set token or token_file, not both")
-        if self.name is None:
+        if not self.name:
             host = urlsplit(self.url).hostname or "store"
             self.name = f"influxdb-{host}-{self.bucket}"
         return self
@@ -62,7 +66,8 @@ class InfluxDBSink(TlsOptions):
     def describe(self) -> str:
         """One line for ``edge-agent check``."""
         token = "token from file" if self.token_file else ("inline token" if self.token else "no token")
-        return f"influxdb {self.url} org {self.org or '-'} bucket {self.bucket} ({token})"
+        via = f", through proxy {self.proxy}" if self.proxy else ""
+        return f"influxdb {self.url} org {self.org or '-'} bucket {self.bucket} ({token}){via}"
 
     def resolve_token(self) -> str | None:
         """The token, read from ``token_file`` at the moment it is needed.

@@ -5,9 +5,9 @@ acknowledges the buffer only then. The payload is the batch's line protocol, pla
 by default (what Telegraf's ``influx`` data format and most consumers read) or the
 buffer's gzip bytes as they are with ``gzip = true``.
 
-With MQTT 5 the PUBACK carries a reason code; aiomqtt 2.5 drops it, so the sink reads it
-from paho-mqtt's ``on_publish`` (one publish at a time per connection, so the last code
-on a connection is the answer to our publish). MQTT 3.1.1 has no negative PUBACK: a
+With MQTT 5 the PUBACK carries a reason code; aiomqtt 2.5 drops it, so the sink has it
+from :func:`campus_core.aiomqtt_compat.on_puback` (one publish at a time per connection,
+so the last code on a connection is the answer to our publish). MQTT 3.1.1 has no negative PUBACK: a
 3.1.1 broker that drops a message for its ACL still acknowledges it.
 """
 
@@ -16,13 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
-from typing import Any
 
 import aiomqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
+from campus_core.aiomqtt_compat import on_puback
+from campus_core.mqtt import BrokerError, Session, explain, make_client
 from campus_core.sinks import Pacing, SinkAuthError, SinkError, SinkRejected, SinkTooLarge
-from drivers.mqtt.broker import BrokerError, Session, explain, make_client
 
 from .mqtt_config import MqttSink as MqttSinkConfig
 
@@ -41,23 +41,16 @@ class _Connection:
         self.client = client
         self.stack = stack
         self.last_reason: ReasonCode | None = None
-        paho: Any = client._client
-        delivered = paho.on_publish
+        on_puback(client, self._received)
 
-        def on_publish(
-            paho_client: Any, userdata: Any, mid: int, reason: ReasonCode, properties: Any
-        ) -> None:
-            self.last_reason = reason
-            delivered(paho_client, userdata, mid, reason, properties)
-
-        paho.on_publish = on_publish
+    def _received(self, reason: ReasonCode) -> None:
+        self.last_reason = reason
 
 
 class MqttSink:
     """Publishes each batch as one message to the topic of ``[[sinks.mqtt]]``."""
 
     def __init__(self, config: MqttSinkConfig) -> None:
-        assert config.name is not None
         self._config = config
         self._name = config.name
         self._topic = config.resolved_topic

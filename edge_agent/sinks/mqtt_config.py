@@ -6,11 +6,11 @@ import string
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
+from campus_core.mqtt import BrokerSettings
 from campus_core.names import Name
 from campus_core.plugins import Factory
 from campus_core.sinks import Sink
 from campus_core.units import ByteSize, Duration
-from drivers.mqtt.broker import BrokerSettings
 
 #: What a topic template may name.
 PLACEHOLDERS = ("school", "campus")
@@ -19,7 +19,7 @@ PLACEHOLDERS = ("school", "campus")
 class MqttSink(BrokerSettings):
     """``[[sinks.mqtt]]``: publishes line protocol to a broker with QoS 1."""
 
-    name: Name | None = None
+    name: Name = Field(default="", description="in logs, metrics and the buffer's cursors; from the broker")
     topic: str = Field(description='topic template, e.g. "edu/{school}/{campus}/metrics"')
     gzip: bool = False
     batch_points: int = Field(default=1000, ge=1, le=1_000_000)
@@ -51,7 +51,7 @@ class MqttSink(BrokerSettings):
 
     @model_validator(mode="after")
     def _named(self) -> MqttSink:
-        if self.name is None:
+        if not self.name:
             self.name = f"mqtt-{self.address.host}"
         return self
 

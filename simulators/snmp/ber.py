@@ -1,8 +1,10 @@
 """A small BER codec for SNMPv1/v2c messages (RFC 1157, RFC 3416), enough for an agent.
 
 Written for the simulators: it decodes requests and encodes responses, and it is fast
-enough for hundreds of simulated devices in one process. It is also independent of the
-pysnmp stack the agent uses, so a test that passes talks real SNMP on the wire.
+enough for hundreds of simulated devices in one process. It shares no code with the
+agent's own codec (drivers/snmp/ber.py), which encodes requests and decodes responses:
+the two were written apart, so a test that passes through both talks real SNMP, and
+the driver's tests also check it against net-snmp's snmpd and pysnmp's encoder.
 """
 
 from __future__ import annotations

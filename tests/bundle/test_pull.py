@@ -134,12 +134,16 @@ def test_bundles_applied_refused_and_nothing_lost(
         tampered["conf.d/city.toml"] = tampered["conf.d/city.toml"].replace(b"plant-2", b"plant-9")
         intruder = CityKey(tmp_path / "intruder", "intruder")
         invalid = {"conf.d/city.toml": v2["conf.d/city.toml"].replace("unit = 1", "unit = 1\nprot = 502", 1)}
+        # fleet.allow is left at its default (devices, profiles): a sink is out of scope.
+        sink = '[[sinks.influxdb]]\nurl = "http://127.0.0.1:9"\nbucket = "campus"\n'
+        scope = {"conf.d/city.toml": v2["conf.d/city.toml"] + "\n\n" + sink}
         bad = [
             (tampered, "files"),
             (bundle_files(v2, intruder, version=3), "signature"),
             (bundle_files(v2, city, version=3, school="sh-999"), "target"),
             (bundle_files(v1, city, version=1), "downgrade"),
             (bundle_files(invalid, city, version=3), "config"),
+            (bundle_files(scope, city, version=3), "scope"),
         ]
         for count, (files, reason) in enumerate(bad, start=1):
             server.serve(tarball(files))
@@ -151,7 +155,11 @@ def test_bundles_applied_refused_and_nothing_lost(
             refusal = fleet_of(listen)["last_refusal"]
             assert refusal["reason"] == reason, refusal
             assert fleet_of(listen)["version"] == 2
-        assert "devices.modbus[1].prot" in fleet_of(listen)["last_refusal"]["message"]
+        refusals = [e for e in agent.log_events() if e.get("audit_event") == "bundle_refused"]
+        assert "devices.modbus[1].prot" in refusals[-2]["problem"]
+        scoped = fleet_of(listen)["last_refusal"]["message"]
+        assert "conf.d/city.toml sets [sinks], which fleet.allow does not name" in scoped, scoped
+        assert "fleet/current" not in scoped  # it was never the bundle in force
         assert fleet_of(listen)["refused"] == {r: 1 for _, r in bad}
         refused = [e for e in agent.log_events() if e.get("audit_event") == "bundle_refused"]
         assert [e["reason"] for e in refused] == [r for _, r in bad]
@@ -187,7 +195,7 @@ def test_bundles_applied_refused_and_nothing_lost(
     shown = cli("fleet", "status", str(config))
     assert shown.returncode == 0, shown.stderr
     assert "in force: version 3 for school sh-test" in shown.stdout
-    assert "refused: 5 in all" in shown.stdout and "(config)" in shown.stdout
+    assert "refused: 6 in all" in shown.stdout and "(scope)" in shown.stdout
     state = json.loads((tmp_path / "state" / "fleet" / "state.json").read_text())
     assert state["highest_version"] == 3 and state["version"] == 3
 

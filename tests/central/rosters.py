@@ -20,7 +20,7 @@ token_file = "b.token"
 
 def write_roster(folder: Path, body: str = TWO, tokens: dict[str, str] | None = None) -> Path:
     """``roster.toml`` holding ``body`` in ``folder``, with the token files ``tokens`` names."""
-    for name, text in (tokens or {"a.token": "tok-a\n", "b.token": "tok-b\n"}).items():
+    for name, text in ({"a.token": "tok-a\n", "b.token": "tok-b\n"} if tokens is None else tokens).items():
         (folder / name).write_text(text)
     path = folder / "roster.toml"
     path.write_text(body)

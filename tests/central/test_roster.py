@@ -42,10 +42,16 @@ def test_a_duplicate_school_is_refused_naming_file_and_key(tmp_path: Path) -> No
         load_roster(path)
 
 
-def test_a_missing_token_file_is_refused(tmp_path: Path) -> None:
+def test_a_missing_token_file_is_refused_where_tokens_are_needed(tmp_path: Path) -> None:
     path = roster(tmp_path, TWO.replace("b.token", "nope.token"))
     with pytest.raises(RosterError, match=r"schools\[1\]\.token_file: file .*nope\.token' does not exist"):
-        load_roster(path)
+        load_roster(path, tokens=True)
+
+
+def test_listing_the_schools_needs_no_token_file(tmp_path: Path) -> None:
+    # An operator's fleet view or console lists schools; only vmauth needs their write secrets.
+    path = roster(tmp_path, TWO, {})
+    assert load_roster(path).codes() == ["sh-a", "sh-b"]
 
 
 def test_an_unreadable_token_file_is_refused(tmp_path: Path) -> None:
@@ -53,7 +59,7 @@ def test_an_unreadable_token_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "dir.token").mkdir()
     path = roster(tmp_path, TWO.replace("b.token", "dir.token"))
     with pytest.raises(RosterError, match=r"schools\[1\]\.token_file: .*dir\.token' is not a regular file"):
-        load_roster(path)
+        load_roster(path, tokens=True)
 
 
 def test_an_empty_token_file_is_refused_when_rendered(tmp_path: Path) -> None:

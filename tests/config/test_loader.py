@@ -116,6 +116,33 @@ def test_a_variable_naming_no_key_names_itself(tmp_path: Path, monkeypatch: pyte
     assert problem.startswith("environment variable EDGE_AGENT_BUFFER__MAX_DISCK: buffer.max_disck:")
 
 
+def test_a_variable_that_is_not_json_names_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EDGE_AGENT_LOG", '{"level": "debug"')  # the closing brace lost in a unit file
+    [problem] = problems_of(write(tmp_path / "agent.toml", BASE))
+    assert problem.startswith("environment variable EDGE_AGENT_LOG: log: not valid JSON"), problem
+    assert '(given: \'{"level": "debug"\')' in problem
+
+
+def test_a_table_set_by_a_variable_is_blamed_on_it_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDGE_AGENT_LOG", '{"level": "loud"}')
+    [problem] = problems_of(write(tmp_path / "agent.toml", BASE + '\n[log]\nlevel = "info"\n'))
+    assert problem.startswith("environment variable EDGE_AGENT_LOG: log.level:"), problem
+
+
+def test_devices_a_variable_adds_are_filled_from_their_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path / "elsewhere" / "meter.toml", PROFILE)
+    monkeypatch.setenv("EDGE_AGENT_AGENT__PROFILES_DIR", str(tmp_path / "elsewhere"))
+    devices = '{"modbus": [{"name": "m1", "host": "127.0.0.1", "profile": "meter"}]}'
+    monkeypatch.setenv("EDGE_AGENT_DEVICES", devices)
+    [device] = load(write(tmp_path / "agent.toml", BASE)).config.devices.modbus
+    assert device.name == "m1" and device.measurement == "energy_meter"
+    assert [r.field for r in device.registers] == ["voltage_l1_v"]
+
+
 def test_a_profile_fills_the_device_and_the_device_wins(tmp_path: Path) -> None:
     write(tmp_path / "profiles" / "meter.toml", PROFILE)
     path = write(

@@ -1,0 +1,1 @@
+"""Tests of campus_core: what every part shares (units, the MQTT adapter, ...)."""

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from campus_core.readings import Reading
-from edge_agent.demo import ALERTS_PORT, BROKER_PORT, OPCUA_PORTS, SIM_PORTS, STORE_PORT, render
+from edge_agent.demo import (
+    ALERTS_PORT,
+    BROKER_PORT,
+    CONSOLE_PORT,
+    OPCUA_PORTS,
+    RULES_DIR,
+    SIM_PORTS,
+    STORE_PORT,
+    render,
+)
+from edge_agent.demo_city import RULES_INTERVAL, demo_rules
+from edge_agent.demo_keys import CONTROL_PORT, STOPPABLE, Keys
 from edge_agent.status import AgentStatus, DeviceStatus, SinkStatus
+from tests.support.processes import SimulatedCampus, until
 
 pytestmark = pytest.mark.integration
 
@@ -32,14 +46,21 @@ def test_the_view_shows_devices_values_and_the_flow(tmp_path: Path) -> None:
     )
     status.sinks["city"] = SinkStatus("city", "http://127.0.0.1:8428", sent_points=40)
     status.points_accepted = status.points_buffered = 42
-    text = render(status, True, tmp_path / "agent.log")
+    text = render(status, True, tmp_path / "agent.log", console=f"http://127.0.0.1:{CONSOLE_PORT}/")
+    assert text.splitlines()[1].startswith(
+        f"look here first, the city console: http://127.0.0.1:{CONSOLE_PORT}/"
+    )
+    assert "press s to stop machine-2" in text and "python -m simulators ctl stop machine-2" in text
     assert "meter-1      up" in text and "voltage_l1_v=229.7 running=True" in text
     assert "machine-1    down" in text and "cannot connect" in text
     assert "accepted 42" in text and "sent 40  waiting 2  ok" in text
 
 
 @pytest.mark.skipif(
-    any(_busy(p) for p in [STORE_PORT, BROKER_PORT, ALERTS_PORT, *SIM_PORTS, *OPCUA_PORTS]),
+    any(
+        _busy(p)
+        for p in [STORE_PORT, BROKER_PORT, ALERTS_PORT, CONSOLE_PORT, CONTROL_PORT, *SIM_PORTS, *OPCUA_PORTS]
+    ),
     reason="the demo's fixed ports are in use on this machine",
 )
 def test_the_demo_runs_and_shows_readings_sent(tmp_path: Path) -> None:
@@ -66,9 +87,11 @@ def test_the_demo_runs_and_shows_readings_sent(tmp_path: Path) -> None:
         assert f"{device:<12} up" in last_frame
     sent = int(last_frame.split(" sent ")[1].split()[0])
     assert sent > 0
-    # vmalert ran beside the store with the central rules, and the view says where to look.
-    assert f"alerts: http://127.0.0.1:{ALERTS_PORT} (vmalert)" in last_frame
-    assert f"http://127.0.0.1:{STORE_PORT}/vmui" in last_frame
+    # vmalert ran beside the store with the central rules, and the view names the console first.
+    assert f"API http://127.0.0.1:{ALERTS_PORT}/api/v1/alerts" in last_frame
+    assert f"the city console: http://127.0.0.1:{CONSOLE_PORT}/" in last_frame.splitlines()[1]
+    assert "/vmui" not in last_frame
+    assert (tmp_path / "rules" / "recording.yml").exists()
     assert "demo stopped" in result.stdout
     assert (tmp_path / "agent.log").read_text().count('"agent started"') == 1
     assert (tmp_path / "agent" / "buffer.db").exists()
@@ -90,3 +113,34 @@ def test_the_demo_names_the_ports_it_cannot_have(tmp_path: Path) -> None:
         )
     assert result.returncode == 1
     assert f"{BROKER_PORT}" in result.stderr and "are in use" in result.stderr
+
+
+def test_the_demos_rules_are_the_central_rules_evaluated_more_often(tmp_path: Path) -> None:
+    copies = demo_rules(tmp_path)
+    assert [copy.name for copy in copies] == sorted(path.name for path in RULES_DIR.glob("*.yml"))
+    for copy in copies:
+        original = yaml.safe_load((RULES_DIR / copy.name).read_text())
+        demo = yaml.safe_load(copy.read_text())
+        assert [group.pop("interval") for group in demo["groups"]] == [RULES_INTERVAL] * len(demo["groups"])
+        for group in original["groups"]:
+            group.pop("interval", None)
+        assert demo == original, copy.name
+
+
+async def test_the_key_s_stops_and_starts_the_stoppable_device(tmp_path: Path) -> None:
+    campus = SimulatedCampus(tmp_path, classrooms=0, meters=0, machines=2, control=True)
+    campus.start()
+    keys = Keys(asyncio.get_running_loop(), campus.control_port or 0)
+    acting = asyncio.create_task(keys.serve())
+    try:
+        keys.pressed.put_nowait("x")  # other keys do nothing
+        keys.pressed.put_nowait("s")
+        await until(lambda: keys.stopped, 30, "the first s")
+        assert keys.said.endswith(f"{STOPPABLE} stopped")
+        assert f"{STOPPABLE}=stopped" in campus.ctl("status").stdout
+        keys.pressed.put_nowait("S")
+        await until(lambda: not keys.stopped, 30, "the second s")
+        assert keys.said.endswith(f"{STOPPABLE} started")
+    finally:
+        acting.cancel()
+        campus.stop()

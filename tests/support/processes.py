@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .ports import LOOPBACK, free_port_range, free_udp_port, free_udp_ports
+from .ports import LOOPBACK, free_port, free_port_range, free_udp_port, free_udp_ports
 
 
 @dataclass
@@ -41,6 +41,7 @@ class SimulatedCampus:
         switches: int = 0,
         ups: int = 0,
         switch_ports: int = 4,
+        control: bool = False,
         bacnet_ahus: int = 0,
         bacnet_vavs: int = 0,
     ) -> None:
@@ -83,6 +84,8 @@ class SimulatedCampus:
                 "--bacnet-port",
                 str(free_udp_port()),
             ]
+        #: ``python -m simulators ctl ... --port`` this, when the campus takes commands.
+        self.control_port = free_port() if control else None
         self.process: subprocess.Popen[str] | None = None
 
     def config(self) -> str:
@@ -99,7 +102,16 @@ class SimulatedCampus:
         """Start serving and wait for ``ready``."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "simulators", "campus", *self.args, "--journal", str(self.journal_path)],
+            [
+                sys.executable,
+                "-m",
+                "simulators",
+                "campus",
+                *self.args,
+                "--journal",
+                str(self.journal_path),
+                *(["--control-port", str(self.control_port)] if self.control_port else []),
+            ],
             stdout=subprocess.PIPE,
             stderr=(self.workdir / "simulators.log").open("ab"),
             text=True,
@@ -112,6 +124,17 @@ class SimulatedCampus:
             if time.monotonic() > deadline:
                 break
         raise RuntimeError(f"simulators did not start; see {self.workdir / 'simulators.log'}")
+
+    def ctl(self, verb: str, name: str = "") -> subprocess.CompletedProcess[str]:
+        """``python -m simulators ctl VERB NAME`` against this campus (started with ``control``)."""
+        assert self.control_port, "SimulatedCampus(control=True)"
+        named = [name] if name else []
+        return subprocess.run(
+            [sys.executable, "-m", "simulators", "ctl", verb, *named, "--port", str(self.control_port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     def stop(self) -> None:
         """SIGTERM and wait: the journal is complete afterwards."""

@@ -48,6 +48,8 @@ class StubStore:
         self.received: list[Received] = []
         self.in_flight = 0
         self.most_in_flight = 0  # the most requests it was answering at once
+        #: Called with each request's headers and its query string (as "query"), to look at them.
+        self.on_headers: Callable[[dict[str, str]], None] | None = None
         self.port = free_port()
         self.url = f"http://{LOOPBACK}:{self.port}"
         self._runner: web.AppRunner | None = None
@@ -70,6 +72,8 @@ class StubStore:
         return [line for r in self.received if 200 <= r.status < 300 for line in r.lines]
 
     async def _write(self, request: web.Request) -> web.Response:
+        if self.on_headers is not None:
+            self.on_headers({**request.headers, "query": request.query_string})
         raw = await request.read()
         if raw[:2] == b"\x1f\x8b":  # aiohttp may or may not have inflated it already
             raw = gzip.decompress(raw)

@@ -1,0 +1,148 @@
+"""Stop and start one simulated device while its campus runs, as a person pulling its plug.
+
+``python -m simulators campus --control-port 15019`` listens on loopback for one-line
+commands; ``python -m simulators ctl stop machine-2`` (and ``start``, ``status``) sends them.
+A stopped Modbus or OPC UA device closes its port (connections are refused), a stopped SNMP
+device stops answering (as a switch without power: UDP has no refusal); its model keeps
+running, so it comes back with the values it would have had. Wireless MQTT sensors are not
+stopped here: the agent sees them through one wildcard device.
+
+The protocol: the client sends ``stop NAME``, ``start NAME`` or ``status`` and a newline; the
+campus answers one line, ``ok ...`` or ``error ...``, and closes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import sys
+from typing import TYPE_CHECKING
+
+from .campus import Campus
+
+if TYPE_CHECKING:
+    from .opcua import OpcuaCampus, OpcuaMachine
+    from .snmp import SnmpCampus
+
+#: The demo campus's control port, just below its first device; also ``ctl``'s default.
+DEFAULT_PORT = 15019
+
+
+class CampusControl:
+    """The devices of one running campus that can be stopped and started, by name."""
+
+    def __init__(
+        self, campus: Campus, snmp: SnmpCampus | None = None, opcua: OpcuaCampus | None = None
+    ) -> None:
+        self.campus = campus
+        self.snmp = snmp
+        self.opcua = opcua
+        self.stopped: set[str] = set()
+
+    def names(self) -> list[str]:
+        """Every device this control can stop."""
+        names = [device.name for device in self.campus.devices]
+        names += [device.name for device in self.snmp.devices] if self.snmp else []
+        names += [machine.name for machine in self.opcua.machines] if self.opcua else []
+        return names
+
+    async def stop(self, name: str) -> str:
+        """Stop ``name``; what happened, in words."""
+        if name in self.stopped:
+            return f"{name} is already stopped"
+        if self.snmp is not None and name in self.snmp.agents:
+            self.snmp.agents[name].close()
+        elif self.opcua is not None and (machine := self._machine(name)) is not None:
+            await machine.stop()
+        else:
+            await self.campus.stop_device(name)
+        self.stopped.add(name)
+        return f"{name} stopped"
+
+    async def start(self, name: str) -> str:
+        """Start ``name`` again; what happened, in words."""
+        if name not in self.stopped:
+            return f"{name} is running"
+        if self.snmp is not None and name in self.snmp.agents:
+            await self.snmp.agents[name].start()
+        elif self.opcua is not None and (machine := self._machine(name)) is not None:
+            await machine.start()
+        else:
+            await self.campus.start_device(name)
+        self.stopped.discard(name)
+        return f"{name} started"
+
+    def status(self) -> str:
+        """Every device and whether it runs."""
+        return " ".join(f"{name}={'stopped' if name in self.stopped else 'running'}" for name in self.names())
+
+    def _machine(self, name: str) -> OpcuaMachine | None:
+        assert self.opcua is not None
+        return next((machine for machine in self.opcua.machines if machine.name == name), None)
+
+    async def answer(self, line: str) -> str:
+        """The answer to one command line."""
+        verb, _, name = line.strip().partition(" ")
+        name = name.strip()
+        if verb == "status":
+            return f"ok {self.status()}"
+        if verb not in ("stop", "start") or not name:
+            return "error say 'stop NAME', 'start NAME' or 'status'"
+        if name not in self.names():
+            return f"error no device {name!r} to {verb}; these can be: {', '.join(self.names())}"
+        try:
+            return "ok " + (await self.stop(name) if verb == "stop" else await self.start(name))
+        except OSError as exc:
+            return f"error {name}: {exc}"
+
+
+async def serve(control: CampusControl, host: str, port: int) -> asyncio.Server:
+    """Listen for commands on ``host:port`` (loopback only, checked by the caller)."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            async with asyncio.timeout(10):
+                line = (await reader.readline()).decode("utf-8", "replace")
+                writer.write((await control.answer(line) + "\n").encode())
+                await writer.drain()
+        except (TimeoutError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    return await asyncio.start_server(handle, host, port)
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``ctl stop|start NAME`` and ``ctl status``."""
+    ctl = commands.add_parser(
+        "ctl", help="stop or start one device of a running campus (campus --control-port)"
+    )
+    ctl.add_argument("verb", choices=("stop", "start", "status"))
+    ctl.add_argument("name", nargs="?", default="", help="the device, e.g. machine-2")
+    ctl.add_argument("--host", default="127.0.0.1", help="the campus's address (default %(default)s)")
+    ctl.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="its --control-port (default %(default)s, the demo's)"
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    """Send one command; 0 when the campus did it, 1 when it refused, 2 when none answered."""
+    if args.verb != "status" and not args.name:
+        print(f"error: name the device to {args.verb}, e.g. machine-2", file=sys.stderr)
+        return 2
+    try:
+        with socket.create_connection((args.host, args.port), timeout=15) as connection:
+            connection.sendall(f"{args.verb} {args.name}".strip().encode() + b"\n")
+            answer = connection.makefile("r", encoding="utf-8").readline().strip()
+    except OSError as exc:
+        print(
+            f"error: no campus answers on {args.host}:{args.port} ({exc.strerror or exc}); "
+            "is the demo running (make demo)?",
+            file=sys.stderr,
+        )
+        return 2
+    ok = answer.startswith("ok ")
+    print(answer.removeprefix("ok ").removeprefix("error "), file=sys.stdout if ok else sys.stderr)
+    return 0 if ok else 1

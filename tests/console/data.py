@@ -1,0 +1,76 @@
+"""Points written the way gateways write them, for the console's HTTP tests."""
+
+from __future__ import annotations
+
+import time
+
+from edge_agent import __version__
+from tests.central.campus import write_lines
+from tests.support.victoriametrics import VictoriaMetrics
+
+#: Every field of the ``edge_agent`` measurement (docs/schema.md), at a healthy gateway's values.
+HEALTHY = {
+    "uptime_s": 3600,
+    "devices": 2,
+    "devices_ok": 2,
+    "devices_failed": 0,
+    "points_accepted": 1000,
+    "points_dropped": 0,
+    "points_sent": 1000,
+    "points_dead_lettered": 0,
+    "sink_failures": 0,
+    "buffer_errors": 0,
+    "reloads": 0,
+    "buffer_points": 4,
+    "buffer_bytes": 4096,
+    "buffer_oldest_age_s": 0,
+}
+
+
+def _at(ago_s: float, step: int) -> int:
+    return int((time.time() - ago_s - step * 10) * 1000)
+
+
+def gateway(school: str, ago_s: float = 1, **fields: float) -> list[str]:
+    """A gateway's self-metrics every 10 s for a minute, up to ``ago_s`` ago."""
+    values = {**HEALTHY, **fields}
+    body = ",".join(f"{name}={value:g}" for name, value in values.items())
+    return [
+        f"edge_agent,school={school},campus=main,version={__version__} {body} {_at(ago_s, step)}"
+        for step in range(6)
+    ]
+
+
+def device(school: str, name: str, up: bool, building: str, room: str, kind: str) -> list[str]:
+    """The agent's own points about one device (its liveness), for a minute."""
+    tags = f"school={school},campus=main,device={name},kind={kind},building={building},room={room}"
+    silent = 0 if up else 120
+    return [
+        f"edge_agent_device,{tags} up={int(up)},consecutive_failures={0 if up else 12},"
+        f"silent_s={silent},interval_s=10 {_at(1, step)}"
+        for step in range(6)
+    ]
+
+
+def reading(school: str, name: str, measurement: str, building: str, room: str, **fields: float) -> list[str]:
+    """A device's readings for a minute."""
+    tags = f"school={school},campus=main,device={name},building={building},room={room}"
+    body = ",".join(f"{field}={value:g}" for field, value in fields.items())
+    return [f"{measurement},{tags} {body} {_at(1, step)}" for step in range(6)]
+
+
+def city(store: VictoriaMetrics) -> None:
+    """Three gateways (ok, a device down, quiet for 10 minutes), a school's devices, an asset."""
+    lines = [
+        *gateway("sh-ok"),
+        *gateway("sh-down", devices_ok=1, devices_failed=1),
+        *gateway("sh-quiet", ago_s=600),
+        *device("sh-ok", "a301-iaq", True, "A", "301", "classroom-iaq"),
+        *device("sh-ok", "meter-1", False, "B", "plant-1", "energy-meter-3ph"),
+        *reading("sh-ok", "a301-iaq", "classroom_env", "A", "301", co2_ppm=812, temperature_c=22.5),
+        *reading("sh-ok", "meter-1", "energy_meter", "B", "plant-1", power_total_w=12500),
+        # The asset register's identity of one device (issue #30 writes these).
+        f"asset,school=sh-ok,campus=main,device=meter-1,vendor=Eastron,model=SDM630,"
+        f"firmware=1.2.3,serial=E123 info=1 {_at(1, 0)}",
+    ]
+    write_lines(store, lines)
