@@ -149,14 +149,13 @@ class Subscriptions:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # asyncio.wait, not a suppressed await: a cancellation of the caller must go through.
+            await asyncio.wait([task])
         objects, self.objects = self.objects, []
         if cancel and objects and self.session.endpoint is not None:
             with contextlib.suppress(TimeoutError, BacnetError, ErrorPDU, RejectPDU, AbortPDU):
-                await asyncio.wait_for(
-                    asyncio.gather(*(self._cancel_one(o) for o in objects)), self.session.config.timeout
-                )
+                async with asyncio.timeout(self.session.config.timeout):
+                    await asyncio.gather(*(self._cancel_one(o) for o in objects))
         if self.session.endpoint is not None and self.session.endpoint.app is not None:
             self.session.endpoint.app.subscribers.pop((self.session.address, self.process_id), None)
 

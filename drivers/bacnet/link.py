@@ -230,7 +230,8 @@ class Endpoint:
         where = f"{bbmd[0]}:{bbmd[1]}"
         foreign.register(IPv4Address(where), self.key.bbmd_ttl)
         try:
-            await asyncio.wait_for(foreign.answered.wait(), wait)
+            async with asyncio.timeout(wait):  # not wait_for: see session.Session.ask
+                await foreign.answered.wait()
         except TimeoutError:
             self.close()
             raise EndpointError(

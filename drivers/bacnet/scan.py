@@ -107,7 +107,8 @@ def _range(text: str | None) -> tuple[int | None, int | None]:
 
 async def discover(app: Any, low: int | None, high: int | None, target: Any, wait: float) -> list[Any]:
     """The I-Am answers to one Who-Is (broadcast when ``target`` is None), by device instance."""
-    i_ams = await asyncio.wait_for(app.who_is(low, high, target, timeout=wait), wait + 2)
+    async with asyncio.timeout(wait + 2):
+        i_ams = await app.who_is(low, high, target, timeout=wait)
     return sorted(i_ams, key=lambda i: int(i.iAmDeviceIdentifier[1]))
 
 

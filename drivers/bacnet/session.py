@@ -155,7 +155,8 @@ class Session:
         low, high = (instance, instance) if instance is not None else (None, None)
         future = self.app.who_is(low, high, self.address, timeout=config.timeout)
         try:
-            i_ams = await asyncio.wait_for(future, config.timeout + 1)
+            async with asyncio.timeout(config.timeout + 1):
+                i_ams = await future
         except TimeoutError:
             i_ams = []
         if i_ams:
@@ -265,8 +266,11 @@ class Session:
         timeout = self.config.timeout
         try:
             # bacpypes3 aborts at the endpoint's apduTimeout (the longest of the devices sharing
-            # it); this bound is the device's own, with room for a segmented answer.
-            return await asyncio.wait_for(call, timeout * 1.25 + 0.25)
+            # it); this bound is the device's own, with room for a segmented answer. Not
+            # wait_for: on Python 3.11 it swallows a cancellation that comes in the loop turn
+            # the answer does (CPython gh-86296), and the agent's shutdown then waits for ever.
+            async with asyncio.timeout(timeout * 1.25 + 0.25):
+                return await call
         except TimeoutError:
             raise self._silent() from None
         except AbortPDU as exc:

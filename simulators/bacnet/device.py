@@ -18,7 +18,6 @@ are counted in ``services``: the agent must send none).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 import time
 from collections import Counter
@@ -275,8 +274,7 @@ class BacnetSimDevice:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait([task])
         link, self._link, self._app = self._link, None, None
         if isinstance(link, VirtualLinkLayer):
             leave(link)
