@@ -122,12 +122,11 @@ class BacnetDriver:
         try:
             fresh = not session.open or (self._cov is not None and self._cov.lost is not None)
             if fresh:
-                await self._open()
-            if self._cov is not None and not fresh:
+                values = await self._start()
+            elif self._cov is not None:
                 return await self._notified()
-            values = await session.read(self._items)
-            if config.mode == "cov" and fresh:
-                await self._subscribe()
+            else:
+                values = await session.read(self._items)
         except BacnetError as exc:
             self.stats.session_lost += int(session.open)
             await self._drop()
@@ -146,6 +145,22 @@ class BacnetDriver:
             )
         self._tags = dict(reading.tags)
         return [reading]
+
+    async def _start(self) -> dict[Any, Any]:
+        """Open the session, read every object once, subscribe in cov mode: all of it, or none.
+
+        A session counts as open only once this is done, so a poll cancelled half-way (a
+        reload, the agent stopping) or failing leaves the next one to start over.
+        """
+        try:
+            await self._open()
+            values = await self._session.read(self._items)
+            if self._config.mode == "cov":
+                await self._subscribe()
+        except BaseException:
+            await self._drop()
+            raise
+        return values
 
     async def _open(self) -> None:
         """Connect, find the objects; the missing ones are named once."""
