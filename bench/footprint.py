@@ -32,7 +32,15 @@ from tests.support.ports import free_port, free_port_range
 from tests.support.processes import AgentProcess
 from tests.support.victoriametrics import VictoriaMetrics
 
-from .measure import cpu_seconds, growth_per_hour, peak_rss_mb, rss_mb, simulators, write_profile_40
+from .measure import (
+    cpu_seconds,
+    growth_per_hour,
+    peak_rss_mb,
+    rss_mb,
+    simulators,
+    write_profile_40,
+    write_profile_bacnet_30,
+)
 
 
 def scrape(listen: str) -> dict[str, dict[tuple[str, ...], float]]:
@@ -64,6 +72,7 @@ def campus(
     modbus_interval: str = "10s",
     snmp_interval: str = "60s",
     opcua: int = 0,
+    bacnet: int = 0,
 ) -> Iterator[Campus]:
     """Simulators, VictoriaMetrics and Mosquitto running; an agent config that polls them all."""
     store = VictoriaMetrics(work / "vm")
@@ -95,13 +104,18 @@ def campus(
         if opcua:
             # umati CNC machines (nine nodes each, one Read a poll) at the agent's interval, 10 s.
             sim_args += ["--opcua-cnc", str(opcua), "--opcua-port", str(free_port_range(opcua))]
+        if bacnet:
+            # AHUs read for all thirty of their objects (profile bench-bacnet-30), at 10 s.
+            sim_args += ["--bacnet-ahus", str(bacnet), "--bacnet-port", str(free_port(socket.SOCK_DGRAM))]
         config_dir = work / "agent"
         write_profile_40(config_dir)
+        write_profile_bacnet_30(config_dir)
         listen = f"127.0.0.1:{free_port()}"
         with simulators(work, sim_args) as devices:
             devices = devices.replace(
                 'profile = "energy-meter-3ph"', f'profile = "bench-40"\ninterval = "{modbus_interval}"'
             )
+            devices = devices.replace('profile = "bacnet-ahu"', 'profile = "bench-bacnet-30"')
             devices = devices.replace(
                 'profile = ["system", "if-mib"]',
                 f'profile = ["system", "if-mib"]\ninterval = "{snmp_interval}"',
@@ -127,7 +141,7 @@ broker = "{broker.url}"
 topic = "campus/{{building}}/{{room}}/iaq"
 profile = "wireless-iaq"
 """)
-            yield Campus(config_dir / "agent.toml", listen, modbus + switches + opcua)
+            yield Campus(config_dir / "agent.toml", listen, modbus + switches + opcua + bacnet)
     finally:
         broker.stop()
         store.stop()
@@ -149,10 +163,11 @@ def measure(
     modbus_interval: str = "10s",
     snmp_interval: str = "60s",
     opcua: int = 0,
+    bacnet: int = 0,
 ) -> dict[str, float]:
     with (
         tempfile.TemporaryDirectory() as tmp,
-        campus(Path(tmp), modbus, switches, sensors, modbus_interval, snmp_interval, opcua) as site,
+        campus(Path(tmp), modbus, switches, sensors, modbus_interval, snmp_interval, opcua, bacnet) as site,
     ):
         agent = AgentProcess(site.config)
         agent.start()

@@ -85,3 +85,15 @@ def write_profile_40(config_dir: Path) -> None:
     )
     (config_dir / "profiles").mkdir(parents=True, exist_ok=True)
     (config_dir / "profiles" / "bench-40.toml").write_text(f'measurement = "bench_meter"\n\n{registers}')
+
+
+def write_profile_bacnet_30(config_dir: Path) -> None:
+    """``profiles/bench-bacnet-30.toml``: every one of a simulated AHU's thirty objects as a field."""
+    from simulators.bacnet import POINTS
+
+    objects = "\n".join(
+        f'[[objects]]\nobject = "{p.object_type},{p.instance}"\nfield = "{p.key}"\n'
+        for p in POINTS["bacnet-ahu"]
+    )
+    (config_dir / "profiles").mkdir(parents=True, exist_ok=True)
+    (config_dir / "profiles" / "bench-bacnet-30.toml").write_text(f'measurement = "hvac"\n\n{objects}')

@@ -200,6 +200,44 @@ BOARDS = (
         ),
     ),
     Board(
+        "campus-hvac",
+        "HVAC",
+        "Air-handling units, VAV boxes and fan coils over BACnet: zones against their setpoints, alarms.",
+        (
+            Query(
+                "Zone temperature",
+                f"hvac_zone_temp_c{{{CLASSROOM}}}",
+                unit="celsius",
+                legend="{{building}}-{{room}}",
+            ),
+            Query(
+                "Zone temperature above its setpoint",
+                f"hvac_zone_temp_c{{{CLASSROOM}}} - hvac_zone_setpoint_c{{{CLASSROOM}}}",
+                unit="celsius",
+                legend="{{building}}-{{room}}",
+            ),
+            Query("Units in alarm", f"sum by (school) (hvac_alarm{{{SCHOOL}}})", "stat"),
+            Query(
+                "Supply air temperature",
+                f"hvac_supply_air_temp_c{{{SCHOOL}}}",
+                unit="celsius",
+                legend="{{device}}",
+            ),
+            Query(
+                "Fan power per building",
+                f"sum by (school, building) (hvac_fan_power_kw{{{SCHOOL}}})",
+                unit="kwatt",
+                legend="{{school}} {{building}}",
+            ),
+            Query(
+                "Air-handling unit modes",
+                f"last_over_time(hvac_mode_code{{{SCHOOL}}}[5m])",
+                "table",
+            ),
+        ),
+        variables=("school", "building", "room"),
+    ),
+    Board(
         "campus-fleet-health",
         "Fleet health",
         "Every school's gateway: devices, buffer, losses.",

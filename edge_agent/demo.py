@@ -40,6 +40,8 @@ SIM_PORTS = range(15020, 15027)  # Modbus TCP
 SNMP_PORTS = range(15030, 15032)  # UDP: the switch and the UPS
 BROKER_PORT = 15040
 OPCUA_PORTS = range(15050, 15052)  # OPC UA: a umati lathe and a PLC rig
+BACNET_PORT = 15060  # BACnet/IP: an AHU on 127.0.1.1, VAV boxes on 127.0.2.1-3 (UDP)
+BACNET_AGENT_PORT = 15069  # the agent's own BACnet endpoint on 127.0.0.1 (UDP)
 # The city side's ports and rules live in demo_city; tests and bench.series read them here.
 __all__ = ["ALERTS_PORT", "CONSOLE_PORT", "RULES_DIR", "STORE_PORT", "run_demo"]
 #: The simulated clock starts on a school-day morning, so the demo shows lessons and running
@@ -68,7 +70,7 @@ async def _demo(state_dir: Path, store: bool, duration: float | None, broker: li
         for p in ([STORE_PORT] if store else []) + [*SIM_PORTS, BROKER_PORT, *OPCUA_PORTS, CONTROL_PORT]
         if _port_busy(p)
     ]
-    busy += [p for p in SNMP_PORTS if _udp_busy(p)]
+    busy += [p for p in (*SNMP_PORTS, BACNET_AGENT_PORT) if _udp_busy(p)]
     if busy:
         raise DemoError(
             f"port(s) {', '.join(map(str, busy))} on 127.0.0.1 are in use: "
@@ -130,6 +132,7 @@ def campus_arguments(
     snmp: int = SNMP_PORTS[0],
     broker: str = f"mqtt://127.0.0.1:{BROKER_PORT}",
     opcua: int = OPCUA_PORTS[0],
+    bacnet: int = BACNET_PORT,
 ) -> list[str]:
     """``simulators campus``'s arguments for the demo school, on these first ports."""
     return [
@@ -163,6 +166,12 @@ def campus_arguments(
         "1",
         "--opcua-port",
         str(opcua),
+        "--bacnet-ahus",
+        "1",
+        "--bacnet-vavs",
+        "3",
+        "--bacnet-port",
+        str(bacnet),
     ]
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from . import bus, control, mqtt_sensors
 from . import opcua as opcua_machines
 from . import snmp as snmp_devices
+from .bacnet import campus as bacnet_devices
 from .campus import Campus, build_devices, render_devices_config
 from .profiles import KINDS, render_profile
 from .server import Clock
@@ -86,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     snmp_devices.add_arguments(campus)
     opcua_machines.add_arguments(campus)
+    bacnet_devices.add_arguments(campus)
 
     profiles = sub.add_parser("profiles", help="write the agent profile TOML of every device kind")
     profiles.add_argument("directory", type=Path, help="output directory (created if missing)")
@@ -100,6 +102,7 @@ async def serve(
     snmp: snmp_devices.SnmpCampus | None = None,
     opcua: opcua_machines.OpcuaCampus | None = None,
     control_port: int | None = None,
+    bacnet: bacnet_devices.BacnetCampus | None = None,
 ) -> int:
     """Run ``campus`` (and the MQTT sensors, if any) until SIGTERM/SIGINT; return the exit status.
 
@@ -136,6 +139,17 @@ async def serve(
                 return 1
             for info in opcua.infos:
                 print(f"{info.name} opcua-{info.kind} {info.url}")
+        if bacnet is not None:
+            try:
+                await bacnet.start()
+            except OSError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+            for controller in bacnet.infos:
+                print(
+                    f"{controller.name} {controller.kind} udp {controller.address} "
+                    f"device {controller.instance}"
+                )
         if wireless is not None:
             publishing = asyncio.create_task(wireless.run(), name="wireless-sensors")
             for sensor in wireless.sensors:
@@ -163,6 +177,8 @@ async def serve(
             await snmp.stop()
         if opcua is not None:
             await opcua.stop()
+        if bacnet is not None:
+            await bacnet.stop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
     return 0
@@ -190,6 +206,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         opcua_layout = opcua_machines.build_opcua_machines(
             args.opcua_cnc, args.opcua_rigs, args.opcua_port, args.host
         )
+        bacnet_layout = bacnet_devices.build_bacnet_devices(
+            args.bacnet_ahus, args.bacnet_vavs, args.bacnet_port
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -201,6 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.write("\n" + snmp_devices.render_snmp_config(snmp_layout))
         if opcua_layout:
             sys.stdout.write("\n" + opcua_machines.render_opcua_config(opcua_layout))
+        if bacnet_layout:
+            sys.stdout.write("\n" + bacnet_devices.render_bacnet_config(bacnet_layout))
         return 0
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -218,7 +239,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     snmp = snmp_devices.from_args(args, clock)
     opcua = opcua_machines.from_args(args)
-    return asyncio.run(serve(campus, wireless, snmp, opcua, args.control_port))
+    bacnet = bacnet_devices.from_args(args, clock)
+    return asyncio.run(serve(campus, wireless, snmp, opcua, args.control_port, bacnet))
 
 
 if __name__ == "__main__":

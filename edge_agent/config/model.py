@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from campus_core.devices import DeviceConfig
 from campus_core.names import Name
 from campus_core.units import ByteSize, Duration
+from drivers.bacnet.config import BacnetDevice
 from drivers.modbus.config import ModbusDevice
 from drivers.mqtt.config import MqttDevice
 from drivers.opcua.config import OpcuaDevice
@@ -97,6 +98,7 @@ class DevicesSection(BaseModel):
     mqtt: list[MqttDevice] = Field(default_factory=list)
     snmp: list[SnmpDevice] = Field(default_factory=list)
     opcua: list[OpcuaDevice] = Field(default_factory=list)
+    bacnet: list[BacnetDevice] = Field(default_factory=list)
 
     def all(self) -> list[tuple[str, DeviceConfig]]:
         """Every configured device with its protocol name, in config order."""

@@ -15,9 +15,19 @@ from tests.support.victoriametrics import VictoriaMetrics
 
 @contextlib.contextmanager
 def agent_on_campus(workdir: Path, store_url: str) -> Iterator[AgentProcess]:
-    """A classroom, a meter, a training machine, a switch and a UPS, polled every second by
-    school ``sh-test``'s agent writing to ``store_url``; both stopped on the way out."""
-    campus = SimulatedCampus(workdir / "campus", classrooms=1, meters=1, machines=1, switches=1, ups=1)
+    """A classroom, a meter, a training machine, a switch, a UPS, an air-handling unit and a VAV
+    box, polled every second by school ``sh-test``'s agent writing to ``store_url``; both
+    stopped on the way out."""
+    campus = SimulatedCampus(
+        workdir / "campus",
+        classrooms=1,
+        meters=1,
+        machines=1,
+        switches=1,
+        ups=1,
+        bacnet_ahus=1,
+        bacnet_vavs=1,
+    )
     campus.start()
     config = workdir / "agent" / "agent.toml"
     config.parent.mkdir(parents=True)

@@ -21,6 +21,7 @@ MEASUREMENTS = (
     "training_machine",
     "network_interface",
     "ups",
+    "hvac",
     "edge_agent_device",
     "edge_agent",
 )

@@ -132,6 +132,31 @@ def machine(minute: int, ts: int) -> Iterator[str]:
     )
 
 
+def hvac(minute: int, ts: int) -> Iterator[str]:
+    """An air-handling unit in alarm, and a zone 5 K above its setpoint, each in its own school."""
+    on = _active(minute)
+    yield _device(
+        "hvac",
+        "sh-hvac-alarm",
+        "ahu-1",
+        "bacnet-ahu",
+        "A",
+        "plant-1",
+        f"supply_air_temp_c=16.2,fan_running=true,alarm={'true' if on else 'false'},mode_code=4",
+        ts,
+    )
+    yield _device(
+        "hvac",
+        "sh-hvac-zone",
+        "vav-1",
+        "bacnet-vav",
+        "A",
+        "101",
+        f"zone_temp_c={27.0 if on else 22.4},zone_setpoint_c=22,airflow_m3h=1400,occupied=true,alarm=false",
+        ts,
+    )
+
+
 def ups(minute: int, ts: int) -> Iterator[str]:
     """On battery through the state; the charge falls under 30 % in its second half."""
     on = _active(minute)
@@ -203,6 +228,8 @@ SCENARIOS: dict[str, Scenario] = {
     "UpsBatteryLow": ups,
     "SwitchPortErrors": switch,
     "SwitchPortDown": switch,
+    "HvacUnitAlarm": hvac,
+    "HvacZoneTemperatureOutOfRange": hvac,
 }
 #: The school each alert's state is in.
 SCHOOL = {
@@ -221,6 +248,8 @@ SCHOOL = {
     "UpsBatteryLow": "sh-ups",
     "SwitchPortErrors": "sh-swerr",
     "SwitchPortDown": "sh-swdown",
+    "HvacUnitAlarm": "sh-hvac-alarm",
+    "HvacZoneTemperatureOutOfRange": "sh-hvac-zone",
 }
 
 

@@ -61,6 +61,7 @@ def test_the_dashboards_are_grafanas_format_with_every_asked_for_view() -> None:
         "Energy",
         "Network",
         "Training equipment",
+        "HVAC",
         "Fleet health",
     }
 

@@ -50,6 +50,8 @@ REQUIRED = {
     "UpsBatteryLow",
     "SwitchPortErrors",
     "SwitchPortDown",
+    "HvacUnitAlarm",
+    "HvacZoneTemperatureOutOfRange",
 }
 
 

@@ -81,6 +81,8 @@ def test_the_demo_runs_and_shows_readings_sent(tmp_path: Path) -> None:
         "wireless-iaq",
         "cnc-1",
         "rig-1",
+        "ahu-1",
+        "vav-2",
     ):
         assert f"{device:<12} up" in last_frame
     sent = int(last_frame.split(" sent ")[1].split()[0])

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .ports import LOOPBACK, free_port, free_port_range, free_udp_ports
+from .ports import LOOPBACK, free_port, free_port_range, free_udp_port, free_udp_ports
 
 
 @dataclass
@@ -42,6 +42,8 @@ class SimulatedCampus:
         ups: int = 0,
         switch_ports: int = 4,
         control: bool = False,
+        bacnet_ahus: int = 0,
+        bacnet_vavs: int = 0,
     ) -> None:
         self.workdir = workdir
         self.count = classrooms + meters + machines
@@ -71,6 +73,16 @@ class SimulatedCampus:
                 str(switch_ports),
                 "--snmp-port",
                 str(free_udp_ports(switches + ups)),
+            ]
+        if bacnet_ahus or bacnet_vavs:
+            # Each device on its own 127.0.0.x at this port; the agent at 127.0.0.1, port + 9.
+            self.args += [
+                "--bacnet-ahus",
+                str(bacnet_ahus),
+                "--bacnet-vavs",
+                str(bacnet_vavs),
+                "--bacnet-port",
+                str(free_udp_port()),
             ]
         #: ``python -m simulators ctl ... --port`` this, when the campus takes commands.
         self.control_port = free_port() if control else None
