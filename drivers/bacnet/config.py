@@ -18,11 +18,12 @@ import ipaddress
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from campus_core.devices import Driver
 from campus_core.names import Name, SnakeCase
 from campus_core.plugins import Factory
+from campus_core.reporting import DeviceReporting, FieldReporting, FieldSettings, refuse_deadband
 from campus_core.units import Duration
 
 from .units import normalise
@@ -99,7 +100,7 @@ def parse_object(text: str) -> tuple[str, int]:
     return kind, instance
 
 
-class ObjectSpec(BaseModel):
+class ObjectSpec(FieldReporting):
     """One value to read (``[[devices.bacnet.objects]]``): an object, its property, its field or tag."""
 
     model_config = ConfigDict(extra="forbid")
@@ -152,7 +153,13 @@ class ObjectSpec(BaseModel):
                 )
             if self.property != "present-value":
                 raise ValueError(f"{self.where}: state_tag names the text of the present value only")
+        refuse_deadband(self, self.numeric)
         return self
+
+    @builtins.property
+    def numeric(self) -> bool:
+        """Whether its field is a number a deadband can measure (a binary object's is a boolean)."""
+        return self.field is not None and self.kind not in BINARY
 
     @builtins.property
     def kind(self) -> str | None:
@@ -170,7 +177,7 @@ class ObjectSpec(BaseModel):
         return self.object if self.object is not None else f"name {self.name!r}"
 
 
-class BacnetDevice(BaseModel):
+class BacnetDevice(DeviceReporting):
     """A BACnet/IP device (an AHU or VAV controller, a fan-coil unit, a BMS panel) read by the agent."""
 
     model_config = ConfigDict(extra="forbid")
@@ -281,6 +288,10 @@ class BacnetDevice(BaseModel):
     def pushed(self) -> bool:
         """Polled (in cov mode the driver still answers each poll from what was notified)."""
         return False
+
+    def reporting(self) -> tuple[DeviceReporting, list[FieldSettings]]:
+        """The device's report keys and each object's that is a field."""
+        return self, [(o.field, o, o.numeric) for o in self.objects if o.field is not None]
 
     def create(self) -> Driver:
         """A driver for this device."""

@@ -81,6 +81,12 @@ class BacnetDriver:
         self._cov_refused: set[str] = set()
         self._logged: set[str] = set()
         self._tags: dict[str, str] = {}
+        self._every: list[tuple[ObjectIdentifier, list[PropertyIdentifier]]] = []
+        #: COV mode: when every value is read again (the shortest heartbeat the device keeps).
+        self._heartbeat_ms = int(
+            1000 * min([config.heartbeat, *(o.heartbeat for o in config.objects if o.heartbeat)])
+        )
+        self._next_read_ms = 0
         self.stats = BacnetStats()
 
     @property
@@ -119,12 +125,19 @@ class BacnetDriver:
         """Read every configured object once (or hand over what was notified); DeviceError says why not."""
         config = self._config
         session = self._session
+        notified: list[Reading] = []
+        every = False
         try:
             fresh = not session.open or (self._cov is not None and self._cov.lost is not None)
             if fresh:
                 values = await self._start()
             elif self._cov is not None:
-                return await self._notified()
+                notified = await self._notified()
+                if now_ms() < self._next_read_ms:
+                    return notified
+                # The heartbeat: a device with nothing new still shows its values, read now.
+                values = await session.read(self._every)
+                every = True
             else:
                 values = await session.read(self._items)
         except BacnetError as exc:
@@ -135,8 +148,11 @@ class BacnetDriver:
             self.stats.rpm_requests = session.rpm_requests
             self.stats.single_reads = session.single_reads
         self.stats.polls += 1
-        targets = self._targets if fresh or self._cov is None else self._polled
-        reading = self._reading(targets, values, now_ms())
+        targets = self._targets if fresh or every or self._cov is None else self._polled
+        now = now_ms()
+        if fresh or every:
+            self._next_read_ms = now + self._heartbeat_ms
+        reading = self._reading(targets, values, now)
         if reading is None:
             raise DeviceError(
                 config.name,
@@ -144,7 +160,7 @@ class BacnetDriver:
                 "for each); check the controller",
             )
         self._tags = dict(reading.tags)
-        return [reading]
+        return [*notified, reading]
 
     async def _start(self) -> dict[Any, Any]:
         """Open the session, read every object once, subscribe in cov mode: all of it, or none.
@@ -183,6 +199,7 @@ class BacnetDriver:
         self._targets = prepared.targets
         self._polled = list(prepared.targets)
         self._plan()
+        self._every = list(self._items)  # every object: what a heartbeat reads in cov mode
 
     def _plan(self) -> None:
         """The read list: each object once, with every property its targets need."""
