@@ -120,7 +120,8 @@ async def _demo(state_dir: Path, store: bool, duration: float | None, broker: li
             if process.returncode is None:
                 process.terminate()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(process.wait(), 10)
+                    async with asyncio.timeout(10):
+                        await process.wait()
         sys.stderr = sys.__stderr__
         log_file.close()
     print(f"demo stopped; the agent's log is in {log_path}")

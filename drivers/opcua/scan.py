@@ -102,9 +102,8 @@ def run(args: argparse.Namespace) -> int:
 async def _endpoints(device: OpcuaDevice) -> list[Any]:
     client = Client(device.url, timeout=device.timeout)
     try:
-        result: list[Any] = await asyncio.wait_for(
-            client.connect_and_get_server_endpoints(), device.timeout * 2
-        )
+        async with asyncio.timeout(device.timeout * 2):
+            result: list[Any] = await client.connect_and_get_server_endpoints()
     except (UaError, OSError, TimeoutError, ConnectionError) as exc:
         raise OpcuaError(describe_failure(exc, device, "listing the endpoints")) from None
     return result

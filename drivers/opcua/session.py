@@ -107,7 +107,8 @@ class Session:
         config = self._config
         client = Client(config.url, timeout=config.timeout, watchdog_intervall=max(config.timeout, 10.0))
         try:
-            await asyncio.wait_for(self._connect(client), config.timeout * 3)
+            async with asyncio.timeout(config.timeout * 3):
+                await self._connect(client)
         except OpcuaError:
             await _drop(client)
             raise
@@ -191,7 +192,8 @@ class Session:
     async def _offers(self) -> str:
         probe = Client(self._config.url, timeout=self._config.timeout)
         try:
-            endpoints = await asyncio.wait_for(probe.connect_and_get_server_endpoints(), self._config.timeout)
+            async with asyncio.timeout(self._config.timeout):
+                endpoints = await probe.connect_and_get_server_endpoints()
         except (UaError, OSError, TimeoutError, ConnectionError):
             return "(the server did not list its endpoints)"
         return ", ".join(str(o) for o in offered(endpoints)) or "nothing"
@@ -402,7 +404,8 @@ def _parse_node_id(text: str, namespaces: list[str]) -> tuple[Any | None, str | 
 async def _drop(client: Client, wait: float = 2.0) -> None:
     """Close what is left of a client without waiting on a server that does not answer."""
     try:
-        await asyncio.wait_for(client.disconnect(), wait)
+        async with asyncio.timeout(wait):
+            await client.disconnect()
     except (UaError, OSError, TimeoutError, ConnectionError, AttributeError):
         with contextlib.suppress(Exception):
             client.disconnect_socket()

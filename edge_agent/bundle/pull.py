@@ -129,7 +129,8 @@ class Puller:
             interval = config.fleet.interval if config.fleet is not None else 60.0
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), interval)
+                async with asyncio.timeout(interval):
+                    await self._wake.wait()
 
     async def check(self, config: AgentConfig, fleet: FleetSection) -> Offer | None:
         """One turn: fetch, and if the bundle changed, verify and validate it; the offer, if any."""
