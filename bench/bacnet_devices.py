@@ -21,8 +21,8 @@ import os
 import platform
 import socket
 import statistics
-import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -39,9 +39,10 @@ from bacpypes3.pdu import Address, IPv4Address
 from drivers.bacnet import BacnetDevice, BacnetDriver
 from edge_agent import __version__
 from simulators.bacnet import POINTS
-from tests.support.ports import free_port_range, free_udp_port
+from tests.support.ports import free_udp_port
 
 from . import footprint
+from .measure import campus_process, only
 
 DEVICES = 10
 CYCLES = 40
@@ -151,38 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
     port = free_udp_port()
-    simulator = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "simulators",
-            "campus",
-            "--classrooms",
-            "1",
-            "--meters",
-            "0",
-            "--machines",
-            "0",
-            "--base-port",
-            str(free_port_range(1)),
-            "--bacnet-ahus",
-            str(DEVICES),
-            "--bacnet-port",
-            str(port),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
     figures: dict[str, float] = {}
-    try:
-        assert simulator.stdout is not None
-        for line in simulator.stdout:
-            if line.strip() == "ready":
-                break
+    with (
+        tempfile.TemporaryDirectory() as work,
+        campus_process(Path(work), only("--bacnet-ahus", str(DEVICES), "--bacnet-port", str(port))),
+    ):
         figures.update(asyncio.run(measure_reads(port)))
-    finally:
-        simulator.terminate()
-        simulator.wait(timeout=30)
     if args.footprint:
         for label, bacnet in (("campus", 0), ("campus_plus_50_bacnet", 50)):
             found = footprint.measure(args.footprint, bacnet=bacnet)

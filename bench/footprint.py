@@ -20,12 +20,9 @@ import statistics
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.mosquitto import Mosquitto
 from tests.support.ports import free_port, free_port_range
@@ -41,17 +38,12 @@ from .measure import (
     write_profile_40,
     write_profile_bacnet_30,
 )
+from .measure import scrape as scrape_page
 
 
 def scrape(listen: str) -> dict[str, dict[tuple[str, ...], float]]:
     """name -> {label values: value} of the agent's /metrics."""
-    with urllib.request.urlopen(f"http://{listen}/metrics", timeout=10) as response:
-        text = response.read().decode()
-    out: dict[str, dict[tuple[str, ...], float]] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            out.setdefault(sample.name, {})[tuple(sample.labels.values())] = sample.value
-    return out
+    return scrape_page(f"http://{listen}/metrics")
 
 
 @dataclass

@@ -7,8 +7,13 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.ports import free_port_range
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -17,6 +22,17 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def scrape(url: str) -> dict[str, dict[tuple[str, ...], float]]:
+    """name -> {label values: value} of a Prometheus text page (the agent's /metrics)."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    out: dict[str, dict[tuple[str, ...], float]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out.setdefault(sample.name, {})[tuple(sample.labels.values())] = sample.value
+    return out
 
 
 def rss_mb(pid: int) -> float:
@@ -49,15 +65,8 @@ def peak_rss_mb(pid: int) -> float:
 
 
 @contextlib.contextmanager
-def simulators(work: Path, args: list[str]) -> Iterator[str]:
-    """``python -m simulators campus ARGS`` running; yields the agent's device entries."""
-    entries = subprocess.run(
-        [sys.executable, "-m", "simulators", "campus", *args, "--print-config"],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    ).stdout
+def campus_process(work: Path, args: list[str]) -> Iterator[subprocess.Popen[str]]:
+    """``python -m simulators campus ARGS`` serving (it said ``ready``); SIGTERM on the way out."""
     log = (work / "simulators.log").open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "simulators", "campus", *args], stdout=subprocess.PIPE, stderr=log, text=True
@@ -69,11 +78,41 @@ def simulators(work: Path, args: list[str]) -> Iterator[str]:
                 break
         else:
             raise RuntimeError(f"simulators did not start; see {work / 'simulators.log'}")
-        yield entries
+        yield process
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
         log.close()
+
+
+def only(*devices: str) -> list[str]:
+    """Campus arguments for just ``devices`` (e.g. ``--opcua-cnc 20 ...``): the one classroom the
+    simulator always serves sits on a free port of its own and is not polled."""
+    return [
+        "--classrooms",
+        "1",
+        "--meters",
+        "0",
+        "--machines",
+        "0",
+        "--base-port",
+        str(free_port_range(1)),
+        *devices,
+    ]
+
+
+@contextlib.contextmanager
+def simulators(work: Path, args: list[str]) -> Iterator[str]:
+    """``python -m simulators campus ARGS`` running; yields the agent's device entries."""
+    entries = subprocess.run(
+        [sys.executable, "-m", "simulators", "campus", *args, "--print-config"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    with campus_process(work, args):
+        yield entries
 
 
 def write_profile_40(config_dir: Path) -> None:

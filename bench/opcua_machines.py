@@ -17,8 +17,8 @@ import asyncio
 import json
 import os
 import platform
-import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from pathlib import Path
@@ -32,7 +32,7 @@ from edge_agent import __version__
 from tests.support.ports import free_port_range
 
 from . import footprint
-from .measure import cpu_seconds
+from .measure import campus_process, cpu_seconds, only
 
 MACHINES = 20
 CYCLES = 30
@@ -119,38 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
     base = free_port_range(MACHINES)
-    simulator = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "simulators",
-            "campus",
-            "--classrooms",
-            "1",
-            "--meters",
-            "0",
-            "--machines",
-            "0",
-            "--base-port",
-            str(free_port_range(1)),
-            "--opcua-cnc",
-            str(MACHINES),
-            "--opcua-port",
-            str(base),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
     figures: dict[str, float] = {}
-    try:
-        assert simulator.stdout is not None
-        for line in simulator.stdout:
-            if line.strip() == "ready":
-                break
+    with (
+        tempfile.TemporaryDirectory() as work,
+        campus_process(
+            Path(work), only("--opcua-cnc", str(MACHINES), "--opcua-port", str(base))
+        ) as simulator,
+    ):
         figures.update(asyncio.run(measure_reads(base, simulator.pid)))
-    finally:
-        simulator.terminate()
-        simulator.wait(timeout=30)
     if args.footprint:
         for label, opcua in (("campus", 0), ("campus_plus_20_opcua", MACHINES)):
             found = footprint.measure(args.footprint, opcua=opcua)

@@ -12,11 +12,8 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from prometheus_client.parser import text_string_to_metric_families
-
-from ..measure import cpu_seconds, peak_rss_mb
+from ..measure import cpu_seconds, peak_rss_mb, rss_mb, scrape
 from .rig import SINK, City, Gateway
 
 #: A gateway has caught up when the oldest batch it still has to send is younger than this:
@@ -160,22 +157,3 @@ def sum_of(text: str, name: str) -> float:
         if line.startswith(name) and line[len(name) : len(name) + 1] in ("{", " "):
             total += float(line.rsplit(" ", 1)[1])
     return total
-
-
-def scrape(url: str) -> dict[str, dict[tuple[str, ...], float]]:
-    """name -> {label values: value} of a Prometheus text page."""
-    with urllib.request.urlopen(url, timeout=10) as response:
-        text = response.read().decode()
-    out: dict[str, dict[tuple[str, ...], float]] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            out.setdefault(sample.name, {})[tuple(sample.labels.values())] = sample.value
-    return out
-
-
-def rss_mb(pid: int) -> float:
-    """The process's resident set now (VmRSS), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
