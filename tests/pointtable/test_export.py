@@ -93,7 +93,7 @@ def test_an_address_of_five_digits_is_exported_in_hex(
 
 def test_what_is_no_point_table_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["export", "points", "if-mib"]) == 1
-    assert "only Modbus and OPC UA profiles are point tables" in capsys.readouterr().err
+    assert "only Modbus, OPC UA and BACnet profiles are point tables" in capsys.readouterr().err
     assert main(["export", "points", "sdm631"]) == 1
     assert "no profile 'sdm631': give a file, or one of the bundled" in capsys.readouterr().err
     assert main(["export", "points", "sdm630", "--format", "xlsx"]) == 2
