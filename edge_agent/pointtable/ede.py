@@ -65,6 +65,8 @@ COLUMNS: dict[str, tuple[int, tuple[str, ...]]] = {
     "state_texts": (13, ("state-text-reference", "state text reference", "state-text-ref")),
     "unit": (14, ("unit-code", "unit code")),
 }
+#: The columns EDE makes mandatory and the import needs.
+MANDATORY = ("keyname", "device", "object_name", "object_type", "instance")
 #: Object-type numbers of the objects the agent reads (BACnet's ObjectType enumeration).
 READ = {
     0: "analog-input", 1: "analog-output", 2: "analog-value", 3: "binary-input", 4: "binary-output",
@@ -79,7 +81,8 @@ OTHER = {
     16: "program", 17: "schedule", 18: "averaging", 20: "trend-log", 25: "event-log",
     27: "trend-log-multiple", 29: "structured-view",
 }  # fmt: skip
-_LAYOUT = re.compile(r"^\s*2(\.\d+)*\s*$")
+#: Layout 2.x; a comma, where the file was saved in a language that writes decimals so (2,3).
+_LAYOUT = re.compile(r"^\s*2([.,]\d+)*\s*$")
 
 
 def sniff(head: str) -> bool:
@@ -109,6 +112,15 @@ def read(path: Path, options: Options) -> Draft:
             ]
         )
     draft = Draft(table, NAME)
+    missing = [COLUMNS[k][1][0] for k in MANDATORY if k not in table.columns]
+    if missing:
+        raise PointTableError(
+            [
+                table.problem(
+                    table.sheet.rows[table.header - 1], None, f"the header has no {', '.join(missing)} column"
+                )
+            ]
+        )
     _header(draft)
     rows = _device_rows(draft, options)
     texts = _state_texts(path, draft) if rows else None
@@ -139,7 +151,10 @@ def _locate(sheet: Sheet) -> Table | None:
         if key is not None:
             columns.setdefault(key, index)
     for key, (place, _) in COLUMNS.items():
-        columns.setdefault(key, place)
+        # The format is positional: a column the header leaves blank is the one at its place,
+        # but a column titled otherwise is not (a tool's own layout puts its columns elsewhere).
+        if key not in columns and (place >= len(titles) or not titles[place]):
+            columns[key] = place
     shown = {k: titles[i] if i < len(titles) and titles[i] else COLUMNS[k][1][0] for k, i in columns.items()}
     above = [r for r in sheet.rows if r.number < header.number and not r.empty]
     # Rows starting with # below the header are comments, as above it.

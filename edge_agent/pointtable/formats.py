@@ -53,6 +53,10 @@ def detect(path: Path) -> str:
 def read(path: Path, options: Options, format: str | None) -> Draft:
     """The draft of the table at ``path``; PointTableError when no point table is found in it."""
     format = format or detect(path)
+    if options.device is not None and format != "ede":
+        raise PointTableError(
+            [TableProblem(str(path), f"--device picks a device of an EDE file; this is a {format} file")]
+        )
     if format in TEXT_FORMATS:
         module = reader(format)
         if options.protocol not in module.PROTOCOLS:

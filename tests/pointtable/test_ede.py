@@ -191,3 +191,25 @@ def test_a_file_of_several_devices_imports_the_one_asked_for(
     assert profile_data(out)["objects"] == [{"object": "analog-input,1", "field": "zone_temp_c"}]
     code, _, err = run_import(capsys, table, *args, "--force", "--device", "3001")
     assert code == 1 and "has no device 3001; its devices: 2001 'vav-1', 2101 'ahu-1'" in err
+
+
+def test_a_tool_s_own_layout_is_read_by_its_column_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Another column order, no '#' before the header, the layout with a decimal comma.
+    table = tmp_path / "export.csv"
+    table.write_text(
+        "PROJECT_NAME;Plant\nVERSION_OF_LAYOUT;2,2\n"
+        "keyname;device-obj-instance;object-name;object-type;object-instance;description;unit-code;"
+        "object-tag-text;state-text-reference\n"
+        "ZoneTemp;7;ZN-T;0;1;zone temperature;62;zone;\n"
+        "Mode;7;MODE;19;2;fan coil mode;;mode;4\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "fcu.toml"
+    code, _, err = run_import(capsys, table, "--protocol", "bacnet", "--measurement", "hvac", "--out", out)
+    assert code == 0, err
+    assert profile_data(out)["objects"] == [
+        {"object": "analog-input,1", "field": "zone_temp_c"},
+        {"object": "multi-state-value,2", "field": "mode_code", "state_tag": "mode"},
+    ]

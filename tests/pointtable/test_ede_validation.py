@@ -185,3 +185,23 @@ def test_nothing_is_written_and_every_problem_is_printed(
     assert (
         f"{table}, row {BAD_ROW + 1}, column 'object-instance': object-instance must be a whole number" in err
     )
+
+
+def test_a_header_without_a_mandatory_column_is_refused(tmp_path: Path) -> None:
+    table = tmp_path / "short_EDE.csv"
+    table.write_text(
+        "PROJECT_NAME;x\n# keyname;device obj.-instance;object-name;object-type;description\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(PointTableError) as caught:
+        import_points(table, Options("bacnet", measurement="hvac"), "ahu")
+    [problem] = caught.value.problems
+    assert (problem.row, problem.message) == (2, "the header has no object-instance column")
+
+
+def test_device_is_for_ede_files(tmp_path: Path) -> None:
+    table = tmp_path / "points.csv"
+    table.write_text('measurement,hvac\nname,field,object\nSAT,supply_air_temp_c,"analog-input,1"\n')
+    with pytest.raises(PointTableError) as caught:
+        import_points(table, Options("bacnet", device=2101), "ahu")
+    assert caught.value.problems[0].message == "--device picks a device of an EDE file; this is a csv file"
