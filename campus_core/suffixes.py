@@ -1,14 +1,21 @@
 """Units and the schema's field suffixes: ``V`` is ``_v``, ``°C`` is ``_c``, ``μg/m³`` is ``_ugm3``.
 
 Field names end with their unit (docs/schema.md): ``voltage_l1_v``, ``co2_ppm``. Point tables
-give the unit as integrators write it (``℃``, ``%RH``, ``KWH``, ``ug/m3``, ``千瓦时``) and BACnet
-devices as an EngineeringUnits name (``degreesCelsius``); both come here to find the suffix,
-and a field's suffix goes back to the unit shown to a person.
+give the unit as integrators write it (``℃``, ``%RH``, ``KWH``, ``ug/m3``, ``千瓦时``); they come
+here to find the suffix, and a field's suffix goes back to the unit shown to a person.
+
+A unit written as BACnet names it (``degreesCelsius``, ``kilovolts``) is answered from the one
+BACnet table, :mod:`campus_core.bacnet_units`, never from a table of its own: where the
+BACnet driver converts that unit (kilovolts to volts) the text alone cannot say which suffix
+is meant (a Modbus register in kV is not converted), so such a name has no suffix here; where
+the driver writes the unit as it is (``degreesCelsius``, ``partsPerMillion``) it has that one.
 """
 
 from __future__ import annotations
 
 import unicodedata
+
+from campus_core import bacnet_units
 
 #: The unit each suffix stands for, as a person writes it: the first spelling of each suffix in
 #: :data:`UNITS` is the one shown back.
@@ -17,109 +24,77 @@ UNITS: dict[str, str] = {
     "°C": "c",
     "degC": "c",
     "摄氏度": "c",
-    "degreesCelsius": "c",
     "%": "pct",
     "%RH": "pct",
     "RH%": "pct",
     "RH": "pct",
-    "percent": "pct",
-    "percentRelativeHumidity": "pct",
     "ppm": "ppm",
-    "partsPerMillion": "ppm",
     "ppb": "ppb",
-    "partsPerBillion": "ppb",
     "μg/m³": "ugm3",
     "ug/m3": "ugm3",
-    "microgramsPerCubicMeter": "ugm3",
     "mg/m³": "mgm3",
     "mg/m3": "mgm3",
-    "milligramsPerCubicMeter": "mgm3",
     "dB": "db",
     "dB(A)": "db",
     "dBA": "db",
     "分贝": "db",
-    "decibelsA": "db",
     "lx": "lux",
     "lux": "lux",
     "勒克斯": "lux",
-    "luxes": "lux",
     # electricity
     "V": "v",
     "伏": "v",
     "伏特": "v",
-    "volts": "v",
     "kV": "kv",
-    "kilovolts": "kv",
     "mV": "mv",
-    "millivolts": "mv",
     "A": "a",
     "安": "a",
     "安培": "a",
-    "amperes": "a",
     "mA": "ma",
-    "milliamperes": "ma",
     "W": "w",
     "瓦": "w",
-    "watts": "w",
     "kW": "kw",
     "千瓦": "kw",
-    "kilowatts": "kw",
     "VA": "va",
-    "voltAmperes": "va",
     "kVA": "kva",
-    "kilovoltAmperes": "kva",
     "var": "var",
-    "voltAmperesReactive": "var",
     "kvar": "kvar",
-    "kilovoltAmperesReactive": "kvar",
     "kWh": "kwh",
     "千瓦时": "kwh",
-    "kilowattHours": "kwh",
     "Wh": "wh",
-    "wattHours": "wh",
     "MWh": "mwh",
-    "megawattHours": "mwh",
     "kvarh": "kvarh",
     "kVAh": "kvah",
     "Ah": "ah",
     "Hz": "hz",
     "赫兹": "hz",
-    "hertz": "hz",
     "°": "deg",
     "deg": "deg",
     "degrees": "deg",
-    "degreesAngular": "deg",
     # pressure, flow, motion, time
     "Pa": "pa",
     "帕": "pa",
-    "pascals": "pa",
     "kPa": "kpa",
     "千帕": "kpa",
-    "kilopascals": "kpa",
     "hPa": "hpa",
-    "hectopascals": "hpa",
     "MPa": "mpa",
     "bar": "bar",
-    "bars": "bar",
     "m³/h": "m3h",
-    "cubicMetersPerHour": "m3h",
     "m³": "m3",
-    "cubicMeters": "m3",
     "m/s": "mps",
-    "metersPerSecond": "mps",
     "rpm": "rpm",
     "r/min": "rpm",
     "转/分": "rpm",
-    "revolutionsPerMinute": "rpm",
     "h": "h",
     "小时": "h",
-    "hours": "h",
     "min": "min",
     "分钟": "min",
-    "minutes": "min",
     "s": "s",
     "秒": "s",
-    "seconds": "s",
+    # what BACnet devices' values are converted into besides the above (campus_core.bacnet_units)
+    "K": "k",
+    "kg": "kg",
+    "千克": "kg",
 }
 
 #: Units that say "no unit": the field then has no suffix (``power_factor``, ``running``).
@@ -154,7 +129,18 @@ def suffix_for_unit(unit: str) -> str | None:
         return ""
     if text in _EXACT:
         return _EXACT[text]
+    if bacnet_units.normalise(text) in bacnet_units.UNITLESS:
+        return ""
+    converted = bacnet_units.conversion(text)
+    if converted is not None:
+        return converted.suffix if converted.identity else None
     return _FOLDED.get(text.casefold())
+
+
+def converted_by_bacnet(unit: str) -> bacnet_units.Conversion | None:
+    """The conversion of a unit written as BACnet names it, when the BACnet driver converts it."""
+    converted = bacnet_units.conversion(_normal(unit))
+    return None if converted is None or converted.identity else converted
 
 
 def unit_for_suffix(suffix: str) -> str | None:

@@ -1,7 +1,8 @@
 """BACnet/IP driver (``[[devices.bacnet]]``): air-handling units, VAV boxes, fan coils, BMS panels.
 
-``config.py`` is what a technician writes, ``units.py`` turns BACnet engineering units into
-the schema's suffixes, ``link.py`` is the agent's own UDP endpoint (shared by the devices
+``config.py`` is what a technician writes, ``units.py`` checks field names against BACnet
+engineering units (the table of units, suffixes and conversions is campus_core.bacnet_units,
+shared with the point-table import), ``link.py`` is the agent's own UDP endpoint (shared by the devices
 naming it, with foreign-device registration), ``plan.py`` sizes ReadPropertyMultiple
 requests, ``session.py`` finds a device and reads it, ``objects.py`` finds the configured
 objects and converts their values, ``cov.py`` keeps change-of-value subscriptions,

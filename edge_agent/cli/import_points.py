@@ -3,13 +3,15 @@
 ``edge-agent import points FILE --protocol P --out PROFILE.toml`` writes the profile only when
 every row is good and the profile passes the checks of ``edge-agent check``; otherwise it lists
 every problem (file, sheet, row, column, value) and writes nothing. ``--template FILE`` writes
-a blank template (CSV or XLSX) with an example row to fill in.
+a blank template (CSV or XLSX) with an example row to fill in. BACnet devices come as EDE
+files (``--format ede``, or found by their header), or as the template.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 
 from ..pointtable import Options, PointTableError, import_points
@@ -17,14 +19,16 @@ from ..pointtable.draft import WORD_ORDERS
 from ..pointtable.export import example, write
 from ..pointtable.formats import FORMATS
 
-HELP = "turn a point table (CSV, XLSX, Kepware export) into a device profile"
+HELP = "turn a point table (CSV, XLSX, Kepware export, BACnet EDE) into a device profile"
 PROTOCOLS = ("modbus", "opcua", "bacnet")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """points FILE --protocol P --out PROFILE.toml, or points --template FILE."""
     parser.add_argument("what", choices=["points"], help="what to import: a point table")
-    parser.add_argument("file", nargs="?", type=Path, help="the point table: .csv, .xlsx, a Kepware export")
+    parser.add_argument(
+        "file", nargs="?", type=Path, help="the point table: .csv, .xlsx, a Kepware export, a BACnet EDE file"
+    )
     parser.add_argument("--protocol", choices=PROTOCOLS, help="the protocol the device speaks")
     parser.add_argument(
         "--format", choices=FORMATS, help="the table's format (default: from its extension and header row)"
@@ -37,6 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--measurement", help="the profile's measurement, e.g. classroom_env")
     parser.add_argument("--sheet", help="the workbook's sheet to read (default: the first with a header row)")
+    parser.add_argument(
+        "--device",
+        type=int,
+        metavar="INSTANCE",
+        help="BACnet EDE: the device instance whose objects to import, when the file lists several",
+    )
     parser.add_argument("--out", type=Path, help="the profile to write, e.g. profiles/a301-iaq.toml")
     parser.add_argument("--force", action="store_true", help="overwrite --out (or --template) if it exists")
     parser.add_argument(
@@ -67,18 +77,13 @@ def run(args: argparse.Namespace) -> int:
         return _template(args.template, args.protocol or "modbus", args.lang, args.force)
     if args.file is None or args.protocol is None or args.out is None:
         return _usage("import points FILE --protocol modbus|opcua|bacnet --out PROFILE.toml")
-    if args.protocol == "bacnet":
-        print(
-            "edge-agent import: BACnet point tables (EDE files) become profiles once the BACnet "
-            "driver is part of the agent",
-            file=sys.stderr,
-        )
-        return 1
     if args.out.suffix != ".toml":
         return _usage(f"--out {args.out}: a profile is a .toml file, e.g. profiles/a301-iaq.toml")
     if _exists(args.out, args.force):
         return 1
-    options = Options(args.protocol, sheet=args.sheet, order=args.order, measurement=args.measurement)
+    options = Options(
+        args.protocol, sheet=args.sheet, order=args.order, measurement=args.measurement, device=args.device
+    )
     try:
         imported = import_points(args.file, options, args.out.stem, args.format)
     except PointTableError as exc:
@@ -90,6 +95,9 @@ def run(args: argparse.Namespace) -> int:
         f"wrote {args.out}: {imported.points} point(s) from {args.file} ({imported.format}), "
         f"measurement {imported.measurement}, kind {imported.kind}"
     )
+    if imported.left_out:
+        counted = ", ".join(f"{n} {what}" for what, n in Counter(imported.left_out).most_common())
+        print(f"left out {len(imported.left_out)} object(s) that hold no value to poll: {counted}")
     print(
         f'use it with profile = "{args.out.stem}" in a [[devices.{args.protocol}]] entry, the file in '
         "profiles/ beside agent.toml; then edge-agent test polls the device once"
@@ -98,8 +106,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _template(path: Path, protocol: str, lang: str, force: bool) -> int:
-    if protocol not in ("modbus", "opcua"):
-        return _usage("--template writes Modbus and OPC UA point tables")
     if path.suffix.lower() not in (".csv", ".xlsx"):
         return _usage(f"--template {path}: name a .csv or .xlsx file")
     if _exists(path, force):

@@ -1,9 +1,10 @@
 """From a draft to profile entries, validated before anything is written.
 
 Each entry goes through the driver's own model (``drivers.modbus.config.Register``,
-``drivers.opcua.config.NodeSpec``), so what the import accepts is exactly what the agent
-accepts; then across entries: a field or tag made twice, registers that overlap. Every
-problem names the row and the column it came from.
+``drivers.opcua.config.NodeSpec``, ``drivers.bacnet.config.ObjectSpec``), so what the import
+accepts is exactly what the agent accepts; then across entries: a field or tag made twice,
+registers that overlap, an object read twice. Every problem names the row and the column it
+came from.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ValidationError
 
 from campus_core.reporting import FieldReporting
+from drivers.bacnet.config import ObjectSpec
 from drivers.modbus.config import TYPE_WIDTH, Register
 from drivers.opcua.config import NodeSpec
 
@@ -71,6 +73,22 @@ def _node_keys(model: BaseModel) -> dict[str, object]:
     return keys
 
 
+def _object_keys(model: BaseModel) -> dict[str, object]:
+    assert isinstance(model, ObjectSpec)
+    # In the order the bundled BACnet profiles write them: the object first, then what it becomes.
+    keys: dict[str, object] = {}
+    for name in ("object", "name"):
+        if getattr(model, name) is not None:
+            keys[name] = getattr(model, name)
+    if model.property != "present-value":
+        keys["property"] = model.property
+    for name in ("field", "tag", "state_tag"):
+        if getattr(model, name) is not None:
+            keys[name] = getattr(model, name)
+    keys.update(_report_keys(model))
+    return keys
+
+
 def _report_keys(model: FieldReporting) -> dict[str, object]:
     """A point's own deadband (report on change), when it sets one."""
     return {
@@ -81,18 +99,29 @@ def _report_keys(model: FieldReporting) -> dict[str, object]:
 
 
 def _once(draft: Draft, valid: list[tuple[Entry, BaseModel]]) -> None:
-    """Every field and every tag is made by one entry only."""
+    """Every field and every tag is made by one entry only (a multi-state's ``state_tag`` is a tag)."""
     seen: dict[tuple[str, str], Entry] = {}
     for entry, model in valid:
-        for kind in ("field", "tag"):
-            name = getattr(model, kind)
+        for key, kind in (("field", "field"), ("tag", "tag"), ("state_tag", "tag")):
+            name = getattr(model, key, None)
             if name is None:
                 continue
             first = seen.setdefault((kind, name), entry)
             if first is not entry:
                 draft.problem(
-                    entry, kind, f"{kind} {name!r} is also made by row {first.row.number}; each {kind} once"
+                    entry, key, f"{kind} {name!r} is also made by row {first.row.number}; each {kind} once"
                 )
+
+
+def _objects_once(draft: Draft, valid: list[tuple[Entry, BaseModel]]) -> None:
+    """Fields and tags once, and each property of an object read by one entry only."""
+    _once(draft, valid)
+    seen: dict[tuple[str, str], Entry] = {}
+    for entry, model in valid:
+        assert isinstance(model, ObjectSpec)
+        first = seen.setdefault((model.where, model.property), entry)
+        if first is not entry:
+            draft.problem(entry, "object", f"{model.where} is also read by row {first.row.number}")
 
 
 def _no_overlap(draft: Draft, valid: list[tuple[Entry, BaseModel]]) -> None:
@@ -136,18 +165,17 @@ def _span(register: Register) -> str:
     return f"{register.type} at {where}"
 
 
-#: Per protocol, what its profile holds. BACnet joins once its driver is in the agent:
-#: ``Target("bacnet", "objects", <its object model>, {"host": ...}, ...)``, fed by an EDE reader
-#: (formats.py) whose entries carry the keys of ``[[objects]]``.
+#: Per protocol, what its profile holds; the readers (formats.py) make entries with its keys.
 TARGETS = {
     "modbus": Target("modbus", "registers", Register, {"host": "127.0.0.1"}, _register_keys, _no_overlap),
     "opcua": Target("opcua", "nodes", NodeSpec, {"url": "opc.tcp://127.0.0.1:4840"}, _node_keys, _once),
+    "bacnet": Target("bacnet", "objects", ObjectSpec, {"address": "127.0.0.1"}, _object_keys, _objects_once),
 }
 
 #: Words of a model's message -> the entry key (and so the column) it is about.
 _ABOUT = (
-    "deadband_pct", "deadband", "length", "bit", "enum", "scale", "offset", "order", "tag", "field", "node",
-    "path", "type",
+    "deadband_pct", "deadband", "length", "bit", "enum", "scale", "offset", "order", "state_tag", "tag",
+    "field", "node", "path", "property", "object", "type",
 )  # fmt: skip
 
 
@@ -155,7 +183,10 @@ def _about(message: str, entry: Entry) -> str:
     for key in _ABOUT:
         if key in message and key in entry.columns:
             return key
-    return next((k for k in ("type", "address", "node", "path", "field") if k in entry.columns), "field")
+    return next(
+        (k for k in ("type", "address", "node", "path", "object", "name", "field") if k in entry.columns),
+        "field",
+    )
 
 
 def _prepare_register(draft: Draft, entry: Entry, options: Options) -> bool:

@@ -1,6 +1,6 @@
 """A point table on its way to a profile: the entries a reader made of its rows, and its settings.
 
-A reader (template, Kepware, later BACnet EDE) turns each row into an :class:`Entry`, the keys of
+A reader (template, Kepware, BACnet EDE) turns each row into an :class:`Entry`, the keys of
 one ``[[registers]]`` / ``[[nodes]]`` / ``[[objects]]`` entry, remembering which column each key
 came from, so that whatever is found wrong later still names the cell to fix.
 """
@@ -26,6 +26,8 @@ class Options:
     sheet: str | None = None
     order: str = "ABCD"
     measurement: str | None = None
+    #: BACnet EDE: the device whose objects to import, when the file lists several.
+    device: int | None = None
 
 
 @dataclass
@@ -53,6 +55,10 @@ class Draft:
     setting_rows: dict[str, Row] = field(default_factory=dict)
     entries: list[Entry] = field(default_factory=list)
     problems: list[TableProblem] = field(default_factory=list)
+    #: Lines the profile's header comment adds about the source (an EDE file's project and device).
+    notes: list[str] = field(default_factory=list)
+    #: Rows the agent reads nothing of (an EDE file's device object, its schedules), by what they are.
+    left_out: list[str] = field(default_factory=list)
 
     def problem(self, entry_or_row: Entry | Row | None, key: str | None, message: str) -> None:
         """Note a problem at a row; ``key`` is a profile key of the entry, or a column key of the table."""

@@ -1,8 +1,13 @@
 """A profile back into the template, as CSV or XLSX, so that a table and a profile can be kept as one.
 
-Importing what this writes gives the same profile: every register or node with its field,
-tag, table, PDU address, type, order, scale, offset, length, bit and enum, and the
-profile's measurement, kind, tags and request limits in rows above the header.
+Importing what this writes gives the same profile: every register, node or BACnet object with
+its field, tag, table, PDU address, type, order, scale, offset, length, bit and enum (object,
+object name, property and state tag), and the profile's measurement, kind, tags and request
+limits in rows above the header.
+
+A BACnet profile is written as the template, not as an EDE file: an EDE file is the device's
+own description (its instance, every object's name and units), which a profile does not hold
+and an export would have to invent; the template holds exactly what the profile says.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ TITLE = {
     "en": "edge-agent point table, one row per point (edge-agent import points FILE --protocol {p})",
     "zh": "edge-agent 点表：每行一个点位（edge-agent import points 文件 --protocol {p}）",
 }
-_ENTRY = re.compile(r"^\[\[(?:registers|nodes)\]\]\s*(?:#\s*(?:row \d+:\s*)?(.*))?$")
+_ENTRY = re.compile(r"^\[\[(?:registers|nodes|objects)\]\]\s*(?:#\s*(?:row \d+:\s*)?(.*))?$")
 
 
 class ExportError(ValueError):
@@ -76,7 +81,8 @@ def template_of(data: dict[str, object], text: str, lang: str = "en") -> Templat
     protocol = next((t.protocol for t in TARGETS.values() if t.section in data), None)
     if protocol is None:
         raise ExportError(
-            "has no [[registers]] or [[nodes]]: only Modbus and OPC UA profiles are point tables"
+            "has no [[registers]], [[nodes]] or [[objects]]: only Modbus, OPC UA and BACnet profiles "
+            "are point tables"
         )
     target = TARGETS[protocol]
     unknown = sorted(k for k in data if k not in (target.section, *SETTINGS_OF[protocol]) and k != "kind")
@@ -93,6 +99,9 @@ def template_of(data: dict[str, object], text: str, lang: str = "en") -> Templat
         keys = target.keys(model)
         if protocol == "modbus" and "order" not in raw:
             keys.pop("order", None)
+        if "name" in keys:
+            # A BACnet object's name on the device; the template's name column is the point's.
+            keys["object_name"] = keys.pop("name")
         cells = _cells(keys, lang, note)
         rows.append([cells.get(column, "") for column in LAYOUT[protocol]])
     return Template(
@@ -140,7 +149,7 @@ def example(protocol: str, lang: str) -> Template:
             if zh
             else "air temperature, ten times the value in the register",
         }
-    else:
+    elif protocol == "opcua":
         point = {
             "name": "主轴转速" if zh else "Spindle speed",
             "field": "spindle_rpm",
@@ -148,9 +157,16 @@ def example(protocol: str, lang: str) -> Template:
             "unit": "rpm",
             "description": "示例节点" if zh else "an example node",
         }
-    settings = [
-        ["测量名称" if zh else "measurement", "classroom_env" if protocol == "modbus" else "training_machine"]
-    ]
+    else:
+        point = {
+            "name": "送风温度" if zh else "Supply air temperature",
+            "field": "supply_air_temp_c",
+            "object": "analog-input,1",
+            "unit": "℃" if zh else "°C",
+            "description": "示例对象，单位以控制器为准" if zh else "an example, in the controller's units",
+        }
+    measurement = {"modbus": "classroom_env", "opcua": "training_machine", "bacnet": "hvac"}[protocol]
+    settings = [["测量名称" if zh else "measurement", measurement]]
     row = [point.get(column, "") for column in LAYOUT[protocol]]
     return Template(protocol, settings, _header(protocol, lang), [row], TITLE[lang].format(p=protocol))
 

@@ -1,9 +1,9 @@
 """Which format a point table is in, and the reader of each.
 
 ``--format`` names one; without it an ``.xlsx`` file is a workbook of the template, and a
-text file is whichever format its first lines show (a Kepware header, an EDE header), else
-the template as CSV. A new format (BACnet EDE, once the BACnet driver is in the agent) is a
-module with ``NAME``, ``PROTOCOLS``, ``sniff(head)`` and ``read(path, options) -> Draft``
+text file is whichever format its first lines show (a Kepware header, a BACnet EDE header),
+else the template as CSV. A format of its own is a module with ``NAME``, ``PROTOCOLS``,
+``sniff(head)`` and ``read(path, options) -> Draft``
 (:class:`~edge_agent.pointtable.draft.Reader`), listed in :data:`TEXT_FORMATS`.
 """
 
@@ -20,13 +20,14 @@ from .problems import PointTableError, TableProblem
 from .xlsx import read_xlsx, sheet_names
 
 #: Formats with a reader module of their own, tried in this order on a text file.
-TEXT_FORMATS = {"kepware": "edge_agent.pointtable.kepware"}
-#: Formats asked for by name that the agent cannot read yet, and why.
-NOT_YET = {
-    "ede": "BACnet EDE files become profiles once the BACnet driver is part of the agent; "
-    "until then describe the objects by hand",
+TEXT_FORMATS = {"kepware": "edge_agent.pointtable.kepware", "ede": "edge_agent.pointtable.ede"}
+FORMATS = ("csv", "xlsx", *TEXT_FORMATS)
+#: What a template's header row needs besides a name, per protocol (for the message when none is found).
+NEEDED = {
+    "modbus": "address 地址",
+    "opcua": "node 节点 or path 浏览路径",
+    "bacnet": "object 对象 or object_name 对象名称",
 }
-FORMATS = ("csv", "xlsx", *TEXT_FORMATS, *NOT_YET)
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
 
@@ -52,8 +53,10 @@ def detect(path: Path) -> str:
 def read(path: Path, options: Options, format: str | None) -> Draft:
     """The draft of the table at ``path``; PointTableError when no point table is found in it."""
     format = format or detect(path)
-    if format in NOT_YET:
-        raise PointTableError([TableProblem(str(path), NOT_YET[format])])
+    if options.device is not None and format != "ede":
+        raise PointTableError(
+            [TableProblem(str(path), f"--device picks a device of an EDE file; this is a {format} file")]
+        )
     if format in TEXT_FORMATS:
         module = reader(format)
         if options.protocol not in module.PROTOCOLS:
@@ -61,8 +64,8 @@ def read(path: Path, options: Options, format: str | None) -> Draft:
                 [
                     TableProblem(
                         str(path),
-                        f"a {format} file describes {', '.join(sorted(module.PROTOCOLS))} devices, "
-                        f"not {options.protocol}",
+                        f"{format} files describe {', '.join(sorted(module.PROTOCOLS))} devices, "
+                        f"not {options.protocol}: give --protocol {min(module.PROTOCOLS)}",
                     )
                 ]
             )
@@ -87,7 +90,7 @@ def read(path: Path, options: Options, format: str | None) -> Draft:
     draft = template.read(sheets, options, format)
     if draft is None:
         where = "any sheet" if len(sheets) > 1 else "the sheet"
-        columns = "address 地址" if options.protocol == "modbus" else "node 节点 or path 浏览路径"
+        columns = NEEDED[options.protocol]
         raise PointTableError(
             [
                 TableProblem(

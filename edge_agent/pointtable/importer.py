@@ -1,6 +1,6 @@
 """``edge-agent import points``: a point table in, a profile out, or every problem listed.
 
-read (formats) -> entries (template, kepware) -> validated (build) -> profile text (profile)
+read (formats) -> entries (template, kepware, ede) -> validated (build) -> profile text (profile)
 -> tried by the config loader as ``edge-agent check`` would. Nothing is written here; the
 command writes the text once all of it passed.
 """
@@ -32,6 +32,8 @@ class Imported:
     measurement: str
     kind: str
     format: str
+    #: What the table holds that the agent reads nothing of (an EDE file's device object...).
+    left_out: tuple[str, ...] = ()
 
 
 def import_points(path: Path, options: Options, name: str, format: str | None = None) -> Imported:
@@ -44,7 +46,9 @@ def import_points(path: Path, options: Options, name: str, format: str | None = 
     if draft.problems:
         raise PointTableError(draft.sorted_problems())
     target = TARGETS[options.protocol]
-    profile = ProfileText(target, str(path), draft.table.sheet.name, draft.format, settings)
+    profile = ProfileText(
+        target, str(path), draft.table.sheet.name, draft.format, settings, notes=draft.notes
+    )
     profile.entries = [(entry.row.number, entry.label, keys) for entry, keys in entries]
     text = profile.render(name)
     checked = try_profile(text, name, target)
@@ -52,7 +56,14 @@ def import_points(path: Path, options: Options, name: str, format: str | None = 
         raise PointTableError([_from_check(problem, path, draft, entries) for problem in checked])
     tags = settings["tags"]
     assert isinstance(tags, dict)
-    return Imported(text, len(entries), str(settings["measurement"]), str(tags["kind"]), draft.format)
+    return Imported(
+        text,
+        len(entries),
+        str(settings["measurement"]),
+        str(tags["kind"]),
+        draft.format,
+        tuple(draft.left_out),
+    )
 
 
 def _from_check(
@@ -91,7 +102,7 @@ def _settings(draft: Draft, options: Options, name: str) -> dict[str, object]:
             draft.table.problem(
                 None,
                 None,
-                "no measurement: give --measurement (e.g. classroom_env, energy_meter) or a "
+                "no measurement: give --measurement (e.g. classroom_env, energy_meter, hvac) or a "
                 "'measurement' row above the header",
             )
         )

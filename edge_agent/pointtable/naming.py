@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from campus_core.names import is_snake_case
-from campus_core.suffixes import field_suffix, suffix_for_unit, unit_for_suffix
+from campus_core.suffixes import converted_by_bacnet, field_suffix, suffix_for_unit, unit_for_suffix
 
 GLOSSARY_FILE = Path(__file__).with_name("glossary.toml")
 #: Qualifiers peeled off one name at most: "A相最大电压" is two.
@@ -124,6 +124,14 @@ def with_unit(stem: str, unit: str, *, named_by_table: bool) -> str:
     if suffix is None:
         if named_by_table:
             return stem
+        converted = converted_by_bacnet(unit)
+        if converted is not None:
+            raise NamingError(
+                f"unit {unit!r} is a BACnet unit name, whose values the BACnet driver converts "
+                f"(to _{converted.suffix}); in a table write the unit as it is abbreviated "
+                "(kV, mA, min, bar, Wh), or the field name with its unit in the field column",
+                "unit",
+            )
         raise NamingError(
             f"unit {unit!r} is not one the agent knows a field suffix for; write the field name "
             f"with its unit in the field column (e.g. {stem}_<unit>)",

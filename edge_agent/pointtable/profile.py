@@ -1,7 +1,7 @@
 """Writing a profile TOML from validated entries, and trying it as ``edge-agent check`` would.
 
 The file says where it came from: a header comment with the source file and sheet, and each
-``[[registers]]`` (or ``[[nodes]]``) entry with the row it was read from.
+``[[registers]]`` (or ``[[nodes]]``, ``[[objects]]``) entry with the row it was read from.
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ class ProfileText:
     format: str
     settings: dict[str, object]
     entries: list[tuple[int, str, dict[str, object]]] = field(default_factory=list)
+    #: More lines for the header comment, about the source.
+    notes: list[str] = field(default_factory=list)
 
     def render(self, name: str) -> str:
         """The profile's text; ``name`` is the profile's name (its file's stem)."""
@@ -58,6 +60,7 @@ class ProfileText:
             f"# {name}: imported from {self.source}{sheet} ({self.format}) by edge-agent import points.",
             "# Each entry names the row of the table it was read from. Check the values against the",
             "# device before relying on them: `edge-agent test` polls it once and prints what it read.",
+            *(f"# {note}" for note in self.notes),
         ]
         for key, value in self.settings.items():
             lines.append(f"{key} = {toml_value(value)}")

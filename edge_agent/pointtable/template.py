@@ -4,7 +4,9 @@ One row per point; the columns (any order, any subset that says enough):
 
     name 名称, field 字段, table 寄存器类型, address 地址, type 数据类型, order 字节序,
     scale 倍率, offset 偏移, unit 单位, description 说明, tag 标签,
-    and where needed length 长度, bit 位, enum 枚举; for OPC UA node 节点 and path 浏览路径.
+    and where needed length 长度, bit 位, enum 枚举; for OPC UA node 节点 and path 浏览路径;
+    for BACnet object 对象 (analog-input,1) or object_name 对象名称, property 属性 and
+    state_tag 状态标签.
 
 Rows above the header may hold the profile's settings, a name in the first cell and its value
 in the next: ``measurement`` (测量名称), ``kind`` (设备型号), ``tags``, ``max_registers``...
@@ -42,6 +44,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "deadband_pct": ("死区百分比", "变化百分比", "deadband %"),
     "node": ("节点", "node id", "nodeid", "节点id"),
     "path": ("浏览路径", "browse path"),
+    "object": ("对象", "object id", "object identifier", "对象标识"),
+    "object_name": ("对象名称", "object name"),
+    "property": ("属性", "bacnet property"),
+    "state_tag": ("状态标签", "state tag"),
 }
 #: The columns the template is written with, in order, per protocol.
 LAYOUT = {
@@ -51,6 +57,10 @@ LAYOUT = {
     ),
     "opcua": (
         "name", "field", "node", "path", "scale", "offset", "unit", "description", "tag",
+        "deadband", "deadband_pct",
+    ),
+    "bacnet": (
+        "name", "field", "object", "object_name", "property", "unit", "description", "tag", "state_tag",
         "deadband", "deadband_pct",
     ),
 }  # fmt: skip
@@ -66,10 +76,12 @@ SETTINGS: dict[str, tuple[str, ...]] = {
     "max_gap": (),
     "max_bits": (),
     "max_nodes_per_read": (),
+    "max_objects_per_request": (),
 }
 SETTINGS_OF = {
     "modbus": ("measurement", "kind", "tags", "max_registers", "max_gap", "max_bits"),
     "opcua": ("measurement", "kind", "tags", "max_nodes_per_read"),
+    "bacnet": ("measurement", "kind", "tags", "max_objects_per_request"),
 }
 #: The settings that are whole numbers, and their range (as the device models allow).
 INTEGER_SETTINGS = {
@@ -77,7 +89,10 @@ INTEGER_SETTINGS = {
     "max_gap": (0, 124),
     "max_bits": (1, 2000),
     "max_nodes_per_read": (1, 100_000),
+    "max_objects_per_request": (1, 1000),
 }
+#: The columns a protocol's header row needs one of, besides the others it names.
+ADDRESSED_BY = {"modbus": {"address"}, "opcua": {"node", "path"}, "bacnet": {"object", "object_name"}}
 
 
 def find(sheets: list[Sheet], protocol: str) -> Table | None:
@@ -85,7 +100,7 @@ def find(sheets: list[Sheet], protocol: str) -> Table | None:
     required = ("address",) if protocol == "modbus" else ()
     for sheet in sheets:
         table = locate(sheet, COLUMNS, required)
-        if table is not None and (protocol == "modbus" or {"node", "path"} & table.columns.keys()):
+        if table is not None and ADDRESSED_BY[protocol] & table.columns.keys():
             return table
     return None
 
@@ -94,8 +109,9 @@ def read_table(table: Table, options: Options, format: str) -> Draft:
     """The draft of a located template table."""
     draft = Draft(table, format)
     _read_settings(draft, options.protocol)
+    read_row = {"modbus": _modbus, "opcua": _opcua, "bacnet": _bacnet}[options.protocol]
     for row in table.body:
-        entry = _modbus(draft, row) if options.protocol == "modbus" else _opcua(draft, row)
+        entry = read_row(draft, row)
         if entry is not None:
             draft.entries.append(entry)
     return draft
@@ -271,6 +287,35 @@ def _opcua(draft: Draft, row: Row) -> Entry | None:
             entry.columns[key] = key
     _number(draft, entry, "scale")
     _number(draft, entry, "offset")
+    _number(draft, entry, "deadband")
+    _number(draft, entry, "deadband_pct")
+    return entry
+
+
+def _bacnet(draft: Draft, row: Row) -> Entry | None:
+    entry = Entry(row)
+    obj = draft.table.cell(row, "object")
+    name = draft.table.cell(row, "object_name")
+    if not obj and not name:
+        draft.problem(
+            row,
+            "object" if "object" in draft.table.columns else "object_name",
+            "every point needs an object (analog-input,1) or the object's name on the device",
+        )
+        return None
+    entry.label = _label(draft, row, obj or name)
+    # An object with a tag key is text (characterstring-value); any other a number or a state.
+    _outputs(draft, entry, text_only=bool(draft.table.cell(row, "tag")), optional_field=False)
+    for key, column in (("object", "object"), ("name", "object_name"), ("property", "property")):
+        if text := draft.table.cell(row, column):
+            entry.keys[key] = text
+            entry.columns[key] = column
+    if state_tag := _cell(draft, entry, "state_tag"):
+        entry.columns["state_tag"] = "state_tag"
+        if is_snake_case(state_tag):
+            entry.keys["state_tag"] = state_tag
+        else:
+            draft.problem(entry, "state_tag", "a state tag must be snake_case: lower-case letters, digits, _")
     _number(draft, entry, "deadband")
     _number(draft, entry, "deadband_pct")
     return entry

@@ -40,20 +40,18 @@ def test_usage_errors_exit_2_and_say_what_to_type(
     assert code == 2 and words in err
 
 
-def test_bacnet_waits_for_its_driver(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, _, err = run_import(
-        capsys, tmp_path / "ahu.csv", "--protocol", "bacnet", "--out", tmp_path / "ahu.toml"
-    )
-    assert code == 1 and "once the BACnet driver is part of the agent" in err
-
-
-def test_a_format_that_is_not_there_yet_says_so(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_an_ede_file_is_for_bacnet_devices(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     table = tmp_path / "ahu.csv"
     table.write_text("x", encoding="utf-8")
     code, _, err = run_import(
         capsys, table, "--protocol", "modbus", "--format", "ede", "--out", tmp_path / "p.toml"
     )
-    assert code == 1 and "BACnet EDE files become profiles once the BACnet driver" in err
+    assert code == 1 and "ede files describe bacnet devices, not modbus: give --protocol bacnet" in err
+    code, _, err = run_import(
+        capsys, table, "--protocol", "bacnet", "--format", "ede", "--out", tmp_path / "p.toml"
+    )
+    assert code == 1 and "has no EDE header row (# keyname;device obj.-instance;" in err
+    assert not (tmp_path / "p.toml").exists()
 
 
 def test_a_kepware_export_is_told_from_its_header(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

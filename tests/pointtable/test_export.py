@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from drivers.bacnet.config import ObjectSpec
 from drivers.opcua.config import NodeSpec
 from edge_agent.cli import main
 
@@ -25,12 +26,20 @@ MODBUS = [
 ]
 MODBUS += ["plc-status-block"]
 OPCUA = ["opcua-plc-rig", "opcua-cnc-umati"]
-SETTINGS = ("measurement", "tags", "max_registers", "max_gap", "max_bits", "max_nodes_per_read")
+BACNET = ["bacnet-ahu", "bacnet-vav", "bacnet-fcu"]
+SETTINGS = (
+    "measurement", "tags", "max_registers", "max_gap", "max_bits", "max_nodes_per_read",
+    "max_objects_per_request",
+)  # fmt: skip
 
 
 def same_profile(got: dict[str, Any], want: dict[str, Any]) -> None:
     if "registers" in want:
         assert registers(got) == registers(want)
+    elif "objects" in want:
+        assert [ObjectSpec.model_validate(o) for o in got["objects"]] == [
+            ObjectSpec.model_validate(o) for o in want["objects"]
+        ]
     else:
         assert [NodeSpec.model_validate(n) for n in got["nodes"]] == [
             NodeSpec.model_validate(n) for n in want["nodes"]
@@ -40,14 +49,14 @@ def same_profile(got: dict[str, Any], want: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("format", ["csv", "xlsx"])
-@pytest.mark.parametrize("profile", MODBUS + OPCUA)
+@pytest.mark.parametrize("profile", MODBUS + OPCUA + BACNET)
 def test_every_bundled_profile_makes_the_round_trip(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], profile: str, format: str, lang: str
 ) -> None:
     table = tmp_path / f"{profile}.{format}"
     assert main(["export", "points", profile, "--out", str(table), "--lang", lang]) == 0
     out = tmp_path / "again.toml"
-    protocol = "opcua" if profile in OPCUA else "modbus"
+    protocol = "opcua" if profile in OPCUA else "bacnet" if profile in BACNET else "modbus"
     code, _, err = run_import(capsys, table, "--protocol", protocol, "--out", out)
     assert code == 0, err
     same_profile(profile_data(out), bundled(profile))
@@ -91,9 +100,31 @@ def test_an_address_of_five_digits_is_exported_in_hex(
     assert "x_v,holding,0x9C41,uint16" in capsys.readouterr().out
 
 
+def test_a_bacnet_profile_of_every_key_makes_the_round_trip(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What the bundled profiles do not show: objects by name, another property, text, deadbands.
+    profile = tmp_path / "chiller.toml"
+    profile.write_text(
+        'measurement = "hvac"\nmax_objects_per_request = 16\ntags = { kind = "chiller", vendor = "x" }\n'
+        '[[objects]]\nobject = "analog-input,1"\nfield = "chw_supply_temp_c"\ndeadband = 0.2\n'
+        '[[objects]]\nname = "CH-1 kW"\nfield = "chiller_power_kw"\ndeadband_pct = 2.0\n'
+        '[[objects]]\nobject = "analog-value,3"\nproperty = "high-limit"\nfield = "chw_high_limit_c"\n'
+        '[[objects]]\nobject = "characterstring-value,1"\ntag = "firmware"\n'
+        '[[objects]]\nname = "CH-1 State"\nfield = "chiller_state_code"\nstate_tag = "chiller_state"\n',
+        encoding="utf-8",
+    )
+    table = tmp_path / "chiller.xlsx"
+    assert main(["export", "points", str(profile), "--out", str(table), "--lang", "zh"]) == 0
+    out = tmp_path / "again.toml"
+    code, _, err = run_import(capsys, table, "--protocol", "bacnet", "--out", out)
+    assert code == 0, err
+    same_profile(profile_data(out), profile_data(profile))
+
+
 def test_what_is_no_point_table_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["export", "points", "if-mib"]) == 1
-    assert "only Modbus and OPC UA profiles are point tables" in capsys.readouterr().err
+    assert "only Modbus, OPC UA and BACnet profiles are point tables" in capsys.readouterr().err
     assert main(["export", "points", "sdm631"]) == 1
     assert "no profile 'sdm631': give a file, or one of the bundled" in capsys.readouterr().err
     assert main(["export", "points", "sdm630", "--format", "xlsx"]) == 2
@@ -106,7 +137,7 @@ def test_what_is_no_point_table_is_refused(capsys: pytest.CaptureFixture[str], t
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("name", ["points.csv", "points.xlsx"])
-@pytest.mark.parametrize("protocol", ["modbus", "opcua"])
+@pytest.mark.parametrize("protocol", ["modbus", "opcua", "bacnet"])
 def test_the_blank_template_imports_as_it_is(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], protocol: str, name: str, lang: str
 ) -> None:
@@ -116,8 +147,12 @@ def test_the_blank_template_imports_as_it_is(
     out = tmp_path / "example.toml"
     code, _, err = run_import(capsys, template, "--protocol", protocol, "--out", out)
     assert code == 0, err
-    entries = profile_data(out)["registers" if protocol == "modbus" else "nodes"]
-    assert entries[0]["field"] == ("temperature_c" if protocol == "modbus" else "spindle_rpm")
+    section, field = {
+        "modbus": ("registers", "temperature_c"),
+        "opcua": ("nodes", "spindle_rpm"),
+        "bacnet": ("objects", "supply_air_temp_c"),
+    }[protocol]
+    assert profile_data(out)[section][0]["field"] == field
 
 
 def test_the_csv_template_opens_in_excel_with_its_chinese_headers(
