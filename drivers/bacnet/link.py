@@ -16,6 +16,12 @@ duplicate device instance can appear there) and routes COV notifications to the
 subscriptions of :mod:`.cov`. With ``bbmd`` set, the link registers as a foreign device and
 renews the registration at three quarters of its TTL (bacpypes3 alone renews only when the
 TTL has run out, inside the BBMD's 30-second grace).
+
+This module is the one place that reaches into bacpypes3's internals (the foreign link's
+``_start_tracking_registration``/``_registration_handle``, the datagram server's
+``bind_socket``); no upstream issue tracks either yet. tests/drivers/bacnet/
+test_bacpypes3_compat.py pins the release they were checked against, so an upgrade fails
+there first.
 """
 
 from __future__ import annotations
