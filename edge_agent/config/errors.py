@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import difflib
+import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+from pydantic_settings import SettingsError
 
 from campus_core.names import PATTERN_WORDS
 
@@ -93,3 +95,47 @@ def explain(kind: str, message: str, context: dict[str, object] | None, given: o
         allowed = re.findall(r"'([^']*)'", str(context.get("expected", "")))
         return message + suggest(given, allowed)
     return message
+
+
+def unreadable_variable(exc: SettingsError, overrides: dict[str, str]) -> Problem:
+    """pydantic-settings could not read a variable (JSON that is not): name it and say why."""
+    field = re.search(r'field "([^"]+)"', str(exc))
+    section = field.group(1) if field else ""
+    name = next((n for key, n in overrides.items() if key.split(".")[0] == section), None)
+    source = f"environment variable {name}" if name else "environment"
+    return Problem(
+        source,
+        section,
+        f"not valid JSON ({exc.__cause__ or exc}); a table or list is written as JSON, "
+        'e.g. EDGE_AGENT_LOG=\'{"level": "debug"}\'',
+        os.environ.get(name) if name else None,
+        name is not None,
+    )
+
+
+def problems_from(exc: ValidationError, root: type[BaseModel], where: Callable[[Loc], str]) -> list[Problem]:
+    """pydantic's errors in a technician's words; ``where`` names the file (or variable) that set a key."""
+    problems = []
+    for error in exc.errors():
+        loc: Loc = tuple(error["loc"])
+        kind = error["type"]
+        message = error["msg"]
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        if kind == "extra_forbidden":
+            key = str(loc[-1])
+            model = model_at(root, loc[:-1])
+            allowed = sorted(model.model_fields) if model else []
+            message = f"unknown key {key!r}{suggest(key, allowed)}"
+            if allowed:
+                message += f" (allowed here: {', '.join(allowed)})"
+            problems.append(Problem(where(loc), format_loc(loc), message))
+            continue
+        if kind == "missing":
+            problems.append(Problem(where(loc[:-1]), format_loc(loc), "required key is missing"))
+            continue
+        given = error.get("input")
+        message = explain(kind, message, error.get("ctx"), given)
+        shown = not isinstance(given, dict | list)
+        problems.append(Problem(where(loc), format_loc(loc), message, given if shown else None, shown))
+    return problems

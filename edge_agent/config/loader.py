@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from edge_agent.bundle.scope import parse_dropins
 
 from . import central, credentials
 from .environment import finishing, variables
-from .errors import ConfigError, Loc, Problem, explain, format_loc, model_at, suggest
+from .errors import ConfigError, Loc, Problem, format_loc, problems_from, suggest, unreadable_variable
 from .model import AgentConfig
 from .reporting import heartbeat_problems
 
@@ -158,10 +157,12 @@ def load(path: Path | str, bundle: VerifiedBundle | Literal["kept"] | None = "ke
     except ValidationError as exc:
         # A device whose profile is missing also lacks registers; say only the first.
         problems += [
-            p for p in _problems_from(exc, sources) if not any(p.path == format_loc(u) for u in unresolved)
+            p
+            for p in problems_from(exc, AgentConfig, sources.of)
+            if not any(p.path == format_loc(u) for u in unresolved)
         ]
     except SettingsError as exc:
-        problems.append(_unreadable_variable(exc, overrides))
+        problems.append(unreadable_variable(exc, overrides))
     else:
         for loc, message, given in heartbeat_problems(config):
             problems.append(Problem(sources.of(loc), format_loc(loc), message, given, True))
@@ -402,46 +403,3 @@ def _fill_from_profile(
         elif key not in device:
             device[key] = value
             sources.record((*loc, key), source)
-
-
-def _unreadable_variable(exc: SettingsError, overrides: dict[str, str]) -> Problem:
-    """pydantic-settings could not read a variable (JSON that is not): name it and say why."""
-    field = re.search(r'field "([^"]+)"', str(exc))
-    section = field.group(1) if field else ""
-    name = next((n for key, n in overrides.items() if key.split(".")[0] == section), None)
-    source = f"environment variable {name}" if name else "environment"
-    return Problem(
-        source,
-        section,
-        f"not valid JSON ({exc.__cause__ or exc}); a table or list is written as JSON, "
-        'e.g. EDGE_AGENT_LOG=\'{"level": "debug"}\'',
-        os.environ.get(name) if name else None,
-        name is not None,
-    )
-
-
-def _problems_from(exc: ValidationError, sources: _Sources) -> list[Problem]:
-    problems = []
-    for error in exc.errors():
-        loc: Loc = tuple(error["loc"])
-        kind = error["type"]
-        message = error["msg"]
-        if message.startswith("Value error, "):
-            message = message[len("Value error, ") :]
-        if kind == "extra_forbidden":
-            key = str(loc[-1])
-            model = model_at(AgentConfig, loc[:-1])
-            allowed = sorted(model.model_fields) if model else []
-            message = f"unknown key {key!r}{suggest(key, allowed)}"
-            if allowed:
-                message += f" (allowed here: {', '.join(allowed)})"
-            problems.append(Problem(sources.of(loc), format_loc(loc), message))
-            continue
-        if kind == "missing":
-            problems.append(Problem(sources.of(loc[:-1]), format_loc(loc), "required key is missing"))
-            continue
-        given = error.get("input")
-        message = explain(kind, message, error.get("ctx"), given)
-        shown = not isinstance(given, dict | list)
-        problems.append(Problem(sources.of(loc), format_loc(loc), message, given if shown else None, shown))
-    return problems
