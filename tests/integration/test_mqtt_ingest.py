@@ -119,6 +119,8 @@ def write_config(
     flush_interval: str = "200ms",
     uplink: bool = False,
     profile: bool = True,
+    interval: str = "10s",
+    stale_after: str = "5m",
 ) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     sinks = (
@@ -144,6 +146,7 @@ name = "wireless-iaq"
 broker = "{broker.url}"
 topic = "campus/{{building}}/{{room}}/iaq"
 timeout = "3s"
+stale_after = "{stale_after}"
 """ + (
         'profile = "wireless-iaq"\n'
         if profile
@@ -164,6 +167,7 @@ timestamp = { path = "ts", format = "epoch_ms" }
 school = "sh-test"
 campus = "main"
 state_dir = "state"
+interval = "{interval}"
 
 [buffer]
 flush_interval = "{flush_interval}"
@@ -434,3 +438,34 @@ def test_ingest_only_subscribes_and_never_publishes(
     assert len(lines) >= len(journal)
     assert all(topic.startswith("campus/") and topic.endswith("/iaq") for topic, _ in lines)
     assert all({"ts", "co2"} <= set(json.loads(payload)) for _, payload in lines)
+
+
+def test_each_sensor_behind_the_wildcard_is_alive_or_not_by_itself(
+    tmp_path: Path, broker: Mosquitto, store: VictoriaMetrics, agents: list[AgentProcess]
+) -> None:
+    config = write_config(
+        tmp_path / "agent", broker, store, profile=False, interval="500ms", stale_after="2s"
+    )
+    start_agent(agents, config)
+
+    def sensor(room: str, i: int) -> tuple[str, bytes]:
+        payload = {"ts": now_ms(), "co2": 400 + i, "env": {"temp": 20}}
+        return f"campus/A/{room}/iaq", json.dumps(payload).encode()
+
+    def alive(room: str) -> float | None:
+        """The last ``alive`` the agent wrote for the sensor of ``room``."""
+        series = store.points(f'edge_agent_device_alive{{device="wireless-iaq",room="{room}"}}')
+        if not series:
+            return None
+        [values] = series.values()
+        return values[max(values)]
+
+    for i in range(6):  # both rooms talk
+        publish(broker, [sensor("201", i), sensor("202", i)])
+        time.sleep(0.5)
+    wait_for(lambda: alive("201") == 1.0 and alive("202") == 1.0, 30, what="both sensors alive")
+    for i in range(10):  # then room 202 falls silent
+        publish(broker, [sensor("201", 10 + i)])
+        time.sleep(0.5)
+    wait_for(lambda: alive("202") == 0.0, 30, what="room 202's sensor shown not alive")
+    assert alive("201") == 1.0  # the session and the other sensor are fine
