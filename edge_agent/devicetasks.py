@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Iterable
 
 import structlog
 
+from campus_core.clock import now_ms
 from campus_core.devices import Connection, Deliver, DeviceConfig, Listener
 from campus_core.readings import Reading, counters
 from campus_core.reporting import policy as report_policy
@@ -116,14 +117,18 @@ def _listening(
         nonlocal connections
         if not readings:
             return
+        arrived = now_ms()
         status.polls += len(readings)
-        status.last_ok_ms = status.last_data_ms = readings[-1].time_ms
+        status.last_ok_ms = arrived
+        status.last_data_ms = readings[-1].time_ms
         status.last_reading = readings[-1]
         status.consecutive_failures = 0
+        # When each sensor was last heard from: arrival, not the payload's own timestamp
+        # (a backlog the broker kept for us carries old ones, from a sensor alive now).
         sensors = status.sensors
         for reading in readings:
             if reading.tags in sensors or len(sensors) < MAX_SENSORS:
-                sensors[reading.tags] = reading.time_ms
+                sensors[reading.tags] = arrived
         if changes is not None:
             if isinstance(listener, Connection) and listener.connections != connections:
                 connections = listener.connections
