@@ -34,8 +34,7 @@ def agent_on_campus(workdir: Path, store_url: str, report: str = "on_change") ->
     config = workdir / "agent" / "agent.toml"
     config.parent.mkdir(parents=True)
     sink = f'[[sinks.influxdb]]\nurl = "{store_url}"\nbucket = "campus"\ntoken = "t"\nretry_max = "2s"\n'
-    devices = _DEVICE_TABLE.sub(rf'\g<0>\nreport = "{report}"', campus.config())
-    config.write_text(agent_toml([devices], sink=sink, interval="1s"))
+    config.write_text(agent_toml([reporting(campus.config(), report)], sink=sink, interval="1s"))
     agent = AgentProcess(config)
     agent.start()
     try:
@@ -47,6 +46,11 @@ def agent_on_campus(workdir: Path, store_url: str, report: str = "on_change") ->
 
 #: The header of each device's table in an agent.toml (``[[devices.modbus]]``).
 _DEVICE_TABLE = re.compile(r"^\[\[devices\.\w+\]\]$", re.MULTILINE)
+
+
+def reporting(devices: str, report: str = "on_change") -> str:
+    """The ``[[devices.*]]`` tables of an agent.toml, each with ``report`` set."""
+    return _DEVICE_TABLE.sub(rf'\g<0>\nreport = "{report}"', devices)
 
 
 def write_lines(store: VictoriaMetrics, lines: list[str]) -> None:
