@@ -30,7 +30,7 @@ LOOKBACK = "1h"
 STALE_S = 300.0
 #: The device's own identity among the labels of its liveness series.
 PLACE_LABELS = ("kind", "building", "room", "asset_id")
-#: The liveness fields, newest first: ``alive`` where the agent writes it, else ``up``.
+#: The liveness fields, the one preferred first: ``alive`` where the agent writes it, else ``up``.
 FIELDS = ("alive", "up")
 
 
