@@ -1,20 +1,19 @@
 """``campus-ops dashboards``: the city's Grafana dashboards, built with grafana-foundation-sdk.
 
 The dashboards in ``deploy/central/dashboards/`` are this module's output (a test holds the
-committed files to it): edit the panels here, then run ``campus-ops dashboards`` to write
-them again. Every query reads the schema's metric names (docs/schema.md) or the recording
-rules of ``deploy/central/rules/recording.yml``; a test runs each one against a store filled
-by a real agent and fails on a query that errors or returns nothing.
+committed files to it): edit the panels in :mod:`campus_ops.boards`, then run
+``campus-ops dashboards`` to write them again. A test runs each panel's query against a
+store filled by a real agent and fails on a query that errors or returns nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
+
+from .boards import BOARDS, VARIABLES, Board, Query, queries
 
 if TYPE_CHECKING:
     from grafana_foundation_sdk.builders import dashboard, stat, table, timeseries
@@ -22,263 +21,11 @@ if TYPE_CHECKING:
 
 HELP = "write the city's Grafana dashboards (deploy/central/dashboards/*.json)"
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "deploy" / "central" / "dashboards"
+#: The panels are :mod:`campus_ops.boards`; the console and the tests read them from here too.
+__all__ = ["BOARDS", "DEFAULT_OUT", "HELP", "Board", "Query", "add_arguments", "queries", "render_all", "run"]
 
-Kind = Literal["stat", "timeseries", "table"]
-SCHOOL = 'school=~"$school"'
-CLASSROOM = 'school=~"$school",building=~"$building",room=~"$room"'
-
-
-@dataclass(frozen=True)
-class Query:
-    """One panel: what it shows and the PromQL behind it."""
-
-    title: str
-    expr: str
-    kind: Kind = "timeseries"
-    unit: str = "short"
-    legend: str = ""
-
-
-@dataclass(frozen=True)
-class Board:
-    """One dashboard: its file name, title and panels, and the variables it filters by."""
-
-    uid: str
-    title: str
-    description: str
-    panels: tuple[Query, ...]
-    variables: tuple[str, ...] = ("school",)
-
-
-BOARDS = (
-    Board(
-        "campus-city-overview",
-        "City overview",
-        "Schools reporting, alerts firing, data freshness.",
-        (
-            Query(
-                "Schools reporting",
-                "count(group by (school) (last_over_time(edge_agent_uptime_s[5m])))",
-                "stat",
-            ),
-            Query("Alerts firing", 'count(ALERTS{alertstate="firing"})', "stat"),
-            Query(
-                "Alerts firing by school",
-                'count by (school, alertname, severity) (ALERTS{alertstate="firing"})',
-                "table",
-            ),
-            Query(
-                "Data freshness (age of each school's last gateway point)",
-                "time() - max by (school) (timestamp(edge_agent_uptime_s))",
-                "table",
-                "s",
-            ),
-            Query(
-                "Devices answering per school", "school:devices_up:sum", "timeseries", "short", "{{school}}"
-            ),
-        ),
-        variables=(),
-    ),
-    Board(
-        "campus-classroom-environment",
-        "Classroom environment",
-        "Air quality per school, building and room against GB/T 18883-2022.",
-        (
-            Query("CO2", f"classroom_env_co2_ppm{{{CLASSROOM}}}", unit="ppm", legend="{{building}}-{{room}}"),
-            Query(
-                "Temperature",
-                f"classroom_env_temperature_c{{{CLASSROOM}}}",
-                unit="celsius",
-                legend="{{building}}-{{room}}",
-            ),
-            Query(
-                "Relative humidity",
-                f"classroom_env_humidity_pct{{{CLASSROOM}}}",
-                unit="percent",
-                legend="{{building}}-{{room}}",
-            ),
-            Query(
-                "PM2.5",
-                f"classroom_env_pm25_ugm3{{{CLASSROOM}}}",
-                unit="conµgm3",
-                legend="{{building}}-{{room}}",
-            ),
-            Query(
-                "Noise", f"classroom_env_noise_db{{{CLASSROOM}}}", unit="dB", legend="{{building}}-{{room}}"
-            ),
-            Query(
-                "Share of classrooms above 1000 ppm CO2",
-                f"school:classrooms_co2_above_limit:ratio{{{SCHOOL}}}",
-                "stat",
-                "percentunit",
-            ),
-        ),
-        variables=("school", "building", "room"),
-    ),
-    Board(
-        "campus-energy",
-        "Energy",
-        "Power and energy per school and building.",
-        (
-            Query(
-                "Power per building",
-                f"sum by (school, building) (energy_meter_power_total_w{{{SCHOOL}}})",
-                unit="watt",
-                legend="{{school}} {{building}}",
-            ),
-            Query(
-                "Energy over the last day per building",
-                f"school_building:energy_import_kwh:increase1d{{{SCHOOL}}}",
-                "table",
-                "kwatth",
-            ),
-            Query(
-                "Energy over the last day",
-                f"sum(school:energy_import_kwh:increase1d{{{SCHOOL}}})",
-                "stat",
-                "kwatth",
-            ),
-            Query(
-                "Phase voltages",
-                f'{{__name__=~"energy_meter_voltage_l[123]_v",{SCHOOL}}}',
-                unit="volt",
-                legend="{{device}} {{__name__}}",
-            ),
-        ),
-    ),
-    Board(
-        "campus-network",
-        "Network",
-        "Switch ports and UPSes.",
-        (
-            Query(
-                "Busiest ports (received)",
-                f"topk(10, network_interface_in_bps{{{SCHOOL}}})",
-                unit="bps",
-                legend="{{device}} {{if_name}}",
-            ),
-            Query(
-                "Port errors",
-                f"network_interface_in_errors_ps{{{SCHOOL}}} + network_interface_out_errors_ps",
-                unit="pps",
-                legend="{{device}} {{if_name}}",
-            ),
-            Query(
-                "Ports down per switch",
-                "sum by (school, device) "
-                f"(last_over_time(network_interface_oper_status{{{SCHOOL}}}[2m]) == bool 2)",
-                "table",
-            ),
-            Query(
-                "UPS battery charge",
-                f"ups_battery_charge_pct{{{SCHOOL}}}",
-                unit="percent",
-                legend="{{device}}",
-            ),
-            Query("UPS load", f"ups_output_load_pct{{{SCHOOL}}}", unit="percent", legend="{{device}}"),
-        ),
-    ),
-    Board(
-        "campus-training-equipment",
-        "Training equipment",
-        "Use of the training-room machines, and alarms.",
-        (
-            Query("Running hours", f"training_machine_run_time_h{{{SCHOOL}}}", "table", "h"),
-            Query(
-                "Share of the last hour running",
-                f"avg_over_time(training_machine_running{{{SCHOOL}}}[1h])",
-                "table",
-                "percentunit",
-            ),
-            Query("Machines in alarm", f"sum by (school) (training_machine_alarm{{{SCHOOL}}})", "stat"),
-            Query(
-                "Spindle load",
-                f"training_machine_spindle_load_pct{{{SCHOOL}}}",
-                unit="percent",
-                legend="{{device}}",
-            ),
-        ),
-    ),
-    Board(
-        "campus-hvac",
-        "HVAC",
-        "Air-handling units, VAV boxes and fan coils over BACnet: zones against their setpoints, alarms.",
-        (
-            Query(
-                "Zone temperature",
-                f"hvac_zone_temp_c{{{CLASSROOM}}}",
-                unit="celsius",
-                legend="{{building}}-{{room}}",
-            ),
-            Query(
-                "Zone temperature above its setpoint",
-                f"hvac_zone_temp_c{{{CLASSROOM}}} - hvac_zone_setpoint_c{{{CLASSROOM}}}",
-                unit="celsius",
-                legend="{{building}}-{{room}}",
-            ),
-            Query("Units in alarm", f"sum by (school) (hvac_alarm{{{SCHOOL}}})", "stat"),
-            Query(
-                "Supply air temperature",
-                f"hvac_supply_air_temp_c{{{SCHOOL}}}",
-                unit="celsius",
-                legend="{{device}}",
-            ),
-            Query(
-                "Fan power per building",
-                f"sum by (school, building) (hvac_fan_power_kw{{{SCHOOL}}})",
-                unit="kwatt",
-                legend="{{school}} {{building}}",
-            ),
-            Query(
-                "Air-handling unit modes",
-                f"last_over_time(hvac_mode_code{{{SCHOOL}}}[5m])",
-                "table",
-            ),
-        ),
-        variables=("school", "building", "room"),
-    ),
-    Board(
-        "campus-fleet-health",
-        "Fleet health",
-        "Every school's gateway: devices, buffer, losses.",
-        (
-            Query("Devices answering / configured", f"edge_agent_devices_ok{{{SCHOOL}}}", "table"),
-            Query("Devices down", f"edge_agent_devices_failed{{{SCHOOL}}}", legend="{{school}}"),
-            Query(
-                "Points waiting on the gateway", f"edge_agent_buffer_points{{{SCHOOL}}}", legend="{{school}}"
-            ),
-            Query(
-                "Oldest waiting point",
-                f"edge_agent_buffer_oldest_age_s{{{SCHOOL}}}",
-                unit="s",
-                legend="{{school}}",
-            ),
-            Query(
-                "Points dropped (since the agent started)",
-                f"edge_agent_points_dropped{{{SCHOOL}}}",
-                legend="{{school}}",
-            ),
-            Query(
-                "Sink failures (since the agent started)",
-                f"edge_agent_sink_failures{{{SCHOOL}}}",
-                legend="{{school}}",
-            ),
-            Query("Agent versions", "count by (version) (edge_agent_uptime_s)", "table"),
-            Query("Device state", f"edge_agent_device_up{{{SCHOOL}}}", "table"),
-        ),
-    ),
-)
-
-#: Template variables: the label they list and the series they list it from.
-VARIABLES = {
-    "school": ("school", "edge_agent_uptime_s"),
-    "building": ("building", 'classroom_env_co2_ppm{school=~"$school"}'),
-    "room": ("room", 'classroom_env_co2_ppm{school=~"$school",building=~"$building"}'),
-}
-
-
-# The builders (the ``central`` extra) are imported where they build, so the queries above can
-# be read without them: the console (campus_ops.console) shows some of these panels itself.
+# The builders (the ``central`` extra) are imported where they build, so the queries can be
+# read without them: the console (campus_ops.console) shows some of these panels itself.
 
 
 def _datasource() -> DataSourceRef:
@@ -349,13 +96,6 @@ def render_all() -> dict[str, str]:
 
     encoder = JSONEncoder(sort_keys=True, indent=2)
     return {f"{board.uid}.json": encoder.encode(build(board).build()) + "\n" for board in BOARDS}
-
-
-def queries() -> Iterator[tuple[str, Query]]:
-    """Every panel's query, with the uid of its dashboard."""
-    for board in BOARDS:
-        for query in board.panels:
-            yield board.uid, query
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -6,6 +6,12 @@ wrote. A school of the roster that never wrote is ``missing``; one quiet longer 
 ``--stale`` is ``silent``; one with devices down, a backlog older than ``--backlog``, drops,
 dead letters or sink errors is ``degraded``. Exit 1 when any school is silent or missing,
 2 when the store does not answer.
+
+Devices up and down are their liveness (``alive`` of the ``edge_agent_device`` points the
+gateway wrote with its last ``edge_agent`` point): a device that reports on change, or a
+subscription with nothing new, is quiet and up; each sensor behind a topic wildcard counts
+by itself, so one dead sensor shows. A gateway whose agent predates ``alive`` is counted
+by its own ``devices_ok`` and ``devices_failed``.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ FIELDS = (
 )
 #: Worst first.
 ORDER = {"missing": 0, "silent": 1, "degraded": 2, "ok": 3}
+#: How far back the devices' own points are read: a gateway writes them every interval.
+DEVICES_WINDOW = "10m"
 
 
 @dataclass
@@ -85,7 +93,36 @@ def gather(store: Store, lookback: str) -> dict[tuple[str, str], Gateway]:
         latest[(*key, metric["__name__"])] = value
     for (school, campus, name), value in latest.items():
         _set(gateways[(school, campus)], name.removeprefix("edge_agent_"), value)
+    _liveness(store, gateways)
     return gateways
+
+
+def _liveness(store: Store, gateways: dict[tuple[str, str], Gateway]) -> None:
+    """Devices up and down from ``alive`` in each gateway's last report, where it has one."""
+    window = DEVICES_WINDOW
+    alive = {_series(m): v for m, v in store.query(f"last_over_time(edge_agent_device_alive[{window}])")}
+    # The device's own point carries ``up``; a sensor's behind a wildcard does not.
+    own = {_series(m) for m, _ in store.query(f"last_over_time(edge_agent_device_up[{window}])")}
+    # (school, campus) -> device -> (its own state, its sensors' states)
+    found: dict[tuple[str, str], dict[str, tuple[list[float], list[float]]]] = {}
+    for metric, at in store.query(f"tlast_over_time(edge_agent_device_alive[{window}])"):
+        key = (metric.get("school", ""), metric.get("campus", ""))
+        gateway, series = gateways.get(key), _series(metric)
+        # Written with the gateway's last edge_agent point, at the same millisecond.
+        if gateway is None or gateway.last_seen is None or abs(at - gateway.last_seen) > 0.001:
+            continue
+        if series in alive:
+            device = found.setdefault(key, {}).setdefault(metric.get("device", ""), ([], []))
+            device[0 if series in own else 1].append(alive[series])
+    for key, devices in found.items():
+        # A wildcard device counts as its sensors; any other device as itself.
+        states = [state for itself, sensors in devices.values() for state in (sensors or itself)]
+        up = sum(1 for state in states if state >= 1)
+        gateways[key].devices_up, gateways[key].devices_down = up, len(states) - up
+
+
+def _series(metric: dict[str, str]) -> frozenset[tuple[str, str]]:
+    return frozenset((k, v) for k, v in metric.items() if k != "__name__")
 
 
 def _set(gateway: Gateway, name: str, value: float) -> None:

@@ -33,7 +33,7 @@ from .demo_city import (
     start_vmalert,
 )
 from .demo_keys import CONTROL_PORT, STOPPABLE, Keys
-from .status import AgentStatus
+from .status import AgentStatus, DeviceStatus
 
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "demo" / "agent.toml"
 SIM_PORTS = range(15020, 15027)  # Modbus TCP
@@ -276,20 +276,18 @@ def render(
     lines += [
         f"config {_short_path(DEMO_CONFIG)}   log {_short_path(log_path)}",
         "",
-        f"{'DEVICE':<12} {'STATE':<6} {'POLLS':>6} {'AGE':>6}  LAST VALUES",
+        f"{'DEVICE':<12} {'STATE':<6} {'POLLS':>6} {'SENT':>7} {'HELD':>7} {'AGE':>6}  LAST VALUES",
     ]
     for device in status.devices.values():
-        state = "up" if device.up else ("down" if device.failures else "...")
-        age = f"{(now - device.last_ok_ms) / 1000:.1f}s" if device.last_ok_ms else "-"
-        values = " ".join(f"{k}={_short(v)}" for k, v in device.last_fields)
-        if device.last_error and not device.up:
-            values = device.last_error
-        line = f"{device.name:<12} {state:<6} {device.polls:>6} {age:>6}  {values}"
-        lines.append(line[: width - 1])
+        lines += [line[: width - 1] for line in _device_lines(device, now)]
+    sent = sum(d.fields_sent for d in status.devices.values())
+    held = sum(d.fields_suppressed for d in status.devices.values())
     lines += [
         "",
         f"readings  accepted {status.points_accepted}   buffered on disk {status.points_buffered}"
         f"   dropped {status.points_dropped}",
+        f"fields    sent {sent}   held back (reported on change, not moved) {held}"
+        + (f"   {100 * held / (sent + held):.0f} % held back" if sent + held else ""),
     ]
     for sink in status.sinks.values():
         backlog = status.points_buffered - sink.sent_points
@@ -307,6 +305,7 @@ def render(
             f"press s to stop {STOPPABLE} as if unplugged, s again to start it "
             f"(or: python -m simulators ctl stop {STOPPABLE})",
             "  the console shows it down at its next poll; DeviceDown fires after 10 minutes",
+            "  a device with nothing new to send stays up: quiet is not dead",
         ]
         if said:
             lines.append(f"  {said}")
@@ -317,6 +316,33 @@ def render(
         if alerting:
             lines.append(alerting)
     return "\n".join(lines) + "\n"
+
+
+def _device_lines(device: DeviceStatus, now: int) -> list[str]:
+    """One device of the view, and each sensor behind its topic wildcard.
+
+    Its state is its liveness: up while it answers, quiet or not (a device that reports on
+    change and has nothing new, a subscription with no notification, a pushed device whose
+    session is up); AGE is the time since it last answered.
+    """
+    alive = device.alive
+    state = "up" if alive else ("down" if device.failures or device.last_ok_ms else "...")
+    age = f"{(now - device.last_ok_ms) / 1000:.1f}s" if device.last_ok_ms else "-"
+    values = " ".join(f"{k}={_short(v)}" for k, v in device.last_fields)
+    if device.last_error and not alive:
+        values = device.last_error
+    lines = [
+        f"{device.name:<12} {state:<6} {device.polls:>6} {device.fields_sent:>7} "
+        f"{device.fields_suppressed:>7} {age:>6}  {values}"
+    ]
+    for tags, seen_ms in sorted(device.sensors.items()):
+        quiet_s = max(0, now - seen_ms) / 1000
+        sensor = "up" if alive and quiet_s < device.stale_after_s else "down"
+        where = " ".join(value for _, value in tags)
+        lines.append(
+            f"  {where:<10} {sensor:<6} {'':>6} {'':>7} {'':>7} {quiet_s:>5.1f}s  (a sensor behind it)"
+        )
+    return lines
 
 
 def _short_path(path: Path) -> str:

@@ -65,7 +65,7 @@ async def _readings(ctx: Context, code: str, device: str, seconds: int, lang: st
     end = time.time()
     start = end - seconds
     step = step_for(seconds)
-    query = queries.device_history(code, device)
+    query = queries.device_history(code, device, step)
     alive_query = liveness.history(code, device)
     series, alive = await asyncio.gather(
         ctx.store.range(query, start, end, step), ctx.store.range(alive_query, start, end, step)
@@ -77,7 +77,8 @@ async def _readings(ctx: Context, code: str, device: str, seconds: int, lang: st
         "label": label,
         "unit": unit,
         "total": len(alive),
-        "series": chart_series(alive, lambda labels: ""),
+        # The device itself, and each sensor behind its wildcard by its building and room.
+        "series": chart_series(alive, _namer(["building", "room"] if len(alive) > 1 else [])),
     }
     return {
         "query": query,
@@ -90,8 +91,12 @@ async def _readings(ctx: Context, code: str, device: str, seconds: int, lang: st
 async def _state(ctx: Context, code: str, device: str) -> Panel:
     found = (await liveness.liveness(ctx.store, code, device)).get(device)
     if found is None:
-        return {"state": "unknown", "silent_s": None, "labels": {}}
-    return {"state": found.state, "silent_s": found.silent_s, "labels": found.labels}
+        return {"state": "unknown", "silent_s": None, "labels": {}, "sensors": []}
+    sensors = [
+        {"building": building, "room": room, "state": sensor.state, "silent_s": sensor.silent_s}
+        for (building, room), sensor in sorted(found.sensors.items())
+    ]
+    return {"state": found.state, "silent_s": found.silent_s, "labels": found.labels, "sensors": sensors}
 
 
 async def _identity(ctx: Context, code: str, device: str) -> Panel:

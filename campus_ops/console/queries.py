@@ -2,15 +2,20 @@
 
 Where a Grafana dashboard already shows the same thing, the console asks the dashboard's own
 query (:mod:`campus_ops.dashboards`), with the school filled in, so the two never disagree.
-Device liveness has a module of its own (:mod:`.liveness`): it is the part that changes
-when liveness reaches the store by another road (issue #31).
+Device liveness has a module of its own (:mod:`.liveness`).
+
+Devices may report on change (:mod:`campus_ops.sparse`): a reading stands until the next,
+which may be a heartbeat 5 minutes later, so "now" and every point of a chart are the last
+reading within a window at least that wide, never a bare selector.
 """
 
 from __future__ import annotations
 
-from campus_ops import dashboards
+from campus_core.units import parse_duration
+from campus_ops import dashboards, sparse
 
-#: How far back a device's last values are looked for; older ones count as none.
+#: How far back a device's last values are looked for; older ones count as none. Far wider
+#: than a heartbeat: the school page shows a steady device's values and how old they are.
 VALUES_LOOKBACK = "1h"
 #: Series that are not a device's readings although they carry ``device``: the agent's own
 #: points about the device, the asset register's identity, alert state, and recording rules
@@ -75,7 +80,7 @@ def classrooms_above_co2() -> str:
 
     0 while classrooms report and none is above it; nothing while none reports.
     """
-    now = "last_over_time(classroom_env_co2_ppm[5m])"
+    now = sparse.now("classroom_env_co2_ppm")
     return f"count({now} > 1000) or count({now}) * 0"
 
 
@@ -103,9 +108,12 @@ def last_value_times(school: str, device: str | None = None) -> str:
     return f"tlast_over_time({_readings(school, device)}[{VALUES_LOOKBACK}]) keep_metric_names"
 
 
-def device_history(school: str, device: str) -> str:
-    """Every reading of one device, for a range query."""
-    return _readings(school, device)
+def device_history(school: str, device: str, step: float) -> str:
+    """Every reading of one device, for a range query at ``step`` seconds: at each step the
+    last reading within the step (at least :data:`campus_ops.sparse.STANDS`), so a steady
+    device that reports on change draws a line, not a dot at each heartbeat."""
+    window = max(step, parse_duration(sparse.STANDS))
+    return f"last_over_time({_readings(school, device)}[{window:g}s]) keep_metric_names"
 
 
 def asset_identity(school: str, device: str) -> str:

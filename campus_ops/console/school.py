@@ -64,14 +64,17 @@ async def _devices(ctx: Context, code: str, lang: str) -> Panel:
     rooms: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for name in sorted(set(alive) | {device for device, _, _ in found}):
         device_alive = alive.get(name) or Liveness(name)
-        where: list[tuple[str, str, Place | None]] = [
-            (b, r, p) for (d, b, r), p in found.items() if d == name
-        ]
+        where: dict[tuple[str, str], Place | None] = {
+            (b, r): p for (d, b, r), p in found.items() if d == name
+        }
+        # A sensor behind its wildcard that sent nothing for an hour still has its room.
+        where.update({place: None for place in device_alive.sensors if place not in where})
         if not where:
             # No readings: the device stands where its gateway's report puts it.
-            where = [(device_alive.labels.get("building", ""), device_alive.labels.get("room", ""), None)]
-        for building, room, place in where:
-            rooms.setdefault((building, room), []).append(_entry(code, place, device_alive, lang, now))
+            where = {(device_alive.labels.get("building", ""), device_alive.labels.get("room", "")): None}
+        for (building, room), place in where.items():
+            here = device_alive.at(building, room)
+            rooms.setdefault((building, room), []).append(_entry(code, place, here, lang, now))
     buildings: dict[str, list[dict[str, Any]]] = {}
     for (building, room), devices in sorted(rooms.items(), key=lambda item: (item[0][0] == "", item[0])):
         buildings.setdefault(building, []).append({"room": room, "devices": devices})

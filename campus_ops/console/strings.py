@@ -58,7 +58,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "device.nodata": ("No readings in this range.", "此时间范围内没有读数。"),
     "device.zoom": ("Drag the slider or scroll in a chart to zoom.", "拖动滑块或在图中滚动以缩放。"),
-    "device.silent": ("Silent for", "静默时长"),
+    # A device that reports on change is quiet and up: the time since its last reading is
+    # not a silence.
+    "device.silent": ("Since its last reading", "距最新读数"),
+    "device.sensors": ("Sensors behind its wildcard", "通配符下的传感器"),
     "identity.vendor": ("Vendor", "厂商"),
     "identity.model": ("Model", "型号"),
     "identity.firmware": ("Firmware", "固件版本"),

@@ -4,6 +4,7 @@ and points written the way gateways write them."""
 from __future__ import annotations
 
 import contextlib
+import re
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,9 +15,10 @@ from tests.support.victoriametrics import VictoriaMetrics
 
 
 @contextlib.contextmanager
-def agent_on_campus(workdir: Path, store_url: str) -> Iterator[AgentProcess]:
+def agent_on_campus(workdir: Path, store_url: str, report: str = "on_change") -> Iterator[AgentProcess]:
     """A classroom, a meter, a training machine, a switch, a UPS, an air-handling unit and a VAV
-    box, polled every second by school ``sh-test``'s agent writing to ``store_url``; both
+    box, polled every second by school ``sh-test``'s agent writing to ``store_url``, every
+    device with ``report`` (on change: the profiles' deadbands, a 5-minute heartbeat); both
     stopped on the way out."""
     campus = SimulatedCampus(
         workdir / "campus",
@@ -32,7 +34,7 @@ def agent_on_campus(workdir: Path, store_url: str) -> Iterator[AgentProcess]:
     config = workdir / "agent" / "agent.toml"
     config.parent.mkdir(parents=True)
     sink = f'[[sinks.influxdb]]\nurl = "{store_url}"\nbucket = "campus"\ntoken = "t"\nretry_max = "2s"\n'
-    config.write_text(agent_toml([campus.config()], sink=sink, interval="1s"))
+    config.write_text(agent_toml([reporting(campus.config(), report)], sink=sink, interval="1s"))
     agent = AgentProcess(config)
     agent.start()
     try:
@@ -40,6 +42,15 @@ def agent_on_campus(workdir: Path, store_url: str) -> Iterator[AgentProcess]:
     finally:
         agent.stop()
         campus.stop()
+
+
+#: The header of each device's table in an agent.toml (``[[devices.modbus]]``).
+_DEVICE_TABLE = re.compile(r"^\[\[devices\.\w+\]\]$", re.MULTILINE)
+
+
+def reporting(devices: str, report: str = "on_change") -> str:
+    """The ``[[devices.*]]`` tables of an agent.toml, each with ``report`` set."""
+    return _DEVICE_TABLE.sub(rf'\g<0>\nreport = "{report}"', devices)
 
 
 def write_lines(store: VictoriaMetrics, lines: list[str]) -> None:

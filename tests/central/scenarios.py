@@ -5,6 +5,13 @@ points are line protocol with the agent's measurements, fields and tags (docs/sc
 one a minute for each series, over :data:`MINUTES`; the state each alert is for holds in
 minutes ``[START, END)`` and is gone afterwards, so the alert must fire in between and be
 resolved by the end.
+
+Each school with device readings has a twin whose devices report on change
+(:data:`ON_CHANGE` appended to its code): a field goes out when it changed or when its
+5-minute heartbeat is due, as the agent sends it with ``report = "on_change"``; the
+gateway's own points stay one a minute. The twin's alert must fire and resolve the same
+way. School ``sh-quiet`` is healthy and quiet (a subscription with nothing new, sensors
+reporting on change, a wildcard device's sensors): no alert may fire for it.
 """
 
 from __future__ import annotations
@@ -14,6 +21,12 @@ from collections.abc import Callable, Iterator
 MINUTES = 150
 START, END = 30, 90
 VERSION = "0.1.0"
+#: Appended to a school's code for its twin that reports on change.
+ON_CHANGE = "-oc"
+#: The heartbeat of the twins, in minutes: a field goes unsent at most this long.
+HEARTBEAT = 5
+#: The healthy, quiet school.
+QUIET = "sh-quiet"
 
 Scenario = Callable[[int, int], Iterator[str]]
 
@@ -63,7 +76,10 @@ def gateway_restarting(minute: int, ts: int) -> Iterator[str]:
 
 
 def device_down(minute: int, ts: int) -> Iterator[str]:
-    silent = (minute - START) * 60 if _active(minute) else 3
+    """classroom-1 stops answering through the state; so does the sensor of room 202 behind
+    the wildcard device ``wireless-iaq``, whose broker session stays up."""
+    on = _active(minute)
+    silent = (minute - START) * 60 if on else 3
     yield _device(
         "edge_agent_device",
         "sh-devdown",
@@ -71,10 +87,63 @@ def device_down(minute: int, ts: int) -> Iterator[str]:
         "classroom-iaq",
         "A",
         "101",
-        f"up={0 if _active(minute) else 1},consecutive_failures={silent // 10},"
-        f"silent_s={silent},interval_s=10",
+        f"up={0 if on else 1},alive={0 if on else 1},consecutive_failures={silent // 10},"
+        f"silent_s={silent},interval_s=10,fields_sent={minute * 6},fields_suppressed=0",
         ts,
     )
+    yield from _wireless("sh-devdown", {"201": 1, "202": 0 if on else 1}, minute, ts)
+
+
+def _wireless(school: str, sensors: dict[str, int], minute: int, ts: int) -> Iterator[str]:
+    """A wildcard MQTT device's own point (session up) and one per sensor (room: alive)."""
+    tags = f"school={school},campus=main,device=wireless-iaq,kind=wireless-iaq"
+    yield (
+        f"edge_agent_device,{tags} up=1,alive=1,consecutive_failures=0,silent_s=20,interval_s=60,"
+        f"fields_sent={minute * 4},fields_suppressed={minute * 8} {ts}"
+    )
+    for room, alive in sensors.items():
+        silent = 20 if alive else 400
+        yield f"edge_agent_device,{tags},building=B,room={room} alive={alive},silent_s={silent} {ts}"
+
+
+def quiet(minute: int, ts: int) -> Iterator[str]:
+    """A healthy school whose devices have nothing new to say: rig-1, an OPC UA subscription
+    (alive, no reading since minute 0), classrooms and sensors reporting on change."""
+    yield _agent(QUIET, _healthy(minute * 60), ts)
+    yield _device(
+        "edge_agent_device",
+        QUIET,
+        "rig-1",
+        "opcua-plc-rig",
+        "T",
+        "plc-lab-1",
+        f"up=1,alive=1,consecutive_failures=0,silent_s={minute * 60},interval_s=2,"
+        f"fields_sent=12,fields_suppressed={minute * 360}",
+        ts,
+    )
+    yield _device(
+        "edge_agent_device",
+        QUIET,
+        "classroom-1",
+        "classroom-iaq",
+        "A",
+        "101",
+        f"up=1,alive=1,consecutive_failures=0,silent_s={(minute % HEARTBEAT) * 60},interval_s=10,"
+        f"fields_sent={minute},fields_suppressed={minute * 30}",
+        ts,
+    )
+    yield from _wireless(QUIET, {"201": 1, "202": 1}, minute, ts)
+    if minute % HEARTBEAT == 0:
+        yield _device(
+            "classroom_env",
+            QUIET,
+            "classroom-1",
+            "classroom-iaq",
+            "A",
+            "101",
+            "temperature_c=20.5,humidity_pct=45,co2_ppm=650,pm25_ugm3=12,noise_db=48,light_lux=420",
+            ts,
+        )
 
 
 def buffer_backlog(minute: int, ts: int) -> Iterator[str]:
@@ -231,6 +300,8 @@ SCENARIOS: dict[str, Scenario] = {
     "HvacUnitAlarm": hvac,
     "HvacZoneTemperatureOutOfRange": hvac,
 }
+#: Healthy schools, in which no alert may fire.
+HEALTHY: tuple[Scenario, ...] = (quiet,)
 #: The school each alert's state is in.
 SCHOOL = {
     "GatewaySilent": "sh-silent",
@@ -253,11 +324,60 @@ SCHOOL = {
 }
 
 
+def schools(alert: str) -> tuple[str, ...]:
+    """The schools the alert must fire for: its own, and its twin reporting on change."""
+    school = SCHOOL[alert]
+    return (school, school + ON_CHANGE) if school in _DEVICE_SCHOOLS else (school,)
+
+
+#: Schools whose scenario writes device readings (not only the gateway's own points).
+_DEVICE_SCHOOLS = {
+    "sh-co2",
+    "sh-pm25",
+    "sh-temp",
+    "sh-alarm",
+    "sh-ups",
+    "sh-swerr",
+    "sh-swdown",
+    "sh-hvac-alarm",
+    "sh-hvac-zone",
+}
+
+
 def lines(start_ms: int) -> list[str]:
-    """Every scenario's points from ``start_ms``, a minute apart, each series once a minute."""
+    """Every scenario's points from ``start_ms``, a minute apart, and the on-change twins."""
     out: list[str] = []
+    twins = _OnChange()
     for minute in range(MINUTES + 1):
         ts = start_ms + minute * 60_000
-        for scenario in dict.fromkeys(SCENARIOS.values()):
-            out.extend(scenario(minute, ts))
+        for scenario in (*dict.fromkeys(SCENARIOS.values()), *HEALTHY):
+            for line in scenario(minute, ts):
+                out.append(line)
+                if twin := twins.send(line, minute):
+                    out.append(twin)
     return out
+
+
+class _OnChange:
+    """The agent's report on change, per series: a field goes out when it changed since it was
+    last sent or its heartbeat is due; a point with nothing to send is not sent."""
+
+    def __init__(self) -> None:
+        self._sent: dict[str, dict[str, tuple[str, int]]] = {}
+
+    def send(self, line: str, minute: int) -> str | None:
+        """The twin school's line for ``line`` (device readings only), or None."""
+        series, fields, ts = line.split(" ")
+        school = next(tag.partition("=")[2] for tag in series.split(",") if tag.startswith("school="))
+        if school not in _DEVICE_SCHOOLS or series.startswith("edge_agent"):
+            return None
+        series = series.replace(f"school={school},", f"school={school}{ON_CHANGE},")
+        sent = self._sent.setdefault(series, {})
+        kept = []
+        for pair in fields.split(","):
+            name, _, value = pair.partition("=")
+            last = sent.get(name)
+            if last is None or last[0] != value or minute - last[1] >= HEARTBEAT:
+                sent[name] = (value, minute)
+                kept.append(pair)
+        return f"{series} {','.join(kept)} {ts}" if kept else None

@@ -1,9 +1,11 @@
 """The city's dashboards: the committed JSON is the generator's, and every panel shows data.
 
 Every panel's query runs against a real VictoriaMetrics filled by a real agent polling the
-simulated campus, with a real vmalert evaluating the central rules beside it (the roll-ups
-and ALERTS some panels read are vmalert's output); one classroom of another school is put
-above the CO2 limit so that an alert fires.
+simulated campus, its devices reporting on change, with a real vmalert evaluating the central
+rules beside it (the roll-ups and ALERTS some panels read are vmalert's output); one
+classroom of another school is put above the CO2 limit so that an alert fires. And every
+panel finds a steady campus, whose devices sent their last readings at the heartbeat minutes
+ago, at every moment: in a table now, and in a chart without gaps between the readings.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pytest
 
 from campus_ops import dashboards
 from campus_ops.store import Store
+from tests.central import quiet
 from tests.central.campus import agent_on_campus, write_lines
 from tests.central.rules import fast_copies
 from tests.central.servers import VMAlert
@@ -104,3 +107,26 @@ def _empty(store: VictoriaMetrics) -> list[str]:
 
 def _with_all(expr: str) -> str:
     return expr.replace("$school", ALL).replace("$building", ALL).replace("$room", ALL)
+
+
+@pytest.mark.integration
+def test_every_panel_shows_a_steady_campus_between_its_heartbeats(store: VictoriaMetrics) -> None:
+    now_s = time.time()
+    write_lines(store, quiet.lines(now_s))
+    quiet.wait_until_searchable(store.url)
+    start, step = now_s - quiet.FIRST_AGO_S + 1, 30.0  # from the first reading on
+    steps = len(range(int(start), int(now_s) + 1, int(step)))
+    problems = []
+    for uid, query in dashboards.queries():
+        if ":" in query.expr or "ALERTS" in query.expr:
+            continue  # vmalert's output, not the devices' readings
+        expr = query.expr.replace("$school", quiet.SCHOOL).replace("$building", ALL).replace("$room", ALL)
+        if query.kind != "timeseries":
+            if not Store(store.url).query(expr):
+                problems.append(f"{uid}: {query.title}: nothing now, {quiet.LAST_AGO_S} s after a reading")
+            continue
+        series = quiet.query_range(store.url, expr, start, now_s, step)
+        gaps = [steps - len(times) for times in series if len(times) < steps]
+        if not series or gaps:
+            problems.append(f"{uid}: {query.title}: {len(series)} series, {gaps} of {steps} steps missing")
+    assert not problems, "\n".join(problems)

@@ -114,6 +114,45 @@ def test_the_lines_read_worst_first_and_all_well_is_exit_0(store: VictoriaMetric
     assert code == 1 and all("silent" in line for line in out.splitlines())
 
 
+def with_devices(store: VictoriaMetrics, school: str, reports: list[str], **fields: float) -> None:
+    """A gateway's self-metrics, and its ``edge_agent_device`` points written with them (same
+    timestamps): ``reports`` are ``"tags fields"`` after the school's own tags."""
+    values = {**HEALTHY, **fields}
+    lines = []
+    for step in range(6):
+        at = int((time.time() - 1 - step * 10) * 1000)
+        body = ",".join(f"{name}={value:g}" for name, value in values.items())
+        lines.append(f"edge_agent,school={school},campus=main,version={__version__} {body} {at}")
+        lines += [f"edge_agent_device,school={school},campus=main,{report} {at}" for report in reports]
+    write_lines(store, lines)
+
+
+def test_quiet_devices_are_up_and_a_dead_sensor_behind_a_wildcard_is_down(store: VictoriaMetrics) -> None:
+    quiet = [
+        # A classroom reporting on change, steady for 280 s; rig-1, a subscription with nothing new.
+        "device=classroom-1,building=A,room=101 up=1,alive=1,silent_s=280,interval_s=10",
+        "device=rig-1,building=T,room=plc-lab-1 up=1,alive=1,silent_s=86400,interval_s=2",
+    ]
+    wildcard = [
+        "device=wireless-iaq up=1,alive=1,silent_s=20,interval_s=10",
+        "device=wireless-iaq,building=B,room=201 alive=1,silent_s=20",
+        "device=wireless-iaq,building=B,room=202 alive=0,silent_s=900",
+    ]
+    with_devices(store, "sh-quiet-devices", quiet, devices=2, devices_ok=2)
+    # The agent's own count knows nothing of sensors: its devices_failed says 0.
+    with_devices(store, "sh-wildcard", quiet + wildcard, devices=3, devices_ok=3)
+    wait_for(lambda: flushed(store, 2), 20, what="backfilled points")
+    code, out, err = fleet("--store", store.url, "--json")
+    assert code == 0, err
+    schools = {s["school"]: s for s in json.loads(out)["schools"]}
+    quiet_school = schools["sh-quiet-devices"]
+    assert (quiet_school["state"], quiet_school["devices_up"], quiet_school["devices_down"]) == ("ok", 2, 0)
+    wild = schools["sh-wildcard"]
+    # The wildcard device counts as its two sensors, one of them dead.
+    assert (wild["state"], wild["devices_up"], wild["devices_down"]) == ("degraded", 3, 1)
+    assert wild["problems"] == ["1 device(s) down"]
+
+
 def test_real_agents_of_two_schools(
     store: VictoriaMetrics, campus: SimulatedCampus, agent_for: AgentFactory, tmp_path: Path
 ) -> None:

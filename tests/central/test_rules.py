@@ -164,19 +164,22 @@ def test_every_alert_fires_in_vmalert_and_resolves_when_its_state_ends(
     fired = _firing(store)
     problems = []
     for name in sorted(REQUIRED):
-        school = scenarios.SCHOOL[name]
-        minutes = sorted(fired.get((name, school), []))
-        if not minutes:
-            problems.append(f"{name} never fired for {school}")
-            continue
-        first, last = (int((m - start_ms) / 60_000) for m in (minutes[0], minutes[-1]))
-        if first < scenarios.START:
-            problems.append(f"{name} fired at minute {first}, before its state began ({scenarios.START})")
-        if last > scenarios.MINUTES - 15:
-            problems.append(f"{name} still firing at minute {last}; its state ended at {scenarios.END}")
-        others = sorted(s for (n, s) in fired if n == name and s != school)
+        schools = scenarios.schools(name)  # its own, and its twin reporting on change
+        for school in schools:
+            minutes = sorted(fired.get((name, school), []))
+            if not minutes:
+                problems.append(f"{name} never fired for {school}")
+                continue
+            first, last = (int((m - start_ms) / 60_000) for m in (minutes[0], minutes[-1]))
+            if first < scenarios.START:
+                problems.append(f"{name} fired for {school} at minute {first}, before its state began")
+            if last > scenarios.MINUTES - 15:
+                problems.append(f"{name} still firing for {school} at minute {last}; its state ended")
+        others = sorted(s for (n, s) in fired if n == name and s not in schools)
         if others:
             problems.append(f"{name} fired for schools with nothing wrong: {others}")
+    quiet = sorted(n for (n, s) in fired if s == scenarios.QUIET)
+    assert not quiet, f"alerts fired for the healthy, quiet school: {quiet}"
     assert not problems, "\n".join(problems)
 
 

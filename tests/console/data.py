@@ -41,34 +41,63 @@ def gateway(school: str, ago_s: float = 1, **fields: float) -> list[str]:
     ]
 
 
-def device(school: str, name: str, up: bool, building: str, room: str, kind: str) -> list[str]:
-    """The agent's own points about one device (its liveness), for a minute."""
+def device(
+    school: str, name: str, up: bool, building: str, room: str, kind: str, silent_s: float | None = None
+) -> list[str]:
+    """The agent's own points about one device (its liveness), for a minute. ``silent_s``: the
+    age of its last reading (120 s for a device down, else 0)."""
     tags = f"school={school},campus=main,device={name},kind={kind},building={building},room={room}"
-    silent = 0 if up else 120
+    silent = silent_s if silent_s is not None else (0 if up else 120)
     return [
-        f"edge_agent_device,{tags} up={int(up)},consecutive_failures={0 if up else 12},"
-        f"silent_s={silent},interval_s=10 {_at(1, step)}"
+        f"edge_agent_device,{tags} up={int(up)},alive={int(up)},consecutive_failures={0 if up else 12},"
+        f"silent_s={silent:g},interval_s=10 {_at(1, step)}"
         for step in range(6)
     ]
 
 
-def reading(school: str, name: str, measurement: str, building: str, room: str, **fields: float) -> list[str]:
-    """A device's readings for a minute."""
+def sensors(school: str, name: str, alive: dict[str, bool]) -> list[str]:
+    """A device covering several sensors through a topic wildcard (building B, ``alive`` by
+    room): its own point, its session up, and one point per sensor, for a minute."""
+    tags = f"school={school},campus=main,device={name},kind=wireless-iaq"
+    out = []
+    for step in range(6):
+        at = _at(1, step)
+        out.append(
+            f"edge_agent_device,{tags} up=1,alive=1,consecutive_failures=0,silent_s=20,interval_s=10 {at}"
+        )
+        out += [
+            f"edge_agent_device,{tags},building=B,room={room} alive={up:d},silent_s={20 if up else 900} {at}"
+            for room, up in alive.items()
+        ]
+    return out
+
+
+def reading(
+    school: str, name: str, measurement: str, building: str, room: str, ago_s: float = 1, **fields: float
+) -> list[str]:
+    """A device's readings for a minute up to ``ago_s`` ago."""
     tags = f"school={school},campus=main,device={name},building={building},room={room}"
     body = ",".join(f"{field}={value:g}" for field, value in fields.items())
-    return [f"{measurement},{tags} {body} {_at(1, step)}" for step in range(6)]
+    return [f"{measurement},{tags} {body} {_at(ago_s, step)}" for step in range(6)]
 
 
 def city(store: VictoriaMetrics) -> None:
-    """Three gateways (ok, a device down, quiet for 10 minutes), a school's devices, an asset."""
+    """Three gateways (ok, a sensor down, quiet for 10 minutes), their devices, an asset.
+
+    sh-ok's meter reports on change and has had nothing new for 280 s: quiet, and up.
+    sh-down's wireless bridge covers rooms 201 and 202; the sensor in 202 stopped sending.
+    """
     lines = [
         *gateway("sh-ok"),
         *gateway("sh-down", devices_ok=1, devices_failed=1),
         *gateway("sh-quiet", ago_s=600),
         *device("sh-ok", "a301-iaq", True, "A", "301", "classroom-iaq"),
-        *device("sh-ok", "meter-1", False, "B", "plant-1", "energy-meter-3ph"),
+        *device("sh-ok", "meter-1", True, "B", "plant-1", "energy-meter-3ph", silent_s=280),
         *reading("sh-ok", "a301-iaq", "classroom_env", "A", "301", co2_ppm=812, temperature_c=22.5),
-        *reading("sh-ok", "meter-1", "energy_meter", "B", "plant-1", power_total_w=12500),
+        *reading("sh-ok", "meter-1", "energy_meter", "B", "plant-1", ago_s=280, power_total_w=12500),
+        *sensors("sh-down", "wireless-iaq", {"201": True, "202": False}),
+        *reading("sh-down", "wireless-iaq", "classroom_env", "B", "201", co2_ppm=640),
+        *reading("sh-down", "wireless-iaq", "classroom_env", "B", "202", ago_s=900, co2_ppm=700),
         # The asset register's identity of one device (issue #30 writes these).
         f"asset,school=sh-ok,campus=main,device=meter-1,vendor=Eastron,model=SDM630,"
         f"firmware=1.2.3,serial=E123 info=1 {_at(1, 0)}",

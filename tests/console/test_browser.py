@@ -1,11 +1,11 @@
 """The console in a real browser (Debian's Chromium), on a real city: a store, vmalert, agents.
 
 One city for the module: school sh-031's agent polls a simulated campus (classrooms, a
-meter, machines, a switch, a UPS) into a VictoriaMetrics; school sh-017's gateway went
-quiet ten minutes ago, so vmalert (the central rules, evaluated every 2 s) fires
-GatewaySilent; sh-099 is in the roster and never reported. Each page is taken in English
-and Chinese; the pictures go to $CONSOLE_SCREENSHOTS (docs/images refreshes the ones
-docs/central.md shows) or to a temporary folder.
+meter, machines, a switch, a UPS; each reporting on change) into a VictoriaMetrics; school
+sh-017's gateway went quiet ten minutes ago, so vmalert (the central rules, evaluated every
+2 s) fires GatewaySilent; sh-099 is in the roster and never reported. Each page is taken
+in English and Chinese; the pictures go to $CONSOLE_SCREENSHOTS (docs/images refreshes the
+ones docs/central.md shows) or to a temporary folder.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.central.campus import write_lines
+from tests.central.campus import reporting, write_lines
 from tests.central.rules import fast_copies
 from tests.central.servers import VMAlert
 from tests.console import data
@@ -126,7 +126,9 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
     config = work / "agent" / "agent.toml"
     config.parent.mkdir()
     sink = f'[[sinks.influxdb]]\nurl = "{store.url}"\nbucket = "campus"\ntoken = "t"\nretry_max = "2s"\n'
-    toml = agent_toml([campus.config()], sink=sink, interval="1s").replace('"sh-test"', '"sh-031"')
+    # Its devices report on change, as the demo's do: quiet ones must show up, not silent.
+    devices = reporting(campus.config())
+    toml = agent_toml([devices], sink=sink, interval="1s").replace('"sh-test"', '"sh-031"')
     config.write_text(toml)
     agent = AgentProcess(config)
     agent.start()

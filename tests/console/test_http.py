@@ -122,14 +122,29 @@ def test_a_school_lists_its_gateway_and_devices_by_building_and_room(console: Co
         "temperature_c": (22.5, "°C"),
     }
     assert iaq["url"] == "/school/sh-ok/device/a301-iaq" and iaq["age_s"] < 120
+    # The meter reports on change and had nothing new for 280 s: quiet, not down.
     (meter,) = buildings["B"][0]["devices"]
-    assert meter["state"] == "down" and meter["silent_s"] == 120
+    assert meter["state"] == "up" and meter["silent_s"] == 280
+    assert meter["values"][0]["field"] == "power_total_w" and 280 <= meter["age_s"] < 400
     assert all(chart["ok"] for chart in school["charts"])
+
+
+def test_each_sensor_behind_a_wildcard_is_up_or_down_in_its_own_room(console: Console) -> None:
+    school = console.json("/api/school/sh-down")
+    rooms = {r["room"]: r["devices"] for b in school["devices"]["buildings"] for r in b["rooms"]}
+    assert [(d["device"], d["state"]) for d in rooms["201"]] == [("wireless-iaq", "up")]
+    assert [(d["device"], d["state"]) for d in rooms["202"]] == [("wireless-iaq", "down")]
+    assert rooms["202"][0]["silent_s"] == 900
+    page = console.json("/api/school/sh-down/device/wireless-iaq?range=1h")
+    assert page["state"]["state"] == "up"  # its broker session
+    assert [(s["room"], s["state"]) for s in page["state"]["sensors"]] == [("201", "up"), ("202", "down")]
+    answering = next(c for c in page["readings"]["charts"] if c["field"] == "up")
+    assert sorted(s["name"] for s in answering["series"]) == ["", "B 201", "B 202"]
 
 
 def test_a_device_shows_its_fields_and_its_identity_once_known(console: Console) -> None:
     meter = console.json("/api/school/sh-ok/device/meter-1?range=1h")
-    assert meter["range"] == "1h" and meter["state"]["state"] == "down"
+    assert meter["range"] == "1h" and meter["state"]["state"] == "up"
     assert meter["identity"] == {
         "ok": True,
         "known": True,

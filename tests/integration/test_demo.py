@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from campus_core.clock import now_ms
 from campus_core.readings import Reading
 from edge_agent.demo import (
     ALERTS_PORT,
@@ -39,10 +40,30 @@ def test_the_view_shows_devices_values_and_the_flow(tmp_path: Path) -> None:
     status = AgentStatus()
     reading = Reading.of("meter-1", 1, (("voltage_l1_v", 229.71), ("running", True)))
     status.devices["meter-1"] = DeviceStatus(
-        "meter-1", "modbus", 5.0, polls=3, last_ok_ms=1, last_reading=reading
+        "meter-1",
+        "modbus",
+        5.0,
+        polls=3,
+        last_ok_ms=1,
+        last_reading=reading,
+        fields_sent=24,
+        fields_suppressed=12,
     )
     status.devices["machine-1"] = DeviceStatus(
         "machine-1", "modbus", 1.0, polls=2, failures=2, consecutive_failures=2, last_error="cannot connect"
+    )
+    # A pushed device whose session is up, with nothing sent yet: quiet, and alive. Behind
+    # its wildcard, the sensor of room 201 sent a moment ago, the one of 202 long ago.
+    now = now_ms()
+    status.devices["wireless-iaq"] = DeviceStatus(
+        "wireless-iaq",
+        "mqtt",
+        2.0,
+        connected=lambda: True,
+        sensors={
+            (("building", "B"), ("room", "201")): now - 2_000,
+            (("building", "B"), ("room", "202")): now - 600_000,
+        },
     )
     status.sinks["city"] = SinkStatus("city", "http://127.0.0.1:8428", sent_points=40)
     status.points_accepted = status.points_buffered = 42
@@ -53,6 +74,11 @@ def test_the_view_shows_devices_values_and_the_flow(tmp_path: Path) -> None:
     assert "press s to stop machine-2" in text and "python -m simulators ctl stop machine-2" in text
     assert "meter-1      up" in text and "voltage_l1_v=229.7 running=True" in text
     assert "machine-1    down" in text and "cannot connect" in text
+    assert "wireless-iaq up" in text
+    assert any(line.startswith("  B 201      up") for line in text.splitlines())
+    assert any(line.startswith("  B 202      down") for line in text.splitlines())
+    assert "SENT    HELD" in text and "      3      24      12 " in text  # meter-1: polls, sent, held
+    assert "fields    sent 24   held back (reported on change, not moved) 12   33 % held back" in text
     assert "accepted 42" in text and "sent 40  waiting 2  ok" in text
 
 
@@ -87,6 +113,10 @@ def test_the_demo_runs_and_shows_readings_sent(tmp_path: Path) -> None:
         assert f"{device:<12} up" in last_frame
     sent = int(last_frame.split(" sent ")[1].split()[0])
     assert sent > 0
+    # The classrooms, meters, wireless sensors and HVAC report on change: fields that did not
+    # move past their deadband are held back.
+    held = int(last_frame.split("held back (reported on change, not moved) ")[1].split()[0])
+    assert held > 0
     # vmalert ran beside the store with the central rules, and the view names the console first.
     assert f"API http://127.0.0.1:{ALERTS_PORT}/api/v1/alerts" in last_frame
     assert f"the city console: http://127.0.0.1:{CONSOLE_PORT}/" in last_frame.splitlines()[1]

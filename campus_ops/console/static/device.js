@@ -54,6 +54,9 @@
       ['col.kind', p.labels.kind],
       ['col.building', p.labels.building],
       ['col.room', p.labels.room],
+      // A device covering several sensors through a topic wildcard: each one up or down.
+      ...(p.sensors.length ? [['device.sensors', p.sensors.map((s) => el('span', { class: 'sensor', 'data-room': s.room },
+        `${[s.building, s.room].filter(Boolean).join(' ')} `, badge('state', s.state), ' '))]] : []),
     ]));
     fill(identity, data.identity, (p) => (p.known
       ? facts([['identity.vendor', p.vendor], ['identity.model', p.model], ['identity.firmware', p.firmware], ['identity.serial', p.serial]])
