@@ -16,6 +16,7 @@ import structlog
 from campus_core.devices import Deliver, DeviceConfig, Listener
 from campus_core.readings import Reading, counters
 
+from .assets import AssetRegister, ProbedDriver, PushedWatch, watching
 from .config import AgentConfig
 from .normalise import PointEncoder, identity_tags
 from .scheduler import DevicePoller
@@ -45,11 +46,13 @@ class DeviceTasks:
         encoders: dict[str, PointEncoder],
         accept: Callable[[list[Reading]], None],
         deliver: Deliver,
+        register: AssetRegister | None = None,
     ) -> None:
         self._status = status
         self._encoders = encoders
         self._accept = accept
         self._deliver = deliver
+        self._register = register
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     def __len__(self) -> int:
@@ -70,7 +73,14 @@ class DeviceTasks:
                 status.events = functools.partial(counters, stats)
             if isinstance(driver, Listener):
                 work = driver.run(_listening(status, self._deliver))
+                if self._register is not None:
+                    watch = PushedWatch(driver, device, protocol, self._register)
+                    work = watching(work, watch)
+                    status.events = functools.partial(_events, stats, watch.stats)
             else:
+                if self._register is not None:
+                    driver = ProbedDriver(driver, device, protocol, self._register)
+                    status.events = functools.partial(_events, stats, driver.stats)
                 work = DevicePoller(driver, interval, status, self._accept).run()
             task = asyncio.create_task(work, name=f"{protocol}:{device.name}")
             task.add_done_callback(_report_crash)
@@ -89,6 +99,11 @@ class DeviceTasks:
         tasks = list(self._tasks.values())
         self._tasks.clear()
         await _cancel(tasks)
+
+
+def _events(stats: object, probes: object) -> dict[str, int]:
+    """The driver's counters and its identity probe's, for /metrics."""
+    return {**counters(stats), **counters(probes)}
 
 
 def _listening(status: DeviceStatus, deliver: Deliver) -> Deliver:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from campus_core.devices import Listener
+from campus_core.identity import IdentityKeys
 from campus_core.mqtt import BrokerSettings
 from campus_core.names import Name, SnakeCase
 from campus_core.plugins import Factory
@@ -63,7 +64,7 @@ class TimestampSpec(BaseModel):
         return path
 
 
-class MqttDevice(BrokerSettings):
+class MqttDevice(BrokerSettings, IdentityKeys):
     """Sensors that push JSON readings to a broker, on one or more topic filters."""
 
     model_config = ConfigDict(extra="forbid")
@@ -140,6 +141,11 @@ class MqttDevice(BrokerSettings):
         if self.timestamp is not None:
             timestamp = TimeRule(parse_path(self.timestamp.path), self.timestamp.format)
         return PayloadMapper([spec.rule() for spec in self.fields], timestamp)
+
+    @property
+    def asset_address(self) -> str:
+        """The broker (never with credentials); each sensor adds its topic."""
+        return self.address.url
 
     @property
     def pushed(self) -> bool:
