@@ -42,7 +42,7 @@ KEYS: dict[str, str] = {
     "application": "Modbus UserApplicationName",
     "options": "SunSpec Opt",
     "hardware": "hardware revision (entPhysicalHardwareRev)",
-    "software": "software revision beside the firmware (entPhysicalSoftwareRev)",
+    "firmware_rev": "entPhysicalFirmwareRev, where the firmware column holds entPhysicalSoftwareRev",
     "description": "SNMP sysDescr",
     "product_id": "SNMP sysObjectID, dotted",
     "sys_name": "SNMP sysName",
