@@ -80,6 +80,10 @@ class Ups:
             hardware="A2",
         )
 
+    def restart(self) -> None:
+        """A reboot of its network card: sysUpTime starts again from zero."""
+        self.boot = self.clock()
+
     def state(self, now: float) -> UpsState:
         """Mains or battery, charge, load and input voltage at ``now``."""
         into = (now - self.offset) % self.cycle
