@@ -26,6 +26,10 @@ DEFAULT_OUT = Path(__file__).resolve().parents[1] / "deploy" / "central" / "dash
 Kind = Literal["stat", "timeseries", "table"]
 SCHOOL = 'school=~"$school"'
 CLASSROOM = 'school=~"$school",building=~"$building",room=~"$room"'
+#: Every device's identity series of the last 3 days (the agents repeat them daily); of a
+#: device (or a sensor of a pushed one) the newest is its current identity (docs/schema.md).
+REGISTER = f"last_over_time(asset_last_seen_s{{{SCHOOL}}}[3d])"
+ASSET = "school, campus, device, building, room"
 
 
 @dataclass(frozen=True)
@@ -227,6 +231,12 @@ BOARDS = (
             ),
             Query("Agent versions", "count by (version) (edge_agent_uptime_s)", "table"),
             Query("Device state", f"edge_agent_device_up{{{SCHOOL}}}", "table"),
+            Query(
+                "Asset register (vendor, model, firmware, serial; last read)",
+                f"({REGISTER} == on ({ASSET}) group_left max by ({ASSET}) ({REGISTER})) * 1000",
+                "table",
+                "dateTimeFromNow",
+            ),
         ),
     ),
 )

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.central.rules import alerts
 from tests.support.agentconfig import agent_toml
 from tests.support.ports import LOOPBACK, free_port
 from tests.support.processes import AgentProcess, SimulatedCampus, wait_for
@@ -128,6 +129,12 @@ def test_a_firmware_upgrade_is_one_change_and_the_register_shows_the_new_one(cit
     found = assets(city, "--json", "--find", r"firmware=~9\.0\..*")["assets"]
     assert [(a["school"], a["device"]) for a in found] == [("sh-test", "meter-1")]
     assert "asset changed" in city.agent.log_text()
+    # The central rule that tells the city (deploy/central/rules/assets.yml) has every label
+    # its summary names on what a real agent wrote.
+    (rule,) = [r for r in alerts() if r.name == "AssetChanged"]
+    (labels,) = [dict(tags) for _, tags in city.store.points('edge_agent_event_changes{device="meter-1"}')]
+    assert rule.summary_labels() <= labels.keys()
+    assert labels["room"] == "plant-1" and labels["event"] == "asset_changed"
 
 
 def test_a_device_down_when_its_probe_is_due_keeps_its_row(city: City) -> None:
