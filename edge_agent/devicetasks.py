@@ -102,8 +102,10 @@ class DeviceTasks:
 
 
 def _events(stats: object, probes: object) -> dict[str, int]:
-    """The driver's counters and its identity probe's, for /metrics."""
-    return {**counters(stats), **counters(probes)}
+    """The driver's counters and its identity probe's, for /metrics; identity counters only
+    once they count something (a scrape of a large campus writes every line it is given)."""
+    found = {**counters(stats), **counters(probes)}
+    return {key: count for key, count in found.items() if count or not key.startswith("identity_")}
 
 
 def _listening(status: DeviceStatus, deliver: Deliver) -> Deliver:

@@ -73,7 +73,6 @@ class DeviceStats:
     busy_retries: int = 0
     splits: int = 0
     skipped_values: int = 0
-    #: The asset register's probe (identity.py): requests, answers unanswered or garbled.
-    identity_requests: int = 0
+    #: The asset register's probe (identity.py): requests unanswered, answers garbled.
     identity_timeouts: int = 0
     identity_garbled: int = 0

@@ -80,7 +80,6 @@ class IdentityProbe:
         objects: dict[int, bytes] = {}
         read_code, start = mei.REGULAR, 0
         for _ in range(MAX_PAGES):
-            stats.identity_requests += 1
             try:
                 answer = await link.identification(config.unit, read_code, start, config.timeout)
             except NoAnswer:
@@ -126,7 +125,6 @@ class IdentityProbe:
 
     async def _common_model(self, link: Link) -> dict[str, bytes]:
         config, stats = self._config, self._stats
-        stats.identity_requests += 1
         try:
             answer = await link.read(config.unit, "holding", SUNSPEC_BASE, SUNSPEC_READ, config.timeout)
         except NoAnswer:
