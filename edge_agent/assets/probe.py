@@ -2,7 +2,8 @@
 
 A polled device's driver is wrapped (:class:`ProbedDriver`): right after a poll the device
 answered, the probe runs if the device has just (re)connected (its first answer, its first
-answer after failing, or a new connection the driver reports) or the interval has passed.
+answer after failing, or a new connection the driver reports, at most once a minute) or
+the interval has passed.
 It runs in the device's own task, between two polls, so it never competes with a poll for
 the device's connection. A device that does not answer when its probe is due changes
 nothing: what the register knew is written again as it was.
@@ -43,6 +44,10 @@ PROBE_BUDGET = 30.0
 RETRY_AFTER = 600.0
 #: How often a pushed device's sensors are looked at for news.
 WATCH_EVERY = 5.0
+#: A new connection within this long of the last probe asks nothing: a noisy serial line
+#: whose link resyncs every few minutes must not turn into a probe each time. (A device
+#: answering again after failing is always asked: that is how a swap shows.)
+RECONNECT_GAP = 60.0
 
 
 @dataclass
@@ -75,6 +80,7 @@ class ProbedDriver:
         self._answering = False
         self._connects = 0
         self._next_at = 0.0
+        self._probed_at = float("-inf")
         self.stats = ProbeStats()
 
     @property
@@ -106,10 +112,11 @@ class ProbedDriver:
             raise
         identifying = self._identifying
         connects = identifying.connects if identifying is not None else 0
+        now = asyncio.get_running_loop().time()
         if (
             not self._answering
-            or connects != self._connects
-            or asyncio.get_running_loop().time() >= self._next_at
+            or now >= self._next_at
+            or (connects != self._connects and now - self._probed_at >= RECONNECT_GAP)
         ):
             self._answering, self._connects = True, connects
             await self.probe()
@@ -119,6 +126,7 @@ class ProbedDriver:
         """Ask the device who it is now and hand the answer to the register."""
         loop = asyncio.get_running_loop()
         interval = self._register.interval()
+        self._probed_at = loop.time()
         self.stats.identity_probes += 1
         stated = Identity()
         if self._ask and self._identifying is not None:

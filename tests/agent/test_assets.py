@@ -23,7 +23,7 @@ from campus_core.identity import Identity
 from campus_core.readings import DeviceError, Reading
 from drivers.modbus.config import ModbusDevice
 from drivers.modbus.driver import ModbusDriver
-from edge_agent.assets import AssetRegister, ProbedDriver
+from edge_agent.assets import AssetRegister, ProbedDriver, probe
 from edge_agent.assets.gateway import GATEWAY, app_specific_id, gateway_identity
 from edge_agent.config.loader import BUNDLED_PROFILES
 from edge_agent.normalise import PointEncoder, identity_tags
@@ -78,11 +78,19 @@ def device_config(campus: Campus, name: str, **keys: object) -> ModbusDevice:
 def probed(
     campus: Campus, written: Written, register: AssetRegister, name: str, **keys: object
 ) -> ProbedDriver:
+    return probed_driver(campus, written, register, name, **keys)[0]
+
+
+def probed_driver(
+    campus: Campus, written: Written, register: AssetRegister, name: str, **keys: object
+) -> tuple[ProbedDriver, ModbusDriver]:
+    """The device's driver with its probe, as the agent wraps it, and the driver inside."""
     config = device_config(campus, name, **keys)
     written.encoders[name] = PointEncoder(
         "probe_test", identity_tags("sh-031", "main", name, dict(config.tags))
     )
-    return ProbedDriver(ModbusDriver(config), config, "modbus", register)
+    driver = ModbusDriver(config)
+    return ProbedDriver(driver, config, "modbus", register), driver
 
 
 def register_in(path: Path, written: Written, interval: float = 3600.0) -> AssetRegister:
@@ -113,7 +121,12 @@ async def test_a_device_is_registered_with_what_it_states_and_where_it_is(
     assert not written.changes()
 
 
-async def test_a_firmware_upgrade_on_the_same_address_is_one_change(tmp_path: Path, campus: Campus) -> None:
+async def test_a_firmware_upgrade_on_the_same_address_is_one_change(
+    tmp_path: Path, campus: Campus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The upgrade comes a second after the first probe here, not hours: let a reconnect that
+    # soon ask again (the agent waits a minute, against a noisy line's resyncs).
+    monkeypatch.setattr(probe, "RECONNECT_GAP", 0.0)
     written = Written()
     register = register_in(tmp_path, written)
     meter = probed(campus, written, register, "meter-1")
@@ -243,10 +256,10 @@ async def test_garbage_control_characters_and_huge_strings_never_break_a_line(
     assert sensor.stats.identity_cleaned == 2 and sensor.stats.identity_dropped == 1
 
     runtime.identity_raw = b"\x0e\x02\x82\x00\x00\x05\x00\xff"  # announces 5 objects, carries none
-    garbled = probed(campus, written, register_in(tmp_path / "2", written), "classroom-2")
+    garbled, driver = probed_driver(campus, written, register_in(tmp_path / "2", written), "classroom-2")
     async with garbled:
         await garbled.poll()
-    assert garbled._driver.stats.identity_garbled == 1  # type: ignore[attr-defined]
+    assert driver.stats.identity_garbled == 1
     assert written.assets("classroom-2")[-1].tags["source"] == "config"
 
 
@@ -287,3 +300,20 @@ def test_the_gateway_states_its_os_kernel_agent_and_a_machine_id_that_is_not_the
     assert identity["serial"] == app_specific_id(machine_id)
     assert identity["serial"] != machine_id and len(identity["serial"]) == 32
     assert GATEWAY.startswith("@")
+
+
+async def test_a_link_that_reconnects_again_and_again_is_asked_at_most_once_a_minute(
+    tmp_path: Path, campus: Campus
+) -> None:
+    written = Written()
+    register = register_in(tmp_path, written)
+    sensor, driver = probed_driver(campus, written, register, "classroom-1")
+    async with sensor:
+        await sensor.poll()
+        for _ in range(3):
+            assert driver.link is not None
+            driver.link.close()  # as after a garbled frame: the link opens a new connection
+            await sensor.poll()
+        assert driver.connects == 4
+    assert campus.function_codes[43] == 1
+    assert sensor.stats.identity_probes == 1
