@@ -15,6 +15,7 @@ hold no control character, so nothing a device states can break a line.
 
 from __future__ import annotations
 
+import sys
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -93,7 +94,9 @@ class Identity:
                 continue
             text = clean_text(raw, counts)
             if text is not None:
-                found[key] = text
+                # A campus of one model states the same vendor, model and firmware a
+                # thousand times: one string each, not a thousand.
+                found[key] = sys.intern(text)
         pairs = tuple((key, found[key]) for key in KEYS if key in found)
         return cls(pairs, counts.cleaned, counts.dropped)
 

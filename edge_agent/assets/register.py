@@ -108,17 +108,19 @@ class AssetRegister:
         asset = self._assets.get((device, tags))
         changes: list[Change] = []
         if asset is None:
-            asset = Asset(device, tags, protocol, address, stated, identity.as_dict(), seen, seen)
+            asset = Asset(device, tags, protocol, address, stated, None, seen, seen)
             self._assets[asset.key] = asset
             log.debug("asset first seen", device=device, sensor=dict(tags) or None, **identity.as_dict())
         else:
-            known = asset.known
             for what, new in identity.pairs:
-                old = known.get(what)
+                old = asset.known(what)
                 if old is not None and old != new:
                     changes.append(Change(device, tags, what, old, new))
-                known[what] = new
-            asset.protocol, asset.address, asset.stated = protocol, address, stated
+            if stated != asset.stated:
+                stated_now = dict(identity.pairs)
+                lost = {k: v for k, v in asset.known_all().items() if k not in stated_now}
+                asset.stated, asset.kept = stated, lost or None
+            asset.protocol, asset.address = protocol, address
             asset.last_seen_ms = max(asset.last_seen_ms, seen)
         self._write(asset, now)
         if changes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,8 @@ log = structlog.get_logger("edge_agent.assets")
 
 STATE_FILE = "assets.json"
 VERSION = 1
+#: The register's own tags at the head of ``stated``; the rest are identity values.
+RECORD_TAGS = frozenset({"protocol", "address", "source"})
 
 
 @dataclass(slots=True)
@@ -31,9 +34,11 @@ class Asset:
     """One asset as the register knows it.
 
     ``tags`` tell the sensors behind one pushed device apart (empty for a polled device);
-    ``stated`` are the identity tags its ``asset_info`` series carries now; ``known`` holds
-    every identity value ever read from it, the last of each, which a new reading is
-    compared with (a value not stated this time is kept, so a garbled answer is no change).
+    ``stated`` are the identity tags its ``asset_info`` series carries now (one tuple, kept
+    as long as it holds the same, so the encoder's cache of its series shares it); ``kept``
+    the values read before that the last probe did not state, which a new reading is still
+    compared with (so a garbled answer is no change). A campus has a thousand of these:
+    they hold nothing twice.
     """
 
     device: str
@@ -41,9 +46,22 @@ class Asset:
     protocol: str
     address: str
     stated: SeriesTags
-    known: dict[str, str]
+    kept: dict[str, str] | None
     first_seen_ms: int
     last_seen_ms: int
+
+    def known(self, key: str) -> str | None:
+        """The last value read of ``key``: stated at the last probe, or kept from before."""
+        for name, value in self.stated:
+            if name == key:
+                return value
+        return self.kept.get(key) if self.kept else None
+
+    def known_all(self) -> dict[str, str]:
+        """Every identity value last read (``stated`` less protocol, address and source)."""
+        found = dict(self.kept or {})
+        found.update(pair for pair in self.stated if pair[0] not in RECORD_TAGS)
+        return found
 
     @property
     def key(self) -> tuple[str, SeriesTags]:
@@ -101,19 +119,15 @@ def load(path: Path) -> list[Asset]:
             error=str(exc)[:300],
         )
         return []
-    return [
-        Asset(
-            r.device,
-            tuple(r.tags),
-            r.protocol,
-            r.address,
-            tuple(r.stated),
-            dict(r.known),
-            r.first_seen_ms,
-            r.last_seen_ms,
-        )
-        for r in data.assets
-    ]
+    assets = []
+    for r in data.assets:
+        stated = tuple((sys.intern(k), sys.intern(v)) for k, v in r.stated)
+        now = dict(stated)
+        kept = {k: v for k, v in r.known.items() if k not in now}
+        tags = tuple(r.tags)
+        seen = (r.first_seen_ms, r.last_seen_ms)
+        assets.append(Asset(r.device, tags, r.protocol, r.address, stated, kept or None, *seen))
+    return assets
 
 
 def snapshot(assets: list[Asset]) -> list[dict[str, object]]:
@@ -126,7 +140,7 @@ def snapshot(assets: list[Asset]) -> list[dict[str, object]]:
             "protocol": a.protocol,
             "address": a.address,
             "stated": [list(t) for t in a.stated],
-            "known": dict(a.known),
+            "known": a.known_all(),
             "first_seen_ms": a.first_seen_ms,
             "last_seen_ms": a.last_seen_ms,
         }
@@ -136,10 +150,10 @@ def snapshot(assets: list[Asset]) -> list[dict[str, object]]:
 
 def save(path: Path, records: list[dict[str, object]]) -> None:
     """Write ``records`` to ``path`` atomically: a temporary file, flushed, then renamed over it."""
-    text = json.dumps({"version": VERSION, "assets": records}, ensure_ascii=False, separators=(",", ":"))
     temporary = path.with_name(f".{path.name}.tmp")
     with open(temporary, "w", encoding="utf-8") as out:
-        out.write(text)
+        # Streamed: a campus's register never sits in memory as one string.
+        json.dump({"version": VERSION, "assets": records}, out, ensure_ascii=False, separators=(",", ":"))
         out.flush()
         os.fsync(out.fileno())
     os.replace(temporary, path)

@@ -196,7 +196,7 @@ async def test_a_device_down_when_its_probe_is_due_changes_nothing(tmp_path: Pat
     assert during.fields["last_seen_s"] == before.fields["last_seen_s"]
     assert not written.changes()
     asset = register.get("machine-1")
-    assert asset is not None and asset.known["firmware"] == before.tags["firmware"]
+    assert asset is not None and asset.known("firmware") == before.tags["firmware"]
 
 
 async def test_a_restart_is_not_a_change_and_a_change_across_it_is_one(
@@ -317,3 +317,21 @@ async def test_a_link_that_reconnects_again_and_again_is_asked_at_most_once_a_mi
         assert driver.connects == 4
     assert campus.function_codes[43] == 1
     assert sensor.stats.identity_probes == 1
+
+
+def test_a_value_not_stated_once_is_no_change_and_is_still_compared_with() -> None:
+    written = Written()
+    written.encoders["meter-1"] = PointEncoder("m", {"school": "sh-031", "device": "meter-1"})
+    register = AssetRegister(Path("/nonexistent"), written.encoders, written.accept, lambda: 3600.0)
+
+    def read(**values: str) -> list[str]:
+        changes = register.record("meter-1", "modbus", "x", Identity.stated(values), "device")
+        return [f"{c.what}: {c.old} -> {c.new}" for c in changes]
+
+    assert read(vendor="ACME", firmware="1.0") == []
+    assert read(vendor="ACME") == []  # a garbled answer left the firmware out: no change
+    assert "firmware" not in written.assets("meter-1")[-1].tags  # the register shows what was read
+    assert read(vendor="ACME", firmware="1.0") == []
+    assert read(vendor="ACME") == []
+    assert read(vendor="ACME", firmware="2.0") == ["firmware: 1.0 -> 2.0"]
+    assert read(vendor="ACME", firmware="2.0", serial="S1") == []  # stated for the first time
