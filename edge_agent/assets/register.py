@@ -9,8 +9,8 @@ no change: the first is news, the second more often a garbled answer than a new 
 When a device does not answer at a due probe, :meth:`AssetRegister.repeat` writes what was
 known again, unchanged, so the register stays queryable and nothing changes in it.
 
-The register remembers every asset on disk (:mod:`.state`), saved a moment after anything
-changed and when the agent stops, so a restart is not a change.
+The register remembers every asset on disk (:mod:`.state`), saved at once after a change,
+every ten minutes otherwise and when the agent stops, so a restart is not a change.
 """
 
 from __future__ import annotations
@@ -38,8 +38,12 @@ MEASUREMENT = "asset"
 FIELDS = ("info", "first_seen_s", "last_seen_s")
 #: The measurement of its change events (the audit trail's).
 EVENT_MEASUREMENT = "edge_agent_event"
-#: Saves are at least this far apart (seconds): a start probes every device at once.
+#: A change is saved at once (a restart must not tell it again), saves at least this far
+#: apart (seconds); anything else (a device first seen, a new last seen) at the latest
+#: after :data:`SAVE_EVERY`, and when the agent stops. A start first sees every device of
+#: the campus within seconds: one save for all of them, not one every few.
 SAVE_GAP = 2.0
+SAVE_EVERY = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +130,8 @@ class AssetRegister:
         if changes:
             self._tell(changes, now)
         self._dirty = True
-        if changes or asset.first_seen_ms == seen:
-            self._wake.set()  # saved soon: a restart must not tell these again
+        if changes:
+            self._wake.set()  # saved now: a restart must not tell these again
         return changes
 
     def repeat(self, device: str, tags: SeriesTags = ()) -> bool:
@@ -165,10 +169,12 @@ class AssetRegister:
             self._accept(points)
 
     async def run(self) -> None:
-        """Save the register a moment after it changed, until cancelled; then a last time."""
+        """Save the register when it changed, and every while, until cancelled; then a last time."""
         try:
             while True:
-                await self._wake.wait()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(SAVE_EVERY):
+                        await self._wake.wait()
                 self._wake.clear()
                 await self.save()
                 await asyncio.sleep(SAVE_GAP)
