@@ -16,7 +16,7 @@ import structlog
 from campus_core.devices import Deliver, DeviceConfig, Listener
 from campus_core.readings import Reading, counters
 
-from .assets import AssetRegister, ProbedDriver, PushedWatch, watching
+from .assets import AssetRegister, ProbedDriver, ProbeStats, PushedWatch, watching
 from .config import AgentConfig
 from .normalise import PointEncoder, identity_tags
 from .scheduler import DevicePoller
@@ -101,11 +101,11 @@ class DeviceTasks:
         await _cancel(tasks)
 
 
-def _events(stats: object, probes: object) -> dict[str, int]:
-    """The driver's counters and its identity probe's, for /metrics; identity counters only
-    once they count something (a scrape of a large campus writes every line it is given)."""
-    found = {**counters(stats), **counters(probes)}
-    return {key: count for key, count in found.items() if count or not key.startswith("identity_")}
+def _events(stats: object, probes: ProbeStats) -> dict[str, int]:
+    """The driver's counters and what its identity probe has to say, for /metrics."""
+    found = counters(stats)
+    found.update(probes.shown())
+    return found
 
 
 def _listening(status: DeviceStatus, deliver: Deliver) -> Deliver:

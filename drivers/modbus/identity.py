@@ -87,7 +87,7 @@ class IdentityProbe:
                     self._refused("no answer to function code 43")
                 break
             except BadAnswer as exc:
-                stats.identity_garbled += 1
+                stats.identity["garbled"] += 1
                 log.info("garbled identification answer; left out", device=config.name, reason=str(exc))
                 break
             code = answer.exception
@@ -110,7 +110,7 @@ class IdentityProbe:
 
     def _quiet(self, part: str) -> bool:
         """One more probe without an answer to ``part``; True once that makes it absent."""
-        self._stats.identity_timeouts += 1
+        self._stats.identity["timeouts"] += 1
         self._silent[part] += 1
         return self._silent[part] >= SILENT_PROBES
 
@@ -132,7 +132,7 @@ class IdentityProbe:
                 self.sunspec = False
             return {}
         except BadAnswer as exc:
-            stats.identity_garbled += 1
+            stats.identity["garbled"] += 1
             log.info("garbled answer at the SunSpec base; left out", device=config.name, reason=str(exc))
             return {}
         self._silent["sunspec"] = 0

@@ -8,7 +8,7 @@ device is asked (on connect, after a reconnect, every ``[agent] identity_interva
 """
 
 from .gateway import GATEWAY, gateway_identity
-from .probe import GatewayProbe, ProbedDriver, PushedWatch, watching
+from .probe import GatewayProbe, ProbedDriver, ProbeStats, PushedWatch, watching
 from .register import AssetRegister, Change
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "AssetRegister",
     "Change",
     "GatewayProbe",
+    "ProbeStats",
     "ProbedDriver",
     "PushedWatch",
     "gateway_identity",

@@ -259,7 +259,7 @@ async def test_garbage_control_characters_and_huge_strings_never_break_a_line(
     garbled, driver = probed_driver(campus, written, register_in(tmp_path / "2", written), "classroom-2")
     async with garbled:
         await garbled.poll()
-    assert driver.stats.identity_garbled == 1
+    assert driver.stats.identity["garbled"] == 1
     assert written.assets("classroom-2")[-1].tags["source"] == "config"
 
 
