@@ -21,6 +21,11 @@ from typing import Any
 
 import pytest
 
+from campus_core.identity import Identity
+from campus_core.readings import Reading
+from edge_agent.assets import AssetRegister
+from edge_agent.normalise import PointEncoder
+from tests.central.campus import write_lines
 from tests.central.rules import alerts
 from tests.support.agentconfig import agent_toml
 from tests.support.ports import LOOPBACK, free_port
@@ -191,3 +196,30 @@ def _iso(seconds: float) -> str:
 def test_the_register_file_is_in_the_state_dir(city: City) -> None:
     saved = json.loads(Path(city.agent.config.parent / "state" / "assets.json").read_text())
     assert {a["device"] for a in saved["assets"]} >= DEVICES
+
+
+def test_identity_text_of_every_kind_reaches_the_store_and_the_register_intact(city: City) -> None:
+    """Quotes, commas, equals signs, spaces, backslashes, Chinese, control characters, a
+    thousand bytes: cleaned by the agent's rule, escaped by its encoder, read back as cleaned."""
+    nasty = {
+        "vendor": 'ACME, "Inc"=1 \\ back\\slash',
+        "model": "型号 X-1\x00\x1b[1m\r\nnext",
+        "firmware": "v" + "9" * 1000,
+        "serial": "\\",
+    }
+    identity = Identity.stated(nasty)
+    lines: list[str] = []
+    encoders = {"nasty-1": PointEncoder("m", {"school": "sh-nasty", "campus": "main", "device": "nasty-1"})}
+
+    def accept(readings: list[Reading]) -> None:
+        lines.extend(line for r in readings if (line := encoders[r.device].encode(r)) is not None)
+
+    register = AssetRegister(Path("/nonexistent"), encoders, accept, lambda: 3600.0)
+    register.record("nasty-1", "modbus", "10.0.0.9:502 unit 1", identity, "device")
+    write_lines(city.store, lines)
+    (row,) = wait_for(lambda: assets(city, "--json", "--school", "sh-nasty")["assets"], 30, what="the row")
+    assert row["vendor"] == 'ACME, "Inc"=1 \\ back\\slash'
+    assert row["model"] == "型号 X-1[1m next"
+    assert row["firmware"] == ("v" + "9" * 1000)[:128]
+    assert row["serial"] == "\\"
+    assert row["address"] == "10.0.0.9:502 unit 1"
