@@ -22,6 +22,10 @@ CLASSROOM = 'school=~"$school",building=~"$building",room=~"$room"'
 #: A device, and a row of its table: whose newest series speaks when a state tag changed.
 DEVICE = "school, campus, device"
 PORT = "school, campus, device, if_index"
+#: Every device's identity series of the last 3 days (the agents repeat them daily); of a
+#: device (or a sensor of a pushed one) the newest is its current identity (docs/schema.md).
+REGISTER = f"last_over_time(asset_last_seen_s{{{SCHOOL}}}[3d])"
+ASSET = "school, campus, device, building, room"
 
 
 @dataclass(frozen=True)
@@ -286,6 +290,12 @@ BOARDS = (
                 "Device state (1 answering, quiet or not)",
                 now(f"edge_agent_device_alive{{{SCHOOL}}}"),
                 "table",
+            ),
+            Query(
+                "Asset register (vendor, model, firmware, serial; last read)",
+                f"({REGISTER} == on ({ASSET}) group_left max by ({ASSET}) ({REGISTER})) * 1000",
+                "table",
+                "dateTimeFromNow",
             ),
         ),
     ),

@@ -21,6 +21,7 @@ from typing import Protocol, cast
 from . import __version__
 
 COMMANDS: dict[str, str] = {
+    "assets": "campus_ops.assets",
     "bundle": "campus_ops.bundle",
     "console": "campus_ops.console.command",
     "dashboards": "campus_ops.dashboards",

@@ -23,10 +23,34 @@ class Store:
 
     def query(self, promql: str) -> list[tuple[dict[str, str], float]]:
         """``[(labels, value)]`` of an instant vector; :class:`StoreError` on any failure."""
-        endpoint = f"{self.url}/api/v1/query"
+        return _vector(self.url, self._post("/api/v1/query", {"query": promql}))
+
+    def export(self, match: str, start: float) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
+        """Every sample of the series ``match`` selects since ``start`` (unix seconds), with its time.
+
+        VictoriaMetrics' ``/api/v1/export``: for events (one sample each) an instant query
+        would keep only the last of a series.
+        """
+        body = self._post("/api/v1/export", {"match[]": match, "start": f"{start:.3f}"})
+        series: list[tuple[dict[str, str], list[tuple[float, float]]]] = []
+        try:
+            for line in body.splitlines():
+                if line.strip():
+                    item = json.loads(line)
+                    samples = zip(item["timestamps"], item["values"], strict=True)
+                    series.append((dict(item["metric"]), [(t / 1000, float(v)) for t, v in samples]))
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            raise StoreError(
+                f"store {self.url} answered the export with something that is not "
+                f"JSON lines of series (starts {body[:60]!r})"
+            ) from None
+        return series
+
+    def _post(self, path: str, form: dict[str, str]) -> bytes:
+        endpoint = f"{self.url}{path}"
         request = urllib.request.Request(
             endpoint,
-            data=urllib.parse.urlencode({"query": promql}).encode(),
+            data=urllib.parse.urlencode(form).encode(),
             method="POST",
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
@@ -34,7 +58,7 @@ class Store:
             request.add_header("Authorization", f"Bearer {self.token}")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                body = response.read()
+                body: bytes = response.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read(300).decode("utf-8", "replace").strip()
             raise StoreError(f"store {self.url} answered {exc.code} to {endpoint}: {detail}") from None
@@ -49,7 +73,13 @@ class Store:
             raise StoreError(f"store {self.url} cannot be reached: {reason}") from None
         except OSError as exc:
             raise StoreError(f"store {self.url} cannot be reached: {exc}") from None
-        return _vector(self.url, body)
+        return body
+
+
+def promql_string(value: str) -> str:
+    """``value`` as a PromQL string literal: quotes and backslashes escaped."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
 
 
 def _vector(url: str, body: bytes) -> list[tuple[dict[str, str], float]]:

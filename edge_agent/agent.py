@@ -29,6 +29,7 @@ from campus_core.devices import Driver, Listener
 from campus_core.sinks import Sink
 
 from . import logs
+from .assets import AssetRegister, GatewayProbe
 from .audit import AuditTrail
 from .buffer import AsyncBuffer, DiskBuffer
 from .bundle.pull import Offer, Puller
@@ -133,9 +134,13 @@ class Agent:
         )
         audit = AuditTrail(encoders, pipeline.accept)
         reporter = SelfMetrics(self.status, buffer, encoders, pipeline.accept, self.in_force)
+        register = AssetRegister(
+            config.agent.state_dir, encoders, pipeline.accept, lambda: self.config.agent.identity_interval
+        )
+        await register.load()
         parts = _Parts(
             sending,
-            DeviceTasks(self.status, encoders, pipeline.accept, pipeline.deliver),
+            DeviceTasks(self.status, encoders, pipeline.accept, pipeline.deliver, register),
             HealthServer(self.status, self.in_force, reporter.refresh),
             Puller(self.status, self.in_force, audit),
             audit,
@@ -146,6 +151,9 @@ class Agent:
         try:
             parts.devices.start(config)
             reporting.append(asyncio.create_task(reporter.run(), name="self-metrics"))
+            reporting.append(asyncio.create_task(register.run(), name="asset-register"))
+            gateway = GatewayProbe(register, encoders, lambda: self.config)
+            reporting.append(asyncio.create_task(gateway.run(), name="gateway-identity"))
             await parts.health.start(config.health.listen)
             alive.append(
                 asyncio.create_task(

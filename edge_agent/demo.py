@@ -270,7 +270,9 @@ def render(
     now = now_ms()
     lines = [f"campus-edge-agent demo  {time.strftime('%H:%M:%S')}   (Ctrl-C to stop)"]
     if console and console.startswith("http"):
-        lines.append(f"look here first, the city console: {console}   (schools, devices, alerts, charts)")
+        lines.append(
+            f"look here first, the city console: {console}   (schools, devices, alerts, charts, assets)"
+        )
     elif console:
         lines.append(console)
     lines += [

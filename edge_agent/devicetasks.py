@@ -18,6 +18,7 @@ from campus_core.devices import Connection, Deliver, DeviceConfig, Listener
 from campus_core.readings import Reading, counters
 from campus_core.reporting import policy as report_policy
 
+from .assets import AssetRegister, ProbedDriver, ProbeStats, PushedWatch, watching
 from .config import AgentConfig
 from .normalise import PointEncoder, identity_tags
 from .reporting import ChangeFilter
@@ -51,11 +52,13 @@ class DeviceTasks:
         encoders: dict[str, PointEncoder],
         accept: Callable[[list[Reading]], None],
         deliver: Deliver,
+        register: AssetRegister | None = None,
     ) -> None:
         self._status = status
         self._encoders = encoders
         self._accept = accept
         self._deliver = deliver
+        self._register = register
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     def __len__(self) -> int:
@@ -81,8 +84,15 @@ class DeviceTasks:
                     status.connected = _connected(driver)
                     status.stale_after_s = driver.stale_after
                 work = driver.run(_listening(status, self._deliver, changes, driver))
+                if self._register is not None:
+                    watch = PushedWatch(driver, device, protocol, self._register)
+                    work = watching(work, watch)
+                    status.events = functools.partial(_events, stats, watch.stats)
             else:
                 changes = ChangeFilter(rules) if rules is not None else None
+                if self._register is not None:
+                    driver = ProbedDriver(driver, device, protocol, self._register)
+                    status.events = functools.partial(_events, stats, driver.stats)
                 work = DevicePoller(driver, interval, status, self._accept, changes).run()
             task = asyncio.create_task(work, name=f"{protocol}:{device.name}")
             task.add_done_callback(_report_crash)
@@ -101,6 +111,13 @@ class DeviceTasks:
         tasks = list(self._tasks.values())
         self._tasks.clear()
         await _cancel(tasks)
+
+
+def _events(stats: object, probes: ProbeStats) -> dict[str, int]:
+    """The driver's counters and what its identity probe has to say, for /metrics."""
+    found = counters(stats)
+    found.update(probes.shown())
+    return found
 
 
 def _listening(

@@ -7,14 +7,20 @@ device stops answering (as a switch without power: UDP has no refusal); its mode
 running, so it comes back with the values it would have had. Wireless MQTT sensors are not
 stopped here: the agent sees them through one wildcard device.
 
-The protocol: the client sends ``stop NAME``, ``start NAME`` or ``status`` and a newline; the
-campus answers one line, ``ok ...`` or ``error ...``, and closes.
+``firmware NAME VERSION`` upgrades a device, as a technician flashing it: it restarts
+(a Modbus or OPC UA device closes its connections; an SNMP device's uptime starts again)
+and from then on states the new version (Modbus FC 43 and SunSpec, SNMP sysDescr and
+ENTITY-MIB, OPC UA DI SoftwareRevision or BuildInfo's SoftwareVersion).
+
+The protocol: the client sends ``stop NAME``, ``start NAME``, ``firmware NAME VERSION`` or
+``status`` and a newline; the campus answers one line, ``ok ...`` or ``error ...``, and closes.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import socket
 import sys
 from typing import TYPE_CHECKING
@@ -73,6 +79,30 @@ class CampusControl:
         self.stopped.discard(name)
         return f"{name} started"
 
+    async def upgrade(self, name: str, version: str) -> str:
+        """Give ``name`` firmware ``version`` and restart it; what happened, in words."""
+        if self.snmp is not None and name in self.snmp.agents:
+            model = self.snmp.models[name]
+            model.nameplate.software = version
+            model.restart()
+        elif self.opcua is not None and (machine := self._machine(name)) is not None:
+            if machine.kind == "cnc":
+                machine.nameplate.software = version
+            else:
+                machine.nameplate.server_version = version
+            if name not in self.stopped:
+                await machine.stop()
+                await machine.start()
+        else:
+            runtime = self.campus.runtimes[name]
+            if runtime.identity is None:
+                raise OSError("this device states no identity to upgrade")
+            runtime.identity = dataclasses.replace(runtime.identity, revision=version)
+            if name not in self.stopped:
+                await self.campus.stop_device(name)
+                await self.campus.start_device(name)
+        return f"{name} runs firmware {version}"
+
     def status(self) -> str:
         """Every device and whether it runs."""
         return " ".join(f"{name}={'stopped' if name in self.stopped else 'running'}" for name in self.names())
@@ -83,15 +113,18 @@ class CampusControl:
 
     async def answer(self, line: str) -> str:
         """The answer to one command line."""
-        verb, _, name = line.strip().partition(" ")
-        name = name.strip()
+        verb, _, rest = line.strip().partition(" ")
+        name, _, version = rest.strip().partition(" ")
+        version = version.strip()
         if verb == "status":
             return f"ok {self.status()}"
-        if verb not in ("stop", "start") or not name:
-            return "error say 'stop NAME', 'start NAME' or 'status'"
+        if verb not in ("stop", "start", "firmware") or not name or (verb == "firmware") != bool(version):
+            return "error say 'stop NAME', 'start NAME', 'firmware NAME VERSION' or 'status'"
         if name not in self.names():
             return f"error no device {name!r} to {verb}; these can be: {', '.join(self.names())}"
         try:
+            if verb == "firmware":
+                return "ok " + await self.upgrade(name, version)
             return "ok " + (await self.stop(name) if verb == "stop" else await self.start(name))
         except OSError as exc:
             return f"error {name}: {exc}"
@@ -115,12 +148,13 @@ async def serve(control: CampusControl, host: str, port: int) -> asyncio.Server:
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``ctl stop|start NAME`` and ``ctl status``."""
+    """``ctl stop|start NAME``, ``ctl firmware NAME VERSION`` and ``ctl status``."""
     ctl = commands.add_parser(
-        "ctl", help="stop or start one device of a running campus (campus --control-port)"
+        "ctl", help="stop, start or upgrade one device of a running campus (campus --control-port)"
     )
-    ctl.add_argument("verb", choices=("stop", "start", "status"))
+    ctl.add_argument("verb", choices=("stop", "start", "firmware", "status"))
     ctl.add_argument("name", nargs="?", default="", help="the device, e.g. machine-2")
+    ctl.add_argument("version", nargs="?", default="", help="firmware: the new version, e.g. 3.4.0")
     ctl.add_argument("--host", default="127.0.0.1", help="the campus's address (default %(default)s)")
     ctl.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help="its --control-port (default %(default)s, the demo's)"
@@ -132,9 +166,12 @@ def main(args: argparse.Namespace) -> int:
     if args.verb != "status" and not args.name:
         print(f"error: name the device to {args.verb}, e.g. machine-2", file=sys.stderr)
         return 2
+    if args.verb == "firmware" and not args.version:
+        print("error: give the new version, e.g. firmware meter-1 3.4.0", file=sys.stderr)
+        return 2
     try:
         with socket.create_connection((args.host, args.port), timeout=15) as connection:
-            connection.sendall(f"{args.verb} {args.name}".strip().encode() + b"\n")
+            connection.sendall(f"{args.verb} {args.name} {args.version}".strip().encode() + b"\n")
             answer = connection.makefile("r", encoding="utf-8").readline().strip()
     except OSError as exc:
         print(

@@ -65,9 +65,12 @@ def build_sensors(count: int, seed: int = 1) -> list[WirelessSensor]:
     ]
 
 
-def payload(values: dict[str, float | bool], t_ms: int, battery_pct: int) -> dict[str, object]:
-    """The JSON a sensor sends: nested objects and an array, as real bridges do."""
-    return {
+def payload(
+    values: dict[str, float | bool], t_ms: int, battery_pct: int, device: dict[str, str] | None = None
+) -> dict[str, object]:
+    """The JSON a sensor sends: nested objects and an array, as real bridges do; ``device``
+    is who the sensor is, as a bridge adds it (``dev``: model, firmware, serial)."""
+    body: dict[str, object] = {
         "ts": t_ms,
         "co2": round(float(values["co2_ppm"])),
         "env": {
@@ -76,6 +79,18 @@ def payload(values: dict[str, float | bool], t_ms: int, battery_pct: int) -> dic
         },
         "pm": [{"size": "2.5", "value": round(float(values["pm25_ugm3"]), 1)}],
         "battery": {"pct": battery_pct},
+    }
+    if device is not None:
+        body["dev"] = device
+    return body
+
+
+def nameplate(sensor: WirelessSensor) -> dict[str, str]:
+    """Who a simulated sensor says it is (made up; the firmware differs from sensor to sensor)."""
+    return {
+        "model": "SIM-WS4",
+        "fw": ("1.4.2", "1.5.0")[sensor.seed % 2],
+        "sn": f"SIMWS{sensor.seed:011d}",
     }
 
 
@@ -138,7 +153,9 @@ class WirelessSensors:
         for sensor in self.sensors:
             values = self.models[sensor.name].sample(now)
             battery = max(5, 100 - (t_ms // 3_600_000 + sensor.seed) % 90)
-            body = json.dumps(payload(values, t_ms, battery), separators=(",", ":")).encode()
+            body = json.dumps(
+                payload(values, t_ms, battery, nameplate(sensor)), separators=(",", ":")
+            ).encode()
             self.pending.append((sensor, t_ms, body))
         while len(self.pending) > MAX_PENDING:
             self.pending.popleft()

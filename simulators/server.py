@@ -14,7 +14,10 @@ a traceback, answered as DEVICE_FAILURE).  A small ``SimCore`` subclass,
 installed as the server context, therefore answers unknown unit ids with
 GATEWAY_NO_RESPONSE (or, on an RTU bus, not at all) and writes the journal with
 the exact values served.  It also serves the runtime's injected faults: address
-holes that answer ILLEGAL_ADDRESS and a number of DEVICE_BUSY answers.
+holes that answer ILLEGAL_ADDRESS and a number of DEVICE_BUSY answers.  Each
+device states its maker's identity (identity.py): Read Device Identification
+(function code 43) answered per device, and the meters' SunSpec common model at
+holding register 40000.
 
 Every server keeps ``function_codes``, a count of the function codes of every
 request it received (reads, and writes it refused), taken from pymodbus'
@@ -35,6 +38,7 @@ from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 from pymodbus.simulator.simcore import SimCore
 
+from .identity import Identification, MakerIdentity, maker_identity, sunspec_values
 from .journal import Journal
 from .models import DeviceModel, Sample
 from .profiles import BIT_TABLES, RegisterSpec, Table, register_map, table_sizes
@@ -88,6 +92,10 @@ class DeviceRuntime:
         #: touches them, and how many of the next reads answer DEVICE_BUSY.
         self.holes: dict[Table, frozenset[int]] = {}
         self.busy_replies = 0
+        #: What the device states about itself (FC 43, SunSpec); None refuses FC 43
+        #: (exception 1); ``identity_raw`` answers FC 43 with these bytes instead (garbage).
+        self.identity: MakerIdentity | None = maker_identity(model.kind, name)
+        self.identity_raw: bytes | None = None
 
     def refusal(self, func_code: int, address: int, count: int) -> ExcCodes | None:
         """The exception an injected fault makes this read answer, if any."""
@@ -219,6 +227,8 @@ class CampusCore(SimCore):
         refusal = runtime.refusal(func_code, address, count)
         if refusal is not None:
             return refusal
+        if func_code == 3 and (common := sunspec_values(runtime.identity, address, count)) is not None:
+            return common
         result = await super().async_getValues(device_id, func_code, address, count)
         if self.journal is not None and isinstance(result, list) and func_code in READ_TABLES:
             # the action ran inside that call and nothing since has yielded to the
@@ -257,7 +267,12 @@ class DeviceServer(ModbusTcpServer):
         """Prepare (not yet listen) a server for ``runtime`` on ``host:port``."""
         core = CampusCore(runtime, journal)
         self.function_log = FunctionLog()
-        super().__init__(runtime.sim_device(), address=(host, port), trace_pdu=self.function_log.trace)
+        super().__init__(
+            runtime.sim_device(),
+            address=(host, port),
+            trace_pdu=self.function_log.trace,
+            custom_pdu=[Identification],
+        )
         # why: the base class wraps the SimDevice in a plain SimCore; ours adds
         # the unit-id check and the journal.
         self.context = core
@@ -291,7 +306,12 @@ def rtu_server(
     devices = [runtime.sim_device() for runtime in runtimes]
     if serial is not None:
         server = ModbusSerialServer(
-            devices, port=serial, framer=FramerType.RTU, ignore_missing_devices=True, trace_pdu=log.trace
+            devices,
+            port=serial,
+            framer=FramerType.RTU,
+            ignore_missing_devices=True,
+            trace_pdu=log.trace,
+            custom_pdu=[Identification],
         )
     else:
         assert host is not None
@@ -301,6 +321,7 @@ def rtu_server(
             framer=FramerType.RTU,
             ignore_missing_devices=True,
             trace_pdu=log.trace,
+            custom_pdu=[Identification],
         )
     # why: as in DeviceServer, our core adds routing, faults and the journal.
     server.context = CampusCore(runtimes, journal, silent_unknown=True)

@@ -6,7 +6,7 @@
 | ``/school/{code}`` | ``/api/school/{code}`` | one school's gateway, devices, alerts, charts |
 | ``/school/{code}/device/{name}`` | ``/api/school/{code}/device/{name}?range=6h`` | one device |
 | ``/alerts`` | ``/api/alerts`` | firing and pending alerts by school |
-| ``/assets`` | | the asset register's place (issue #30) |
+| ``/assets`` | ``/api/assets?school=`` | the asset register, searchable; ``/assets.csv?q=`` |
 | ``/runbook/{anchor}`` | | one runbook of docs/central.md |
 
 A school or device the store and roster do not know is a 404 page that links back to the
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 import json
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,12 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from campus_core.names import is_name
+from campus_ops import assets
 from campus_ops.roster import SCHOOL_CODE
 
 from . import alertsview, auth, i18n, runbooks
+from .assetsview import assets_page as assets_data
+from .assetsview import rows as asset_rows
 from .city import city
 from .context import Context
 from .device import DEFAULT_RANGE, device_page
@@ -38,6 +42,7 @@ from .page import CHARTS_DEFAULT, CSP, STATIC, frame, message
 from .panels import panel
 from .school import exists as school_exists
 from .school import school
+from .sources import SourceError
 
 CONTEXT = web.AppKey("context", Context)
 CREDENTIALS = web.AppKey("credentials", auth.Credentials)
@@ -120,10 +125,46 @@ async def alerts_page(request: web.Request) -> web.Response:
     return _page(request, i18n.t(lang, "nav.alerts"), "alerts", "/api/alerts", charts=False)
 
 
+def _school_of(request: web.Request) -> str | None:
+    """The ``?school=`` a register page or download is narrowed to; 404 for a code no school has."""
+    school = request.query.get("school") or None
+    if school is not None and not _known_code(school):
+        raise _Missing("nf.school", code=school)
+    return school
+
+
 async def assets_page(request: web.Request) -> web.Response:
-    """Where the asset register (issue #30) will be; until then it says so."""
-    lang, explicit = _lang(request)
-    return _html(message(lang, i18n.t(lang, "assets.title"), i18n.t(lang, "assets.later"), explicit=explicit))
+    """The asset register: the city's, or one school's (``?school=``)."""
+    lang, _ = _lang(request)
+    try:
+        school = _school_of(request)
+    except _Missing as missing:
+        return _not_found(request, missing.key, **missing.names)
+    title = i18n.t(lang, "assets.school").format(code=school) if school else i18n.t(lang, "assets.title")
+    api = "/api/assets" + (f"?{urlencode({'school': school})}" if school else "")
+    return _page(request, title, "assets", api, charts=False)
+
+
+async def assets_csv(request: web.Request) -> web.Response:
+    """The register as CSV (UTF-8 with a byte-order mark, so Excel reads Chinese room names),
+    searched as the page is (``?q=``)."""
+    lang, _ = _lang(request)
+    try:
+        school = _school_of(request)
+    except _Missing as missing:
+        return _not_found(request, missing.key, **missing.names)
+    try:
+        found = await asset_rows(request.app[CONTEXT], school, request.query.get("q", ""))
+    except SourceError as exc:
+        return web.Response(text=f"{i18n.t(lang, f'err.store.{exc.kind}')}: {exc.message}\n", status=502)
+    stamp = time.strftime("%Y%m%d")
+    name = f"asset-register-{school or 'city'}-{stamp}.csv"
+    return web.Response(
+        body=("\ufeff" + assets.as_csv(found)).encode("utf-8"),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 async def runbook_page(request: web.Request) -> web.Response:
@@ -177,6 +218,10 @@ async def _device(request: web.Request, ctx: Context, lang: str) -> dict[str, An
     if not is_name(device) or await device_exists(ctx, code, device) is False:
         raise _Missing("nf.device", school=code, device=device)
     return await device_page(ctx, code, device, request.query.get("range", DEFAULT_RANGE), lang)
+
+
+async def _assets(request: web.Request, ctx: Context, lang: str) -> dict[str, Any]:
+    return await assets_data(ctx, _school_of(request))
 
 
 async def _alerts(request: web.Request, ctx: Context, lang: str) -> dict[str, Any]:
@@ -271,6 +316,7 @@ def make_app(
             web.get("/school/{code}/device/{device}", device_page_html),
             web.get("/alerts", alerts_page),
             web.get("/assets", assets_page),
+            web.get("/assets.csv", assets_csv),
             web.get("/runbook/{anchor}", runbook_page),
             web.get("/login", login_page),
             web.post("/login", login_page),
@@ -278,6 +324,7 @@ def make_app(
             web.get("/api/school/{code}", _json(_school)),
             web.get("/api/school/{code}/device/{device}", _json(_device)),
             web.get("/api/alerts", _json(_alerts)),
+            web.get("/api/assets", _json(_assets)),
             web.get("/static/vendor/echarts.js", charts_library),
             web.get("/healthz", healthz),
             web.static("/static", STATIC),

@@ -1,9 +1,11 @@
 """What every page builder works with: the settings, the sources, and the fleet's verdict.
 
 The fleet's verdict on each gateway is :mod:`campus_ops.fleet`'s own (``gather`` then
-``judge``), so the city page and ``campus-ops fleet`` never disagree. ``gather`` reads the
-store with blocking HTTP (and a timeout on every request); it runs in a worker thread, off
-the event loop, and its answer is kept for a few seconds so several open pages share it.
+``judge``), so the city page and ``campus-ops fleet`` never disagree; the asset register's
+page is ``campus-ops assets``' own the same way. Those read the store with blocking HTTP
+(and a timeout on every request), in a worker thread, off the event loop
+(:meth:`Context.blocking`); the fleet's answer is kept for a few seconds so several open
+pages share it.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import aiohttp
 
@@ -24,6 +28,7 @@ from .sources import ErrorKind, PromQL, SourceError, VMAlert
 
 #: How long one fleet verdict serves every page that asks (the pages refresh every 15 s).
 FLEET_TTL_S = 2.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -111,22 +116,31 @@ class Context:
         roster = self.settings.roster
         return roster is not None and code in roster.codes()
 
+    async def blocking(self, read: Callable[[Store], T]) -> T:
+        """``read(store)`` with campus_ops' blocking store client, in a worker thread.
+
+        For the views the command line shares (``campus-ops fleet``, ``campus-ops assets``):
+        their failures become the :class:`SourceError` a panel shows.
+        """
+        s = self.settings
+        store = _RecordingStore(s.store_url, timeout=s.timeout_s, token=s.token)
+        try:
+            return await asyncio.to_thread(read, store)
+        except StoreError as exc:
+            kind = _kind(str(exc))
+            if kind == "refused" and store.last:
+                # campus_ops.store keeps 300 bytes of the store's answer; asked again, the
+                # store says all of it (a PromQL error's reason comes last).
+                await self.store.instant(store.last)
+            raise SourceError("store", s.store_url, kind, str(exc), store.last) from None
+
     async def gateways(self) -> list[fleet.Gateway]:
         """Every gateway worst first, with roster schools that never wrote, as ``campus-ops fleet``."""
         async with self._fleet_lock:
             if self._fleet is not None and time.monotonic() - self._fleet[0] < FLEET_TTL_S:
                 return self._fleet[1]
             s = self.settings
-            store = _RecordingStore(s.store_url, timeout=s.timeout_s, token=s.token)
-            try:
-                found = await asyncio.to_thread(fleet.gather, store, s.lookback)
-            except StoreError as exc:
-                kind = _kind(str(exc))
-                if kind == "refused" and store.last:
-                    # campus_ops.store keeps 300 bytes of the store's answer; asked again, the
-                    # store says all of it (a PromQL error's reason comes last).
-                    await self.store.instant(store.last)
-                raise SourceError("store", s.store_url, kind, str(exc), store.last) from None
+            found = await self.blocking(lambda store: fleet.gather(store, s.lookback))
             roster = s.roster.codes() if s.roster else None
             view = fleet.judge(found, roster, now=time.time(), stale_s=s.stale_s, backlog_s=s.backlog_s)
             self._fleet = (time.monotonic(), view)

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from . import i18n, liveness, queries
 from .alertsview import alerts
@@ -103,8 +104,9 @@ async def _identity(ctx: Context, code: str, device: str) -> Panel:
     found = await ctx.store.instant(queries.asset_identity(code, device))
     if not found:
         return {"known": False}
-    newest = found[-1].labels
-    return {"known": True, **{key: newest.get(key) for key in IDENTITY}}
+    newest = max(found, key=lambda sample: sample.value)
+    read = {"last_seen_s": newest.value, "register": f"/assets?{urlencode({'q': device, 'school': code})}"}
+    return {"known": True, **{key: newest.labels.get(key) for key in IDENTITY}, **read}
 
 
 async def device_page(ctx: Context, code: str, device: str, range_key: str, lang: str) -> dict[str, Any]:

@@ -117,5 +117,6 @@ def device_history(school: str, device: str, step: float) -> str:
 
 
 def asset_identity(school: str, device: str) -> str:
-    """The asset register's identity of a device (issue #30): ``asset_info`` with its tags."""
-    return f"last_over_time(asset_info{{school={label(school)},device={label(device)}}}[30d])"
+    """The asset register's identity of a device: its ``asset_info`` tags, with when they were
+    last read (the newest series is the device's current identity, docs/schema.md)."""
+    return f"last_over_time(asset_last_seen_s{{school={label(school)},device={label(device)}}}[30d])"

@@ -48,10 +48,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "device.alerts": ("Alerts of this device", "本设备告警"),
     "device.identity": ("Identity", "身份信息"),
     "device.unknown": (
-        "Not yet known: the asset register (issue #30) will tell the vendor, model, firmware "
-        "and serial number.",
-        "尚未知晓：资产台账（#30）上线后将显示厂商、型号、固件版本和序列号。",
+        "Not known yet: the gateway has not written this device to the asset register "
+        "(it does at the device's first answer, and then daily).",
+        "尚未知晓：网关还没有把这台设备写入资产台账（设备首次应答时写入，此后每天一次）。",
     ),
+    "device.register": ("In the asset register", "在资产台账中查看"),
     "device.shown": (
         "{shown} of {total} series shown (the largest)",
         "显示 {total} 条序列中最大的 {shown} 条",
@@ -66,6 +67,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "identity.model": ("Model", "型号"),
     "identity.firmware": ("Firmware", "固件版本"),
     "identity.serial": ("Serial number", "序列号"),
+    "identity.last_seen": ("Read", "读取时间"),
     # Alerts.
     "alerts.heading": ("Firing and pending alerts, by school", "触发中和待定的告警（按学校）"),
     "alerts.none": ("No alert is firing.", "当前没有告警。"),
@@ -96,6 +98,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "col.room": ("Room", "房间"),
     "col.age": ("Last reading", "最新读数时间"),
     "col.values": ("Last values", "最新读数"),
+    "col.asset_id": ("Asset no.", "资产编号"),
+    "col.protocol": ("Protocol", "协议"),
+    "col.first_seen": ("First seen", "首次发现"),
+    "col.time": ("When", "时间"),
     # States, as campus-ops fleet names them, and a device's.
     "state.missing": ("missing", "缺失"),
     "state.silent": ("silent", "失联"),
@@ -155,13 +161,28 @@ STRINGS: dict[str, tuple[str, str]] = {
     "nf.page": ("There is no such page.", "没有这个页面。"),
     "nf.back": ("Back to the city", "返回全市页面"),
     "assets.title": ("Asset register", "资产台账"),
-    "assets.later": (
-        "The asset register arrives with issue #30: every device's vendor, model, firmware and "
-        "serial number, searchable, with a CSV download. Until then a device's page says its "
-        "identity is not yet known.",
-        "资产台账将随 #30 上线：每台设备的厂商、型号、固件版本和序列号，可搜索，可下载 CSV。"
-        "在此之前，设备页面的身份信息显示为尚未知晓。",
+    "assets.school": ("Asset register of {code}", "{code} 资产台账"),
+    "assets.search": (
+        "Search: school, room, vendor, model, firmware…",
+        "搜索：学校、房间、厂商、型号、固件…",
     ),
+    "assets.csv": ("Download CSV", "下载 CSV"),
+    "assets.count": ("{shown} of {total} devices", "共 {total} 台设备，显示 {shown} 台"),
+    "assets.register": ("Devices and what they state", "设备及其自报身份"),
+    "assets.changes": ("Identity changes in the last 7 days", "最近 7 天的身份变更"),
+    "assets.none": (
+        "No gateway has written a device to the register yet.",
+        "尚无网关向资产台账写入设备。",
+    ),
+    "assets.nomatch": ("No device matches the search.", "没有符合搜索条件的设备。"),
+    "assets.nochanges": (
+        "No device changed its identity in the last 7 days.",
+        "最近 7 天没有设备的身份发生变更。",
+    ),
+    "assets.gateway": ("the gateway itself", "网关本机"),
+    "assets.what": ("What changed", "变更项"),
+    "assets.old": ("Before", "变更前"),
+    "assets.new": ("After", "变更后"),
     "runbook.title": ("Runbook", "处置手册"),
     "runbook.missing": (
         "The runbooks (docs/central.md) are not on this machine; read them in the project's documentation.",

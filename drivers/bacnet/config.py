@@ -21,6 +21,7 @@ from typing import Literal
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from campus_core.devices import Driver
+from campus_core.identity import IdentityKeys
 from campus_core.names import Name, SnakeCase
 from campus_core.plugins import Factory
 from campus_core.reporting import DeviceReporting, FieldReporting, FieldSettings, refuse_deadband
@@ -177,7 +178,7 @@ class ObjectSpec(FieldReporting):
         return self.object if self.object is not None else f"name {self.name!r}"
 
 
-class BacnetDevice(DeviceReporting):
+class BacnetDevice(DeviceReporting, IdentityKeys):
     """A BACnet/IP device (an AHU or VAV controller, a fan-coil unit, a BMS panel) read by the agent."""
 
     model_config = ConfigDict(extra="forbid")
@@ -296,6 +297,12 @@ class BacnetDevice(DeviceReporting):
     def create(self) -> Driver:
         """A driver for this device."""
         return _DRIVER(self)
+
+    @property
+    def asset_address(self) -> str:
+        """``host:port``, and the network and MAC behind a router: where the register finds it."""
+        behind = f" network {self.network} mac {self.mac}" if self.network is not None else ""
+        return f"{self.address}{behind}"
 
     def describe(self) -> str:
         """Address and cost per poll, for ``edge-agent check``."""

@@ -31,10 +31,12 @@ from bacpypes3.basetypes import PropertyIdentifier
 from bacpypes3.primitivedata import ObjectIdentifier
 
 from campus_core.clock import now_ms
+from campus_core.identity import Identity
 from campus_core.readings import DeviceError, FieldValue, Reading
 
 from .config import BacnetDevice, ObjectSpec
 from .cov import Notification, Subscriptions
+from .identity import read_identity
 from .objects import FLAGS, PRESENT_VALUE, RELIABILITY, Target, faulty, prepare
 from .session import BacnetError, Problem, Session
 
@@ -93,6 +95,21 @@ class BacnetDriver:
     def name(self) -> str:
         """The device name from the config."""
         return self._config.name
+
+    @property
+    def connects(self) -> int:
+        """Sessions opened to the device so far: a new one may be a restarted or swapped controller."""
+        return self.stats.connects
+
+    async def identify(self) -> Identity:
+        """What the device object states (vendor, model, firmware...), on the open session."""
+        config = self._config
+        if not self._session.open:
+            raise DeviceError(config.name, f"no session to {config.address}; the next poll opens one")
+        try:
+            return await read_identity(self._session)
+        except BacnetError as exc:
+            raise DeviceError(config.name, exc.reason) from None
 
     @property
     def uses_rpm(self) -> bool | None:

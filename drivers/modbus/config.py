@@ -16,6 +16,7 @@ from pydantic import (
 
 from campus_core import validated
 from campus_core.devices import Driver
+from campus_core.identity import IdentityKeys
 from campus_core.names import Name, SnakeCase
 from campus_core.plugins import Factory
 from campus_core.reporting import DeviceReporting, FieldReporting, FieldSettings, refuse_deadband
@@ -200,7 +201,7 @@ TCP_MAX_GAP = 100
 SERIAL_MAX_GAP = 16
 
 
-class ModbusDevice(DeviceReporting):
+class ModbusDevice(DeviceReporting, IdentityKeys):
     """A Modbus device polled by the agent: over TCP, RTU over TCP, or RTU on a serial port."""
 
     model_config = ConfigDict(extra="forbid")
@@ -312,6 +313,11 @@ class ModbusDevice(DeviceReporting):
     def link(self) -> LinkSettings:
         """The physical link this device sits on; devices with equal keys share it."""
         return LinkSettings.of(self)
+
+    @property
+    def asset_address(self) -> str:
+        """The link and the unit id: ``10.0.0.5:502 unit 1``."""
+        return f"{self.link.describe()} unit {self.unit}"
 
     @property
     def pushed(self) -> bool:

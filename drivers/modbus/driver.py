@@ -1,7 +1,9 @@
 """Modbus driver: reads a device's registers in planned requests over its link and decodes them.
 
 Transports: Modbus TCP, RTU on a serial port, RTU framing over TCP (serial servers). The
-device is read-only to us: only the read function codes 1-4 are ever sent.
+device is read-only to us: only the read function codes 1-4 are ever sent, and Read Device
+Identification (43 / MEI 14) when the asset register asks who the device is (``identify``,
+identity.py).
 
 What one poll does, and what it does when the device objects:
 
@@ -27,6 +29,7 @@ from typing import Self
 import structlog
 
 from campus_core.clock import now_ms
+from campus_core.identity import Identity
 from campus_core.readings import DeviceError, FieldValue, Reading
 
 from .config import ModbusDevice
@@ -41,6 +44,7 @@ from .errors import (
     describe_exception,
 )
 from .holes import Refused, split_around_holes
+from .identity import IdentityProbe
 from .link import LINKS, Link, LinkConflict, Links
 from .planner import Request, Slot, shared_plan
 
@@ -68,6 +72,7 @@ class ModbusDriver:
         self._links = links
         self._link: Link | None = None
         self.stats = DeviceStats()
+        self._identity = IdentityProbe(config, self.stats)
 
     @property
     def name(self) -> str:
@@ -83,6 +88,19 @@ class ModbusDriver:
     def link(self) -> Link | None:
         """The link this driver reads through, once the first poll opened it."""
         return self._link
+
+    @property
+    def connects(self) -> int:
+        """Connections opened on this device's link so far (shared with the other units on it)."""
+        return self._link.stats.connects if self._link is not None else 0
+
+    async def identify(self) -> Identity:
+        """What the device states about itself (FC 43, SunSpec); DeviceError when unreachable."""
+        link = self._acquire()
+        try:
+            return await self._identity.read(link)
+        except LinkDown as exc:
+            raise DeviceError(self.name, str(exc)) from exc
 
     async def __aenter__(self) -> Self:
         return self

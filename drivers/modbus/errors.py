@@ -73,3 +73,7 @@ class DeviceStats:
     busy_retries: int = 0
     splits: int = 0
     skipped_values: int = 0
+    #: The asset register's probe (identity.py): ``timeouts`` (requests unanswered) and
+    #: ``garbled`` (answers that are no answer), present once counted, so /metrics shows
+    #: them as identity_timeouts and identity_garbled only when they happened.
+    identity: Counter[str] = field(default_factory=Counter)

@@ -9,8 +9,9 @@ Separate links have separate locks: they are polled concurrently.
 Plain Modbus TCP goes through the agent's own framing (mbap.py); serial lines and RTU
 over TCP through a pymodbus client. The link is also where the wire is checked:
 
-* only the read function codes 1-4 ever leave it (mbap.py frames nothing else; on the
-  pymodbus links a ``trace_pdu`` guard refuses others);
+* only the read function codes 1-4 and Read Device Identification (43 / MEI 14, the asset
+  register's probe) ever leave it (mbap.py frames nothing else; on the pymodbus links a
+  ``trace_pdu`` guard refuses others);
 * an answer must carry the request's function code and exactly the bytes asked for;
 * frames discarded (wrong transaction id, wrong unit id, bad CRC) or that cannot be decoded
   are counted, and a request that got only such frames fails as a rejected answer rather
@@ -20,6 +21,7 @@ over TCP through a pymodbus client. The link is also where the wire is checked:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import fields
 from typing import Any
 
@@ -27,6 +29,7 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 from pymodbus.framer import FramerType
 
+from . import mei
 from .config import LinkSettings
 from .errors import BadAnswer, LinkDown, LinkError, LinkStats, NoAnswer, WriteRefused
 from .mbap import Answer, MbapConnection
@@ -87,6 +90,34 @@ class Link:
             finally:
                 self._free_at = loop.time() + self.pause
 
+    async def identification(self, unit: int, read_code: int, object_id: int, within: float) -> Answer:
+        """One Read Device Identification (FC 43 / MEI 14) of ``unit``: its page, or its exception.
+
+        Raises as :meth:`read` does; it waits its turn on the link like a read.
+        """
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            wait = self._free_at - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                if self.settings.transport == "tcp":
+                    return await self._via_mbap(
+                        mei.FUNCTION,
+                        within,
+                        lambda connection: connection.identification(unit, read_code, object_id, within),
+                    )
+                page: Answer = await self._via_pymodbus(
+                    mei.FUNCTION,
+                    within,
+                    lambda client: client.read_device_information(
+                        read_code=read_code, object_id=object_id, device_id=unit
+                    ),
+                )
+                return page
+            finally:
+                self._free_at = loop.time() + self.pause
+
     def close(self) -> None:
         """Close the connection (or serial port); the next read opens it again."""
         if self._client is not None:
@@ -97,15 +128,22 @@ class Link:
             self._mbap = None
 
     async def _exchange_mbap(self, unit: int, table: str, address: int, count: int, within: float) -> Answer:
+        function = READ_FUNCTION_CODES[table]
+        return await self._via_mbap(
+            function, within, lambda connection: connection.read(unit, function, address, count, within)
+        )
+
+    async def _via_mbap(
+        self, function: int, within: float, call: Callable[[MbapConnection], Awaitable[Answer]]
+    ) -> Answer:
         connection = self._mbap
         if connection is None or connection.closed:
             self.close()
             connection = await self._open_mbap(within)
         self.stats.requests += 1
-        function = READ_FUNCTION_CODES[table]
         self.stats.function_codes[function] += 1
         try:
-            return await connection.read(unit, function, address, count, within)
+            return await call(connection)
         except BadAnswer:
             self._reject_stream()
             raise
@@ -133,17 +171,31 @@ class Link:
         return connection
 
     async def _exchange(self, unit: int, table: str, address: int, count: int, within: float) -> Answer:
+        function = READ_FUNCTION_CODES[table]
+        response = await self._via_pymodbus(
+            function,
+            within,
+            lambda client: getattr(client, _READ_METHODS[table])(address, count=count, device_id=unit),
+        )
+        return self._checked(response, function, count)
+
+    async def _via_pymodbus(
+        self,
+        function: int,
+        within: float,
+        call: Callable[[AsyncModbusTcpClient | AsyncModbusSerialClient], Awaitable[Any]],
+    ) -> Any:
+        """One request through the pymodbus client, its failures turned into the link's errors."""
         client = await self._connected(within)
         # pymodbus 3.16 reads its per-request timeout from the transaction manager's copy of
         # the comm params at each request; devices on one link may have different timeouts.
         client.ctx.comm_params.timeout_connect = within
         self._rejected = self._leftover = 0
         self.stats.requests += 1
-        function = READ_FUNCTION_CODES[table]
         try:
             # pymodbus has its own timeout; ours bounds the whole call should it hang anyway.
             async with asyncio.timeout(within + 1.0):
-                response = await getattr(client, _READ_METHODS[table])(address, count=count, device_id=unit)
+                response = await call(client)
         except (WriteRefused, FrameError) as exc:
             if isinstance(exc, FrameError):
                 self._reject_stream()
@@ -173,7 +225,31 @@ class Link:
         except (ModbusException, OSError) as exc:
             self.close()
             raise NoAnswer(f"link failed: {exc}") from exc
-        return self._checked(response, function, count)
+        if function == mei.FUNCTION:
+            return self._page(response)
+        return response
+
+    def _page(self, response: Any) -> Answer:
+        """A pymodbus answer to FC 43 as the page mbap.py would have made of it."""
+        got = int(response.function_code)
+        if got & 0x7F != mei.FUNCTION:
+            self._count_rejected()
+            self._reject_stream()
+            raise BadAnswer(f"answer carries function code {got}, the request was {mei.FUNCTION}")
+        if response.isError():
+            return Answer([], int(response.exception_code))
+        objects: list[tuple[int, bytes]] = []
+        for object_id, value in sorted(response.information.items()):
+            for item in value if isinstance(value, list) else [value]:
+                objects.append((int(object_id), bytes(item)))
+        page = mei.IdPage(
+            int(response.read_code),
+            int(response.conformity),
+            bool(response.more_follows),
+            int(response.next_object_id),
+            tuple(objects),
+        )
+        return Answer([], None, page)
 
     def _checked(self, response: Any, function: int, count: int) -> Answer:
         """Reject a pymodbus answer that does not fit the request it came back for."""
@@ -258,11 +334,15 @@ class Link:
         )
 
     def _guard(self, sending: bool, pdu: Any) -> Any:
-        """pymodbus' PDU hook: devices are read-only, so only function codes 1-4 may leave."""
+        """pymodbus' PDU hook: devices are read-only, so only the reads 1-4 and Read Device
+        Identification (43 / MEI 14) may leave."""
         if sending:
             code = int(pdu.function_code)
-            if code not in READ_FUNCTION_CODES.values():
-                raise WriteRefused(f"function code {code} refused: this agent only reads (codes 1-4)")
+            identification = code == mei.FUNCTION and getattr(pdu, "sub_function_code", None) == 0x0E
+            if code not in READ_FUNCTION_CODES.values() and not identification:
+                raise WriteRefused(
+                    f"function code {code} refused: this agent only reads (codes 1-4, and 43/14)"
+                )
             self.stats.function_codes[code] += 1
         return pdu
 

@@ -6,7 +6,8 @@ the campus benchmark cost ~5 KB of memory per device and a transaction manager's
 bookkeeping per request (docs/decisions.md); serial lines and RTU over TCP, where CRCs
 and inter-frame timing are the hard part, stay with pymodbus (link.py).
 
-Only the read function codes 1-4 can be framed at all. An answer must carry the
+Only the read function codes 1-4 and Read Device Identification (43 / MEI 14, mei.py)
+can be framed at all. An answer must carry the
 request's transaction id and unit id (frames that do not are counted and skipped, as a
 late answer to an earlier request would be), its function code and exactly the bytes
 asked for; anything else fails the read as a :class:`BadAnswer` naming what was wrong,
@@ -20,6 +21,7 @@ import struct
 from dataclasses import dataclass
 from typing import cast
 
+from . import mei
 from .errors import BadAnswer, LinkStats, NoAnswer, WriteRefused
 
 _HEADER = struct.Struct(">HHHB")
@@ -30,10 +32,14 @@ _MAX_LENGTH = 254
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """What one read brought back: the values asked for, or the device's exception code."""
+    """What one read brought back: the values asked for, or the device's exception code.
+
+    An identification request (FC 43) brings back its ``page`` instead of values.
+    """
 
     values: list[int] | list[bool]
     exception: int | None = None
+    page: mei.IdPage | None = None
 
 
 @dataclass(slots=True)
@@ -82,10 +88,29 @@ class MbapConnection(asyncio.Protocol):
         if transport is None or self.closed:
             raise NoAnswer("connection lost")
         self._transaction = self._transaction % 0xFFFF + 1
+        frame = _REQUEST.pack(self._transaction, 0, 6, unit, function, address, count)
+        return await self._ask(transport, unit, function, count, frame, within)
+
+    async def identification(self, unit: int, read_code: int, object_id: int, within: float) -> Answer:
+        """Send one Read Device Identification (FC 43 / MEI 14) and wait for its page.
+
+        Raises as :meth:`read` does; an answer that is no page is a :class:`BadAnswer`.
+        """
+        transport = self._transport
+        if transport is None or self.closed:
+            raise NoAnswer("connection lost")
+        self._transaction = self._transaction % 0xFFFF + 1
+        pdu = mei.request(read_code, object_id)
+        frame = _HEADER.pack(self._transaction, 0, len(pdu) + 1, unit) + pdu
+        return await self._ask(transport, unit, mei.FUNCTION, 0, frame, within)
+
+    async def _ask(
+        self, transport: asyncio.Transport, unit: int, function: int, count: int, frame: bytes, within: float
+    ) -> Answer:
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._waiting = _Waiting(self._transaction, unit, function, count, future)
         self._rejected = 0
-        transport.write(_REQUEST.pack(self._transaction, 0, 6, unit, function, address, count))
+        transport.write(frame)
         try:
             async with asyncio.timeout(within):
                 return await future
@@ -164,6 +189,12 @@ class MbapConnection(asyncio.Protocol):
                     f"undecodable answer of {len(pdu) + 7} bytes (an exception of {len(pdu)} bytes)"
                 )
             return Answer([], pdu[1])
+        if function == mei.FUNCTION:
+            try:
+                return Answer([], None, mei.parse(pdu))
+            except mei.PageError as exc:
+                self._count_rejected()
+                return BadAnswer(f"undecodable identification: {exc}")
         size = pdu[1] if len(pdu) > 1 else -1
         if size != len(pdu) - 2:
             self._count_rejected()

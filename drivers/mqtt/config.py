@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from campus_core.devices import Listener
+from campus_core.identity import KEYS, IdentityKeys
 from campus_core.mqtt import BrokerSettings
 from campus_core.names import Name, SnakeCase
 from campus_core.plugins import Factory
@@ -65,7 +66,7 @@ class TimestampSpec(BaseModel):
         return path
 
 
-class MqttDevice(BrokerSettings, DeviceReporting):
+class MqttDevice(BrokerSettings, DeviceReporting, IdentityKeys):
     """Sensors that push JSON readings to a broker, on one or more topic filters."""
 
     model_config = ConfigDict(extra="forbid")
@@ -77,6 +78,10 @@ class MqttDevice(BrokerSettings, DeviceReporting):
     tags: dict[str, str] = Field(default_factory=dict)
     fields: list[FieldSpec] = Field(default_factory=list)
     timestamp: TimestampSpec | None = None
+    identity_fields: dict[str, str] = Field(
+        default_factory=dict,
+        description='where the payload states who its sensor is: { firmware = "dev.fw", serial = "dev.sn" }',
+    )
     max_payload: ByteSize = 256 * 1024
     session_expiry: Duration = 7 * 86400.0
     max_inflight: int = Field(default=DEFAULT_INFLIGHT, ge=1, le=65535)
@@ -84,6 +89,18 @@ class MqttDevice(BrokerSettings, DeviceReporting):
         default=300.0, gt=0, description="a sensor that sent nothing this long shows as not alive"
     )
     _school: str | None = PrivateAttr(default=None)
+
+    @field_validator("identity_fields")
+    @classmethod
+    def _identity_fields(cls, fields: dict[str, str]) -> dict[str, str]:
+        for key, path in fields.items():
+            if key not in KEYS:
+                raise ValueError(
+                    f"identity_fields: {key!r} is not an identity key; use vendor, model, firmware, "
+                    "serial (or another of docs/schema.md's asset_info tags)"
+                )
+            parse_path(path)
+        return fields
 
     @field_validator("topic")
     @classmethod
@@ -144,7 +161,15 @@ class MqttDevice(BrokerSettings, DeviceReporting):
         timestamp = None
         if self.timestamp is not None:
             timestamp = TimeRule(parse_path(self.timestamp.path), self.timestamp.format)
-        return PayloadMapper([spec.rule() for spec in self.fields], timestamp)
+        # identity = false: the payloads' identity values are not even looked at.
+        fields = self.identity_fields if self.identity else {}
+        identity = [(key, parse_path(path)) for key, path in fields.items()]
+        return PayloadMapper([spec.rule() for spec in self.fields], timestamp, identity)
+
+    @property
+    def asset_address(self) -> str:
+        """The broker (never with credentials); each sensor adds its topic."""
+        return self.address.url
 
     @property
     def pushed(self) -> bool:

@@ -6,6 +6,10 @@ has no switch for it; :mod:`campus_core.aiomqtt_compat` turns manual acknowledge
 and every PUBACK is sent after ``deliver`` returned. A message not acknowledged when the
 connection drops or the agent stops is sent again by the broker in the next session
 (at-least-once).
+
+For the asset register, the listener keeps each sensor it hears (by its topic's tags):
+where it spoke, when it last did, and what its payload states about it (the profile's
+``identity_fields``); the agent reads that through :meth:`MqttListener.sightings`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import structlog
 from campus_core.aiomqtt_compat import Unsupported, ack, enable_manual_acks
 from campus_core.clock import now_ms
 from campus_core.devices import Deliver
+from campus_core.identity import Identity, SeriesTags, Sighting
 from campus_core.mqtt import BrokerError, Session, explain, make_client
 from campus_core.readings import Reading
 
@@ -121,6 +126,9 @@ class MqttListener:
         self._rejects = RejectLog(config.name, self.stats)
         self._last_ms: dict[tuple[tuple[str, str], ...], int] = {}
         self._connected_at: float | None = None
+        self._sightings: dict[SeriesTags, Sighting] = {}
+        self._stated: dict[SeriesTags, tuple[tuple[str, str | bytes | None], ...]] = {}
+        self._identity_changes = 0
 
     @property
     def name(self) -> str:
@@ -141,6 +149,15 @@ class MqttListener:
     def stale_after(self) -> float:
         """A sensor quiet this long (``stale_after``) shows as not alive."""
         return self._config.stale_after
+
+    @property
+    def identity_changes(self) -> int:
+        """Grows whenever a sensor is first heard or its payload states something new."""
+        return self._identity_changes
+
+    def sightings(self) -> dict[SeriesTags, Sighting]:
+        """Every sensor heard (at most :data:`MAX_SERIES`), by its topic's tags."""
+        return dict(self._sightings)
 
     async def run(self, deliver: Deliver) -> None:
         """Receive until cancelled, reconnecting with backoff after any failure."""
@@ -277,13 +294,29 @@ class MqttListener:
             return None
         now = now_ms()
         try:
-            time_ms, fields = self._mapper.map(payload, now)
+            time_ms, fields, stated = self._mapper.map_stating(payload, now)
         except PayloadError as exc:
             self._rejects.reject(exc.kind, topic, exc.reason)
             return None
+        self._sighted(tags, topic, stated, now)
         if self._mapper.timestamp is None:
             time_ms = self._distinct(tags, time_ms)
         return Reading.of(config.name, time_ms, fields, tags)
+
+    def _sighted(
+        self, tags: SeriesTags, topic: str, stated: tuple[tuple[str, str | bytes | None], ...], now: int
+    ) -> None:
+        """Note that the sensor behind ``tags`` spoke; its identity is built only when it changed."""
+        sighting = self._sightings.get(tags)
+        if sighting is not None:
+            sighting.seen_ms = now
+            if stated == self._stated.get(tags) and topic == sighting.address:
+                return
+        elif len(self._sightings) >= MAX_SERIES:
+            return  # a runaway topic tree: the register keeps the first sensors
+        self._stated[tags] = stated
+        self._sightings[tags] = Sighting(Identity.stated(stated) if stated else _NONE, topic, now)
+        self._identity_changes += 1
 
     def _tags(self, topic: str) -> tuple[tuple[str, str], ...] | None:
         for pattern in self._patterns:
@@ -301,6 +334,9 @@ class MqttListener:
             self._last_ms.clear()
         self._last_ms[series] = time_ms
         return time_ms
+
+
+_NONE = Identity()
 
 
 def _check_granted(granted: object, topic: str, broker: str) -> None:

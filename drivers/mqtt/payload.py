@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from campus_core.identity import RawText
 from campus_core.readings import FieldValue
 
 FieldType = Literal["float", "int", "bool"]
@@ -195,15 +196,36 @@ def _when(ms: int) -> str:
         return "out of any calendar's range"
 
 
-class PayloadMapper:
-    """Turns one JSON message into ``(time_ms, fields)`` by the device's rules."""
+Stated = tuple[tuple[str, RawText], ...]
+"""Identity values a payload carries, by identity key (None where the payload has none)."""
 
-    def __init__(self, fields: Sequence[FieldRule], timestamp: TimeRule | None = None) -> None:
+
+class PayloadMapper:
+    """Turns one JSON message into ``(time_ms, fields)`` by the device's rules.
+
+    ``identity`` names where the payload states who its sensor is (``("firmware",
+    ("dev", "fw"))``...): :meth:`map_stating` hands those values over beside the point.
+    """
+
+    def __init__(
+        self,
+        fields: Sequence[FieldRule],
+        timestamp: TimeRule | None = None,
+        identity: Sequence[tuple[str, tuple[str, ...]]] = (),
+    ) -> None:
         self.fields = tuple(fields)
         self.timestamp = timestamp
+        self.identity = tuple(identity)
 
     def map(self, payload: bytes, arrival_ms: int) -> tuple[int, tuple[tuple[str, FieldValue], ...]]:
         """The point in a payload; raise :class:`PayloadError` if it is not one."""
+        time_ms, fields, _ = self.map_stating(payload, arrival_ms)
+        return time_ms, fields
+
+    def map_stating(
+        self, payload: bytes, arrival_ms: int
+    ) -> tuple[int, tuple[tuple[str, FieldValue], ...], Stated]:
+        """The point in a payload and the identity values it states (text or numbers only)."""
         try:
             document = json.loads(payload)
         except UnicodeDecodeError:
@@ -239,7 +261,17 @@ class PayloadMapper:
             raise PayloadError(
                 "missing field", f"none of the configured fields is in the payload{_keys(document)}"
             )
-        return time_ms, tuple(values)
+        stated = tuple((key, _statement(lookup(document, path))) for key, path in self.identity)
+        return time_ms, tuple(values), stated
+
+
+def _statement(value: Any) -> str | None:
+    """An identity value from JSON: text, or a number written out (firmware 2.1); else nothing."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
 
 
 def _keys(document: Any) -> str:

@@ -18,6 +18,7 @@ from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from campus_core.devices import Driver
 from campus_core.files import SecretFile
+from campus_core.identity import IdentityKeys
 from campus_core.names import Name, SnakeCase
 from campus_core.plugins import Factory
 from campus_core.reporting import DeviceReporting, FieldReporting, FieldSettings, refuse_deadband
@@ -117,7 +118,7 @@ class NodeSpec(FieldReporting):
         return self.node or self.path or ""
 
 
-class OpcuaDevice(DeviceReporting):
+class OpcuaDevice(DeviceReporting, IdentityKeys):
     """An OPC UA server (a CNC controller, a PLC, a robot cell) read by the agent."""
 
     model_config = ConfigDict(extra="forbid")
@@ -235,11 +236,16 @@ class OpcuaDevice(DeviceReporting):
         return "None" if self.policy == "None" else "SignAndEncrypt"
 
     @property
-    def identity(self) -> str:
-        """anonymous, username or certificate."""
+    def user_identity(self) -> str:
+        """anonymous, username or certificate (``identity`` is the asset register's switch)."""
         if self.username is not None:
             return "username"
         return "certificate" if self.user_cert_file is not None else "anonymous"
+
+    @property
+    def asset_address(self) -> str:
+        """The endpoint URL (it holds no credentials: the model refuses them)."""
+        return self.url
 
     @property
     def pushed(self) -> bool:
@@ -257,7 +263,7 @@ class OpcuaDevice(DeviceReporting):
     def describe(self) -> str:
         """Address, security and cost per poll, for ``edge-agent check``; never a secret."""
         security = "no security" if self.policy == "None" else f"{self.policy}/{self.effective_security_mode}"
-        identity = f"user {self.username}" if self.username else self.identity
+        identity = f"user {self.username}" if self.username else self.user_identity
         how = f"subscription every {self.publishing_interval:g}s" if self.mode == "subscribe" else "Read"
         return (
             f"opcua {self.url} ({security}, {identity}): {len(self.nodes)} nodes by {how} "

@@ -29,9 +29,11 @@ from asyncua import ua
 from asyncua.ua.uaerrors import UaError
 
 from campus_core.clock import now_ms
+from campus_core.identity import Identity
 from campus_core.readings import DeviceError, FieldValue, Reading
 
 from .config import NodeSpec, OpcuaDevice
+from .identity import read_identity
 from .session import OpcuaError, Session, describe_failure, status_name
 
 __all__ = ["OpcuaDriver", "OpcuaStats"]
@@ -84,6 +86,25 @@ class OpcuaDriver:
     def read_limit(self) -> int:
         """Nodes per Read on the open session (the server's MaxNodesPerRead, or ours)."""
         return self._session.limit
+
+    @property
+    def connects(self) -> int:
+        """Sessions opened to the server so far: a new one may be a restarted or new machine."""
+        return self._session.connects
+
+    async def identify(self) -> Identity:
+        """What the server and its machine state (BuildInfo, DI identification), on the open session."""
+        config = self._config
+        if not self._session.open:
+            raise DeviceError(config.name, f"no session to {config.url}; the next poll opens one")
+        try:
+            return await read_identity(self._session)
+        except OpcuaError as exc:
+            raise DeviceError(config.name, exc.reason) from None
+        except (UaError, OSError, TimeoutError, ConnectionError) as exc:
+            raise DeviceError(config.name, describe_failure(exc, config, "reading its identity")) from None
+        finally:
+            self.stats.reads = self._session.reads
 
     async def __aenter__(self) -> Self:
         return self

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from campus_core.units import parse_duration
 
 from .config import OpcuaDevice
+from .identity import DI_NAMESPACE
 from .security import offered, server_certificate, thumbprint
 from .session import OBJECTS, OpcuaError, Session, describe_failure
 
@@ -152,6 +153,8 @@ async def _scan(device: OpcuaDevice, depth: int, limit: int) -> dict[str, Any]:
                     node_id = ref.NodeId
                     if node_id in seen or node_id.NamespaceIndex == 0:
                         continue  # the standard address space (Server, Aliases): not the machine
+                    if _nameplate(ref.BrowseName, namespaces):
+                        continue  # the asset register reads it (identity.py): no points
                     seen.add(node_id)
                     child = f"{path}/{ref.BrowseName.Name}" if path else ref.BrowseName.Name
                     if ref.NodeClass == ua.NodeClass.Variable and len(variables) < limit:
@@ -171,6 +174,13 @@ async def _scan(device: OpcuaDevice, depth: int, limit: int) -> dict[str, Any]:
             (path, node_id, value) for (path, node_id, _), value in zip(variables, values, strict=True)
         ],
     }
+
+
+def _nameplate(name: Any, namespaces: list[str]) -> bool:
+    """Whether a browse name is the DI ``Identification`` object of a machine."""
+    index = name.NamespaceIndex
+    in_di = index < len(namespaces) and namespaces[index] == DI_NAMESPACE
+    return bool(name.Name == "Identification" and in_di)
 
 
 def render(device: OpcuaDevice, found: dict[str, Any], name: str) -> str:

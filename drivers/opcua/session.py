@@ -91,6 +91,11 @@ class Session:
         self.filters_refused = 0
 
     @property
+    def config(self) -> OpcuaDevice:
+        """The device this session serves."""
+        return self._config
+
+    @property
     def open(self) -> bool:
         """A session is established."""
         return self._client is not None
@@ -223,15 +228,7 @@ class Session:
         node_ids: list[Any | None] = []
         problems: list[str | None] = []
         paths: dict[int, list[tuple[int | None, str]]] = {}
-        root_id: Any = OBJECTS
-        root_path: list[tuple[int | None, str]] = []
-        if config.root is not None:
-            if "=" in config.root:
-                root_id, problem = _parse_node_id(config.root, namespaces)
-                if problem is not None:
-                    raise OpcuaError(f"root {config.root!r}: {problem}")
-            else:
-                root_path = split_path(config.root)
+        root_id, root_path = self._root(namespaces)
         for index, spec in enumerate(config.nodes):
             if spec.node is not None:
                 node_id, problem = _parse_node_id(spec.node, namespaces)
@@ -247,6 +244,25 @@ class Session:
                 node_ids[index] = node_id
                 problems[index] = problem
         return Resolved(node_ids, problems)
+
+    def _root(self, namespaces: list[str]) -> tuple[Any, list[tuple[int | None, str]]]:
+        """Where the configured paths start: a NodeId, or a browse path down from Objects."""
+        root = self._config.root
+        if root is None:
+            return OBJECTS, []
+        if "=" in root:
+            root_id, problem = _parse_node_id(root, namespaces)
+            if problem is not None:
+                raise OpcuaError(f"root {root!r}: {problem}")
+            return root_id, []
+        return OBJECTS, split_path(root)
+
+    async def find(
+        self, paths: list[list[tuple[int | None, str]]], namespaces: list[str]
+    ) -> list[tuple[Any | None, str | None]]:
+        """The NodeId of each browse path below the device's root (Objects without one), or why none."""
+        start, prefix = self._root(namespaces)
+        return await self._browse_paths(start, [prefix + path for path in paths])
 
     async def _browse_paths(
         self, start: Any, paths: list[list[tuple[int | None, str]]]

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model
 
 from campus_core.devices import Driver
 from campus_core.files import SecretFile
+from campus_core.identity import IdentityKeys
 from campus_core.names import Name, SnakeCase
 from campus_core.plugins import Factory
 from campus_core.reporting import DeviceReporting, FieldReporting, FieldSettings, refuse_deadband
@@ -211,7 +212,7 @@ class Table(BaseModel):
         return self
 
 
-class SnmpDevice(DeviceReporting):
+class SnmpDevice(DeviceReporting, IdentityKeys):
     """An SNMP agent (switch, Wi-Fi controller, UPS, printer) polled by the agent."""
 
     model_config = ConfigDict(extra="forbid")
@@ -336,6 +337,12 @@ class SnmpDevice(DeviceReporting):
         seen = [f.measurement or self.measurement or "" for f in self.fields]
         seen += [t.measurement for t in self.tables]
         return list(dict.fromkeys(m for m in seen if m))
+
+    @property
+    def asset_address(self) -> str:
+        """``host:port`` (UDP); the community and keys never."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
 
     @property
     def pushed(self) -> bool:

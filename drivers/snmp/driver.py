@@ -15,10 +15,12 @@ from typing import Self
 import structlog
 
 from campus_core.clock import now_ms
+from campus_core.identity import Identity
 from campus_core.readings import DeviceError, FieldValue, Reading
 
 from .config import SnmpDevice
 from .convert import index_text
+from .identity import read_identity
 from .mibs import Oid, mibs
 from .plan import ColumnSpec, Plan, TableSpec, Value, compile_plan
 from .rates import CounterRates, UptimeWatch
@@ -72,6 +74,19 @@ class SnmpDriver:
     def requests(self) -> dict[str, int]:
         """Requests sent so far, by PDU type (get, getnext, getbulk)."""
         return dict(self._session.requests)
+
+    @property
+    def connects(self) -> int:
+        """SNMP runs over UDP: no connection to count (the agent probes after a silence)."""
+        return 0
+
+    async def identify(self) -> Identity:
+        """What the device states about itself (system group, ENTITY-MIB chassis)."""
+        try:
+            await self._session.open()
+            return await read_identity(self._session, self._config)
+        except SnmpError as exc:
+            raise DeviceError(self._config.name, exc.reason) from None
 
     async def __aenter__(self) -> Self:
         return self

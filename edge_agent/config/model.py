@@ -36,6 +36,12 @@ class AgentSection(BaseModel):
     interval: Duration = 10.0
     state_dir: Path = Path("/var/lib/edge-agent")
     profiles_dir: Path | None = None
+    identity_interval: Duration = Field(
+        default=86400.0,
+        ge=1.0,
+        description="how often each device's identity is read again for the asset register "
+        "(besides at every connect)",
+    )
 
 
 class BufferSection(BaseModel):

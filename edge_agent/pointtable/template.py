@@ -77,11 +77,14 @@ SETTINGS: dict[str, tuple[str, ...]] = {
     "max_bits": (),
     "max_nodes_per_read": (),
     "max_objects_per_request": (),
+    # The asset register's fallback for a device that does not say who it is.
+    "make": ("制造商", "厂商", "品牌"),
+    "model": ("产品型号", "规格型号"),
 }
 SETTINGS_OF = {
-    "modbus": ("measurement", "kind", "tags", "max_registers", "max_gap", "max_bits"),
-    "opcua": ("measurement", "kind", "tags", "max_nodes_per_read"),
-    "bacnet": ("measurement", "kind", "tags", "max_objects_per_request"),
+    "modbus": ("measurement", "kind", "make", "model", "tags", "max_registers", "max_gap", "max_bits"),
+    "opcua": ("measurement", "kind", "make", "model", "tags", "max_nodes_per_read"),
+    "bacnet": ("measurement", "kind", "make", "model", "tags", "max_objects_per_request"),
 }
 #: The settings that are whole numbers, and their range (as the device models allow).
 INTEGER_SETTINGS = {

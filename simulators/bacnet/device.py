@@ -237,9 +237,13 @@ class BacnetSimDevice:
             objectIdentifier=("device", self.instance),
             objectName=self.name,
             vendorIdentifier=VENDOR_ID,
-            vendorName="campus-edge-agent simulators",
-            modelName=f"sim-{self.kind}",
-            firmwareRevision="1.0",
+            # Made-up makers, so nothing passes for a real product (as the Modbus simulators');
+            # the firmware differs from device to device, so the asset register finds something.
+            vendorName="Simulated HVAC Controls",
+            modelName=f"SIM-{self.kind.removeprefix('bacnet-').upper()}-200",
+            firmwareRevision=f"2.{self.instance % 7}.1",
+            applicationSoftwareVersion=f"sim-{self.kind} 1.4",
+            serialNumber=f"HV{self.instance:07d}",
             maxApduLengthAccepted=self.max_apdu,
             segmentationSupported=self.segmentation,
         )

@@ -38,6 +38,7 @@ from asyncua.server.user_managers import UserManager
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..models import MachineModel
+from .nameplate import Nameplate, add_identification, set_build_info
 
 try:  # asyncua 1.1.8 moved the user types
     from asyncua.crypto.permission_rules import User, UserRole
@@ -174,6 +175,8 @@ class OpcuaMachine:
         self._variables: dict[str, _Variable] = {}
         self._task: asyncio.Task[None] | None = None
         self._was_running = False
+        #: Who the machine and its server say they are (BuildInfo; DI on the CNC lathe).
+        self.nameplate = Nameplate.of(name, kind)
 
     @property
     def url(self) -> str:
@@ -201,6 +204,7 @@ class OpcuaMachine:
         server.set_endpoint(self.url)
         server.set_server_name(f"campus simulator {self.name}")
         await server.set_application_uri(f"urn:campus-edge-agent:simulators:{self.name}")
+        await set_build_info(server, self.nameplate, f"urn:campus-edge-agent:simulators:{self.kind}")
         server.set_security_policy(self.policies)
         policy_ids = ["Anonymous"] if self.users.anonymous else []
         if self.users.passwords:
@@ -258,6 +262,7 @@ class OpcuaMachine:
             ua.NodeId("Machines", ns), ua.QualifiedName("Machines", ns)
         )
         machine = await machines.add_object(ua.NodeId(self.name, ns), ua.QualifiedName(self.name, ns))
+        await add_identification(server, machine, ns, self.name, self.nameplate)
         monitoring = await machine.add_object(
             ua.NodeId(f"{self.name}.Monitoring", ns), ua.QualifiedName("Monitoring", mt)
         )

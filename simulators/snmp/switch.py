@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from . import ber
 from .agent import Getter
 from .ber import Oid, Value
+from .entity import Nameplate, entity_objects
 
 SYSTEM = (1, 3, 6, 1, 2, 1, 1)
 IF_NUMBER = (1, 3, 6, 1, 2, 1, 2, 1, 0)
@@ -73,6 +74,15 @@ class Switch:
         self.ports = [self._port(rng, i, ports, uplinks, wrap_after) for i in range(1, ports + 1)]
         self.boot = clock()
         self.restarts = 0
+        #: Who the switch says it is (sysDescr, ENTITY-MIB); a test may upgrade or swap it.
+        self.nameplate = Nameplate(
+            vendor="Simulated Networks",
+            model=f"SW-{ports}G",
+            serial=f"SN{seed:08d}",
+            software=("2.4.1", "2.5.0")[seed % 2],
+            firmware="1.0.3",
+            hardware="B0",
+        )
 
     def _port(
         self, rng: random.Random, index: int, count: int, uplinks: int, wrap_after: float | None
@@ -153,11 +163,10 @@ class Switch:
         return (self.bits(port, direction, t2) - self.bits(port, direction, t1)) / (t2 - t1)
 
     def objects(self) -> dict[Oid, Getter]:
-        """system, ifNumber, ifTable and ifXTable, every value computed when asked."""
+        """system, ifNumber, ifTable, ifXTable and the ENTITY-MIB chassis, every value computed when asked."""
+        plate = self.nameplate
         objects: dict[Oid, Getter] = {
-            (*SYSTEM, 1, 0): _const(
-                ber.OCTET_STRING, f"Simulated {len(self.ports)}-port access switch, firmware 2.4.1".encode()
-            ),
+            (*SYSTEM, 1, 0): lambda now: (ber.OCTET_STRING, plate.description().encode()),
             (*SYSTEM, 2, 0): _const(ber.OBJECT_ID, SYS_OBJECT_ID),
             (*SYSTEM, 3, 0): lambda now: (ber.TIMETICKS, self.uptime_ticks(now)),
             (*SYSTEM, 4, 0): _const(ber.OCTET_STRING, b"it@school.example"),
@@ -168,6 +177,7 @@ class Switch:
         }
         for port in self.ports:
             objects.update(self._port_objects(port))
+        objects.update(entity_objects(plate, self.name))
         return objects
 
     def _port_objects(self, port: Port) -> dict[Oid, Getter]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from . import ber
 from .agent import Getter
 from .ber import Oid
+from .entity import Nameplate, entity_objects
 
 SYSTEM: Oid = (1, 3, 6, 1, 2, 1, 1)
 UPS: Oid = (1, 3, 6, 1, 2, 1, 33, 1)
@@ -69,6 +70,19 @@ class Ups:
         self.base_load = rng.uniform(20, 45)
         self.phase = rng.uniform(0, 2 * math.pi)
         self.boot = clock()
+        #: Who the UPS says it is (ENTITY-MIB); a test may upgrade or swap it.
+        self.nameplate = Nameplate(
+            vendor="Simulated Power",
+            model="SP-3000",
+            serial=f"UPS{seed:08d}",
+            software="1.7",
+            firmware="1.7",
+            hardware="A2",
+        )
+
+    def restart(self) -> None:
+        """A reboot of its network card: sysUpTime starts again from zero."""
+        self.boot = self.clock()
 
     def state(self, now: float) -> UpsState:
         """Mains or battery, charge, load and input voltage at ``now``."""
@@ -103,6 +117,7 @@ class Ups:
 
         objects: dict[Oid, Getter] = {
             (*SYSTEM, 1, 0): text("Simulated online UPS SP-3000, agent 1.7"),
+            (*SYSTEM, 4, 0): text("facilities@school.example"),
             (*SYSTEM, 2, 0): lambda now: (ber.OBJECT_ID, SYS_OBJECT_ID),
             (*SYSTEM, 3, 0): lambda now: (ber.TIMETICKS, int((now - self.boot) * 100) % 2**32),
             (*SYSTEM, 5, 0): text(self.name),
@@ -133,4 +148,5 @@ class Ups:
             (*UPS, 9, 5, 0): value(ber.INTEGER, lambda s: 3000),
             (*UPS, 9, 6, 0): value(ber.INTEGER, lambda s: RATED_W),
         }
+        objects.update(entity_objects(self.nameplate, self.name))
         return objects

@@ -73,7 +73,7 @@ def buffered_points(path: Path) -> dict[str, int]:
         disk.close()
     counts: dict[str, int] = {}
     for line in lines:
-        if line.startswith(("edge_agent_device,", "edge_agent,", "edge_agent_event,")):
+        if line.startswith(("edge_agent_device,", "edge_agent,", "edge_agent_event,", "asset,")):
             continue
         tags = dict(t.split("=", 1) for t in line.split(" ", 1)[0].split(",")[1:])
         if "device" in tags:

@@ -80,6 +80,12 @@ def lines(now_s: float) -> list[str]:
             f"edge_agent_device,{_TAGS},device={name} up=1,alive=1,silent_s=200,interval_s=60 {at}"
             for name in _NAMES
         ]
+    # The asset register: each device's identity, read when the readings began (once a day).
+    out += [
+        f"asset,{_TAGS},device={name},protocol=modbus,vendor=Simulated,model=M1,firmware=1.0 "
+        f"info=1,first_seen_s={began_s:.0f},last_seen_s={began_s:.0f} {int(began_s * 1000)}"
+        for name in _NAMES
+    ]
     return out
 
 

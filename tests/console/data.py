@@ -81,6 +81,28 @@ def reading(
     return [f"{measurement},{tags} {body} {_at(ago_s, step)}" for step in range(6)]
 
 
+def assets() -> list[str]:
+    """The asset register as two gateways wrote it: meter-1 upgraded from 1.2.3 to 1.3.0 an
+    hour ago (its old series still in the window), a Chinese room, the gateway itself."""
+    now = time.time()
+    first, upgraded = now - 3 * 86400, now - 3600
+    meter = "asset,school=sh-ok,campus=main,device=meter-1,building=B,room=plant-1,asset_id=EM-0042,"
+    meter += "protocol=modbus,source=device,vendor=Eastron,model=SDM630"
+    return [
+        f"{meter},firmware=1.2.3,serial=E123 info=1,first_seen_s={first},last_seen_s={upgraded - 60} "
+        f"{int((upgraded - 60) * 1000)}",
+        f"{meter},firmware=1.3.0,serial=E123 info=1,first_seen_s={first},last_seen_s={now - 5} "
+        f"{int((now - 5) * 1000)}",
+        "edge_agent_event,school=sh-ok,campus=main,device=meter-1,room=plant-1,event=asset_changed,"
+        f"what=firmware,old=1.2.3,new=1.3.0 changes=1 {int(upgraded * 1000)}",
+        "asset,school=sh-down,campus=main,device=ups-1,room=配电房,protocol=snmp,source=device,"
+        f"vendor=Simulated\\ Power,model=SP-3000,firmware=1.7,serial=UPS9 info=1,first_seen_s={first},"
+        f"last_seen_s={now - 5} {int((now - 5) * 1000)}",
+        f"asset,school=sh-ok,campus=main,device=@gateway,protocol=gateway,source=device,firmware=Debian,"
+        f"kernel=6.1.0,agent=0.1.0 info=1,first_seen_s={first},last_seen_s={now - 5} {int((now - 5) * 1000)}",
+    ]
+
+
 def city(store: VictoriaMetrics) -> None:
     """Three gateways (ok, a sensor down, quiet for 10 minutes), their devices, an asset.
 
@@ -98,8 +120,6 @@ def city(store: VictoriaMetrics) -> None:
         *sensors("sh-down", "wireless-iaq", {"201": True, "202": False}),
         *reading("sh-down", "wireless-iaq", "classroom_env", "B", "201", co2_ppm=640),
         *reading("sh-down", "wireless-iaq", "classroom_env", "B", "202", ago_s=900, co2_ppm=700),
-        # The asset register's identity of one device (issue #30 writes these).
-        f"asset,school=sh-ok,campus=main,device=meter-1,vendor=Eastron,model=SDM630,"
-        f"firmware=1.2.3,serial=E123 info=1 {_at(1, 0)}",
+        *assets(),
     ]
     write_lines(store, lines)

@@ -221,8 +221,10 @@ def test_the_device_page_draws_its_fields_with_zoom(city: City, lang: str) -> No
     assert city.count('#readings [data-field="co2_ppm"] canvas') == 1
     assert city.count("#readings canvas") >= 6
     assert city.text(".ranges a.chosen") == "1h"
-    unknown = city.text(".identity-unknown")
-    assert ("Not yet known" if lang == "en" else "尚未知晓") in unknown
+    identity = city.text("#identity")
+    assert "Simulated Sensors" in identity and ("Firmware" if lang == "en" else "固件版本") in identity
+    register = city.driver.find_element("css selector", "#identity a.register")
+    assert "/assets?q=classroom-1" in register.get_attribute("href")
     assert city.errors() == []
     city.shot(f"console-device-{lang}")
 
@@ -249,6 +251,38 @@ def test_a_stopped_device_shows_as_down_on_the_school_page(city: City) -> None:
         assert city.count('.device-state[data-device="machine-1"][data-state="up"]') == 1
     finally:
         assert city.campus.ctl("start", "machine-2").returncode == 0
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_asset_register_is_searchable_and_downloads_what_it_shows(city: City, lang: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    everything = ("classroom-1", "classroom-2", "meter-1", "machine-1", "machine-2", "switch-1", "ups-1")
+
+    def every_device() -> bool:
+        city.visit(f"/assets?lang={lang}")
+        return city.count("#register tbody tr") >= 8
+
+    wait_for(every_device, 60, interval=2, what="the register of the whole campus")
+    register = city.text("#register")
+    assert all(device in register for device in everything)
+    assert ("the gateway itself" if lang == "en" else "网关本机") in register
+    assert ("Firmware" if lang == "en" else "固件版本") in register
+    city.shot(f"console-assets-{lang}")
+
+    search = city.driver.find_element(By.ID, "asset-search")
+    search.send_keys("Simulated Metering")
+    wait_for(lambda: city.count("#register tbody tr") == 1, 10, what="the search to keep the meter")
+    assert "meter-1" in city.text("#register tbody")
+    assert city.text("#asset-count") == ("1 of 8 devices" if lang == "en" else "共 8 台设备，显示 1 台")
+    link = city.driver.find_element(By.ID, "asset-csv").get_attribute("href")
+    assert link.startswith(city.console.url + "/assets.csv?") and "q=Simulated+Metering" in link
+    status, headers, body = city.console.get(link.removeprefix(city.console.url))
+    assert status == 200 and "attachment" in headers["Content-Disposition"]
+    (row,) = body.lstrip("\ufeff").splitlines()[1:]
+    assert row.startswith("sh-031,meter-1,plant-1,,modbus,Simulated Metering,EM3 three-phase meter,")
+    assert "q=Simulated+Metering" in city.driver.current_url  # the search stays in the address
+    assert city.errors() == []
 
 
 def test_an_unknown_school_is_a_page_that_leads_back_to_the_city(city: City) -> None:

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -145,13 +146,16 @@ def test_each_sensor_behind_a_wildcard_is_up_or_down_in_its_own_room(console: Co
 def test_a_device_shows_its_fields_and_its_identity_once_known(console: Console) -> None:
     meter = console.json("/api/school/sh-ok/device/meter-1?range=1h")
     assert meter["range"] == "1h" and meter["state"]["state"] == "up"
-    assert meter["identity"] == {
+    identity = meter["identity"]
+    assert identity.pop("last_seen_s") == pytest.approx(time.time() - 5, abs=60)
+    assert identity == {
         "ok": True,
         "known": True,
         "vendor": "Eastron",
         "model": "SDM630",
-        "firmware": "1.2.3",
+        "firmware": "1.3.0",  # the newest identity: the upgrade's, not the series before it
         "serial": "E123",
+        "register": "/assets?q=meter-1&school=sh-ok",
     }
     fields = {c["field"]: c for c in meter["readings"]["charts"]}
     assert set(fields) == {"up", "power_total_w"}
@@ -366,3 +370,44 @@ def _b64(text: str) -> str:
     import base64
 
     return base64.b64encode(text.encode()).decode()
+
+
+def test_the_asset_register_lists_every_school_s_devices_newest_identity_first(console: Console) -> None:
+    data = console.json("/api/assets")
+    rows = {(row["school"], row["device"]): row for row in data["register"]["rows"]}
+    assert set(rows) == {("sh-ok", "meter-1"), ("sh-ok", "@gateway"), ("sh-down", "ups-1")}
+    meter = rows[("sh-ok", "meter-1")]
+    assert (meter["firmware"], meter["asset_id"], meter["room"]) == ("1.3.0", "EM-0042", "plant-1")
+    assert meter["url"] == "/school/sh-ok/device/meter-1"
+    assert rows[("sh-ok", "@gateway")]["url"] is None
+    assert rows[("sh-down", "ups-1")]["vendor"] == "Simulated Power"
+    (change,) = data["changes"]["rows"]
+    told = (change["device"], change["what"], change["old"], change["new"])
+    assert told == ("meter-1", "firmware", "1.2.3", "1.3.0")
+    one = console.json("/api/assets?school=sh-down")
+    assert [row["device"] for row in one["register"]["rows"]] == ["ups-1"]
+    assert one["changes"]["rows"] == []
+
+
+def test_the_register_downloads_as_csv_for_excel_searched_as_the_page(console: Console) -> None:
+    status, headers, body = console.get("/assets.csv?q=" + urllib.parse.quote("配电房"))
+    assert status == 200 and headers["Content-Type"].startswith("text/csv")
+    assert 'filename="asset-register-city-' in headers["Content-Disposition"]
+    assert body.startswith("\ufeff")  # Excel then reads the Chinese room as UTF-8
+    lines = body.lstrip("\ufeff").splitlines()
+    header = "school,device,room,asset_id,protocol,vendor,model,firmware,serial,first_seen,last_seen"
+    assert lines[0] == header
+    assert len(lines) == 2
+    assert lines[1].startswith("sh-down,ups-1,配电房,,snmp,Simulated Power,SP-3000,1.7,UPS9,")
+    status, _, body = console.get("/assets.csv?school=sh-ok&q=eastron+1.3")
+    assert status == 200 and [line.split(",")[1] for line in body.splitlines()[1:]] == ["meter-1"]
+    status, _, _ = console.get("/assets?school=../etc")
+    assert status == 404
+
+
+def test_the_register_page_is_the_frame_with_its_script(console: Console) -> None:
+    status, _, page = console.get("/assets?lang=zh")
+    assert status == 200 and "资产台账" in page and "/static/assets.js" in page
+    assert 'data-api="/api/assets"' in page
+    status, _, page = console.get("/assets?school=sh-ok")
+    assert 'data-api="/api/assets?school=sh-ok"' in page and "Asset register of sh-ok" in page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import subprocess
 import sys
@@ -125,6 +126,45 @@ def test_the_demo_runs_and_shows_readings_sent(tmp_path: Path) -> None:
     assert "demo stopped" in result.stdout
     assert (tmp_path / "agent.log").read_text().count('"agent started"') == 1
     assert (tmp_path / "agent" / "buffer.db").exists()
+
+
+@pytest.mark.skipif(
+    any(
+        _busy(p)
+        for p in [STORE_PORT, BROKER_PORT, ALERTS_PORT, CONSOLE_PORT, CONTROL_PORT, *SIM_PORTS, *OPCUA_PORTS]
+    ),
+    reason="the demo's fixed ports are in use on this machine",
+)
+def test_the_demos_register_holds_the_whole_campus(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "edge_agent", "demo", "--state-dir", str(tmp_path), "--duration", "15"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    register = json.loads((tmp_path / "agent" / "assets.json").read_text())
+    stated = {(a["device"], dict(a["tags"]).get("room", "")): dict(a["stated"]) for a in register["assets"]}
+    devices = {device for device, _ in stated}
+    assert devices == {
+        *(f"classroom-{i}" for i in (1, 2, 3)),
+        "meter-1",
+        "meter-2",
+        "machine-1",
+        "machine-2",
+        "switch-1",
+        "ups-1",
+        "cnc-1",
+        "rig-1",
+        "wireless-iaq",
+        "ahu-1",
+        *(f"vav-{i}" for i in (1, 2, 3)),
+        "@gateway",
+    }
+    assert all(identity["source"] == "device" for identity in stated.values())
+    assert all("firmware" in identity for identity in stated.values())
+    sensors = [room for device, room in stated if device == "wireless-iaq"]
+    assert len(sensors) == 2  # each wireless sensor is an asset of its own
 
 
 def test_the_demo_names_the_ports_it_cannot_have(tmp_path: Path) -> None:

@@ -69,8 +69,8 @@ def stored_points(store: VictoriaMetrics) -> dict[tuple[str, str, int], tuple[fl
     out = {}
     for (name, labels), values in store.points('{school="sh-test"}').items():
         tags = dict(labels)
-        if "device" not in tags or name.startswith("edge_agent_device_"):
-            continue  # the agent's own edge_agent and edge_agent_device points
+        if "device" not in tags or name.startswith(("edge_agent_device_", "asset_")):
+            continue  # the agent's own edge_agent, edge_agent_device and asset points
         measurement = kind_info(kind_of(tags["device"])).measurement
         assert name.startswith(measurement + "_"), name
         for ts, value in values.items():
@@ -162,7 +162,7 @@ def test_sigkill_loses_nothing_that_was_buffered(
     buffered = [
         line
         for line in _buffered_lines(buffer_file)
-        if ",device=" in line.split(" ")[0] and not line.startswith("edge_agent_device,")
+        if ",device=" in line.split(" ")[0] and not line.startswith(("edge_agent_device,", "asset,"))
     ]
     assert buffered
     store.start()

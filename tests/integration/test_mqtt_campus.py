@@ -89,5 +89,6 @@ def test_the_campus_publishes_wireless_readings(tmp_path: Path, broker: Mosquitt
     messages = [line.split(" ", 1) for line in out.read_text().splitlines()]
     assert {topic for topic, _ in messages} == {"campus/A/201/iaq", "campus/B/202/iaq"}
     payload = json.loads(messages[0][1])
-    assert set(payload) == {"ts", "co2", "env", "pm", "battery"}
+    assert set(payload) == {"ts", "co2", "env", "pm", "battery", "dev"}
+    assert set(payload["dev"]) == {"model", "fw", "sn"}  # who the sensor is, as a bridge adds it
     assert 380 <= payload["co2"] <= 2000 and 19 <= payload["env"]["temp"] <= 27

@@ -28,7 +28,7 @@ MODBUS += ["plc-status-block"]
 OPCUA = ["opcua-plc-rig", "opcua-cnc-umati"]
 BACNET = ["bacnet-ahu", "bacnet-vav", "bacnet-fcu"]
 SETTINGS = (
-    "measurement", "tags", "max_registers", "max_gap", "max_bits", "max_nodes_per_read",
+    "measurement", "make", "model", "tags", "max_registers", "max_gap", "max_bits", "max_nodes_per_read",
     "max_objects_per_request",
 )  # fmt: skip
 
@@ -65,14 +65,16 @@ def test_every_bundled_profile_makes_the_round_trip(
 def test_the_export_says_each_entry_s_comment_and_unit(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["export", "points", "sdm630"]) == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
-    assert rows[1:5] == [
+    assert rows[1:7] == [
         ["measurement", "energy_meter"],
         ["kind", "sdm630"],
+        ["make", "Eastron"],  # what the asset register shows of a meter that says nothing itself
+        ["model", "SDM630"],
         ["max_registers", "80"],
         ["max_gap", "16"],
     ]
-    header = rows[5]
-    first = dict(zip(header, rows[6], strict=True))
+    header = rows[7]
+    first = dict(zip(header, rows[8], strict=True))
     assert first["field"] == "voltage_l1_v" and first["unit"] == "V" and first["address"] == "0"
     assert first["description"] == "30001 phase 1 line to neutral volts"
 

@@ -51,8 +51,8 @@ def buffered_points(path: Path) -> dict[str, int]:
         disk.close()
     counts: dict[str, int] = {}
     for line in lines:
-        if line.startswith("edge_agent_device,"):
-            continue  # the agent's own point about the device, not a reading of it
+        if line.startswith(("edge_agent_device,", "asset,")):
+            continue  # the agent's own points about the device (liveness, identity), not readings
         tags = dict(t.split("=", 1) for t in line.split(" ", 1)[0].split(",")[1:])
         if "device" in tags:
             counts[tags["device"]] = counts.get(tags["device"], 0) + 1
@@ -206,7 +206,7 @@ async def test_new_sink_settings_restart_the_forwarder_and_lose_nothing(
     stored: dict[str, set[int]] = {}
     points = await asyncio.to_thread(store.points, '{school="sh-test",device!=""}')
     for (name, labels), values in points.items():
-        if name.startswith("edge_agent_device_"):
-            continue  # the agent's own points about its devices
+        if name.startswith(("edge_agent_device_", "asset_")):
+            continue  # the agent's own points about its devices (liveness, identity)
         stored.setdefault(dict(labels)["device"], set()).update(values)
     assert {device: len(times) for device, times in stored.items()} == served

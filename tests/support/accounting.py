@@ -51,11 +51,12 @@ def books(buffer_file: Path, store: VictoriaMetrics, school: str, sink: str) -> 
     counters = stats.counters
     # A point is its measurement, tag set and timestamp; its fields are separate series in the
     # store, named <measurement>_<field>. The agent's edge_agent_device point about a device
-    # carries that device's tags and may share a reading's millisecond: tell it apart by name.
+    # carries that device's tags and may share a reading's millisecond: tell it apart by name
+    # (as the asset register's asset point about it).
     points: set[tuple[bool, frozenset[tuple[str, str]], int]] = set()
     duplicates = 0
     for series in store.export(f'{{school="{school}"}}'):
-        health = series["metric"]["__name__"].startswith("edge_agent_device_")
+        health = series["metric"]["__name__"].startswith(("edge_agent_device_", "asset_"))
         tags = frozenset((k, v) for k, v in series["metric"].items() if k != "__name__")
         stamps = series["timestamps"]
         duplicates += sum(n - 1 for n in Counter(stamps).values() if n > 1)

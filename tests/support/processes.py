@@ -125,10 +125,10 @@ class SimulatedCampus:
                 break
         raise RuntimeError(f"simulators did not start; see {self.workdir / 'simulators.log'}")
 
-    def ctl(self, verb: str, name: str = "") -> subprocess.CompletedProcess[str]:
-        """``python -m simulators ctl VERB NAME`` against this campus (started with ``control``)."""
+    def ctl(self, verb: str, *names: str) -> subprocess.CompletedProcess[str]:
+        """``python -m simulators ctl VERB NAME [VERSION]`` against this campus (started with ``control``)."""
         assert self.control_port, "SimulatedCampus(control=True)"
-        named = [name] if name else []
+        named = [name for name in names if name]
         return subprocess.run(
             [sys.executable, "-m", "simulators", "ctl", verb, *named, "--port", str(self.control_port)],
             capture_output=True,

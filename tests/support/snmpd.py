@@ -22,6 +22,8 @@ COMMUNITY = "public"
 SYS_NAME = "test-snmpd"
 SYS_LOCATION = "lab 3, rack 2"
 SYS_CONTACT = "noc@school.example"
+#: What the test agent says it is (net-snmp's own sysDescr names the host's kernel).
+SYS_DESCR = "Campus test switch SW-24, firmware 7.2.1 (net-snmp snmpd)"
 
 
 @dataclass(frozen=True)
@@ -86,8 +88,9 @@ class Snmpd(ServerProcess):
     name = BINARY
     stop_wait = 10.0
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, port: int | None = None, sys_descr: str = SYS_DESCR) -> None:
         super().__init__()
+        self.sys_descr = sys_descr
         self.workdir = workdir
         self.port = port or free_udp_port()
         self.address = f"{LOOPBACK}:{self.port}"
@@ -101,6 +104,7 @@ class Snmpd(ServerProcess):
             f"agentAddress udp:{LOOPBACK}:{self.port}",
             f"rocommunity {COMMUNITY} {LOOPBACK}",
             f"sysName {SYS_NAME}",
+            f"sysDescr {self.sys_descr}",
             f"sysLocation {SYS_LOCATION}",
             f"sysContact {SYS_CONTACT}",
             "dontLogTCPWrappersConnects yes",

@@ -3,7 +3,7 @@
 'use strict';
 
 (() => {
-  const { t, el, href, value, during, badge, section, fill, alertsTable, chart, every, main } = Console;
+  const { t, el, href, value, ago, during, badge, section, fill, alertsTable, chart, every, main } = Console;
 
   const chosen = new URLSearchParams(location.search).get('range') || '6h';
   const state = section(main, 'state', t('col.state'));
@@ -59,7 +59,11 @@
         `${[s.building, s.room].filter(Boolean).join(' ')} `, badge('state', s.state), ' '))]] : []),
     ]));
     fill(identity, data.identity, (p) => (p.known
-      ? facts([['identity.vendor', p.vendor], ['identity.model', p.model], ['identity.firmware', p.firmware], ['identity.serial', p.serial]])
+      ? [facts([
+        ['identity.vendor', p.vendor ?? '–'], ['identity.model', p.model ?? '–'],
+        ['identity.firmware', p.firmware ?? '–'], ['identity.serial', p.serial ?? '–'],
+        ['identity.last_seen', ago(Date.now() / 1000 - p.last_seen_s)],
+      ]), el('p', {}, el('a', { href: href(p.register), class: 'register' }, t('device.register')))]
       : el('p', { class: 'muted identity-unknown' }, t('device.unknown'))));
     fill(alerts, data.alerts, (p) => (p.rows.length ? alertsTable(p.rows, { school: false }) : el('p', { class: 'empty' }, t('alerts.none'))));
     if (data.readings.ok) fieldCharts(data.readings, data);

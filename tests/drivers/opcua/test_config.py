@@ -49,7 +49,7 @@ def test_the_sample_loads(tmp_path: Path) -> None:
     (tmp_path / "trusted").mkdir()
     text = text.replace("/etc/edge-agent/opcua-trusted", str(tmp_path / "trusted"))
     lathe, rig, cell = load_config(tmp_path, text).devices.opcua
-    assert lathe.policy == "Basic256Sha256" and lathe.identity == "username"
+    assert lathe.policy == "Basic256Sha256" and lathe.user_identity == "username"
     assert "user edge-agent" in lathe.describe() and "Basic256Sha256/SignAndEncrypt" in lathe.describe()
     assert lathe.measurement == "training_machine" and lathe.tags["kind"] == "opcua-cnc-umati"
     assert lathe.root == "Machines/lathe-1" and lathe.interval == 5.0
