@@ -29,6 +29,7 @@ from tests.support.ports import free_port_range, free_udp_port, free_udp_ports
 #: Every fixed port number the demo config names (Modbus, SNMP, OPC UA, BACnet, the store).
 DEMO_PORT = re.compile(r"\b(150[2-6]\d|8428)\b")
 DEVICE_TABLE = re.compile(r"^(\[\[devices\.\w+\]\])$", re.MULTILINE)
+MQTT_TABLE = re.compile(r"^(\[\[devices\.mqtt\]\])$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -81,15 +82,23 @@ class DemoPorts:
         }
 
 
-def agent_config(text: str, ports: dict[int, int], state: Path, health: str, on_change: bool = False) -> str:
+def agent_config(
+    text: str, ports: dict[int, int], state: Path, health: str, on_change: bool = False, mqtt_client: str = ""
+) -> str:
     """The demo config with its fixed ports moved to free ones, its state and a /metrics.
 
     ``on_change``: every device gets ``report = "on_change"``, so the deadbands and
     heartbeats of its profile (or the defaults, 5 minutes and any change) decide what goes
-    to the store.
+    to the store. ``mqtt_client``: each MQTT device's client id starts with it. Two agents
+    of one school on one broker would otherwise share a client id (it is derived from the
+    school and the device), and the broker drops the older session whenever the other
+    connects: each would reconnect, and resend whole, every few seconds.
     """
     text = DEMO_PORT.sub(lambda m: str(ports.get(int(m.group(1)), m.group(1))), text)
     text = re.sub(r"^state_dir = .*$", f'state_dir = "{state}"', text, flags=re.MULTILINE)
     if on_change:
         text = DEVICE_TABLE.sub(lambda m: f'{m.group(1)}\nreport = "on_change"', text)
+    if mqtt_client:
+        count = iter(range(1, 1000))
+        text = MQTT_TABLE.sub(lambda m: f'{m.group(1)}\nclient_id = "{mqtt_client}-{next(count)}"', text)
     return text.replace("[log]", f'[health]\nlisten = "{health}"\n\n[log]', 1)
