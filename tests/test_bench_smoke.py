@@ -52,3 +52,38 @@ def test_report_on_change_runs_at_a_tiny_size() -> None:
         assert figures[f"{side}.points_per_s"] > 0 and figures[f"{side}.store_data_bytes"] > 0
     # The check of the store against every poll ran: it compared something, field by field.
     assert figures["deadband.instants_compared"] > 0 and figures["deadband.fields_checked"] > 0
+
+
+def meter_config(tmp_path: Path, report: str) -> Path:
+    """A school of one simulated meter, as bench.city writes its agents' configs."""
+    config = tmp_path / report / "agent.toml"
+    config.parent.mkdir()
+    config.write_text(f"""
+[agent]
+school = "sh-001"
+state_dir = "state"
+
+[[devices.modbus]]
+name = "meter-2"
+host = "127.0.0.1"
+port = 15023
+profile = "energy-meter-3ph"
+interval = "1s"
+report = "{report}"
+tags = {{ building = "B", room = "plant-2" }}
+""")
+    return config
+
+
+def test_the_city_backlog_of_an_on_change_school_is_what_its_change_filter_keeps(tmp_path: Path) -> None:
+    from bench.city.backlog import changed_lines
+
+    ten_minutes = 600_000
+    always = list(changed_lines(meter_config(tmp_path, "always"), 0, ten_minutes))
+    changes = list(changed_lines(meter_config(tmp_path, "on_change"), 0, ten_minutes))
+    assert [(len(lines), rows) for lines, rows in always] == [(600, 600 * 12)]  # every field, every second
+    [(lines, rows)] = changes
+    # The kWh counter moves most seconds under a school's load; the rest mostly holds still.
+    assert 0 < len(lines) <= 600 and len(lines) <= rows < 600 * 2
+    assert all(line.startswith("energy_meter,building=B,") and ",school=sh-001 " in line for line in lines)
+    assert lines[0].count("=") == 12 + 6  # the first poll goes out whole: 12 fields and 6 tags
