@@ -57,7 +57,7 @@ def test_report_on_change_runs_at_a_tiny_size() -> None:
 def meter_config(tmp_path: Path, report: str) -> Path:
     """A school of one simulated meter, as bench.city writes its agents' configs."""
     config = tmp_path / report / "agent.toml"
-    config.parent.mkdir()
+    config.parent.mkdir(parents=True)
     config.write_text(f"""
 [agent]
 school = "sh-001"
@@ -76,7 +76,7 @@ tags = {{ building = "B", room = "plant-2" }}
 
 
 def test_the_city_backlog_of_an_on_change_school_is_what_its_change_filter_keeps(tmp_path: Path) -> None:
-    from bench.city.backlog import changed_lines
+    from bench.city.backlog import changed_lines, own_lines
 
     ten_minutes = 600_000
     always = list(changed_lines(meter_config(tmp_path, "always"), 0, ten_minutes))
@@ -87,3 +87,7 @@ def test_the_city_backlog_of_an_on_change_school_is_what_its_change_filter_keeps
     assert 0 < len(lines) <= 600 and len(lines) <= rows < 600 * 2
     assert all(line.startswith("energy_meter,building=B,") and ",school=sh-001 " in line for line in lines)
     assert lines[0].count("=") == 12 + 6  # the first poll goes out whole: 12 fields and 6 tags
+    # Beside them, the agent's own points every agent interval (10 s): the gateway's and the meter's liveness.
+    [(own, own_rows)] = list(own_lines(meter_config(tmp_path / "own", "always"), 0, ten_minutes))
+    assert sorted({line.split(",", 1)[0] for line in own}) == ["edge_agent", "edge_agent_device"]
+    assert len(own) == 2 * 60 and own_rows > len(own)

@@ -11,6 +11,10 @@ of rows, so its backlog is what such a school writes: :func:`changed_lines` runs
 meter's simulated physics (the simulators' own model, its seed, float32 as the registers
 carry it) second by second over a simulated school day, through the agent's own change
 filter with the school's config (the profile's deadbands) and the agent's own encoder.
+
+An outage's buffer also holds the agent's own points, written every agent interval whatever
+the devices do (:func:`own_lines`): a tenth of a school's rows when its meters send every
+field, more than its meters' when they report on change.
 """
 
 from __future__ import annotations
@@ -24,12 +28,14 @@ from pathlib import Path
 
 from campus_core.readings import Reading
 from campus_core.reporting import policy as report_policy
-from edge_agent.buffer import DiskBuffer
+from edge_agent import selfmetrics
+from edge_agent.buffer import BufferStats, DiskBuffer
 from edge_agent.config import load
 from edge_agent.devicetasks import encoder_for
 from edge_agent.lineprotocol import series_prefix
-from edge_agent.normalise import identity_tags
+from edge_agent.normalise import PointEncoder, identity_tags
 from edge_agent.reporting import ChangeFilter
+from edge_agent.status import AgentStatus, DeviceStatus
 from simulators import register_map
 from simulators.models import make_model
 
@@ -50,6 +56,9 @@ class Backlog:
 
     points: int = 0
     rows: int = 0  # fields: one row each in the store
+    #: Of those, the agent's own points (``edge_agent`` and ``edge_agent_device``) and rows.
+    own_points: int = 0
+    own_rows: int = 0
 
 
 def meter_lines(
@@ -104,6 +113,40 @@ def changed_lines(
         yield lines, rows
 
 
+def own_lines(config: Path, start_ms: int, end_ms: int) -> Iterator[tuple[list[str], int]]:
+    """The agent's own points from ``start_ms`` to ``end_ms``, an hour at a time (lines, fields).
+
+    Made by edge_agent.selfmetrics itself, every agent interval as its loop does, from a
+    status in which every device of ``config`` answers: the gateway's ``edge_agent`` point
+    and an ``edge_agent_device`` point per device, each encoded as the agent encodes it.
+    """
+    loaded = load(config).config
+    status = AgentStatus(started_ms=start_ms, buffer=BufferStats(0, 0, 0, []))
+    encoders: dict[str, PointEncoder] = {selfmetrics.SELF_KEY: selfmetrics.encoder(loaded)}
+    for protocol, device in loaded.devices.all():
+        status.devices[device.name] = DeviceStatus(
+            device.name, protocol, loaded.interval_of(device), since_ms=start_ms
+        )
+        encoders[device.name] = encoder_for(loaded, device)
+    step = int(loaded.agent.interval * 1000)
+    for hour in range(start_ms, end_ms, HOUR_MS):
+        lines: list[str] = []
+        rows = 0
+        for ts in range(hour, min(hour + HOUR_MS, end_ms), step):
+            for answering in status.devices.values():
+                answering.polls += 1
+                answering.last_ok_ms = answering.last_data_ms = ts
+            for reading in [
+                selfmetrics.reading(status, ts),
+                *selfmetrics.device_readings(status, ts, encoders),
+            ]:
+                line = encoders[reading.device].encode(reading)
+                if line is not None:
+                    lines.append(line)
+                    rows += len(reading.names)
+        yield lines, rows
+
+
 def prefill(
     buffer_file: Path,
     sink: str,
@@ -111,19 +154,22 @@ def prefill(
     devices: list[str],
     hours: float,
     end_ms: int,
-    on_change: Path | None = None,
+    config: Path,
+    on_change: bool = False,
 ) -> Backlog:
-    """Write ``hours`` of the school's meter points into its buffer; how many points and rows.
+    """Write ``hours`` of the school's meter points and its agent's own into its buffer;
+    how many points and rows.
 
-    ``on_change``: the school's config, whose meters report on change (:func:`changed_lines`).
+    ``config``: the school's agent config; ``on_change``: its meters report on change
+    (:func:`changed_lines`), else they send every field of every poll.
     """
     buffer_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     disk = DiskBuffer(buffer_file, [sink], max_disk=2**40)
     total = Backlog()
     try:
         start_ms = int(end_ms - HOUR_MS * hours)
-        if on_change is not None:
-            hourly: Iterator[tuple[list[str], int]] = changed_lines(on_change, start_ms, end_ms)
+        if on_change:
+            hourly: Iterator[tuple[list[str], int]] = changed_lines(config, start_ms, end_ms)
         else:
             # An hour at a time, so a day of backlog never sits in memory at once.
             fields = len(register_map(KIND))
@@ -132,11 +178,14 @@ def prefill(
                 for start in range(start_ms, end_ms, HOUR_MS)
                 for lines in [meter_lines(school, devices, start, min(start + HOUR_MS, end_ms))]
             )
-        for lines, rows in hourly:
+        for (meters, rows), (own, own_rows) in zip(hourly, own_lines(config, start_ms, end_ms), strict=True):
+            lines = meters + own
             for first in range(0, len(lines), BATCH):
                 disk.append(lines[first : first + BATCH])
             total.points += len(lines)
-            total.rows += rows
+            total.rows += rows + own_rows
+            total.own_points += len(own)
+            total.own_rows += own_rows
     finally:
         disk.close()
     return total

@@ -42,6 +42,7 @@ def figures(run: Run) -> dict[str, float]:
         "meters_report_on_change": 1.0 if run.plan.report == "on_change" else 0.0,
         "backlog_points_prefilled": run.prefilled_points,
         "backlog_rows_prefilled": run.prefilled_rows,
+        "backlog_rows_prefilled_agents_own": run.prefilled_own_rows,
         "backlog_fields_per_point": run.backlog_fields_per_point,
         "backlog_points_at_restore": first.backlog,
         "catch_up_s": catch_up,

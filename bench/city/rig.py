@@ -181,7 +181,8 @@ def city(work: Path, plan: Plan) -> Iterator[City]:
                         blocks[i * plan.meters : (i + 1) * plan.meters],
                         plan.backlog_hours,
                         end_ms,
-                        school.directory / "agent.toml" if plan.report == "on_change" else None,
+                        school.directory / "agent.toml",
+                        on_change=plan.report == "on_change",
                     )
             the_city = City(plan, work, store, gate, schools, tokens[RAW_WRITER])
             try:

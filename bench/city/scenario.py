@@ -54,6 +54,8 @@ class Run:
     #: Points and rows written into the buffers before the agents started.
     prefilled_points: int = 0
     prefilled_rows: int = 0
+    #: Of those, the agents' own points' rows (edge_agent, edge_agent_device).
+    prefilled_own_rows: int = 0
 
     @property
     def backlog_fields_per_point(self) -> float:
@@ -113,6 +115,7 @@ def run(
             exit_codes,
             prefilled_points=sum(g.prefilled.points for g in town.gateways),
             prefilled_rows=sum(g.prefilled.rows for g in town.gateways),
+            prefilled_own_rows=sum(g.prefilled.own_rows for g in town.gateways),
         )
         if raw:
             rows = at_caught.store.rows - at_restore.store.rows
