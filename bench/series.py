@@ -1,8 +1,9 @@
 """What one school sends the city: the demo campus against its own VictoriaMetrics.
 
-``python -m bench.series [--seconds 300] [--warmup 30] [--keep DIR]`` runs the demo campus
-(``configs/demo/agent.toml`` as it is, the simulators with ``edge-agent demo``'s arguments)
-on free loopback ports, with ``edge-agent run`` as its own process writing into a fresh
+``python -m bench.series [--seconds 300] [--warmup 30] [--on-change] [--keep DIR]`` runs the
+demo campus (``configs/demo/agent.toml`` with every device reporting ``always``, or with
+``--on-change`` every device reporting on change; the simulators with ``edge-agent demo``'s arguments) on free loopback
+ports (bench/democampus.py), with ``edge-agent run`` as its own process writing into a fresh
 VictoriaMetrics. After ``--warmup`` seconds (every device connected) it counts, over
 ``--seconds``: the points the store acknowledged (the agent's ``sink_sent_points``), the
 rows the store took in (its ``vm_rows_inserted_total{type="influx"}``: one row per field),
@@ -25,23 +26,14 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
-from edge_agent.demo import (
-    BROKER_PORT,
-    DEMO_CONFIG,
-    OPCUA_PORTS,
-    SIM_PORTS,
-    SNMP_PORTS,
-    STORE_PORT,
-    campus_arguments,
-)
+from edge_agent.demo import DEMO_CONFIG
 from tests.support.mosquitto import Mosquitto
-from tests.support.ports import LOOPBACK, free_port, free_port_range, free_udp_ports
+from tests.support.ports import LOOPBACK, free_port
 from tests.support.processes import AgentProcess
 from tests.support.victoriametrics import VictoriaMetrics
 
+from .democampus import DemoPorts, agent_config
 from .measure import simulators
-
-MODBUS, SNMP, OPCUA, BROKER, STORE = SIM_PORTS, SNMP_PORTS, OPCUA_PORTS, BROKER_PORT, STORE_PORT
 
 
 def _get(url: str) -> str:
@@ -55,29 +47,16 @@ def _metric(text: str, name: str) -> float:
     return sum(float(match.group(2)) for match in pattern.finditer(text))
 
 
-def _demo_config(text: str, ports: dict[int, int], state: Path, health: str) -> str:
-    """The demo config with its fixed ports moved to free ones, its state and a /metrics."""
-    text = re.sub(r"\b(150[2-5]\d|8428)\b", lambda m: str(ports.get(int(m.group(1)), m.group(1))), text)
-    text = re.sub(r"^state_dir = .*$", f'state_dir = "{state}"', text, flags=re.MULTILINE)
-    return text.replace("[log]", f'[health]\nlisten = "{health}"\n\n[log]', 1)
-
-
-def measure(work: Path, seconds: float, warmup: float) -> dict[str, object]:
-    """Run the demo school and return its figures."""
-    modbus, snmp, opcua = free_port_range(len(MODBUS)), free_udp_ports(len(SNMP)), free_port_range(len(OPCUA))
+def measure(work: Path, seconds: float, warmup: float, on_change: bool = False) -> dict[str, object]:
+    """Run the demo school (``on_change``: every device reporting on change) and return its figures."""
+    demo = DemoPorts.free()
     broker = Mosquitto(work)
     store = VictoriaMetrics(work / "store")
-    ports = {
-        **{old: modbus + i for i, old in enumerate(MODBUS)},
-        **{old: snmp + i for i, old in enumerate(SNMP)},
-        **{old: opcua + i for i, old in enumerate(OPCUA)},
-        BROKER: broker.port,
-        STORE: store.port,
-    }
+    ports = demo.mapping(broker.port, store.port, bacnet_agent=demo.bacnet_agents(1)[0])
     health = f"{LOOPBACK}:{free_port()}"
     config = work / "agent.toml"
-    config.write_text(_demo_config(DEMO_CONFIG.read_text(), ports, work / "agent", health))
-    args = campus_arguments(modbus, snmp, broker.url, opcua)  # the demo's campus, on the free ports
+    config.write_text(agent_config(DEMO_CONFIG.read_text(), ports, work / "agent", health, on_change))
+    args = demo.simulator_arguments(broker.url)  # the demo's campus, on the free ports
     broker.start()
     store.start()
     agent = AgentProcess(config)
@@ -136,11 +115,16 @@ def main(argv: list[str] | None = None) -> int:
         "--warmup", type=float, default=30, help="seconds before counting (default %(default)s)"
     )
     parser.add_argument("--keep", type=Path, help="keep the run's folder here (default: a temporary one)")
+    parser.add_argument(
+        "--on-change",
+        action="store_true",
+        help='every device with report = "on_change" and its profile\'s deadbands (default: as configured)',
+    )
     args = parser.parse_args(argv)
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-series-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        figures = measure(work, args.seconds, args.warmup)
+        figures = measure(work, args.seconds, args.warmup, args.on_change)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -39,6 +39,12 @@ def main(argv: list[str] | None = None) -> int:
         default=Plan.backlog_hours,
         help="hours of backlog in every buffer before the agents start (%(default)s)",
     )
+    parser.add_argument(
+        "--report",
+        choices=("always", "on_change"),
+        default=Plan.report,
+        help="the meters' report, and the backlog's: every field, or what changed (%(default)s)",
+    )
     parser.add_argument("--keep", type=Path, help="build the city in this folder and keep it (logs, buffers)")
     parser.add_argument("--name", default="city", help="results file names: NAME.png, NAME.json")
     args = parser.parse_args(argv)
@@ -49,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         store_queue=args.store_queue,
         retry_max=args.retry_max,
         backlog_hours=args.backlog_hours,
+        report=args.report,
     )
     with tempfile.TemporaryDirectory(prefix="city-") as tmp:
         work = args.keep or Path(tmp)

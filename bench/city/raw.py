@@ -1,8 +1,9 @@
 """The store's raw ingest time: one well-behaved writer posting a backlog through the same vmauth.
 
 What the city's catch-up is measured against. The writer holds the same number of rows the
-store took during the city's catch-up, shaped as the agents' meter points (12 fields, the
-same tags, one series per simulated meter), gzip level 1 in 5,000-point bodies as the
+store took during the city's catch-up, shaped as the agents' meter points (12 fields, or as
+many on average as the on-change backlog's points carried; the same tags, one series per
+simulated meter and field), gzip level 1 in 5,000-point bodies as the
 agents' buffers hold them, all compressed before the clock starts. It keeps exactly as
 many requests in flight as the store works on at once (``-maxConcurrentInserts``), so it
 is never queued and never refused: the fastest the store takes that backlog.
@@ -24,16 +25,22 @@ FIELDS = 12
 BODY_POINTS = 5000
 
 
-def bodies(points: int, series: int, end_ms: int) -> list[bytes]:
-    """``points`` meter points over ``series`` series, one a second per series up to ``end_ms``."""
-    values = ",".join(f"value_{i:02d}={230.0 + i * 0.25}" for i in range(FIELDS))
+def bodies(points: int, series: int, end_ms: int, fields: float = FIELDS) -> list[bytes]:
+    """``points`` meter points over ``series`` meters, one a second per meter up to ``end_ms``,
+    carrying ``fields`` fields on average (a point that reports on change carries fewer)."""
+    values = [f"value_{i:02d}={230.0 + i * 0.25}" for i in range(FIELDS)]
     out: list[bytes] = []
     lines: list[str] = []
     for n in range(points):
         device, step = n % series, n // series
+        # Whole fields per point that add up to the average; taken in turn, so every field's
+        # series is written, as a meter's changes reach each of its fields.
+        count = max(1, min(FIELDS, round((n + 1) * fields) - round(n * fields)))
+        first = n % FIELDS if count < FIELDS else 0
+        chosen = ",".join(values[(first + i) % FIELDS] for i in range(count))
         lines.append(
             f"energy_meter,building={'AB'[device % 2]},campus=main,device=meter-{device},"
-            f"kind=energy-meter-3ph,room=plant-{device},school={RAW_WRITER} {values} "
+            f"kind=energy-meter-3ph,room=plant-{device},school={RAW_WRITER} {chosen} "
             f"{end_ms - step * 1000}"
         )
         if len(lines) == BODY_POINTS:
@@ -75,15 +82,21 @@ async def post_all(url: str, token: str, parts: list[bytes], concurrency: int) -
 
 
 def raw_ingest_seconds(
-    url: str, token: str, rows: float, series: int, concurrency: int, series_exist: bool = True
+    url: str,
+    token: str,
+    rows: float,
+    series: int,
+    concurrency: int,
+    series_exist: bool = True,
+    fields: float = FIELDS,
 ) -> tuple[float, int]:
     """Seconds the store takes ``rows`` rows from one writer, and how many of its requests were refused.
 
     ``series_exist``: the series are created beforehand, untimed, as the city's were by its
     warm-up (a city that starts cut off, with a prefilled backlog, creates them as it catches up).
     """
-    points = max(1, round(rows / FIELDS))
+    points = max(1, round(rows / fields))
     end_ms = now_ms() - 1000
     if series_exist:
         asyncio.run(post_all(url, token, bodies(series, series, end_ms - 3_600_000), 1))
-    return asyncio.run(post_all(url, token, bodies(points, series, end_ms), concurrency))
+    return asyncio.run(post_all(url, token, bodies(points, series, end_ms, fields), concurrency))

@@ -39,6 +39,11 @@ def figures(run: Run) -> dict[str, float]:
         "schools": run.plan.schools,
         "outage_s": run.outage,
         "backlog_hours_prefilled": run.plan.backlog_hours,
+        "meters_report_on_change": 1.0 if run.plan.report == "on_change" else 0.0,
+        "backlog_points_prefilled": run.prefilled_points,
+        "backlog_rows_prefilled": run.prefilled_rows,
+        "backlog_rows_prefilled_agents_own": run.prefilled_own_rows,
+        "backlog_fields_per_point": run.backlog_fields_per_point,
         "backlog_points_at_restore": first.backlog,
         "catch_up_s": catch_up,
         "catch_up_median_school_s": statistics.median(caught) if caught else float("nan"),
@@ -74,7 +79,8 @@ def lines(run: Run) -> list[str]:
     values = figures(run)
     plan = run.plan
     out = [
-        f"city: {plan.schools} schools x {plan.meters} meters at {plan.meter_interval}, outage "
+        f"city: {plan.schools} schools x {plan.meters} meters at {plan.meter_interval} "
+        f"(report {plan.report}), outage "
         f"{run.outage:g}s (+{plan.backlog_hours:g} h prefilled), "
         f"store -maxConcurrentInserts={plan.store_inserts} "
         f"-insert.maxQueueDuration={plan.store_queue}, sink retry_max {plan.retry_max}"

@@ -13,7 +13,7 @@ import contextlib
 import os
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from campus_core.clock import now_ms
@@ -25,7 +25,7 @@ from tests.support.victoriametrics import VictoriaMetrics
 from tests.support.vmauth import VMAuth
 
 from ..measure import simulators
-from .backlog import prefill
+from .backlog import Backlog, prefill
 
 #: The sink's name in every agent (its buffer cursor, the label of its metrics).
 SINK = "city"
@@ -51,6 +51,9 @@ class Plan:
     batch_points: int = 5000
     #: Hours of backlog written into every school's buffer before its agent starts (backlog.py).
     backlog_hours: float = 12.0
+    #: The meters' ``report``: "always" (every field of every poll), or "on_change" (the
+    #: energy-meter-3ph profile's deadbands, and a backlog of what such a school writes).
+    report: str = "always"
 
 
 @dataclass
@@ -61,8 +64,8 @@ class Gateway:
     agent: AgentProcess
     listen: str
     directory: Path
-    #: Points written into the buffer before the agent started.
-    prefilled: int = 0
+    #: What was written into the buffer before the agent started.
+    prefilled: Backlog = field(default_factory=Backlog)
 
     @property
     def buffer_file(self) -> Path:
@@ -178,6 +181,8 @@ def city(work: Path, plan: Plan) -> Iterator[City]:
                         blocks[i * plan.meters : (i + 1) * plan.meters],
                         plan.backlog_hours,
                         end_ms,
+                        school.directory / "agent.toml",
+                        on_change=plan.report == "on_change",
                     )
             the_city = City(plan, work, store, gate, schools, tokens[RAW_WRITER])
             try:
@@ -207,10 +212,11 @@ def _school(work: Path, plan: Plan, code: str, url: str, token_file: Path, devic
     directory = work / "schools" / code
     directory.mkdir(parents=True, exist_ok=True)
     listen = f"{LOOPBACK}:{free_port()}"
+    report = f'\nreport = "{plan.report}"' if plan.report != "always" else ""
     meters = "\n\n".join(
         block.replace(
             'profile = "energy-meter-3ph"',
-            f'profile = "energy-meter-3ph"\ninterval = "{plan.meter_interval}"',
+            f'profile = "energy-meter-3ph"\ninterval = "{plan.meter_interval}"{report}',
         )
         for block in devices
     )

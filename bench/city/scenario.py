@@ -51,6 +51,16 @@ class Run:
     raw_s: float = 0.0
     raw_refused: int = 0
     notes: list[str] = field(default_factory=list)
+    #: Points and rows written into the buffers before the agents started.
+    prefilled_points: int = 0
+    prefilled_rows: int = 0
+    #: Of those, the agents' own points' rows (edge_agent, edge_agent_device).
+    prefilled_own_rows: int = 0
+
+    @property
+    def backlog_fields_per_point(self) -> float:
+        """Fields a prefilled point carried on average (12 for meters that send every field)."""
+        return self.prefilled_rows / self.prefilled_points if self.prefilled_points else 12.0
 
     @property
     def at_reopen(self) -> Snapshot:
@@ -103,6 +113,9 @@ def run(
             ledgers,
             answers,
             exit_codes,
+            prefilled_points=sum(g.prefilled.points for g in town.gateways),
+            prefilled_rows=sum(g.prefilled.rows for g in town.gateways),
+            prefilled_own_rows=sum(g.prefilled.own_rows for g in town.gateways),
         )
         if raw:
             rows = at_caught.store.rows - at_restore.store.rows
@@ -113,6 +126,7 @@ def run(
                 plan.schools * plan.meters,
                 plan.store_inserts,
                 series_exist=not plan.backlog_hours,
+                fields=result.backlog_fields_per_point,
             )
         return result
 
