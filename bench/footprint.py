@@ -53,6 +53,9 @@ class Campus:
     config: Path
     listen: str
     devices: int
+    # The campus's store and broker, for a benchmark that reads what reached them.
+    store: VictoriaMetrics
+    broker: Mosquitto
 
 
 @contextlib.contextmanager
@@ -112,6 +115,18 @@ def campus(
                 'profile = ["system", "if-mib"]',
                 f'profile = ["system", "if-mib"]\ninterval = "{snmp_interval}"',
             )
+            # Without sensors the agent subscribes to nothing: no MQTT client held for none.
+            wireless = (
+                f"""
+[[devices.mqtt]]
+name = "wireless"
+broker = "{broker.url}"
+topic = "campus/{{building}}/{{room}}/iaq"
+profile = "wireless-iaq"
+"""
+                if sensors
+                else ""
+            )
             (config_dir / "agent.toml").write_text(f"""
 [agent]
 school = "bench"
@@ -126,14 +141,8 @@ format = "json"
 name = "store"
 url = "{store.url}"
 bucket = "bench"
-{devices}
-[[devices.mqtt]]
-name = "wireless"
-broker = "{broker.url}"
-topic = "campus/{{building}}/{{room}}/iaq"
-profile = "wireless-iaq"
-""")
-            yield Campus(config_dir / "agent.toml", listen, modbus + switches + opcua + bacnet)
+{devices}{wireless}""")
+            yield Campus(config_dir / "agent.toml", listen, modbus + switches + opcua + bacnet, store, broker)
     finally:
         broker.stop()
         store.stop()
