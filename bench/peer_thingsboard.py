@@ -97,7 +97,8 @@ def ensure_gateway() -> Path:
         return python
     print(
         f"installing thingsboard-gateway {GATEWAY_VERSION} (and {', '.join(GATEWAY_EXTRAS)}) into "
-        f"{PEER.relative_to(Path.cwd()) if PEER.is_relative_to(Path.cwd()) else PEER}, outside the project",
+        f"{PEER.relative_to(Path.cwd()) if PEER.is_relative_to(Path.cwd()) else PEER} (gitignored: "
+        "a venv of its own, never a dependency of the project)",
         flush=True,
     )
     subprocess.run([sys.executable, "-m", "venv", str(PEER)], check=True)
