@@ -38,7 +38,7 @@ import time
 import tomllib
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -70,6 +70,20 @@ tb_updater.UPDATE_SERVICE_BASE_URL = sys.argv[2]
 from thingsboard_gateway.gateway.tb_gateway_service import TBGatewayService
 TBGatewayService(sys.argv[1])
 """
+
+
+# The gateway's storages: what a school gets by default, and the one that keeps events on disk.
+STORAGES: dict[str, Callable[[Path], dict[str, Any]]] = {
+    # The shipped default: events held in memory (up to 100,000), read 100 at a time.
+    "memory": lambda directory: {"type": "memory", "read_records_count": 100, "max_records_count": 100000},
+    # SQLite files under the config folder (the path must end in a slash), the shipped TTLs.
+    "sqlite": lambda directory: {
+        "type": "sqlite",
+        "data_file_path": f"{directory / 'data'}/",
+        "messages_ttl_check_in_hours": 1,
+        "messages_ttl_in_days": 7,
+    },
+}
 
 
 @dataclass
@@ -141,7 +155,9 @@ def modbus_devices(config: Path) -> list[dict[str, Any]]:
     return devices
 
 
-def write_gateway_config(directory: Path, broker_port: int, devices: list[dict[str, Any]]) -> Path:
+def write_gateway_config(
+    directory: Path, broker_port: int, devices: list[dict[str, Any]], storage: str = "memory"
+) -> Path:
     """tb_gateway.json, the Modbus connector's file and logs.json; returns tb_gateway.json.
 
     Written from the gateway's documentation and source (its shipped tb_gateway.json and
@@ -186,8 +202,7 @@ def write_gateway_config(directory: Path, broker_port: int, devices: list[dict[s
             "deviceRateLimits": "DEFAULT_TELEMETRY_RATE_LIMIT",
             "deviceDpRateLimits": "DEFAULT_TELEMETRY_DP_RATE_LIMIT",
         },
-        # The shipped default: events held in memory (up to 100,000), read 100 at a time.
-        "storage": {"type": "memory", "read_records_count": 100, "max_records_count": 100000},
+        "storage": STORAGES[storage](directory),
         "grpc": {"enabled": False},
         "connectors": [{"type": "modbus", "name": "Modbus", "configuration": "modbus.json"}],
     }
@@ -449,10 +464,12 @@ def gateway_process(python: Path, work: Path, config: Path) -> Iterator[subproce
             process.wait(timeout=10)
 
 
-def measure_gateway(python: Path, site: Campus, work: Path, seconds: float) -> Figures:
+def measure_gateway(
+    python: Path, site: Campus, work: Path, seconds: float, storage: str = "memory"
+) -> Figures:
     """The gateway on the same meters into the campus's broker."""
     devices = modbus_devices(site.config)
-    config = write_gateway_config(work / "config", site.broker.port, devices)
+    config = write_gateway_config(work / "config", site.broker.port, devices, storage)
     counter = ThingsBoardSide(site.broker.port)
     counter.start()
     try:
@@ -491,7 +508,9 @@ def measure_gateway(python: Path, site: Campus, work: Path, seconds: float) -> F
     )
 
 
-def compare(python: Path, devices: int, seconds: float, keep: Path | None = None) -> tuple[Figures, Figures]:
+def compare(
+    python: Path, devices: int, seconds: float, keep: Path | None = None, storage: str = "memory"
+) -> tuple[Figures, Figures]:
     """The agent, then the gateway, on one simulated campus of ``devices`` meters."""
     with contextlib.ExitStack() as stack:
         if keep is None:
@@ -503,7 +522,7 @@ def compare(python: Path, devices: int, seconds: float, keep: Path | None = None
         agent = measure_agent(site, devices, seconds)
         # The agent's connections closed; the simulators settle before the next process.
         time.sleep(5)
-        gateway = measure_gateway(python, site, work / "thingsboard", seconds)
+        gateway = measure_gateway(python, site, work / "thingsboard", seconds, storage)
     return agent, gateway
 
 
@@ -540,12 +559,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--devices", type=int, nargs="+", default=[1000], help="meters; several run in turn")
     parser.add_argument("--seconds", type=float, default=300, help="measured seconds of each process")
+    parser.add_argument(
+        "--storage",
+        choices=sorted(STORAGES),
+        default="memory",
+        help="the gateway's storage: memory (its shipped default) or sqlite (on disk, as the agent's buffer)",
+    )
     parser.add_argument("--keep", type=Path, help="keep every config and log under this folder")
     args = parser.parse_args(argv)
     python = ensure_gateway()
-    print(f"ThingsBoard IoT Gateway {GATEWAY_VERSION} ({python}); {os.cpu_count()} cores", flush=True)
+    print(
+        f"ThingsBoard IoT Gateway {GATEWAY_VERSION} ({python}), {args.storage} storage; "
+        f"{os.cpu_count()} cores",
+        flush=True,
+    )
     for devices in args.devices:
-        agent, gateway = compare(python, devices, args.seconds, args.keep)
+        agent, gateway = compare(python, devices, args.seconds, args.keep, args.storage)
         report(devices, args.seconds, agent, gateway)
     return 0
 
