@@ -53,7 +53,9 @@ class Campus:
     config: Path
     listen: str
     devices: int
+    # The campus's store and broker, for a benchmark that reads what reached them.
     store: VictoriaMetrics
+    broker: Mosquitto
 
 
 @contextlib.contextmanager
@@ -117,6 +119,18 @@ def campus(
             # The asset register's probe interval (default: the agent's, a day); a short one
             # measures what the probes cost.
             identity = f'identity_interval = "{identity_interval}"' if identity_interval else ""
+            # Without sensors the agent subscribes to nothing: no MQTT client held for none.
+            wireless = (
+                f"""
+[[devices.mqtt]]
+name = "wireless"
+broker = "{broker.url}"
+topic = "campus/{{building}}/{{room}}/iaq"
+profile = "wireless-iaq"
+"""
+                if sensors
+                else ""
+            )
             (config_dir / "agent.toml").write_text(f"""
 [agent]
 school = "bench"
@@ -132,14 +146,8 @@ format = "json"
 name = "store"
 url = "{store.url}"
 bucket = "bench"
-{devices}
-[[devices.mqtt]]
-name = "wireless"
-broker = "{broker.url}"
-topic = "campus/{{building}}/{{room}}/iaq"
-profile = "wireless-iaq"
-""")
-            yield Campus(config_dir / "agent.toml", listen, modbus + switches + opcua + bacnet, store)
+{devices}{wireless}""")
+            yield Campus(config_dir / "agent.toml", listen, modbus + switches + opcua + bacnet, store, broker)
     finally:
         broker.stop()
         store.stop()
