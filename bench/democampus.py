@@ -91,10 +91,10 @@ def agent_config(
     ``on_change``: every device gets ``report = "on_change"``, so the deadbands and
     heartbeats of its profile (or the defaults, 5 minutes and any change) decide what goes
     to the store; otherwise every device gets ``report = "always"`` (the demo config's own
-    choices are replaced on both sides). ``mqtt_client``: each MQTT device's client id starts with it. Two agents
-    of one school on one broker would otherwise share a client id (it is derived from the
-    school and the device), and the broker drops the older session whenever the other
-    connects: each would reconnect, and resend whole, every few seconds.
+    choices are replaced on both sides). ``mqtt_client``: each MQTT device's client id starts
+    with it. Two agents of one school on one broker would otherwise share a client id (it is
+    derived from the school and the device), and the broker drops the older session whenever
+    the other connects: each would reconnect, and resend whole, every few seconds.
     """
     text = DEMO_PORT.sub(lambda m: str(ports.get(int(m.group(1)), m.group(1))), text)
     text = re.sub(r"^state_dir = .*$", f'state_dir = "{state}"', text, flags=re.MULTILINE)

@@ -2,14 +2,15 @@
 
 ``python -m bench.series [--seconds 300] [--warmup 30] [--on-change] [--keep DIR]`` runs the
 demo campus (``configs/demo/agent.toml`` with every device reporting ``always``, or with
-``--on-change`` every device reporting on change; the simulators with ``edge-agent demo``'s arguments) on free loopback
-ports (bench/democampus.py), with ``edge-agent run`` as its own process writing into a fresh
-VictoriaMetrics. After ``--warmup`` seconds (every device connected) it counts, over
-``--seconds``: the points the store acknowledged (the agent's ``sink_sent_points``), the
-rows the store took in (its ``vm_rows_inserted_total{type="influx"}``: one row per field),
-and the series the store holds (``/api/v1/series``, by device). Then it stops the agent,
-flushes and merges the store, and gives its data folder's size per stored row. docs/scale.md
-scales these figures to the city.
+``--on-change`` every device reporting on change; the simulators with ``edge-agent demo``'s
+arguments) on free loopback ports (bench/democampus.py), with ``edge-agent run`` as its own
+process writing into a fresh VictoriaMetrics. After ``--warmup`` seconds (every device
+connected) it counts, over ``--seconds``: the points the store acknowledged (the agent's
+``sink_sent_points``), the rows the store took in (its
+``vm_rows_inserted_total{type="influx"}``: one row per field), and the series the store
+holds (``/api/v1/series``, by device). Then it stops the agent, flushes and merges the
+store, and gives its data folder's size per stored row. docs/scale.md scales these figures
+to the city.
 """
 
 from __future__ import annotations
