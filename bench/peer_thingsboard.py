@@ -9,9 +9,11 @@ gateway's Modbus connector into a local Mosquitto (its ThingsBoard MQTT API,
 of one core, values delivered per second (the agent: counted in the store; the gateway:
 counted by a subscriber on the broker), and the ratios.
 
-The gateway is never a dependency of the project: the first run installs it, pinned, into a
-venv of its own under bench/.peers/thingsboard (gitignored), with the pymodbus its Modbus
-connector pins (the connector would otherwise pip-install it itself at start-up). Its
+Each runs from a venv of its own, as it is installed on a gateway: the agent from
+bench/.peers/agent (this tree and its runtime dependencies, installed again at each run),
+the gateway from bench/.peers/thingsboard (both gitignored). The gateway is never a
+dependency of the project: the first run installs it, pinned, into its venv, with the
+pymodbus its Modbus connector pins (the connector would otherwise pip-install it itself at start-up). Its
 configuration is written here from its documentation and source: the shipped
 tb_gateway.json's settings, its storage the shipped default (memory), pointed at the
 loopback broker; its update check, which has no setting, is pointed at a closed loopback
@@ -56,6 +58,11 @@ GATEWAY_VERSION = "3.8.5"
 # it pip-installs exactly this at start-up when another is found, so the bench installs it first.
 GATEWAY_EXTRAS = ("pymodbus==3.9.2", "pyserial", "pyserial-asyncio")
 PEER = Path(__file__).resolve().parent / ".peers" / "thingsboard"
+# The agent as a school installs it: the project with its runtime dependencies alone. The
+# development venv also holds the test and bench tools, and influxdb-client imports numpy
+# whenever it is installed (matplotlib brings it): 11 MB of RSS no gateway pays.
+AGENT = Path(__file__).resolve().parent / ".peers" / "agent"
+ROOT = Path(__file__).resolve().parent.parent
 
 VALUES = 20  # float32 values a device serves in 40 input registers (the profile bench-40)
 INTERVAL_S = 10.0
@@ -131,6 +138,19 @@ def ensure_gateway() -> Path:
     found = _installed(python, list(wanted))
     if found != wanted:
         raise RuntimeError(f"the gateway's venv has {found}, not {wanted}")
+    return python
+
+
+def ensure_agent() -> Path:
+    """The agent's python in a venv of its runtime dependencies, this tree installed afresh."""
+    python = AGENT / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(AGENT)], check=True)
+    # A local folder is built and installed again each time, so the venv runs this tree.
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(ROOT)], check=True)
+    stray = {n: v for n, v in _installed(python, ["numpy", "pytest", "matplotlib"]).items() if v}
+    if stray:
+        raise RuntimeError(f"the agent's venv holds more than its runtime dependencies: {stray}")
     return python
 
 
@@ -402,9 +422,9 @@ def stored_values(store_url: str, start_wall: float, end_wall: float) -> int:
     return int(float(result[0]["value"][1])) if result else 0
 
 
-def measure_agent(site: Campus, devices: int, seconds: float) -> Figures:
+def measure_agent(python: Path, site: Campus, devices: int, seconds: float) -> Figures:
     """The agent on the campus's meters into VictoriaMetrics (its /metrics read at start and end)."""
-    agent = AgentProcess(site.config)
+    agent = AgentProcess(site.config, python)
     agent.start()
     assert agent.process is not None
     pid = agent.process.pid
@@ -509,7 +529,11 @@ def measure_gateway(
 
 
 def compare(
-    python: Path, devices: int, seconds: float, keep: Path | None = None, storage: str = "memory"
+    pythons: tuple[Path, Path],
+    devices: int,
+    seconds: float,
+    keep: Path | None = None,
+    storage: str = "memory",
 ) -> tuple[Figures, Figures]:
     """The agent, then the gateway, on one simulated campus of ``devices`` meters."""
     with contextlib.ExitStack() as stack:
@@ -519,10 +543,10 @@ def compare(
             work = keep / f"{devices}-devices"
             work.mkdir(parents=True, exist_ok=True)
         site = stack.enter_context(campus(work, modbus=devices, switches=0, sensors=0))
-        agent = measure_agent(site, devices, seconds)
+        agent = measure_agent(pythons[0], site, devices, seconds)
         # The agent's connections closed; the simulators settle before the next process.
         time.sleep(5)
-        gateway = measure_gateway(python, site, work / "thingsboard", seconds, storage)
+        gateway = measure_gateway(pythons[1], site, work / "thingsboard", seconds, storage)
     return agent, gateway
 
 
@@ -568,13 +592,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="keep every config and log under this folder")
     args = parser.parse_args(argv)
     python = ensure_gateway()
+    agent_python = ensure_agent()
     print(
         f"ThingsBoard IoT Gateway {GATEWAY_VERSION} ({python}), {args.storage} storage; "
-        f"{os.cpu_count()} cores",
+        f"the agent as installed in {agent_python}; {os.cpu_count()} cores",
         flush=True,
     )
     for devices in args.devices:
-        agent, gateway = compare(python, devices, args.seconds, args.keep, args.storage)
+        agent, gateway = compare((agent_python, python), devices, args.seconds, args.keep, args.storage)
         report(devices, args.seconds, agent, gateway)
     return 0
 

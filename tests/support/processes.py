@@ -171,16 +171,18 @@ class SimulatedCampus:
 class AgentProcess:
     """``python -m edge_agent run CONFIG`` as a child process."""
 
-    def __init__(self, config: Path) -> None:
+    def __init__(self, config: Path, python: Path | None = None) -> None:
         self.config = config
         self.log = config.parent / "agent.log"
+        # Another venv's python runs the agent as installed there (bench.peer_thingsboard).
+        self.python = str(python) if python is not None else sys.executable
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         """Start the agent (it logs JSON to agent.log)."""
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "edge_agent", "run", str(self.config)],
+                [self.python, "-m", "edge_agent", "run", str(self.config)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
