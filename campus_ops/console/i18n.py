@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from campus_core import suffixes
+
 from .strings import FIELDS, STRINGS, UNITS
 
 LANGS = ("en", "zh")
@@ -90,10 +92,11 @@ def field(lang: str, name: str) -> tuple[str, str]:
     known = FIELDS.get(name)
     if known is not None:
         return known[column], unit(lang, known[2])
-    for suffix, symbol in _SUFFIXES:
-        if name.endswith(suffix):
-            return name.removesuffix(suffix), unit(lang, symbol)
-    return name, ""
+    found = _suffix_unit(name)
+    if found is None:
+        return name, ""
+    stem, symbol = found
+    return stem, unit(lang, symbol)
 
 
 def unit(lang: str, symbol: str) -> str:
@@ -102,28 +105,17 @@ def unit(lang: str, symbol: str) -> str:
     return words[LANGS.index(lang)] if words else symbol
 
 
-_SUFFIXES = [
-    ("_ppm", "ppm"),
-    ("_ugm3", "µg/m³"),
-    ("_pct", "%"),
-    ("_kwh", "kWh"),
-    ("_kvarh", "kvarh"),
-    ("_kvah", "kVAh"),
-    ("_var", "var"),
-    ("_va", "VA"),
-    ("_bps", "bit/s"),
-    ("_ps", "/s"),
-    ("_rpm", "rpm"),
-    ("_hz", "Hz"),
-    ("_db", "dB"),
-    ("_lux", "lx"),
-    ("_deg", "°"),
-    ("_bytes", "B"),
-    ("_min", "min"),
-    ("_c", "°C"),
-    ("_v", "V"),
-    ("_a", "A"),
-    ("_w", "W"),
-    ("_h", "h"),
-    ("_s", "s"),
-]
+# What the agent derives from counters (SNMP's rates and byte counts): not units of the
+# schema's table, which campus_core.suffixes holds for every other field.
+_DERIVED = {"bps": "bit/s", "ps": "/s", "bytes": "B"}
+
+
+def _suffix_unit(name: str) -> tuple[str, str] | None:
+    """``voltage_l1_v`` -> ("voltage_l1", "V"); None when the name ends in no unit."""
+    stem, _, last = name.rpartition("_")
+    if stem and last in _DERIVED:
+        return stem, _DERIVED[last]
+    suffix = suffixes.field_suffix(name)
+    if suffix is None:
+        return None
+    return name.removesuffix(f"_{suffix}"), suffixes.unit_for_suffix(suffix) or suffix
