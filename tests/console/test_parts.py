@@ -68,6 +68,7 @@ def test_fields_have_labels_and_units() -> None:
     assert i18n.field("zh", "run_time_h") == ("累计运行时间", "小时")
     assert i18n.field("en", "apparent_power_total_va") == ("apparent_power_total", "VA")
     assert i18n.field("zh", "mystery") == ("mystery", "")
+    assert all(len(entry) == 3 for entry in FIELDS.values())
 
 
 def test_every_schema_suffix_has_its_unit() -> None:
@@ -78,7 +79,6 @@ def test_every_schema_suffix_has_its_unit() -> None:
     # The agent's rates from counters are not units of that table, and keep theirs.
     assert i18n.field("en", "errors_in_ps") == ("errors_in", "/s")
     assert i18n.field("en", "in_octets_bytes") == ("in_octets", "B")
-    assert all(len(entry) == 3 for entry in FIELDS.values())
 
 
 def test_label_values_cannot_break_out_of_a_query() -> None:
