@@ -31,6 +31,7 @@ import contextlib
 import ipaddress
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -146,7 +147,10 @@ def ensure_agent() -> Path:
     python = AGENT / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(AGENT)], check=True)
-    # A local folder is built and installed again each time, so the venv runs this tree.
+    # A local folder is built and installed again each time, so the venv runs this tree. Its
+    # build/ goes first: setuptools would put modules since removed from the tree, left there
+    # by an earlier build, into the wheel.
+    shutil.rmtree(ROOT / "build", ignore_errors=True)
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(ROOT)], check=True)
     stray = {n: v for n, v in _installed(python, ["numpy", "pytest", "matplotlib"]).items() if v}
     if stray:
