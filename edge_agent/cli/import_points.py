@@ -10,6 +10,7 @@ files (``--format ede``, or found by their header), or as the template.
 from __future__ import annotations
 
 import argparse
+import codecs
 import sys
 from collections import Counter
 from pathlib import Path
@@ -47,6 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="INSTANCE",
         help="BACnet EDE: the device instance whose objects to import, when the file lists several",
     )
+    parser.add_argument(
+        "--encoding",
+        help="a text table's encoding when it is neither UTF-8 nor GB18030, e.g. cp1252 (default: found)",
+    )
     parser.add_argument("--out", type=Path, help="the profile to write, e.g. profiles/a301-iaq.toml")
     parser.add_argument("--force", action="store_true", help="overwrite --out (or --template) if it exists")
     parser.add_argument(
@@ -79,10 +84,20 @@ def run(args: argparse.Namespace) -> int:
         return _usage("import points FILE --protocol modbus|opcua|bacnet --out PROFILE.toml")
     if args.out.suffix != ".toml":
         return _usage(f"--out {args.out}: a profile is a .toml file, e.g. profiles/a301-iaq.toml")
+    if args.encoding is not None:
+        try:
+            codecs.lookup(args.encoding)
+        except LookupError:
+            return _usage(f"--encoding {args.encoding}: not an encoding Python knows (e.g. cp1252, gb18030)")
     if _exists(args.out, args.force):
         return 1
     options = Options(
-        args.protocol, sheet=args.sheet, order=args.order, measurement=args.measurement, device=args.device
+        args.protocol,
+        sheet=args.sheet,
+        order=args.order,
+        measurement=args.measurement,
+        device=args.device,
+        encoding=args.encoding,
     )
     try:
         imported = import_points(args.file, options, args.out.stem, args.format)

@@ -19,8 +19,19 @@ from .sheet import HEADER_WITHIN, Row, Sheet
 DELIMITERS = (",", ";", "\t")
 
 
-def decode(raw: bytes) -> tuple[str, str]:
-    """The text of a CSV file and the encoding it was read as; ValueError if it is none of them."""
+def decode(raw: bytes, encoding: str | None = None) -> tuple[str, str]:
+    """The text of a CSV file and the encoding it was read as; ValueError if it is none of them.
+
+    ``encoding``: the one the technician named (``--encoding``), the only one tried.
+    """
+    if encoding is not None:
+        try:
+            return raw.decode(encoding), encoding
+        except UnicodeDecodeError as exc:
+            raise ValueError(
+                f"is not {encoding} text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                "give the encoding it was saved in, or leave --encoding out to have it found"
+            ) from None
     if raw.startswith(codecs.BOM_UTF8):
         return raw[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -30,7 +41,10 @@ def decode(raw: bytes) -> tuple[str, str]:
             return raw.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-    raise ValueError("is neither UTF-8 nor GB18030 (GBK) text; save it from Excel as CSV (UTF-8)")
+    raise ValueError(
+        "is neither UTF-8 nor GB18030 (GBK) text; save it from Excel as CSV (UTF-8), "
+        "or name its encoding with --encoding (e.g. cp1252)"
+    )
 
 
 def delimiter(text: str) -> str:
@@ -58,14 +72,18 @@ def _renumbered(rows: list[Row]) -> list[Row]:
     return [Row(index, row.cells) for index, row in enumerate(rows, start=1)]
 
 
-def read_csv(path: Path) -> Sheet:
-    """The CSV file at ``path`` as a sheet; PointTableError when it cannot be read."""
+def read_csv(path: Path, encoding: str | None = None) -> Sheet:
+    """The CSV file at ``path`` as a sheet; PointTableError when it cannot be read.
+
+    ``encoding``: read it as that, instead of finding UTF-8 (with or without a BOM),
+    UTF-16 (with a BOM) or GB18030.
+    """
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise PointTableError([TableProblem(str(path), f"cannot be read: {exc.strerror}")]) from None
     try:
-        text, _ = decode(raw)
+        text, _ = decode(raw, encoding)
     except ValueError as exc:
         raise PointTableError([TableProblem(str(path), str(exc))]) from None
     return parse(text, str(path))

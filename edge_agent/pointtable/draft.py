@@ -28,6 +28,9 @@ class Options:
     measurement: str | None = None
     #: BACnet EDE: the device whose objects to import, when the file lists several.
     device: int | None = None
+    #: A text table's encoding, when it is not found by itself (UTF-8 or GB18030): an EDE
+    #: file from a European tool is often Windows-1252, which GB18030 would read as other text.
+    encoding: str | None = None
 
 
 @dataclass

@@ -99,7 +99,7 @@ def sniff(head: str) -> bool:
 
 def read(path: Path, options: Options) -> Draft:
     """The draft of one device's objects in an EDE file."""
-    sheet = read_csv(path)
+    sheet = read_csv(path, options.encoding)
     table = _locate(sheet)
     if table is None:
         raise PointTableError(
@@ -123,7 +123,7 @@ def read(path: Path, options: Options) -> Draft:
         )
     _header(draft)
     rows = _device_rows(draft, options)
-    texts = _state_texts(path, draft) if rows else None
+    texts = _state_texts(path, draft, options.encoding) if rows else None
     for row in rows:
         entry = _entry(draft, row, texts)
         if entry is not None:
@@ -241,7 +241,7 @@ def _device_rows(draft: Draft, options: Options) -> list[Row]:
     return by_device[device]
 
 
-def _state_texts(path: Path, draft: Draft) -> dict[int, list[str]] | None:
+def _state_texts(path: Path, draft: Draft, encoding: str | None) -> dict[int, list[str]] | None:
     """The state texts file beside ``path`` by the EDE naming convention, by reference; None if absent."""
     if not path.stem.upper().endswith("_EDE"):
         return None
@@ -249,7 +249,7 @@ def _state_texts(path: Path, draft: Draft) -> dict[int, list[str]] | None:
     if not companion.is_file():
         return None
     texts: dict[int, list[str]] = {}
-    for row in read_csv(companion).rows:
+    for row in read_csv(companion, encoding).rows:
         first = row.cells[0].strip() if row.cells else ""
         if not first or first.startswith("#"):
             continue

@@ -36,12 +36,12 @@ def reader(format: str) -> Reader:
     return cast(Reader, importlib.import_module(TEXT_FORMATS[format]))
 
 
-def detect(path: Path) -> str:
+def detect(path: Path, encoding: str | None = None) -> str:
     """The format of the file at ``path``, from its name and first lines."""
     if path.suffix.lower() in WORKBOOK_SUFFIXES:
         return "xlsx"
     try:
-        head, _ = decode(path.read_bytes()[:8192])
+        head, _ = decode(path.read_bytes()[:8192], encoding)
     except (OSError, ValueError):
         return "csv"  # reading it properly says what is wrong
     for name in TEXT_FORMATS:
@@ -52,7 +52,7 @@ def detect(path: Path) -> str:
 
 def read(path: Path, options: Options, format: str | None) -> Draft:
     """The draft of the table at ``path``; PointTableError when no point table is found in it."""
-    format = format or detect(path)
+    format = format or detect(path, options.encoding)
     if options.device is not None and format != "ede":
         raise PointTableError(
             [TableProblem(str(path), f"--device picks a device of an EDE file; this is a {format} file")]
@@ -70,7 +70,11 @@ def read(path: Path, options: Options, format: str | None) -> Draft:
                 ]
             )
         return module.read(path, options)
-    sheets = read_xlsx(path) if format == "xlsx" else [read_csv(path)]
+    if options.encoding is not None and format == "xlsx":
+        raise PointTableError(
+            [TableProblem(str(path), "--encoding is for text tables (CSV, EDE); a workbook says its own")]
+        )
+    sheets = read_xlsx(path) if format == "xlsx" else [read_csv(path, options.encoding)]
     if options.sheet is not None:
         if format != "xlsx":
             raise PointTableError(

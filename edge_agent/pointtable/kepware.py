@@ -65,7 +65,7 @@ def sniff(head: str) -> bool:
 
 def read(path: Path, options: Options) -> Draft:
     """The draft of a Kepware tag export."""
-    sheet = read_csv(path)
+    sheet = read_csv(path, options.encoding)
     table = locate(sheet, COLUMNS, ("name", "address"))
     if table is None:
         raise PointTableError(

@@ -16,7 +16,7 @@ from simulators.bacnet import BacnetSimDevice
 from simulators.bacnet.models import AHU_MODES
 from tests.drivers.bacnet.plant import AGENT, agent_port, sim
 
-from .ede_tables import FIRST_ROW, row, served, write_ede
+from .ede_tables import FIRST_ROW, HEAD, MODES, row, served, write_ede
 from .tables import NO_DEADBAND, bundled, profile_data, run_import
 
 #: A fixed moment on a weekday morning: the unit runs, and two polls read the same values.
@@ -218,3 +218,32 @@ def test_a_tool_s_own_layout_is_read_by_its_column_names(
         {"object": "analog-input,1", "field": "zone_temp_c"},
         {"object": "multi-state-value,2", "field": "mode_code", "state_tag": "mode"},
     ]
+
+
+def test_an_ede_file_in_windows_1252_is_read_as_the_technician_names_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # European BMS tools write EDE files in Windows-1252: ä is 0xE4, which GB18030 would take
+    # as the first byte of a Chinese character, so the encoding is named, not guessed.
+    rows = [
+        row("Zuluft", 2101, "ZUL-T", 0, 1, "Zuluft Gebäude Süd", unit=62),
+        row("Betrieb", 2101, "BA", 19, 1, "Betriebsart", state=MODES),
+    ]
+    table = tmp_path / "Halle_EDE.csv"
+    table.write_bytes(("\r\n".join([*HEAD, *rows]) + "\r\n").encode("cp1252"))
+    states = tmp_path / "Halle_StateTexts.csv"
+    states.write_bytes(f"#State Text Reference\r\n{MODES};Aus;Heizen;Kühlen\r\n".encode("cp1252"))
+    out = tmp_path / "halle.toml"
+    args = ("--protocol", "bacnet", "--measurement", "hvac", "--out", out)
+
+    code, _, err = run_import(capsys, table, *args, "--encoding", "cp1252")
+    assert code == 0, err
+    text = out.read_text(encoding="utf-8")
+    assert "Zuluft Gebäude Süd" in text and "3 Kühlen" in text
+
+    # Named wrongly, the file is refused with where it stopped; nothing is written.
+    code, _, err = run_import(capsys, table, *args, "--force", "--encoding", "utf-8")
+    assert code == 1 and "is not utf-8 text (byte 0xe4 at offset" in err and "nothing was written" in err
+    # An encoding Python does not know is a usage error.
+    code, _, err = run_import(capsys, table, *args, "--force", "--encoding", "latin-9000")
+    assert code == 2 and "--encoding latin-9000: not an encoding Python knows" in err

@@ -104,6 +104,25 @@ def test_a_sheet_named_that_is_not_there_lists_the_sheets(
     assert not (tmp_path / "p.toml").exists()
 
 
+def test_an_encoding_is_for_text_tables_not_workbooks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = workbook(tmp_path / "points.xlsx")
+    args = (
+        "--protocol",
+        "modbus",
+        "--measurement",
+        "m",
+        "--encoding",
+        "gb18030",
+        "--out",
+        tmp_path / "p.toml",
+    )
+    code, _, err = run_import(capsys, table, *args)
+    assert code == 1 and "--encoding is for text tables (CSV, EDE); a workbook says its own" in err
+    assert not (tmp_path / "p.toml").exists()
+
+
 def test_a_sheet_without_a_header_row_says_what_it_needs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
