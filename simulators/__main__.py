@@ -157,7 +157,7 @@ async def serve(
         if control_port is not None:
             try:
                 host = campus.devices[0].host  # the campus's loopback address, checked at build
-                controls = control.CampusControl(campus, snmp, opcua)
+                controls = control.CampusControl(campus, snmp, opcua, bacnet)
                 controlling = await control.serve(controls, host, control_port)
             except OSError as exc:
                 print(f"error: control port {control_port}: {exc}", file=sys.stderr)

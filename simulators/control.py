@@ -3,14 +3,16 @@
 ``python -m simulators campus --control-port 15019`` listens on loopback for one-line
 commands; ``python -m simulators ctl stop machine-2`` (and ``start``, ``status``) sends them.
 A stopped Modbus or OPC UA device closes its port (connections are refused), a stopped SNMP
-device stops answering (as a switch without power: UDP has no refusal); its model keeps
+or BACnet device stops answering (as a switch or a controller without power: UDP has no
+refusal); its model keeps
 running, so it comes back with the values it would have had. Wireless MQTT sensors are not
 stopped here: the agent sees them through one wildcard device.
 
 ``firmware NAME VERSION`` upgrades a device, as a technician flashing it: it restarts
-(a Modbus or OPC UA device closes its connections; an SNMP device's uptime starts again)
-and from then on states the new version (Modbus FC 43 and SunSpec, SNMP sysDescr and
-ENTITY-MIB, OPC UA DI SoftwareRevision or BuildInfo's SoftwareVersion).
+(a Modbus or OPC UA device closes its connections; an SNMP device's uptime starts again; a
+BACnet controller forgets its COV subscriptions) and from then on states the new version
+(Modbus FC 43 and SunSpec, SNMP sysDescr and ENTITY-MIB, OPC UA DI SoftwareRevision or
+BuildInfo's SoftwareVersion, the BACnet device object's firmware-revision).
 
 The protocol: the client sends ``stop NAME``, ``start NAME``, ``firmware NAME VERSION`` or
 ``status`` and a newline; the campus answers one line, ``ok ...`` or ``error ...``, and closes.
@@ -28,6 +30,8 @@ from typing import TYPE_CHECKING
 from .campus import Campus
 
 if TYPE_CHECKING:
+    from .bacnet import BacnetSimDevice
+    from .bacnet.campus import BacnetCampus
     from .opcua import OpcuaCampus, OpcuaMachine
     from .snmp import SnmpCampus
 
@@ -39,11 +43,16 @@ class CampusControl:
     """The devices of one running campus that can be stopped and started, by name."""
 
     def __init__(
-        self, campus: Campus, snmp: SnmpCampus | None = None, opcua: OpcuaCampus | None = None
+        self,
+        campus: Campus,
+        snmp: SnmpCampus | None = None,
+        opcua: OpcuaCampus | None = None,
+        bacnet: BacnetCampus | None = None,
     ) -> None:
         self.campus = campus
         self.snmp = snmp
         self.opcua = opcua
+        self.bacnet = bacnet
         self.stopped: set[str] = set()
 
     def names(self) -> list[str]:
@@ -51,6 +60,7 @@ class CampusControl:
         names = [device.name for device in self.campus.devices]
         names += [device.name for device in self.snmp.devices] if self.snmp else []
         names += [machine.name for machine in self.opcua.machines] if self.opcua else []
+        names += [controller.name for controller in self.bacnet.devices] if self.bacnet else []
         return names
 
     async def stop(self, name: str) -> str:
@@ -61,6 +71,8 @@ class CampusControl:
             self.snmp.agents[name].close()
         elif self.opcua is not None and (machine := self._machine(name)) is not None:
             await machine.stop()
+        elif (controller := self._controller(name)) is not None:
+            await controller.stop()
         else:
             await self.campus.stop_device(name)
         self.stopped.add(name)
@@ -74,6 +86,8 @@ class CampusControl:
             await self.snmp.agents[name].start()
         elif self.opcua is not None and (machine := self._machine(name)) is not None:
             await machine.start()
+        elif (controller := self._controller(name)) is not None:
+            await controller.start()
         else:
             await self.campus.start_device(name)
         self.stopped.discard(name)
@@ -93,6 +107,11 @@ class CampusControl:
             if name not in self.stopped:
                 await machine.stop()
                 await machine.start()
+        elif (controller := self._controller(name)) is not None:
+            controller.firmware = version
+            if name not in self.stopped:
+                await controller.stop()
+                await controller.start()
         else:
             runtime = self.campus.runtimes[name]
             if runtime.identity is None:
@@ -110,6 +129,11 @@ class CampusControl:
     def _machine(self, name: str) -> OpcuaMachine | None:
         assert self.opcua is not None
         return next((machine for machine in self.opcua.machines if machine.name == name), None)
+
+    def _controller(self, name: str) -> BacnetSimDevice | None:
+        if self.bacnet is None:
+            return None
+        return next((device for device in self.bacnet.devices if device.name == name), None)
 
     async def answer(self, line: str) -> str:
         """The answer to one command line."""

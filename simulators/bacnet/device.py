@@ -193,6 +193,9 @@ class BacnetSimDevice:
         self.refuse_cov = False
         #: Values that replace the model's (a test forcing a zone out of range).
         self.overrides: dict[str, float | bool] = {}
+        #: What its device object states (the firmware differs from device to device, so the
+        #: asset register finds something); ``simulators ctl firmware`` changes it.
+        self.firmware = f"2.{instance % 7}.1"
         self._faults: dict[str, str] = {}
         self._objects: dict[str, Any] = {}
         self._app: _SimApplication | None = None
@@ -237,11 +240,10 @@ class BacnetSimDevice:
             objectIdentifier=("device", self.instance),
             objectName=self.name,
             vendorIdentifier=VENDOR_ID,
-            # Made-up makers, so nothing passes for a real product (as the Modbus simulators');
-            # the firmware differs from device to device, so the asset register finds something.
+            # Made-up makers, so nothing passes for a real product (as the Modbus simulators').
             vendorName="Simulated HVAC Controls",
             modelName=f"SIM-{self.kind.removeprefix('bacnet-').upper()}-200",
-            firmwareRevision=f"2.{self.instance % 7}.1",
+            firmwareRevision=self.firmware,
             applicationSoftwareVersion=f"sim-{self.kind} 1.4",
             serialNumber=f"HV{self.instance:07d}",
             maxApduLengthAccepted=self.max_apdu,
@@ -257,8 +259,15 @@ class BacnetSimDevice:
             app.nsap.bind(self._link, address=station)
         else:
             local = IPv4Address(self.address)
-            self._link = NormalLinkLayer(local, bind_socket=self._socket())
-            app.nsap.bind(self._link, address=local)
+            link = NormalLinkLayer(local, bind_socket=self._socket())
+            self._link = link
+            app.nsap.bind(link, address=local)
+            # bacpypes3 makes the socket's transport in a task of its own, and closing the link
+            # before that task ran closes nothing: the socket would stay bound and answering
+            # after stop(). Started means listening. (Its event for that is private: polled.)
+            async with asyncio.timeout(5):
+                while link.server.local_transport is None:  # noqa: ASYNC110
+                    await asyncio.sleep(0.001)
         self._app = app
         self._update()
         self._task = asyncio.create_task(self._follow(), name=f"bacnet-sim-{self.name}")

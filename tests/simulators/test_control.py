@@ -11,10 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from campus_core.readings import DeviceError
+from drivers.bacnet import BacnetDriver
+from simulators.bacnet.campus import BacnetCampus, BacnetInfo
 from simulators.campus import Campus
 from simulators.control import CampusControl
 from simulators.snmp import SnmpCampus
-from tests.support.ports import LOOPBACK, free_port, free_port_range, free_udp_ports
+from tests.drivers.bacnet.plant import entry
+from tests.support.ports import LOOPBACK, free_port, free_port_range, free_udp_port, free_udp_ports
 from tests.support.processes import SimulatedCampus
 
 pytestmark = pytest.mark.integration
@@ -103,3 +107,26 @@ async def _answers(port: int) -> bool:
         return False
     finally:
         transport.close()
+
+
+async def test_a_stopped_bacnet_controller_falls_silent_and_comes_back_with_new_firmware() -> None:
+    campus = Campus(classrooms=1, meters=0, machines=0, base_port=free_port_range(1), host=LOOPBACK)
+    vav = BacnetInfo("vav-1", "bacnet-vav", "127.0.0.31", free_udp_port(), instance=2001)
+    bacnet = BacnetCampus([vav])
+    await campus.start()
+    await bacnet.start()
+    control = CampusControl(campus, bacnet=bacnet)
+    driver = BacnetDriver(entry(bacnet.devices[0], free_udp_port()))
+    try:
+        async with driver:
+            assert "vav-1=running" in await control.answer("status")
+            assert await control.answer("stop vav-1") == "ok vav-1 stopped"
+            with pytest.raises(DeviceError):
+                await driver.poll()
+            assert await control.answer("firmware vav-1 3.0.2") == "ok vav-1 runs firmware 3.0.2"
+            assert await control.answer("start vav-1") == "ok vav-1 started"
+            await driver.poll()
+            assert dict((await driver.identify()).pairs)["firmware"] == "3.0.2"
+    finally:
+        await bacnet.stop()
+        await campus.stop()
