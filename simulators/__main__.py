@@ -207,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.opcua_cnc, args.opcua_rigs, args.opcua_port, args.host
         )
         bacnet_layout = bacnet_devices.build_bacnet_devices(
-            args.bacnet_ahus, args.bacnet_vavs, args.bacnet_port
+            args.bacnet_ahus, args.bacnet_vavs, args.bacnet_port, args.bacnet_fcus
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,10 +1,11 @@
-"""The campus's BACnet controllers: ``--bacnet-ahus N --bacnet-vavs N`` of ``python -m simulators campus``.
+"""The campus's BACnet controllers: ``--bacnet-ahus N --bacnet-vavs N --bacnet-fcus N`` of
+``python -m simulators campus``.
 
-AHU ``i`` listens on 127.0.1.i, VAV box ``j`` on 127.0.2.j, all on
-``--bacnet-port`` (default 15060): each device has a loopback address of its own, as each
+AHU ``i`` listens on 127.0.1.i, VAV box ``j`` on 127.0.2.j, fan coil ``k`` on 127.0.3.k, all
+on ``--bacnet-port`` (default 15060): each device has a loopback address of its own, as each
 controller has an IP address of its own on a school's BMS network. Device instances are
-1000 + i and 2000 + j; every second VAV box shows °F and cfm, as a US-made box would, so the
-agent's unit conversion is in the demo too.
+1000 + i, 2000 + j and 3000 + k; every second VAV box shows °F and cfm, as a US-made box
+would, so the agent's unit conversion is in the demo too.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``--bacnet-ahus N --bacnet-vavs N --bacnet-port P``."""
     parser.add_argument("--bacnet-ahus", type=int, default=0, help="BACnet air-handling units (default 0)")
     parser.add_argument("--bacnet-vavs", type=int, default=0, help="BACnet VAV boxes (default 0)")
+    parser.add_argument("--bacnet-fcus", type=int, default=0, help="BACnet fan-coil units (default 0)")
     parser.add_argument(
         "--bacnet-port",
         type=int,
@@ -60,10 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_bacnet_devices(ahus: int, vavs: int, port: int) -> list[BacnetInfo]:
+def build_bacnet_devices(ahus: int, vavs: int, port: int, fcus: int = 0) -> list[BacnetInfo]:
     """The controllers of a campus, laid out without starting anything."""
-    if min(ahus, vavs) < 0 or max(ahus, vavs) > 254:
-        raise ValueError("--bacnet-ahus and --bacnet-vavs are 0..254 (one 127.0.x.y address each)")
+    if min(ahus, vavs, fcus) < 0 or max(ahus, vavs, fcus) > 254:
+        raise ValueError(
+            "--bacnet-ahus, --bacnet-vavs and --bacnet-fcus are 0..254 (one 127.0.x.y address each)"
+        )
     if not 1 <= port <= 65535 - AGENT_PORT_OFFSET:
         raise ValueError(f"--bacnet-port {port}: 1..{65535 - AGENT_PORT_OFFSET}")
     infos = [
@@ -89,6 +93,18 @@ def build_bacnet_devices(ahus: int, vavs: int, port: int) -> list[BacnetInfo]:
             {"building": "AB"[(j - 1) % 2], "room": str(100 + j)},
         )
         for j in range(1, vavs + 1)
+    ]
+    infos += [
+        BacnetInfo(
+            f"fcu-{k}",
+            "bacnet-fcu",
+            check_loopback(f"127.0.3.{k}"),
+            port,
+            3000 + k,
+            False,
+            {"building": "AB"[(k - 1) % 2], "room": str(200 + k)},
+        )
+        for k in range(1, fcus + 1)
     ]
     return infos
 
@@ -146,7 +162,7 @@ class BacnetCampus:
 
 def from_args(args: argparse.Namespace, clock: Callable[[], float] | None = None) -> BacnetCampus | None:
     """The controllers the campus command was asked for (on the campus's simulated time), or None."""
-    if not args.bacnet_ahus and not args.bacnet_vavs:
+    if not args.bacnet_ahus and not args.bacnet_vavs and not args.bacnet_fcus:
         return None
-    layout = build_bacnet_devices(args.bacnet_ahus, args.bacnet_vavs, args.bacnet_port)
+    layout = build_bacnet_devices(args.bacnet_ahus, args.bacnet_vavs, args.bacnet_port, args.bacnet_fcus)
     return BacnetCampus(layout, args.seed, clock)

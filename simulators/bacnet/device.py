@@ -38,7 +38,7 @@ from bacpypes3.vlan.link import VirtualLinkLayer
 
 from ..campus import check_loopback
 from ..models import DeviceModel
-from .models import AHU_MODES, AhuModel, VavModel
+from .models import AHU_MODES, FCU_FAN_SPEEDS, FCU_MODES, AhuModel, FcuModel, VavModel
 from .network import leave, virtual_network
 
 __all__ = ["POINTS", "BacnetSimDevice", "Point"]
@@ -64,6 +64,8 @@ class Point:
     instance: int
     name: str
     units: str | None = None
+    #: A multi-state value's state texts, numbered from 1.
+    states: tuple[str, ...] = ()
 
 
 POINTS: dict[str, tuple[Point, ...]] = {
@@ -82,7 +84,7 @@ POINTS: dict[str, tuple[Point, ...]] = {
         Point("supply_air_setpoint_c", "analog-value", 1, "SAT-SP", "degrees-celsius"),
         Point("fan_running", "binary-input", 1, "SF-STS"),
         Point("alarm", "binary-value", 1, "AHU-ALM"),
-        Point("mode_code", "multi-state-value", 1, "AHU-MODE"),
+        Point("mode_code", "multi-state-value", 1, "AHU-MODE", states=AHU_MODES),
         Point("mixed_air_temp_c", "analog-input", 9, "MAT", "degrees-celsius"),
         Point("preheat_temp_c", "analog-input", 10, "PHT", "degrees-celsius"),
         Point("filter_dp_pa", "analog-input", 11, "FLTR-DP", "pascals"),
@@ -109,6 +111,22 @@ POINTS: dict[str, tuple[Point, ...]] = {
         Point("occupied", "binary-value", 1, "OCC"),
         Point("alarm", "binary-value", 2, "VAV-ALM"),
     ),
+    # As configs/profiles/bacnet-fcu.toml maps a fan-coil controller.
+    "bacnet-fcu": (
+        Point("zone_temp_c", "analog-input", 1, "RM-T", "degrees-celsius"),
+        Point("zone_setpoint_c", "analog-value", 1, "RM-SP", "degrees-celsius"),
+        Point("valve_pct", "analog-output", 1, "VLV", "percent"),
+        Point("fan_running", "binary-input", 1, "FAN-STS"),
+        Point("alarm", "binary-value", 1, "FCU-ALM"),
+        Point("fan_speed_code", "multi-state-value", 1, "FAN-SPD", states=FCU_FAN_SPEEDS),
+        Point("mode_code", "multi-state-value", 2, "FCU-MODE", states=FCU_MODES),
+    ),
+}
+#: Each kind's physics.
+MODELS: dict[str, type[DeviceModel]] = {
+    "bacnet-ahu": AhuModel,
+    "bacnet-vav": VavModel,
+    "bacnet-fcu": FcuModel,
 }
 #: What a US-made VAV controller shows instead (``imperial=True``).
 IMPERIAL = {"degrees-celsius": "degrees-fahrenheit", "liters-per-second": "cubic-feet-per-minute"}
@@ -150,7 +168,7 @@ class _SimApplication(Application):  # type: ignore[misc]
 
 
 class BacnetSimDevice:
-    """One simulated controller (``bacnet-ahu`` or ``bacnet-vav``) on its own loopback address."""
+    """One simulated controller (``bacnet-ahu``, ``-vav`` or ``-fcu``) on its own loopback address."""
 
     def __init__(
         self,
@@ -185,7 +203,7 @@ class BacnetSimDevice:
         #: Simulated time (the wall clock unless the campus moves it).
         self.clock = clock
         start = clock() if epoch is None else epoch
-        self.model: DeviceModel = (AhuModel if kind == "bacnet-ahu" else VavModel)(seed, start)
+        self.model: DeviceModel = MODELS[kind](seed, start)
         #: Requests received, by bacpypes3 APDU class name (``ReadPropertyMultipleRequest``).
         self.services: Counter[str] = Counter()
         self.silent = False
@@ -331,8 +349,8 @@ class BacnetSimDevice:
         return MultiStateValueObject(
             **common,
             presentValue=1,
-            numberOfStates=len(AHU_MODES),
-            stateText=list(AHU_MODES),
+            numberOfStates=len(point.states),
+            stateText=list(point.states),
             reliability="no-fault-detected",
         )
 

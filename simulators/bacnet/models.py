@@ -1,4 +1,4 @@
-"""HVAC physics of the simulated BACnet devices: an air-handling unit and its VAV boxes.
+"""HVAC physics of the simulated BACnet devices: an air-handling unit, its VAV boxes, fan coils.
 
 Like :mod:`simulators.models`, every value is a deterministic function of (seed, time):
 no state evolves between reads. The building is occupied on weekdays from 07:00 to 18:00
@@ -23,10 +23,13 @@ from ..models import (
     is_weekday,
 )
 
-__all__ = ["AHU_MODES", "AhuModel", "VavModel"]
+__all__ = ["AHU_MODES", "FCU_FAN_SPEEDS", "FCU_MODES", "AhuModel", "FcuModel", "VavModel"]
 
 #: The AHU's operating modes, as its multi-state value numbers them (from 1).
 AHU_MODES = ("Off", "Heating", "Cooling", "Economizer", "Ventilation")
+#: A fan coil's fan speeds and modes, as its two multi-state values number them (from 1).
+FCU_FAN_SPEEDS = ("Off", "Low", "Medium", "High")
+FCU_MODES = ("Off", "Heating", "Cooling", "Fan only")
 START, PRESTART, STOP = 7 * HOUR, 6.5 * HOUR, 18 * HOUR
 
 
@@ -165,6 +168,57 @@ class VavModel(DeviceModel):
             "zone_co2_ppm": 420 + 900 * occupancy + 15 * self.n_co2(t),
             "occupied": occupied,
             "alarm": False,
+        }
+
+
+class FcuModel(DeviceModel):
+    """A fan-coil unit in a classroom or office: a room thermostat, a three-speed fan, one water valve.
+
+    Heating below its setpoint and cooling above it (a two-pipe unit changed over by the
+    season: here by the room), the fan's speed stepping with how far the room is off.
+    """
+
+    kind = "bacnet-fcu"
+
+    def __init__(self, seed: int, epoch: float, utc_offset_s: float = 0.0):
+        """Draw the room: how warm it runs, its sun, and the odd day its valve sticks."""
+        super().__init__(seed, epoch, utc_offset_s)
+        rng = self.rng
+        self.base = rng.uniform(19.5, 24.5)
+        self.sun = rng.uniform(0.3, 2.0)
+        self.n_temp = SmoothNoise(rng, 5 * MINUTE, 1 * HOUR)
+
+    def alarm(self, day: int, tod: float) -> bool:
+        """A condensate-tray alarm of an hour on the odd weekday afternoon."""
+        rng = self.day_rng(day, "alarm")
+        return is_weekday(day) and rng.random() < 0.1 and 14 * HOUR <= tod < 15 * HOUR
+
+    def sample(self, t: float) -> Sample:
+        """Every point of the unit at ``t``."""
+        local = t + self.utc_offset_s
+        day, tod = day_and_time(local)
+        occupied = _occupied(local)
+        occupancy = _school_occupancy(local)
+        setpoint = 22.0 if occupied else 26.0
+        sun = self.sun * max(0.0, math.sin(math.pi * (tod - 8 * HOUR) / (10 * HOUR)))
+        free = self.base + sun + 1.5 * occupancy + 0.4 * self.n_temp(t)  # the room left to itself
+        error = free - setpoint
+        if not occupied or abs(error) < 0.5:
+            mode, speed, valve = (1 if not occupied else 4), (1 if not occupied else 2), 0.0
+        else:
+            mode = 3 if error > 0 else 2
+            speed = 2 if abs(error) < 1.5 else 3 if abs(error) < 3 else 4
+            valve = _clamp(abs(error) * 30, 0, 100)
+        # What the unit holds the room at: the setpoint, give or take what it cannot reach.
+        temp = free if mode in (1, 4) else setpoint + math.copysign(max(0.0, abs(error) - 3.5), error)
+        return {
+            "zone_temp_c": temp + 0.1 * self.n_temp(t),
+            "zone_setpoint_c": setpoint,
+            "valve_pct": valve,
+            "fan_running": speed > 1,
+            "alarm": occupied and self.alarm(day, tod),
+            "fan_speed_code": float(speed),
+            "mode_code": float(mode),
         }
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from campus_core.readings import DeviceError
 from drivers.bacnet import BacnetDriver
+from simulators.bacnet.models import FCU_FAN_SPEEDS, FCU_MODES
 
 from .plant import agent_port, entry, objects, sim
 
@@ -47,6 +48,35 @@ async def test_an_ahu_is_read_with_one_read_property_multiple_per_poll() -> None
         assert fields["mode_code"] == truth["mode_code"]
         assert dict(again.tags)["mode"] in ("Off", "Heating", "Cooling", "Economizer", "Ventilation")
         assert not {s for s in ahu.services if "Write" in s}  # read-only: no write service ever
+
+
+async def test_a_fan_coil_unit_is_read_as_its_bundled_profile_maps_it() -> None:
+    # Its simulated clock stands in a weekday lesson (Tuesday 2025-09-09, 09:10 UTC): it runs.
+    lesson = 1_757_409_000.0
+    async with sim("bacnet-fcu", "fcu-1", instance=3001, epoch=lesson, clock=lambda: lesson) as fcu:
+        driver = BacnetDriver(entry(fcu, agent_port()))
+        async with driver:
+            (reading,) = await driver.poll()
+        fields, tags = dict(reading.fields), dict(reading.tags)
+        assert list(fields) == [
+            "zone_temp_c",
+            "zone_setpoint_c",
+            "valve_pct",
+            "fan_running",
+            "alarm",
+            "fan_speed_code",
+            "mode_code",
+        ]
+        truth = fcu.model.sample(lesson)
+        assert truth["mode_code"] != 1  # on: the check below is of a unit at work
+        assert fields["zone_temp_c"] == pytest.approx(truth["zone_temp_c"], abs=0.01)
+        assert fields["valve_pct"] == pytest.approx(truth["valve_pct"], abs=0.01)
+        assert fields["mode_code"] == truth["mode_code"]
+        assert fields["fan_speed_code"] == truth["fan_speed_code"]
+        # The multi-state values' texts, from the controller's own state text, are tags.
+        assert tags["fan_speed"] == FCU_FAN_SPEEDS[int(truth["fan_speed_code"]) - 1]
+        assert tags["mode"] == FCU_MODES[int(truth["mode_code"]) - 1]
+        assert fields["fan_running"] is (truth["fan_speed_code"] > 1)
 
 
 async def test_a_vav_box_in_fahrenheit_and_cfm_writes_celsius_and_cubic_meters_per_hour() -> None:
