@@ -43,6 +43,10 @@ from edge_agent.sinks.influxdb_config import InfluxDBSink as InfluxDBSinkConfig
 
 #: Characters of a store's error body kept for the log.
 MESSAGE_CHARS = 300
+#: Of a store's answer that is not 2xx, what is read: its message is in the first few hundred
+#: bytes, and a proxy's error page (or a broken store) may send megabytes that would all sit in
+#: memory at once. The rest is dropped with the connection.
+ERROR_BODY_BYTES = 64 * 1024
 
 log = structlog.get_logger("edge_agent.sinks.influxdb")
 
@@ -130,14 +134,26 @@ class InfluxDBSink:
         assert self._writes is not None
         config = self._config
         try:
-            await self._writes.post_write_async(  # type: ignore[no-untyped-call]
+            # Unloaded: the answer's status is checked here, so an error body is read capped.
+            response: aiohttp.ClientResponse = await self._writes.post_write_async(  # type: ignore[no-untyped-call]
                 org=config.org,
                 bucket=config.bucket,
                 body=body if config.gzip else gzip.decompress(body),
                 precision="ms",
                 content_type="text/plain; charset=utf-8",
+                _preload_content=False,
                 **({"content_encoding": "gzip"} if config.gzip else {}),
             )
+            try:
+                # A store's 2xx has no body as a rule (204); either way the read is bounded.
+                answer = await response.content.read(ERROR_BODY_BYTES)
+                if not 200 <= response.status <= 299:
+                    raise classify(self._name, config.url, response.status, _text(answer), response.headers)
+            finally:
+                if response.content.at_eof():
+                    response.release()  # read whole: the connection goes back to the pool
+                else:
+                    response.close()  # more than was read: dropped, not drained
         except ApiException as exc:
             raise classify(self._name, config.url, exc.status or 0, _text(exc.body), exc.headers) from None
         except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError

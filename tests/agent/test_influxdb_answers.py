@@ -152,3 +152,36 @@ def test_classify_reads_headers_in_any_case() -> None:
     assert type(error) is SinkThrottled and error.retry_after == 3.0
     error = classify("s", "http://x", 302, "", {"location": "https://x"})
     assert "a redirect to https://x" in error.reason
+
+
+async def test_an_error_body_is_read_only_as_far_as_its_message() -> None:
+    # A proxy's error page, or a broken store, may send megabytes with a 400: the sink reads the
+    # first 64 KiB and drops the connection. This one announces 100 MB, sends 128 KiB and then
+    # nothing: read whole, the write would wait out its timeout instead of being refused.
+    held: list[socket.socket] = []
+
+    def page(peer: socket.socket) -> None:
+        head = b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 100000000\r\n\r\n"
+        peer.setblocking(True)
+        peer.sendall(head + b"unable to parse line 1: " + b"x" * 128 * 1024)
+        held.append(peer)
+
+    async with raw_server(page) as url:
+        error = await write_to(url, request_timeout="10s")
+    for peer in held:
+        peer.close()
+    assert type(error) is SinkRejected and "unable to parse line 1" in error.reason
+    assert len(error.reason) < 500
+
+
+async def test_after_an_error_the_sink_writes_again() -> None:
+    # The refused request's connection is not reused half-read: the next write goes through.
+    async with StubStore([Answer(400, "unable to parse line 1: " + "x" * 200_000), Answer(204)]) as store:
+        sink = InfluxDBSink(SinkConfig(url=store.url, bucket="b", name="s"))
+        try:
+            with pytest.raises(SinkRejected):
+                await sink.write(BODY, 1)
+            await sink.write(BODY, 1)
+        finally:
+            await sink.close()
+    assert store.accepted == ["m,device=d v=1.0 1700000000000"]
