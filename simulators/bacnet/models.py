@@ -181,7 +181,7 @@ class FcuModel(DeviceModel):
     kind = "bacnet-fcu"
 
     def __init__(self, seed: int, epoch: float, utc_offset_s: float = 0.0):
-        """Draw the room: how warm it runs, its sun, and the odd day its valve sticks."""
+        """Draw the room: how warm it runs left to itself, and how much sun it takes."""
         super().__init__(seed, epoch, utc_offset_s)
         rng = self.rng
         self.base = rng.uniform(19.5, 24.5)
