@@ -23,7 +23,7 @@ import pytest
 from campus_core.clock import now_ms
 from tests.support.mosquitto import Mosquitto
 from tests.support.ports import LOOPBACK
-from tests.support.processes import AgentProcess, wait_for
+from tests.support.processes import AgentProcess, wait_for, written_lines
 from tests.support.victoriametrics import VictoriaMetrics
 
 pytestmark = pytest.mark.integration
@@ -82,11 +82,10 @@ class WirelessSensors:
     def journal(self) -> dict[Key, dict[str, Any]]:
         """Every acknowledged message by (building, room, ts)."""
         out = {}
-        if self.journal_path.exists():
-            for line in self.journal_path.read_text().splitlines():
-                entry = json.loads(line)
-                _, building, room, _ = entry["topic"].split("/")
-                out[(building, room, entry["t_ms"])] = entry["payload"]
+        for line in written_lines(self.journal_path):
+            entry = json.loads(line)
+            _, building, room, _ = entry["topic"].split("/")
+            out[(building, room, entry["t_ms"])] = entry["payload"]
         return out
 
 

@@ -145,10 +145,8 @@ class SimulatedCampus:
 
     def journal(self) -> list[JournalEntry]:
         """Every read served so far."""
-        if not self.journal_path.exists():
-            return []
         entries = []
-        for line in self.journal_path.read_text().splitlines():
+        for line in written_lines(self.journal_path):
             if line.strip():
                 data = json.loads(line)
                 entries.append(
@@ -216,6 +214,15 @@ def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "edge_agent", *args], capture_output=True, text=True, timeout=timeout
     )
+
+
+def written_lines(path: Path) -> list[str]:
+    """The complete lines of a file another process is appending to (a journal): a last line
+    still being written, without its newline yet, is left for the next read."""
+    if not path.exists():
+        return []
+    text = path.read_text()
+    return text[: text.rfind("\n") + 1].splitlines()
 
 
 def wait_for(condition: Any, timeout: float, interval: float = 0.25, what: str = "condition") -> Any:
