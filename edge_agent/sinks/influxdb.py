@@ -43,8 +43,8 @@ from edge_agent.sinks.influxdb_config import InfluxDBSink as InfluxDBSinkConfig
 
 #: Characters of a store's error body kept for the log.
 MESSAGE_CHARS = 300
-#: Of a store's answer that is not 2xx, what is read: its message is in the first few hundred
-#: bytes, and a proxy's error page (or a broken store) may send megabytes that would all sit in
+#: Of a store's answer, what is read: an error's message is in its first few hundred bytes,
+#: and a proxy's error page (or a broken store) may send megabytes that would all sit in
 #: memory at once. The rest is dropped with the connection.
 ERROR_BODY_BYTES = 64 * 1024
 

@@ -50,7 +50,7 @@ class BacnetInfo:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--bacnet-ahus N --bacnet-vavs N --bacnet-port P``."""
+    """``--bacnet-ahus N --bacnet-vavs N --bacnet-fcus N --bacnet-port P``."""
     parser.add_argument("--bacnet-ahus", type=int, default=0, help="BACnet air-handling units (default 0)")
     parser.add_argument("--bacnet-vavs", type=int, default=0, help="BACnet VAV boxes (default 0)")
     parser.add_argument("--bacnet-fcus", type=int, default=0, help="BACnet fan-coil units (default 0)")
