@@ -68,6 +68,7 @@ def test_fields_have_labels_and_units() -> None:
     assert i18n.field("zh", "run_time_h") == ("累计运行时间", "小时")
     assert i18n.field("en", "apparent_power_total_va") == ("apparent_power_total", "VA")
     assert i18n.field("zh", "mystery") == ("mystery", "")
+    assert i18n.field("zh", "supply_air_temp_c") == ("送风温度", "°C")
     assert all(len(entry) == 3 for entry in FIELDS.values())
 
 
@@ -75,7 +76,7 @@ def test_every_schema_suffix_has_its_unit() -> None:
     # HVAC's pressures, power and airflow (BACnet) read as units, as the schema's table names them.
     assert i18n.field("en", "duct_static_pressure_pa") == ("duct_static_pressure", "Pa")
     assert i18n.field("en", "demand_kw") == ("demand", "kW")
-    assert i18n.field("zh", "supply_airflow_m3h") == ("supply_airflow", "m³/h")
+    assert i18n.field("zh", "supply_airflow_fan_2_m3h") == ("supply_airflow_fan_2", "m³/h")
     # The agent's rates from counters are not units of that table, and keep theirs.
     assert i18n.field("en", "errors_in_ps") == ("errors_in", "/s")
     assert i18n.field("en", "in_octets_bytes") == ("in_octets", "B")
