@@ -37,6 +37,18 @@ def _busy(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+# The demo runs on fixed ports, as a person runs it (README): where a demo is running on this
+# machine already, a second cannot start, and the tests that run one whole are skipped. CI's
+# machines run none.
+needs_the_demos_ports = pytest.mark.skipif(
+    any(
+        _busy(p)
+        for p in [STORE_PORT, BROKER_PORT, ALERTS_PORT, CONSOLE_PORT, CONTROL_PORT, *SIM_PORTS, *OPCUA_PORTS]
+    ),
+    reason="the demo's fixed ports are in use on this machine",
+)
+
+
 def test_the_view_shows_devices_values_and_the_flow(tmp_path: Path) -> None:
     status = AgentStatus()
     reading = Reading.of("meter-1", 1, (("voltage_l1_v", 229.71), ("running", True)))
@@ -83,13 +95,7 @@ def test_the_view_shows_devices_values_and_the_flow(tmp_path: Path) -> None:
     assert "accepted 42" in text and "sent 40  waiting 2  ok" in text
 
 
-@pytest.mark.skipif(
-    any(
-        _busy(p)
-        for p in [STORE_PORT, BROKER_PORT, ALERTS_PORT, CONSOLE_PORT, CONTROL_PORT, *SIM_PORTS, *OPCUA_PORTS]
-    ),
-    reason="the demo's fixed ports are in use on this machine",
-)
+@needs_the_demos_ports
 def test_the_demo_runs_and_shows_readings_sent(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "edge_agent", "demo", "--state-dir", str(tmp_path), "--duration", "8"],
@@ -128,13 +134,7 @@ def test_the_demo_runs_and_shows_readings_sent(tmp_path: Path) -> None:
     assert (tmp_path / "agent" / "buffer.db").exists()
 
 
-@pytest.mark.skipif(
-    any(
-        _busy(p)
-        for p in [STORE_PORT, BROKER_PORT, ALERTS_PORT, CONSOLE_PORT, CONTROL_PORT, *SIM_PORTS, *OPCUA_PORTS]
-    ),
-    reason="the demo's fixed ports are in use on this machine",
-)
+@needs_the_demos_ports
 def test_the_demos_register_holds_the_whole_campus(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "edge_agent", "demo", "--state-dir", str(tmp_path), "--duration", "15"],
