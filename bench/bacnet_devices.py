@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import platform
 import socket
 import statistics
 import sys
@@ -37,12 +34,12 @@ from bacpypes3.local.device import DeviceObject
 from bacpypes3.pdu import Address, IPv4Address
 
 from drivers.bacnet import BacnetDevice, BacnetDriver
-from edge_agent import __version__
 from simulators.bacnet import POINTS
 from tests.support.ports import free_udp_port
 
 from . import footprint
-from .measure import campus_process, only
+from .footprint import FOOTPRINT_KEYS
+from .measure import campus_process, only, publish
 
 DEVICES = 10
 CYCLES = 40
@@ -159,24 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     ):
         figures.update(asyncio.run(measure_reads(port)))
     if args.footprint:
-        for label, bacnet in (("campus", 0), ("campus_plus_50_bacnet", 50)):
-            found = footprint.measure(args.footprint, bacnet=bacnet)
-            for key in (
-                "agent_cpu_share_of_one_core",
-                "agent_peak_rss_mb",
-                "poll_latency_p99_ms",
-                "missed_polls",
-                "failed_polls",
-                "devices_up",
-            ):
-                figures[f"{label}_{key}"] = found[key]
-    context = {"cores": os.cpu_count(), "python": platform.python_version(), "agent": __version__}
-    print(f"BACnet ({context})")
-    for name, value in figures.items():
-        print(f"  {name:<48} {value:>14,.3f}")
-    out = Path(__file__).parent / "results" / "bacnet_devices.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"context": context, "figures": figures}, indent=2) + "\n")
+        keys = (*FOOTPRINT_KEYS, "poll_latency_p99_ms")
+        figures.update(footprint.beside(args.footprint, "campus_plus_50_bacnet", keys, bacnet=50))
+    publish("bacnet_devices", "BACnet", figures, width=48)
     return 0
 
 

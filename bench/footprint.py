@@ -20,7 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,6 +151,28 @@ bucket = "bench"
     finally:
         broker.stop()
         store.stop()
+
+
+#: What a benchmark of one protocol reports of the footprint with and without its devices.
+FOOTPRINT_KEYS = (
+    "agent_cpu_share_of_one_core",
+    "agent_peak_rss_mb",
+    "missed_polls",
+    "failed_polls",
+    "devices_up",
+)
+
+
+def beside(
+    seconds: float, label: str, keys: Sequence[str], *, opcua: int = 0, bacnet: int = 0
+) -> dict[str, float]:
+    """The footprint without and with ``opcua`` or ``bacnet`` devices: ``keys`` of each run, as
+    ``campus_<key>`` and ``<label>_<key>``."""
+    figures: dict[str, float] = {}
+    for name, machines, controllers in (("campus", 0, 0), (label, opcua, bacnet)):
+        found = measure(seconds, opcua=machines, bacnet=controllers)
+        figures.update({f"{name}_{key}": found[key] for key in keys})
+    return figures
 
 
 def wait_until_answering(listen: str, devices: int, within: float = 240) -> int:

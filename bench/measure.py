@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import platform
 import signal
 import subprocess
 import sys
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from edge_agent import __version__
 from tests.support.ports import free_port_range
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -33,6 +36,18 @@ def scrape(url: str) -> dict[str, dict[tuple[str, ...], float]]:
         for sample in family.samples:
             out.setdefault(sample.name, {})[tuple(sample.labels.values())] = sample.value
     return out
+
+
+def publish(name: str, title: str, figures: dict[str, float], width: int = 44) -> None:
+    """Print ``figures`` under ``title`` with the box they were measured on, and write both to
+    bench/results/NAME.json."""
+    context = {"cores": os.cpu_count(), "python": platform.python_version(), "agent": __version__}
+    print(f"{title} ({context})")
+    for key, value in figures.items():
+        print(f"  {key:<{width}} {value:>14,.3f}")
+    out = Path(__file__).parent / "results" / f"{name}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"context": context, "figures": figures}, indent=2) + "\n")
 
 
 def rss_mb(pid: int) -> float:

@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -28,11 +25,11 @@ import structlog
 
 from campus_core.readings import DeviceError
 from drivers.opcua import OpcuaDevice, OpcuaDriver
-from edge_agent import __version__
 from tests.support.ports import free_port_range
 
 from . import footprint
-from .measure import campus_process, cpu_seconds, only
+from .footprint import FOOTPRINT_KEYS
+from .measure import campus_process, cpu_seconds, only, publish
 
 MACHINES = 20
 CYCLES = 30
@@ -128,23 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     ):
         figures.update(asyncio.run(measure_reads(base, simulator.pid)))
     if args.footprint:
-        for label, opcua in (("campus", 0), ("campus_plus_20_opcua", MACHINES)):
-            found = footprint.measure(args.footprint, opcua=opcua)
-            for key in (
-                "agent_cpu_share_of_one_core",
-                "agent_peak_rss_mb",
-                "missed_polls",
-                "failed_polls",
-                "devices_up",
-            ):
-                figures[f"{label}_{key}"] = found[key]
-    context = {"cores": os.cpu_count(), "python": platform.python_version(), "agent": __version__}
-    print(f"OPC UA ({context})")
-    for name, value in figures.items():
-        print(f"  {name:<44} {value:>14,.3f}")
-    out = Path(__file__).parent / "results" / "opcua_machines.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"context": context, "figures": figures}, indent=2) + "\n")
+        label = f"campus_plus_{MACHINES}_opcua"
+        figures.update(footprint.beside(args.footprint, label, FOOTPRINT_KEYS, opcua=MACHINES))
+    publish("opcua_machines", "OPC UA", figures)
     return 0
 
 
