@@ -29,6 +29,7 @@ from bacpypes3.pdu import Address
 from bacpypes3.primitivedata import ObjectIdentifier
 from pydantic import ValidationError
 
+from campus_core.commandline import first_error
 from campus_core.units import parse_duration
 
 from .config import ANALOG, DEVICE, KNOWN_TYPES, MULTI_STATE, BacnetDevice, split_host_port
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
             objects=[{"object": "device,0", "property": "system-status", "field": "system_status_code"}],
         )
     except (ValueError, ValidationError) as exc:
-        print(f"edge-agent scan bacnet: {_first_error(exc)}", file=sys.stderr)
+        print(f"edge-agent scan bacnet: {first_error(exc)}", file=sys.stderr)
         return 2
     try:
         if args.who_is:
@@ -320,11 +321,3 @@ def _field_name(label: str, kind: str, units: str | None, used: set[str]) -> str
         name, n = f"{stem}_{n}{suffix}", n + 1
     used.add(name)
     return name
-
-
-def _first_error(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"])
-        return f"{where}: {error['msg']}" if where else str(error["msg"])
-    return str(exc)

@@ -24,6 +24,7 @@ from asyncua.ua.uaerrors import UaError
 from cryptography import x509
 from pydantic import ValidationError
 
+from campus_core.commandline import first_error
 from campus_core.units import parse_duration
 
 from .config import OpcuaDevice
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         settings["timeout"] = parse_duration(args.timeout)
         device = OpcuaDevice(**{k: v for k, v in settings.items() if v is not None})
     except (ValueError, ValidationError) as exc:
-        print(f"edge-agent scan opcua: {_first_error(exc)}", file=sys.stderr)
+        print(f"edge-agent scan opcua: {first_error(exc)}", file=sys.stderr)
         return 2
     try:
         if args.save_cert is not None:
@@ -265,11 +266,3 @@ def _node_text(node_id: Any, namespaces: list[str]) -> str:
     if index and index < len(namespaces):
         return re.sub(r"^ns=\d+;", f"nsu={namespaces[index]};", text)
     return text
-
-
-def _first_error(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"])
-        return f"{where}: {error['msg']}" if where else str(error["msg"])
-    return str(exc)

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from campus_core.commandline import first_error
 from campus_core.units import parse_duration
 
 from .config import SnmpDevice
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         settings["timeout"] = parse_duration(args.timeout)
         device = SnmpDevice(**{k: v for k, v in settings.items() if v is not None})
     except (ValueError, ValidationError) as exc:
-        print(f"edge-agent scan snmp: {_first_error(exc)}", file=sys.stderr)
+        print(f"edge-agent scan snmp: {first_error(exc)}", file=sys.stderr)
         return 2
     try:
         found = asyncio.run(_scan(device))
@@ -221,12 +222,3 @@ def _duration(seconds: float) -> str:
     days, rest = divmod(int(seconds), 86_400)
     hours, rest = divmod(rest, 3_600)
     return f"{days}d {hours}h {rest // 60}m" if days else f"{hours}h {rest // 60}m {rest % 60}s"
-
-
-def _first_error(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"])
-        message = str(error["msg"]).removeprefix("Value error, ")
-        return f"{where.replace('_', '-')}: {message}" if where else message
-    return str(exc)
