@@ -343,8 +343,7 @@ class BacnetDriver:
         if why is not None:
             self.stats.faulty += 1
             self.stats.faulty_by_reason[why] = self.stats.faulty_by_reason.get(why, 0) + 1
-            if key not in self._logged:
-                self._logged.add(key)
+            if self._first_time(key):
                 log.warning(
                     "object reports itself unreliable; left out until it is good again",
                     device=self.name,
@@ -380,11 +379,17 @@ class BacnetDriver:
         self._targets = [t for t in self._targets if t is not target]
         return True
 
+    def _first_time(self, key: str) -> bool:
+        """Whether the problem ``key`` is met for the first time: each is logged once, not per poll."""
+        if key in self._logged:
+            return False
+        self._logged.add(key)
+        return True
+
     def _refused(self, spec: ObjectSpec, label: str, answer: str) -> None:
         self.stats.refused += 1
-        if f"refused:{label}" in self._logged:
+        if not self._first_time(f"refused:{label}"):
             return
-        self._logged.add(f"refused:{label}")
         log.error(
             "device refuses the property; object left out",
             device=self.name,
@@ -397,10 +402,8 @@ class BacnetDriver:
 
     def _unknown(self, spec: ObjectSpec, why: str) -> None:
         self.stats.unknown += 1
-        key = f"unknown:{spec.where}"
-        if key in self._logged:
+        if not self._first_time(f"unknown:{spec.where}"):
             return
-        self._logged.add(key)
         log.error(
             "object not on the device; left out",
             device=self.name,
@@ -413,9 +416,7 @@ class BacnetDriver:
 
     def _not_a_number(self, target: Target, raw: Any) -> None:
         self.stats.not_a_number += 1
-        key = f"nan:{target.label}"
-        if key not in self._logged:
-            self._logged.add(key)
+        if self._first_time(f"nan:{target.label}"):
             log.warning(
                 'property holds no number; left out (text goes into a tag: tag = "...")',
                 device=self.name,
